@@ -1,0 +1,1 @@
+"""Tests for tokens, the permission table and the audit stream."""

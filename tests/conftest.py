@@ -1,0 +1,61 @@
+"""Session fixtures: one private redis-server for integration tests, and fakeredis for unit tests."""
+
+from __future__ import annotations
+
+import secrets
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import fakeredis
+import pytest
+import redis
+
+# The package is not necessarily pip-installed into the venv; tests import it from the checkout.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from wellqueue_tui.redis_server import RedisNotAvailable, RedisProcess, start_redis  # noqa: E402
+
+#: Tests that ask for any of these need the real server, so they get the `integration` marker.
+REAL_REDIS_FIXTURES = frozenset({"redis_server", "redis_url", "redis_client"})
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselection reads the markers
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if REAL_REDIS_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.integration)
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisProcess]:
+    """A private redis-server (AOF, noeviction, loopback, random port and password) for the whole session."""
+    try:
+        server = start_redis(tmp_path_factory.mktemp("redis"), port=0, password=secrets.token_hex(16))
+    except RedisNotAvailable as exc:
+        pytest.skip(str(exc))
+    yield server
+    if server.is_alive():
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_url(redis_server: RedisProcess) -> str:
+    return redis_server.url
+
+
+@pytest.fixture
+def redis_client(redis_url: str) -> Iterator[redis.Redis]:
+    """A bytes client on the private server, emptied before the test (we own that server)."""
+    client = redis.Redis.from_url(redis_url, decode_responses=False, socket_connect_timeout=2, socket_timeout=5)
+    client.flushall()
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def fake_redis() -> Iterator[fakeredis.FakeRedis]:
+    """An in-process fake Redis with Lua, for fast unit tests (a fresh server each test)."""
+    client = fakeredis.FakeRedis(server=fakeredis.FakeServer())
+    yield client
+    client.close()

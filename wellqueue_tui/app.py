@@ -1,0 +1,229 @@
+"""The WellQueue operator console: a Textual app over a `ConsoleSource`, with k9s-style keys.
+
+The app owns the refresh tick, the Redis-reachability state behind the outage banner, the action
+worker, and the command palette's queue and job commands. Screens render; the source does the I/O.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from rich.text import Text
+from textual import work
+from textual.app import App
+from textual.binding import Binding
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.content import Content
+from textual.message import Message
+from textual.reactive import reactive
+
+from .console_data import UNREACHABLE_ERRORS, ConsoleSource
+from .jobs.models import QueueCounts
+from .sanitize import safe_str
+from .screens.base import ConsoleScreen
+from .screens.confirm import ConfirmScreen
+from .screens.help import HelpScreen
+from .screens.job import JobScreen
+from .screens.operator_actions import OperatorActions, jobs_phrase
+from .screens.overview import OverviewScreen
+from .screens.queue import QueueScreen
+
+STYLES = Path(__file__).parent / "styles"
+
+#: Longest text typed into the palette that is still taken for a job id.
+MAX_JOB_ID = 200
+
+
+def describe_problem(exc: BaseException) -> str:
+    """`ConnectionError: Error 111 connecting to …` — the class says more than most messages."""
+    return safe_str(f"{type(exc).__name__}: {exc}", 200)
+
+
+class SourceStatus(Message):
+    """A source call succeeded (`problem` None) or could not reach Redis."""
+
+    def __init__(self, problem: str | None) -> None:
+        super().__init__()
+        self.problem = problem
+
+
+class ServerChecked(Message):
+    """The heartbeat's reading of the server clock (and of the workers, when the source has them)."""
+
+    def __init__(self, clock_offset: float, workers: list[Any] | None) -> None:
+        super().__init__()
+        self.clock_offset = clock_offset
+        self.workers = workers
+
+
+class ActionFinished(Message):
+    """An operator action returned; run its follow-up and refresh what is on screen."""
+
+    def __init__(self, after: Callable[[], object] | None) -> None:
+        super().__init__()
+        self.after = after
+
+
+class QueueCommands(Provider):
+    """Command palette: open a queue, pause or resume it, find a job by id."""
+
+    def _commands(self) -> Iterator[tuple[str, Callable[[], object], str]]:
+        app: WellQueueApp = self.app  # type: ignore[assignment]
+        for counts in app.counts.values():
+            name = safe_str(counts.queue, 80)
+            yield f"Open queue {name}", partial(app.open_queue, counts.queue), "Show its jobs by state"
+            verb = "Resume" if counts.paused else "Pause"
+            yield f"{verb} queue {name}", partial(app.operator.toggle_pause, counts.queue), f"{verb} it on every host"
+
+    async def discover(self) -> Hits:
+        for text, command, help_text in self._commands():
+            yield DiscoveryHit(Content(text), command, text=text, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for text, command, help_text in self._commands():
+            score = matcher.match(text)
+            if score > 0:
+                yield Hit(score, Content(text), command, text=text, help=help_text)
+        job_id = query.strip()
+        if job_id and len(job_id) <= MAX_JOB_ID and not any(char.isspace() for char in job_id):
+            text = f"Open job {safe_str(job_id, MAX_JOB_ID)}"
+            app: WellQueueApp = self.app  # type: ignore[assignment]
+            yield Hit(0.5, Content(text), partial(app.open_job, job_id), text=text, help="Find a job by its id")
+
+
+class WellQueueApp(App[None]):
+    """Overview → queue → job, with actions, over any `ConsoleSource`."""
+
+    TITLE = "WellQueue"
+    CSS_PATH = [STYLES / name for name in ("app.tcss", "overview.tcss", "queue.tcss", "job.tcss", "dialogs.tcss")]
+    COMMANDS = App.COMMANDS | {QueueCommands}
+    BINDINGS = [
+        Binding("q", "quit_console", "Quit"),
+        Binding("question_mark", "help", "Help", key_display="?"),
+    ]
+
+    #: None while the source answers; otherwise what went wrong (shown in the banner).
+    connection_problem: reactive[str | None] = reactive(None)
+    #: `workers 3/4 up`, when the source can tell.
+    workers_summary: reactive[str | None] = reactive(None)
+
+    def __init__(
+        self,
+        source: ConsoleSource,
+        *,
+        supervisor: Any = None,
+        refresh_interval: float = 1.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        super().__init__()
+        self.source = source
+        self.supervisor = supervisor
+        self.refresh_interval = refresh_interval
+        self.clock = clock
+        self.clock_offset = 0.0  # Redis server time minus our clock: job times are server times
+        self.counts: dict[str, QueueCounts] = {}  # latest counts per queue, for confirmations and the palette
+        self.operator = OperatorActions(self)
+
+    def now(self) -> float:
+        """The current time on the Redis server's clock."""
+        return self.clock() + self.clock_offset
+
+    def on_mount(self) -> None:
+        self.push_screen(OverviewScreen())
+        self.check_server()
+        self.set_interval(self.refresh_interval, self.tick)
+
+    def tick(self) -> None:
+        self.check_server()
+        self.refresh_visible()
+
+    def refresh_visible(self) -> None:
+        """Reload the top-most console screen (a dialog on top keeps its screen live underneath)."""
+        for screen in reversed(self.screen_stack):
+            if isinstance(screen, ConsoleScreen):
+                screen.refresh_data()
+                return
+
+    # Source access from worker threads
+
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        """Wrap source reads in a worker: Redis trouble raises the banner and skips the rest of the block."""
+        try:
+            yield
+        except UNREACHABLE_ERRORS as exc:
+            self.post_message(SourceStatus(describe_problem(exc)))
+            return
+        if self.connection_problem is not None:
+            self.post_message(SourceStatus(None))
+
+    def on_source_status(self, message: SourceStatus) -> None:
+        self.connection_problem = message.problem
+
+    @work(thread=True, exclusive=True, group="server")
+    def check_server(self) -> None:
+        with self.reading():
+            self.source.ping()
+            offset = self.source.server_time() - self.clock()
+            workers = self.source.workers() if hasattr(self.source, "workers") else None
+            self.post_message(ServerChecked(offset, workers))
+
+    def on_server_checked(self, message: ServerChecked) -> None:
+        self.clock_offset = message.clock_offset
+        if message.workers is not None:
+            running = sum(1 for worker in message.workers if str(getattr(worker, "state", "")) == "running")
+            self.workers_summary = f"workers {running}/{len(message.workers)} up"
+
+    @work(thread=True, group="actions")
+    def perform(self, call: Callable[[], Any], after: Callable[[], object] | None = None) -> None:
+        """Run one source action; its message (or the error's) becomes a notification."""
+        try:
+            result = call()
+        except UNREACHABLE_ERRORS as exc:
+            self.post_message(SourceStatus(describe_problem(exc)))
+            self.notify(f"Not done, Redis is unreachable: {describe_problem(exc)}", severity="error", markup=False)
+            return
+        except Exception as exc:  # the source's refusal or failure; its text is written for the operator
+            self.notify(safe_str(exc, 300), severity="error", markup=False)
+            return
+        self.notify(safe_str(result.message, 300), markup=False)
+        self.post_message(ActionFinished(after))
+
+    def on_action_finished(self, message: ActionFinished) -> None:
+        if message.after is not None:
+            message.after()
+        self.refresh_visible()
+
+    # Navigation (also the palette's commands)
+
+    def open_queue(self, queue: str) -> None:
+        self.push_screen(QueueScreen(queue))
+
+    def open_job(self, job_id: str) -> None:
+        self.push_screen(JobScreen(job_id))
+
+    def action_help(self) -> None:
+        screen = self.screen
+        if isinstance(screen, HelpScreen):
+            return
+        self.push_screen(HelpScreen(safe_str(screen.sub_title or screen.title or "", 60), screen.active_bindings))
+
+    def action_quit_console(self) -> None:
+        running = self.supervisor.in_flight() if self.supervisor is not None else 0
+        if not running:
+            self.exit()
+            return
+        verb = "is" if running == 1 else "are"
+        question = Text(f"{jobs_phrase(running)} {verb} still running in this console's workers. Quit and stop the workers?")
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.exit()
+
+        self.push_screen(ConfirmScreen(question, "Quit", title="Jobs in flight"), answered)

@@ -1,0 +1,47 @@
+-- enqueue: store a Dramatiq message and upsert its registry record in one step.
+-- KEYS[1] ready structure: list ns:{q} / ns:{q}.DQ, or zset ns:{q}.PQ for prioritized jobs
+-- KEYS[2] payload hash: ns:{q}.msgs or ns:{q}.DQ.msgs
+-- KEYS[3] job hash wq:job:{id}    KEYS[4] tombstone wq:tomb:{id}    KEYS[5] set wq:queues
+-- KEYS[6] priority sequence counter ns:{q}.PQ.seq
+-- ARGV: mode (create|upsert), rid, payload, job_id, queue, kind, state (waiting|prioritized|delayed),
+--       eta_ms (delayed), priority ('' = none), data_json, options_json, max_attempts, org ('' = none), gen ('' = none)
+-- Returns {code, server_ms}: 1 created, 2 updated, 0 already exists (create mode), -1 dropped (removed or stale copy).
+local mode, rid, payload, job_id, queue, kind, state = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
+local eta, priority, data, options, max_attempts, org, gen = ARGV[8], ARGV[9], ARGV[10], ARGV[11], ARGV[12], ARGV[13], ARGV[14]
+local now = now_ms()
+
+if redis.call('EXISTS', KEYS[4]) == 1 then return {-1, now} end
+local exists = redis.call('EXISTS', KEYS[3]) == 1
+if exists and mode == 'create' then return {0, now} end
+if exists then  -- a copy older than the last retry/promote (gen bump) is stale: drop it
+  local current = tonumber(redis.call('HGET', KEYS[3], 'gen') or '0') or 0
+  if current > (tonumber(gen) or 0) then return {-1, now} end
+end
+
+local code = 2
+if not exists then
+  code = 1
+  redis.call('HSET', KEYS[3], 'id', job_id, 'queue', queue, 'kind', kind, 'data', data, 'options', options,
+    'max_attempts', max_attempts, 'priority', priority, 'org', org, 'created_at', now, 'attempts', 0,
+    'progress', 0, 'gen', (gen ~= '' and gen or '0'))
+  redis.call('SADD', KEYS[5], queue)
+end
+
+local score = now
+if state == 'delayed' then
+  score = tonumber(eta)
+  redis.call('HSET', KEYS[3], 'run_at', eta)
+elseif state == 'prioritized' then
+  local seq = redis.call('INCR', KEYS[6]) % 4294967296
+  score = tonumber(priority) * 4294967296 + seq
+end
+set_state(KEYS[3], job_id, state, score)
+redis.call('HSET', KEYS[3], 'rid', rid, 'enqueued_at', now)
+
+redis.call('HSET', KEYS[2], rid, payload)
+if state == 'prioritized' then
+  redis.call('ZADD', KEYS[1], score, rid)
+else
+  redis.call('RPUSH', KEYS[1], rid)
+end
+return {code, now}

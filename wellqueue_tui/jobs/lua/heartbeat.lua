@@ -1,0 +1,7 @@
+-- heartbeat: a worker process says it is alive, stamped with Redis server time (host clocks may be skewed).
+-- KEYS[1] zset wq:brokers
+-- ARGV[1] broker id
+-- Returns the server time in ms.
+local now = now_ms()
+redis.call('ZADD', KEYS[1], now, ARGV[1])
+return now

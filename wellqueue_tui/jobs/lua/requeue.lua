@@ -1,0 +1,60 @@
+-- requeue: return unacked messages to their queue, either handed back by a stopping consumer
+-- (mode 'graceful', ids given) or reaped from a dead worker (mode 'dead', the whole acks set).
+-- KEYS[1] acks set ns:__acks__.{broker}.{q}   KEYS[2] payload hash ns:{q}.msgs   KEYS[3] list ns:{q}
+-- KEYS[4] zset ns:{q}.PQ   KEYS[5] dead letters ns:{q}.XQ   KEYS[6] hash ns:{q}.XQ.msgs
+-- ARGV: mode, redelivery_limit, is_delay_queue (1|0), rid...
+-- Returns {requeued, failed}.
+local mode, limit, is_dq = ARGV[1], tonumber(ARGV[2]), ARGV[3] == '1'
+local rids = {}
+if mode == 'dead' then
+  rids = redis.call('SMEMBERS', KEYS[1])
+else
+  for i = 4, #ARGV do rids[#rids + 1] = ARGV[i] end
+end
+local now = now_ms()
+local requeued, failed = 0, 0
+for _, rid in ipairs(rids) do
+  local mine = redis.call('SREM', KEYS[1], rid) == 1
+  local payload = mine and redis.call('HGET', KEYS[2], rid)
+  if payload then
+    local ok, message = pcall(cjson.decode, payload)
+    local job_id = ok and type(message) == 'table' and message['message_id'] or nil
+    local job = job_id and ('wq:job:' .. job_id) or nil
+    local known = job and redis.call('EXISTS', job) == 1
+    local redeliveries = 0
+    if known and mode == 'dead' and not is_dq then
+      redeliveries = redis.call('HINCRBY', job, 'redeliveries', 1)
+    end
+    if known and redeliveries > limit then
+      redis.call('ZADD', KEYS[5], now, rid)
+      redis.call('HSET', KEYS[6], rid, payload)
+      redis.call('HDEL', KEYS[2], rid)
+      redis.call('HSET', job, 'error', 'worker process died ' .. redeliveries ..
+        ' times while running this job (killed, out of memory or crashed); not retried again',
+        'finished_at', now)
+      set_state(job, job_id, 'failed', now)
+      failed = failed + 1
+    else
+      local priority = known and not is_dq and redis.call('HGET', job, 'priority') or ''
+      if priority and priority ~= '' then
+        redis.call('ZADD', KEYS[4], tonumber(priority) * 4294967296, rid)
+      else
+        redis.call('RPUSH', KEYS[3], rid)
+      end
+      if known and not is_dq then
+        local state = redis.call('HGET', job, 'state')
+        if state == 'active' or state == 'waiting' or state == 'prioritized' then
+          if priority and priority ~= '' then
+            set_state(job, job_id, 'prioritized', tonumber(priority) * 4294967296)
+          else
+            set_state(job, job_id, 'waiting', now)
+          end
+        end
+        if mode == 'dead' then redis.call('HSET', job, 'stalled_at', now) end
+      end
+      requeued = requeued + 1
+    end
+  end
+end
+if mode == 'dead' then redis.call('DEL', KEYS[1]) end
+return {requeued, failed}

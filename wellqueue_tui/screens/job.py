@@ -1,0 +1,180 @@
+"""One job in full: payload, state timeline, progress, error and traceback, logs, result, options."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.message import Message
+from textual.widgets import Footer, ProgressBar, Static
+
+from ..jobs.models import JobDetail, JobState
+from ..sanitize import safe_json, safe_str, safe_text
+from ..widgets.state_timeline import StateTimeline
+from .base import ConsoleScreen
+
+#: Characters each section may show: together they stay near the 64 KiB a detail view can render quickly.
+SECTION_LIMITS = {"payload": 32768, "error": 4096, "traceback": 16384, "logs": 16384, "result": 4096, "options": 4096}
+
+STATE_STYLES = {
+    JobState.FAILED: "bold red",
+    JobState.COMPLETED: "bold green",
+    JobState.ACTIVE: "bold yellow",
+    JobState.DELAYED: "bold magenta",
+}
+
+
+def heading_text(detail: JobDetail) -> Text:
+    job = detail.summary
+    text = Text(end="")
+    text.append("Job ", style="dim")
+    text.append_text(safe_text(job.id, 80, style="bold"))
+    text.append("  ")
+    text.append(job.state.upper(), style=STATE_STYLES.get(JobState(job.state), "bold"))
+    text.append("  in ", style="dim")
+    text.append_text(safe_text(job.queue, 60))
+    text.append("  kind ", style="dim")
+    text.append_text(safe_text(job.kind, 60))
+    if job.priority is not None:
+        text.append(f"  priority {job.priority}", style="dim")
+    if job.org:
+        text.append("  org ", style="dim")
+        text.append_text(safe_text(job.org, 40))
+    return text
+
+
+def logs_text(lines: list[str]) -> Text:
+    budget = SECTION_LIMITS["logs"]
+    shown = "\n".join(safe_str(line, 1000) for line in lines)
+    return safe_text(shown, budget, multiline=True)
+
+
+class JobScreen(ConsoleScreen):
+    """Live detail of one job; r/P/d act on it, escape goes back."""
+
+    BINDINGS = [
+        Binding("escape", "back", "Back"),
+        Binding("r", "retry", "Retry"),
+        Binding("P", "promote", "Promote"),
+        Binding("d", "remove", "Remove"),
+        Binding("j", "scroll(1)", "Scroll down", show=False),
+        Binding("k", "scroll(-1)", "Scroll up", show=False),
+        Binding("g", "edge(False)", "Top", show=False),
+        Binding("G", "edge(True)", "Bottom", show=False),
+    ]
+    GATED_ACTIONS = {"retry": "retry", "promote": "promote", "remove": "remove"}
+
+    class Loaded(Message):
+        def __init__(self, detail: JobDetail | None) -> None:
+            super().__init__()
+            self.detail = detail
+
+    def __init__(self, job_id: str) -> None:
+        super().__init__(classes="job-screen")
+        self.job_id = job_id
+        self.detail: JobDetail | None = None
+        self.sub_title = f"Job {safe_str(job_id, 60)}"
+
+    def compose(self) -> ComposeResult:
+        yield from self.compose_status()
+        yield Static(Text.assemble("Loading job ", safe_text(self.job_id, 80), "…"), classes="job-heading")
+        yield ProgressBar(total=100, show_eta=False, classes="job-progress")
+        with VerticalScroll(classes="job-body"):
+            yield StateTimeline(classes="job-section", id="section-timeline")
+            for name in ("error", "traceback", "payload", "logs", "result", "options", "problems"):
+                yield Static(classes="job-section", id=f"section-{name}")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        for section in self.query(".job-section"):
+            section.border_title = section.id.removeprefix("section-")  # type: ignore[union-attr]
+            section.display = False
+        self.query_one(".job-body").focus()
+        self.refresh_data()
+
+    # Loading
+
+    def refresh_data(self) -> None:
+        if not self.is_loading("job"):
+            self.load()
+
+    @work(thread=True, exclusive=True, group="job")
+    def load(self) -> None:
+        with self.console.reading():
+            self.deliver(self.Loaded(self.console.source.get_job(self.job_id)))
+
+    def on_job_screen_loaded(self, message: Loaded) -> None:
+        detail = message.detail
+        if detail is None:
+            self.show_missing()
+            return
+        if detail != self.detail:
+            self.detail = detail
+            self.show_detail(detail)
+        self.query_one(StateTimeline).show(detail, self.console.now())  # relative times move on
+        self.refresh_bindings()
+
+    def show_missing(self) -> None:
+        self.detail = None
+        heading = Text.assemble(
+            "Job ", safe_text(self.job_id, 80, style="bold"), " not found: it was removed, or it belongs to another organization."
+        )
+        self.query_one(".job-heading", Static).update(heading)
+        self.query_one(ProgressBar).display = False
+        for section in self.query(".job-section"):
+            section.display = False
+
+    def show_detail(self, detail: JobDetail) -> None:
+        job = detail.summary
+        self.query_one(".job-heading", Static).update(heading_text(detail))
+        self.query_one(ProgressBar).update(progress=job.progress)
+        self.query_one(ProgressBar).display = True
+        sections: dict[str, Text | None] = {
+            "timeline": Text(""),
+            "error": safe_text(job.error, SECTION_LIMITS["error"], multiline=True, style="red") if job.error else None,
+            "traceback": safe_text(detail.traceback, SECTION_LIMITS["traceback"], multiline=True) if detail.traceback else None,
+            "payload": safe_json(job.data, SECTION_LIMITS["payload"]),
+            "logs": logs_text(detail.logs) if detail.logs else None,
+            "result": safe_json(detail.result, SECTION_LIMITS["result"]) if detail.result is not None else None,
+            "options": safe_json(detail.options, SECTION_LIMITS["options"]) if detail.options else None,
+            "problems": safe_text("\n".join(detail.problems), 2000, multiline=True) if detail.problems else None,
+        }
+        for name, content in sections.items():
+            section = self.query_one(f"#section-{name}", Static)
+            section.display = content is not None
+            if content is not None and name != "timeline":
+                section.update(content)
+
+    # Keys
+
+    def action_back(self) -> None:
+        self.dismiss()
+
+    def action_scroll(self, step: int) -> None:
+        body = self.query_one(".job-body", VerticalScroll)
+        body.scroll_relative(y=step, animate=False)
+
+    def action_edge(self, bottom: bool) -> None:
+        body = self.query_one(".job-body", VerticalScroll)
+        if bottom:
+            body.scroll_end(animate=False)
+        else:
+            body.scroll_home(animate=False)
+
+    def action_retry(self) -> None:
+        self.console.operator.retry([self.job_id])
+
+    def action_promote(self) -> None:
+        self.console.operator.promote([self.job_id])
+
+    def action_remove(self) -> None:
+        state = self.detail.summary.state if self.detail else ""
+        queue = self.detail.summary.queue if self.detail else ""
+        self.console.operator.remove(queue, [self.job_id], state, after=self.leave)
+
+    def leave(self) -> None:
+        """Back to where the job was listed, unless the operator already went elsewhere."""
+        if self.is_current:
+            self.dismiss()

@@ -1,0 +1,145 @@
+"""The home screen: one panel per queue with its counts and last hour, and queue-wide actions."""
+
+from __future__ import annotations
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Grid, VerticalScroll
+from textual.message import Message
+from textual.widgets import Footer, Static
+
+from ..jobs.models import MinuteStats, QueueCounts
+from ..widgets.queue_panel import QueuePanel
+from ..widgets.throughput_chart import throughput_series
+from .base import ConsoleScreen
+
+#: Per-minute throughput changes slowly; fetch it this often (seconds) rather than every tick.
+THROUGHPUT_EVERY_S = 5.0
+
+
+class OverviewScreen(ConsoleScreen):
+    """Queues at a glance; j/k move between panels, enter opens one."""
+
+    BINDINGS = [
+        Binding("enter", "open_queue", "Open"),
+        Binding("j,down,right", "move(1)", "Next queue", show=False),
+        Binding("k,up,left", "move(-1)", "Previous queue", show=False),
+        Binding("p", "toggle_pause", "Pause/resume"),
+        Binding("R", "retry_all", "Retry failed"),
+        Binding("c", "clean", "Clean"),
+        Binding("D", "drain", "Drain"),
+    ]
+    GATED_ACTIONS = {"retry_all": "retry_all", "clean": "clean", "drain": "drain"}
+
+    class Loaded(Message):
+        def __init__(self, counts: list[QueueCounts], throughput: dict[str, list[MinuteStats]] | None) -> None:
+            super().__init__()
+            self.counts = counts
+            self.throughput = throughput
+
+    def __init__(self) -> None:
+        super().__init__(classes="overview-screen")
+        self.sub_title = "Overview"
+        self.throughput_fetched_at: float | None = None
+
+    def compose(self) -> ComposeResult:
+        yield from self.compose_status()
+        with VerticalScroll(classes="overview-body"):
+            yield Static("Loading queues…", classes="overview-empty")
+            yield Grid(classes="queue-grid")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.refresh_data()
+
+    # Loading
+
+    def refresh_data(self) -> None:
+        if self.is_loading("overview"):
+            return
+        now = self.console.now()
+        due = self.throughput_fetched_at is None or now - self.throughput_fetched_at >= THROUGHPUT_EVERY_S
+        if due:
+            self.throughput_fetched_at = now
+        self.load(with_throughput=due)
+
+    @work(thread=True, exclusive=True, group="overview")
+    def load(self, with_throughput: bool) -> None:
+        source = self.console.source
+        with self.console.reading():
+            counts = source.all_counts()
+            throughput = {c.queue: source.throughput(c.queue) for c in counts} if with_throughput else None
+            self.deliver(self.Loaded(counts, throughput))
+
+    async def on_overview_screen_loaded(self, message: Loaded) -> None:
+        self.console.counts.update({counts.queue: counts for counts in message.counts})
+        if await self._sync_panels([counts.queue for counts in message.counts]) and message.throughput is None:
+            self.throughput_fetched_at = None  # new panels want their sparklines at the next tick
+        now = self.console.now()
+        for counts in message.counts:
+            panel = self.panel(counts.queue)
+            panel.show_counts(counts)
+            if message.throughput is not None:
+                panel.show_throughput(throughput_series(message.throughput.get(counts.queue, []), now))
+        self.refresh_bindings()
+
+    async def _sync_panels(self, queues: list[str]) -> bool:
+        """One panel per queue, in the source's order; focus stays on its queue. True if they changed."""
+        grid = self.query_one(".queue-grid", Grid)
+        if [panel.queue for panel in grid.query(QueuePanel)] == queues:
+            return False
+        focused = self.selected_queue
+        await grid.remove_children()
+        await grid.mount_all([QueuePanel(queue) for queue in queues])
+        empty = self.query_one(".overview-empty", Static)
+        empty.display = not queues
+        empty.update("No queues yet: enqueue a job (wellqueue enqueue …) and it shows up here.")
+        target = focused if focused in queues else (queues[0] if queues else None)
+        if target is not None:
+            self.panel(target).focus()
+        return True
+
+    def panel(self, queue: str) -> QueuePanel:
+        return next(panel for panel in self.query(QueuePanel) if panel.queue == queue)
+
+    @property
+    def selected_queue(self) -> str | None:
+        focused = self.focused
+        return focused.queue if isinstance(focused, QueuePanel) else None
+
+    # Keys
+
+    def action_move(self, step: int) -> None:
+        panels = list(self.query(QueuePanel))
+        if not panels:
+            return
+        current = panels.index(self.focused) if self.focused in panels else -1
+        panels[(current + step) % len(panels)].focus()
+
+    def action_open_queue(self) -> None:
+        if self.selected_queue is not None:
+            self.console.open_queue(self.selected_queue)
+
+    def permission_for(self, action: str) -> str | None:
+        if action == "toggle_pause":
+            queue = self.selected_queue
+            paused = queue is not None and self.console.operator.counts(queue).paused
+            return "resume" if paused else "pause"
+        return super().permission_for(action)
+
+    def action_toggle_pause(self) -> None:
+        if self.selected_queue is not None:
+            self.console.operator.toggle_pause(self.selected_queue)
+
+    def action_retry_all(self) -> None:
+        if self.selected_queue is not None:
+            self.console.operator.retry_all(self.selected_queue)
+
+    def action_clean(self) -> None:
+        if self.selected_queue is not None:
+            self.console.operator.clean(self.selected_queue)
+
+    def action_drain(self) -> None:
+        if self.selected_queue is not None:
+            self.console.operator.drain(self.selected_queue)

@@ -1,0 +1,281 @@
+"""One queue: its jobs by state, a page at a time, with filter, sort, selection and job actions."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.message import Message
+from textual.widgets import DataTable, Footer, Input, Static, Tab, Tabs
+
+from ..jobs.models import STATES, JobPage, JobState, MinuteStats, QueueCounts
+from ..sanitize import safe_text
+from ..widgets import formats
+from ..widgets.job_table import JobTable
+from ..widgets.throughput_chart import ThroughputChart, throughput_series
+from .base import ConsoleScreen
+from .overview import THROUGHPUT_EVERY_S
+
+#: Rows fetched per page (the registry reads exactly one page per refresh).
+PAGE_SIZE = 20
+
+
+class QueueScreen(ConsoleScreen):
+    """Tabs per state with counts, the page of jobs, and the queue's throughput chart."""
+
+    BINDINGS = [
+        Binding("escape", "back", "Back"),
+        Binding("enter", "open_job", "Open"),
+        Binding("slash", "filter", "Filter", key_display="/"),
+        Binding("r", "retry", "Retry"),
+        Binding("d", "remove", "Remove"),
+        Binding("P", "promote", "Promote"),
+        Binding("p", "toggle_pause", "Pause/resume"),
+        Binding("R", "retry_all", "Retry all failed", show=False),
+        Binding("c", "clean", "Clean", show=False),
+        Binding("D", "drain", "Drain waiting", show=False),
+        Binding("space", "select", "Select row", show=False),
+        Binding("s", "sort", "Sort column", show=False),
+        Binding("h", "step_state(-1)", "Previous state", show=False),
+        Binding("l", "step_state(1)", "Next state", show=False),
+        Binding("n", "page(1)", "Next page", show=False),
+        Binding("b", "page(-1)", "Previous page", show=False),
+        Binding("pagedown", "page(1)", "Next page", show=False, priority=True),
+        Binding("pageup", "page(-1)", "Previous page", show=False, priority=True),
+        Binding("j", "cursor(1)", "Down", show=False),
+        Binding("k", "cursor(-1)", "Up", show=False),
+        Binding("g", "edge(False)", "First row", show=False),
+        Binding("G", "edge(True)", "Last row", show=False),
+    ]
+    GATED_ACTIONS = {
+        "retry": "retry",
+        "remove": "remove",
+        "promote": "promote",
+        "retry_all": "retry_all",
+        "clean": "clean",
+        "drain": "drain",
+    }
+
+    class Loaded(Message):
+        def __init__(self, counts: QueueCounts, page: JobPage, search: str, throughput: list[MinuteStats] | None) -> None:
+            super().__init__()
+            self.counts = counts
+            self.page = page
+            self.search = search
+            self.throughput = throughput
+
+    def __init__(self, queue: str, state: str = JobState.WAITING) -> None:
+        super().__init__(classes="queue-screen")
+        self.queue = queue
+        self.state = str(state)
+        self.page_offset = 0
+        self.search = ""  # the applied filter; "" lists the state page by page
+        self.total = 0
+        self.selected: set[str] = set()
+        self.throughput_fetched_at: float | None = None
+        self.sub_title = f"Queue {queue}"
+
+    def compose(self) -> ComposeResult:
+        yield from self.compose_status()
+        yield Static(classes="queue-title")
+        yield Tabs(*(Tab(str(state), id=f"state-{state}") for state in STATES), active=f"state-{self.state}")
+        yield Input(placeholder="filter by id or payload text, enter applies, esc clears", classes="queue-filter")
+        yield JobTable(classes="job-table")
+        yield ThroughputChart(classes="queue-chart")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(".queue-filter", Input).display = False
+        self.table.focus()
+        self.refresh_data()
+
+    @property
+    def table(self) -> JobTable:
+        return self.query_one(JobTable)
+
+    # Loading
+
+    def refresh_data(self) -> None:
+        if not self.is_loading("queue"):
+            self.reload()
+
+    def reload(self) -> None:
+        """Fetch the current state/page/filter now, superseding any load in flight."""
+        now = self.console.now()
+        due = self.throughput_fetched_at is None or now - self.throughput_fetched_at >= THROUGHPUT_EVERY_S
+        if due:
+            self.throughput_fetched_at = now
+        self.load(self.state, self.page_offset, self.search, due)
+
+    @work(thread=True, exclusive=True, group="queue")
+    def load(self, state: str, offset: int, search: str, with_throughput: bool) -> None:
+        source = self.console.source
+        with self.console.reading():
+            counts = source.queue_counts(self.queue)
+            if search:
+                page = source.search_jobs(self.queue, state, search, PAGE_SIZE)
+            else:
+                page = source.list_jobs(self.queue, state, offset, PAGE_SIZE)
+            throughput = source.throughput(self.queue) if with_throughput else None
+            self.deliver(self.Loaded(counts, page, search, throughput))
+
+    def on_queue_screen_loaded(self, message: Loaded) -> None:
+        page = message.page
+        if page.state != self.state or message.search != self.search or page.offset != self.page_offset:
+            return  # the operator moved on while this page was loading
+        if not page.jobs and page.offset and not message.search:
+            self.page_offset = max(0, (page.total - 1) // PAGE_SIZE * PAGE_SIZE)  # the page emptied: go to the last one
+            self.reload()
+            return
+        self.console.counts[self.queue] = message.counts
+        self.total = page.total
+        now = self.console.now()
+        for state in STATES:
+            self.query_one(f"#state-{state}", Tab).label = f"{state} {formats.count(message.counts.of(state))}"
+        self.table.show_jobs(page.jobs, now, self.selected)
+        if message.throughput is not None:
+            self.query_one(ThroughputChart).show(self.queue, throughput_series(message.throughput, now))
+        self.show_title(message.counts)
+        self.refresh_bindings()
+
+    def show_title(self, counts: QueueCounts | None = None) -> None:
+        counts = counts or self.console.operator.counts(self.queue)
+        text = Text(end="")
+        text.append_text(safe_text(self.queue, 60, style="bold"))
+        if counts.paused:
+            text.append("  PAUSED", style="bold reverse")
+        shown = len(self.table.jobs)
+        if self.search:
+            text.append("  filter ", style="dim")
+            text.append_text(safe_text(self.search, 40, style="bold"))
+            text.append(f"  {shown} of {self.total} matching", style="dim")
+        elif shown:
+            text.append(f"  {self.state} {self.page_offset + 1}–{self.page_offset + shown} of {self.total}", style="dim")
+        else:
+            text.append(f"  no {self.state} jobs", style="dim")
+        text.append(f"  {self.table.sort_label}", style="dim")
+        if self.selected:
+            text.append(f"  {len(self.selected)} selected", style="bold")
+        self.query_one(".queue-title", Static).update(text)
+
+    # State, page, filter
+
+    @on(Tabs.TabActivated)
+    def tab_activated(self, event: Tabs.TabActivated) -> None:
+        state = (event.tab.id or "").removeprefix("state-")
+        if state and state != self.state:
+            self.state, self.page_offset = state, 0
+            self.selected.clear()
+            self.table.focus()
+            self.reload()
+
+    def action_step_state(self, step: int) -> None:
+        index = (STATES.index(JobState(self.state)) + step) % len(STATES)
+        self.query_one(Tabs).active = f"state-{STATES[index]}"
+
+    def action_page(self, step: int) -> None:
+        if self.search:
+            return
+        offset = self.page_offset + step * PAGE_SIZE
+        if 0 <= offset < max(self.total, 1):
+            self.page_offset = offset
+            self.reload()
+
+    def action_filter(self) -> None:
+        field = self.query_one(".queue-filter", Input)
+        field.display = True
+        field.value = self.search
+        field.focus()
+
+    @on(Input.Submitted, ".queue-filter")
+    def filter_submitted(self, event: Input.Submitted) -> None:
+        self.search = event.value.strip()
+        self.page_offset = 0
+        event.input.display = bool(self.search)
+        self.table.focus()
+        self.reload()
+
+    def action_back(self) -> None:
+        field = self.query_one(".queue-filter", Input)
+        if field.display:
+            field.display = False
+            self.table.focus()
+            if self.search:
+                self.search = ""
+                self.reload()
+            return
+        self.dismiss()
+
+    # Rows
+
+    def action_cursor(self, step: int) -> None:
+        self.table.move_cursor(row=self.table.cursor_row + step)
+
+    def action_edge(self, bottom: bool) -> None:
+        self.table.move_cursor(row=self.table.row_count - 1 if bottom else 0)
+
+    def action_sort(self) -> None:
+        self.table.cycle_sort(self.console.now(), self.selected)
+        self.show_title()
+
+    def action_select(self) -> None:
+        job_id = self.table.highlighted_id
+        if job_id is None:
+            return
+        self.selected.symmetric_difference_update({job_id})
+        self.table.show_jobs(self.table.page_jobs, self.console.now(), self.selected)
+        self.show_title()
+
+    def action_open_job(self) -> None:
+        if self.table.highlighted_id is not None:
+            self.console.open_job(self.table.highlighted_id)
+
+    @on(DataTable.RowSelected)
+    def row_selected(self, event: DataTable.RowSelected) -> None:
+        if event.row_key.value is not None:
+            self.console.open_job(event.row_key.value)
+
+    # Actions (on the selection, else the highlighted job)
+
+    def targets(self) -> list[str]:
+        if self.selected:
+            return sorted(self.selected)
+        job_id = self.table.highlighted_id
+        if job_id is None:
+            self.notify("No job here: pick a row first.", markup=False)
+            return []
+        return [job_id]
+
+    def clear_selection(self) -> None:
+        self.selected.clear()
+
+    def action_retry(self) -> None:
+        if job_ids := self.targets():
+            self.console.operator.retry(job_ids, after=self.clear_selection)
+
+    def action_promote(self) -> None:
+        if job_ids := self.targets():
+            self.console.operator.promote(job_ids, after=self.clear_selection)
+
+    def action_remove(self) -> None:
+        if job_ids := self.targets():
+            state = "" if len(job_ids) > 1 else self.state
+            self.console.operator.remove(self.queue, job_ids, state, after=self.clear_selection)
+
+    def permission_for(self, action: str) -> str | None:
+        if action == "toggle_pause":
+            return "resume" if self.console.operator.counts(self.queue).paused else "pause"
+        return super().permission_for(action)
+
+    def action_toggle_pause(self) -> None:
+        self.console.operator.toggle_pause(self.queue)
+
+    def action_retry_all(self) -> None:
+        self.console.operator.retry_all(self.queue)
+
+    def action_clean(self) -> None:
+        self.console.operator.clean(self.queue, self.state)
+
+    def action_drain(self) -> None:
+        self.console.operator.drain(self.queue)

@@ -1,0 +1,1 @@
+"""Background processes around the queues: worker supervision and the cron scheduler."""

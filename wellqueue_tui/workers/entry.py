@@ -1,0 +1,250 @@
+"""One Dramatiq worker process, as the supervisor runs it per slot:
+`python -m wellqueue_tui.workers.entry --queues q1,q2 --threads T --worker-id ID [--grace-ms MS]`.
+
+Mirrors dramatiq's `cli.worker_process` (dramatiq-internals.md §3). Redis URL from REDIS_URL; logs are JSON
+lines on stdout. Exit codes: 0 clean stop, 1 killed (second signal) or jobs abandoned after the grace time,
+2 bad arguments or import/configuration error (the supervisor never restarts it), 3 Redis unreachable at start.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ctypes
+import importlib
+import logging
+import os
+import random
+import signal
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import dramatiq
+import redis
+from dramatiq.errors import BrokerConnectionError
+
+from ..logging_setup import configure_logging
+
+EXIT_OK = 0
+EXIT_KILLED = 1
+EXIT_USAGE = 2
+EXIT_UNREACHABLE = 3
+
+#: The worker id is also exported to the environment, for code in the process that wants to name itself.
+WORKER_ID_ENV = "WELLQUEUE_WORKER_ID"
+DEFAULT_BROKER = "wellqueue_tui.jobs.broker:build_broker"
+DEFAULT_GRACE_MS = 30_000
+PARENT_POLL_S = 0.2
+_PR_SET_PDEATHSIG = 1
+
+logger = logging.getLogger("wellqueue_tui.workers.entry")
+
+
+@dataclass(frozen=True)
+class EntryOptions:
+    queues: tuple[str, ...]
+    threads: int
+    worker_id: str
+    grace_ms: int
+    broker: str  # `module:callable` taking the Redis URL and returning a broker with its actors declared
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # argparse exits 2 too; say which option and how to call
+        self.print_usage(sys.stdout)
+        print(f"wellqueue worker: {message}", file=sys.stdout, flush=True)
+        raise SystemExit(EXIT_USAGE)
+
+
+def _queue_list(value: str) -> tuple[str, ...]:
+    queues = tuple(q.strip() for q in value.split(",") if q.strip())
+    if not queues:
+        raise argparse.ArgumentTypeError("give at least one queue name, e.g. --queues webhooks")
+    return queues
+
+
+def _positive(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {value!r}") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {number}")
+    return number
+
+
+def _non_negative(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number of milliseconds, got {value!r}") from None
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative, got {number}")
+    return number
+
+
+def parse_options(argv: Sequence[str] | None = None) -> EntryOptions:
+    """Parse the command line; a usage error exits with code 2."""
+    parser = _Parser(prog="python -m wellqueue_tui.workers.entry", description=__doc__.splitlines()[0])
+    parser.add_argument("--queues", type=_queue_list, required=True, help="comma-separated queue names")
+    parser.add_argument("--threads", type=_positive, required=True, help="worker threads (jobs run at once)")
+    parser.add_argument("--worker-id", required=True, help="the supervisor's id for this process slot")
+    parser.add_argument("--grace-ms", type=_non_negative, default=DEFAULT_GRACE_MS,
+                        help="how long running jobs may take to finish after SIGTERM")
+    parser.add_argument("--broker", default=DEFAULT_BROKER, help="broker factory as module:callable (tests)")
+    args = parser.parse_args(argv)
+    return EntryOptions(args.queues, args.threads, args.worker_id, args.grace_ms, args.broker)
+
+
+class StopSignals:
+    """TERM/HUP: first one asks for a graceful stop, the second exits 1 at once. SIGINT is ignored:
+    the supervisor owns Ctrl-C."""
+
+    def __init__(self) -> None:
+        self.reason: str | None = None
+
+    def install(self) -> None:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, self._handle)
+        signal.signal(signal.SIGHUP, self._handle)
+
+    def request(self, reason: str) -> None:
+        if self.reason is None:
+            self.reason = reason
+            logger.info("Stopping worker process (%s)", reason)
+
+    def _handle(self, signum: int, _frame) -> None:
+        if self.reason is not None:
+            logger.warning("Second stop signal: killing the worker process; unfinished jobs will be redelivered")
+            _exit_now(EXIT_KILLED)
+        self.request(signal.Signals(signum).name)
+
+
+def die_with_parent() -> int:
+    """Ask Linux to send SIGTERM when the parent exits; returns the parent pid to poll as a fallback.
+
+    The kernel ties PDEATHSIG to the parent *thread* that spawned us: the supervisor spawns from its event
+    loop thread, which lives as long as the supervisor does."""
+    parent = os.getppid()
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
+        except (OSError, AttributeError):
+            pass  # polling getppid() below still notices
+    return parent
+
+
+def redis_reachable(url: str) -> str | None:
+    """None when Redis answers PING at `url`, else the reason it does not."""
+    from ..connection import redis_client
+
+    try:
+        client = redis_client(url)
+        try:
+            client.ping()
+        finally:
+            client.close()
+    except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
+def load_broker(path: str, url: str) -> dramatiq.Broker:
+    """Build the broker with `path` (`module:callable`) and make it the process-wide one."""
+    module_name, _, attr = path.partition(":")
+    factory: Callable[..., dramatiq.Broker] = getattr(importlib.import_module(module_name), attr or "build_broker")
+    broker = factory(url)
+    if path == DEFAULT_BROKER:
+        from ..jobs.broker import use_broker
+
+        use_broker(broker)  # jobs.enqueue() inside processors uses this broker
+    else:
+        dramatiq.set_broker(broker)
+    return broker
+
+
+def run(options: EntryOptions) -> int:
+    """Boot the worker, run until asked to stop (signal or parent exit), drain, and return the exit code."""
+    stop = StopSignals()
+    stop.install()
+    parent = die_with_parent()
+    random.seed()  # each process its own sequence (backoff jitter, sampling)
+    os.environ[WORKER_ID_ENV] = options.worker_id
+
+    url = os.environ.get("REDIS_URL", "")
+    if not url:
+        logger.error("REDIS_URL is not set; the supervisor passes it, or set it when starting a worker by hand")
+        return EXIT_USAGE
+    problem = redis_reachable(url)
+    if problem:
+        logger.error("Redis is unreachable at start: %s", problem)
+        return EXIT_UNREACHABLE
+
+    try:
+        broker = load_broker(options.broker, url)
+    except (ImportError, AttributeError, ValueError):  # ValueError covers SettingsError: bad environment
+        logger.exception("Cannot load the broker %r", options.broker)
+        return EXIT_USAGE
+    except (redis.ConnectionError, redis.TimeoutError, BrokerConnectionError):
+        logger.exception("Redis connection failed while loading the broker")
+        return EXIT_UNREACHABLE
+
+    unknown = sorted(set(options.queues) - set(broker.get_declared_queues()))
+    if unknown:
+        logger.error("Unknown queue(s) %s; declared queues: %s", ", ".join(unknown),
+                     ", ".join(sorted(q for q in broker.get_declared_queues() if not q.endswith(".DQ"))))
+        return EXIT_USAGE
+
+    broker.emit_after("process_boot")  # starts TimeLimit's thread, as dramatiq's CLI does
+    worker = dramatiq.Worker(broker, queues=set(options.queues), worker_threads=options.threads)
+    worker.queue_prefetch = options.threads  # a small prefetch keeps few jobs stranded in memory
+    try:
+        worker.start()
+    except (redis.ConnectionError, redis.TimeoutError, BrokerConnectionError):
+        logger.exception("Redis connection failed while starting the worker")
+        return EXIT_UNREACHABLE
+    logger.info("Worker ready", extra={"queues": list(options.queues), "threads": options.threads})
+
+    while stop.reason is None:
+        time.sleep(PARENT_POLL_S)
+        if os.getppid() != parent:
+            stop.request("parent process exited")
+
+    worker.stop(timeout=options.grace_ms)
+    abandoned = sum(1 for thread in worker.workers if thread.is_alive())
+    broker.close()
+    if abandoned:
+        logger.warning("%d worker thread(s) still running a job after %d ms; those jobs will be redelivered",
+                       abandoned, options.grace_ms)
+        return EXIT_KILLED
+    logger.info("Worker stopped")
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    options = parse_options(argv)
+    configure_logging("json", stream=sys.stdout, static_fields={"worker_id": options.worker_id, "pid": os.getpid()})
+    try:
+        return run(options)
+    except Exception:
+        logger.exception("Worker process failed")
+        return EXIT_KILLED
+
+
+def _exit_now(code: int) -> None:
+    """Exit without waiting for threads still running jobs (their work is redelivered by the reaper)."""
+    try:
+        sys.stdout.flush()
+    except (OSError, RuntimeError, ValueError):  # a signal can land in the middle of a write
+        pass
+    os._exit(code)
+
+
+if __name__ == "__main__":
+    try:
+        exit_code = main()
+    except SystemExit as exc:  # argparse
+        exit_code = exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    _exit_now(exit_code)
