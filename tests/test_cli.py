@@ -1,0 +1,117 @@
+"""The `wellqueue` CLI against the private Redis: reads with --json, actions through the session, clear errors."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+
+from wellqueue_tui.auth.identity import Role
+from wellqueue_tui.auth.secrets import load_signing_key
+from wellqueue_tui.auth.tokens import issue_token
+from wellqueue_tui.cli import main
+from wellqueue_tui.settings import load_settings
+
+SECRET = "s" * 40
+
+
+@pytest.fixture
+def cli_env(monkeypatch, tmp_path, redis_client, redis_url):
+    monkeypatch.setenv("REDIS_URL", redis_url)
+    monkeypatch.setenv("WELLQUEUE_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("WELLQUEUE_JWT_SECRET", SECRET)
+    monkeypatch.delenv("WELLQUEUE_TOKEN", raising=False)
+
+    def login(role: Role, org: str | None = None) -> None:
+        key = load_signing_key(load_settings())
+        monkeypatch.setenv("WELLQUEUE_TOKEN", issue_token(key, sub=f"cli-{role}", role=role, org=org,
+                                                          ttl=timedelta(minutes=5)))
+
+    login(Role.ADMIN)
+    return login
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+VALID = {
+    "wellId": "WELL-TX-0001", "leaseId": "LEASE-1", "operatorId": "OP-1",
+    "location": {"latitude": 31.99, "longitude": -102.07, "county": "Midland", "state": "TX"},
+    "production": {"oil": 150.5, "gas": 1200, "water": 45.2},
+    "validationType": "daily_production", "includeHistorical": False, "notifyOnFailure": True,
+}
+
+
+def test_enqueue_list_and_show_a_job(cli_env, capsys, tmp_path):
+    payload = tmp_path / "job.json"
+    payload.write_text(json.dumps(VALID))
+    code, out, _ = run(capsys, "enqueue", "data-validation", "--data", f"@{payload}", "--job-id", "WELL-TX-0001:d1")
+    assert (code, out.strip()) == (0, "WELL-TX-0001:d1")
+    code, out, _ = run(capsys, "enqueue", "data-validation", "--data", json.dumps(VALID), "--job-id", "WELL-TX-0001:d1")
+    assert (code, out.strip()) == (0, "WELL-TX-0001:d1")  # idempotent
+
+    code, out, _ = run(capsys, "queues", "--json")
+    counts = {q["queue"]: q for q in json.loads(out)}
+    assert code == 0 and counts["data-validation"]["waiting"] == 1
+    assert set(counts) >= {"data-validation", "report-generation", "email-notifications", "webhooks"}
+
+    code, out, _ = run(capsys, "jobs", "data-validation", "--json")
+    assert [j["id"] for j in json.loads(out)["jobs"]] == ["WELL-TX-0001:d1"]
+    code, out, _ = run(capsys, "job", "WELL-TX-0001:d1")
+    assert code == 0 and "Midland" in out and "waiting" in out
+    code, out, _ = run(capsys, "stats", "--json")
+    assert code == 0 and {r["queue"] for r in json.loads(out)} >= {"data-validation"}
+
+
+def test_bad_input_exits_non_zero_with_a_clear_message(cli_env, capsys):
+    bad = {**VALID, "location": {**VALID["location"], "latitude": "north"}}
+    code, _, err = run(capsys, "enqueue", "data-validation", "--data", json.dumps(bad))
+    assert code == 2 and "location.latitude" in err
+    code, _, err = run(capsys, "enqueue", "pipelines", "--data", "{}")
+    assert code == 2 and "unknown queue 'pipelines'" in err
+    code, _, err = run(capsys, "enqueue", "webhooks", "--data", "{not json")
+    assert code == 2 and "not valid JSON" in err
+    code, _, err = run(capsys, "job", "nope")
+    assert code == 1 and "not found" in err
+    code, _, err = run(capsys, "clean", "webhooks", "--state", "completed", "--older-than", "soon")
+    assert code == 2 and "--older-than" in err
+    code, _, err = run(capsys, "retry")
+    assert code == 2 and "--all-failed" in err
+
+
+def test_actions_go_through_roles_and_the_audit(cli_env, capsys):
+    run(capsys, "enqueue", "data-validation", "--data", json.dumps(VALID), "--job-id", "j1")
+    cli_env(Role.MANAGER)
+    code, _, err = run(capsys, "remove", "j1")
+    assert code == 1 and "remove needs ADMIN" in err
+    cli_env(Role.OPERATOR)
+    code, out, _ = run(capsys, "pause", "data-validation")
+    assert code == 0 and "paused" in out
+    code, out, _ = run(capsys, "queues")
+    assert "yes" in out.splitlines()[1]
+    code, out, _ = run(capsys, "resume", "data-validation")
+    cli_env(Role.ADMIN)
+    code, out, _ = run(capsys, "remove", "j1")
+    assert code == 0 and "removed" in out
+    code, out, _ = run(capsys, "audit", "--json")
+    entries = json.loads(out)
+    assert [(e["action"], e["outcome"]) for e in entries[:4]] == [
+        ("remove", "ok"), ("resume", "ok"), ("pause", "ok"), ("remove", "denied")]
+
+
+def test_missing_token_is_refused_outside_dev_mode(cli_env, capsys, monkeypatch):
+    monkeypatch.delenv("WELLQUEUE_TOKEN")
+    code, _, err = run(capsys, "queues")
+    assert code == 1 and "token issue" in err
+
+
+def test_demo_enqueues_jobs_on_every_queue(cli_env, capsys):
+    code, out, _ = run(capsys, "demo", "--count", "40")
+    assert code == 0 and "enqueued 40 demo jobs" in out
+    code, out, _ = run(capsys, "queues", "--json")
+    states = ("waiting", "prioritized", "delayed", "active", "completed", "failed")
+    assert all(sum(q[s] for s in states) > 0 for q in json.loads(out))
