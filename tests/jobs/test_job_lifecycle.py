@@ -147,3 +147,19 @@ def test_every_job_is_in_exactly_one_state_set(broker, registry):
         assert memberships == [client.hget(f"wq:job:{job_id}", "state").decode()]
     counts = registry.queue_counts("samples")
     assert counts.total == len(ids)
+
+
+def test_bulk_enqueue_validates_all_first_then_pipelines(broker, registry):
+    from wellqueue_tui.jobs import enqueue_bulk
+
+    with pytest.raises(EnqueueError, match="job 1: invalid payload"):
+        enqueue_bulk([{"queue": "samples", "payload": {"n": 1}}, {"queue": "samples", "payload": {"n": "x"}}],
+                     broker=broker)
+    assert registry.queue_counts("samples").total == 0
+    ids = enqueue_bulk([{"queue": "samples", "payload": {"n": i}, "priority": 1 if i == 3 else None}
+                        for i in range(5)] + [{"queue": "samples", "payload": {"n": 9}, "job_id": "dup"},
+                                              {"queue": "samples", "payload": {"n": 9}, "job_id": "dup"}],
+                       broker=broker)
+    assert len(ids) == 7 and ids[-1] == ids[-2] == "dup"
+    counts = registry.queue_counts("samples")
+    assert (counts.waiting, counts.prioritized) == (5, 1)

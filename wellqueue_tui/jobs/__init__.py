@@ -69,6 +69,40 @@ def enqueue(
     from .broker import default_broker
 
     broker = broker or default_broker()
+    message, delay = prepare_message(
+        broker, queue_or_kind, payload, job_id=job_id, priority=priority, delay_ms=delay_ms, attempts=attempts,
+        backoff=backoff, timeout_ms=timeout_ms, remove_on_complete=remove_on_complete, remove_on_fail=remove_on_fail,
+    )
+    broker.submit(message, delay=delay, create_only=True)
+    return message.message_id
+
+
+def enqueue_bulk(jobs: list[dict], *, broker=None) -> list[str]:
+    """Validate every job first (nothing is enqueued if one is invalid), then submit them all in one
+    pipelined round trip. Each item: {"queue": ..., "payload": ..., plus any `enqueue` option}."""
+    from .broker import default_broker
+
+    broker = broker or default_broker()
+    prepared = []
+    for index, job in enumerate(jobs):
+        spec = dict(job)
+        try:
+            queue, payload = spec.pop("queue"), spec.pop("payload")
+            prepared.append(prepare_message(broker, queue, payload, **spec))
+        except KeyError as exc:
+            raise EnqueueError(f"job {index}: missing {exc.args[0]!r}") from None
+        except TypeError as exc:
+            raise EnqueueError(f"job {index}: {exc}") from None
+        except EnqueueError as exc:
+            raise EnqueueError(f"job {index}: {exc}") from None
+    broker.submit_many(prepared, create_only=True)
+    return [message.message_id for message, _delay in prepared]
+
+
+def prepare_message(broker, queue_or_kind: str, payload: Any, *, job_id=None, priority=None, delay_ms=None,
+                    attempts=None, backoff=None, timeout_ms=None, remove_on_complete=None,
+                    remove_on_fail=None) -> tuple[Message, int | None]:
+    """The validated Dramatiq message for one job, and its delay."""
     kind = find_kind(queue_or_kind, broker.kinds)
     model = validate_payload(kind, payload)
     if priority is None and kind.queue == "email-notifications":
@@ -81,10 +115,7 @@ def enqueue(
         )
     except (ValidationError, ValueError) as exc:
         raise EnqueueError(f"invalid job options: {_options_problem(exc)}") from None
-    job_id = options.job_id or str(uuid4())
-    message = build_message(kind, model, options, job_id)
-    broker.submit(message, delay=options.delay_ms, create_only=True)
-    return job_id
+    return build_message(kind, model, options, options.job_id or str(uuid4())), options.delay_ms
 
 
 def _options_problem(exc: Exception) -> str:
