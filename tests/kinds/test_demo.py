@@ -141,3 +141,16 @@ def test_every_payload_validates_against_its_kind() -> None:
     for seed in range(20):
         for job in demo_jobs(random.Random(seed), today=TODAY):
             kinds[job.queue].payload.model_validate(job.payload)
+
+
+def test_stored_demo_payloads_revalidate_in_the_worker():
+    """What enqueue stores is what the worker validates again: it must pass a second time."""
+    from wellqueue_tui.jobs import build_message, validate_payload
+    from wellqueue_tui.jobs.kinds import all_kinds
+    from wellqueue_tui.jobs.options import JobOptions
+
+    kinds = all_kinds()
+    for job in demo_jobs(random.Random(3), 80):
+        kind = kinds[job.queue]
+        message = build_message(kind, validate_payload(kind, job.payload), JobOptions.build(), "id-1")
+        kind.payload.model_validate(message.args[0])

@@ -41,7 +41,8 @@ def validate_payload(kind: JobKind, payload: Any) -> BaseModel:
 
 
 def build_message(kind: JobKind, payload: BaseModel, options: JobOptions, job_id: str) -> Message:
-    data = payload.model_dump(mode="json", exclude_none=True)
+    # only what the caller set: the worker re-validates exactly that (defaults may be refused in some modes)
+    data = payload.model_dump(mode="json", exclude_unset=True)
     message_options = options.message_options()
     org = data.get("organizationId")
     if org:

@@ -1,10 +1,5 @@
-"""One Dramatiq worker process, as the supervisor runs it per slot:
-`python -m wellqueue_tui.workers.entry --queues q1,q2 --threads T --worker-id ID [--grace-ms MS]`.
-
-Mirrors dramatiq's `cli.worker_process` (dramatiq-internals.md §3). Redis URL from REDIS_URL; logs are JSON
-lines on stdout. Exit codes: 0 clean stop, 1 killed (second signal) or jobs abandoned after the grace time,
-2 bad arguments or import/configuration error (the supervisor never restarts it), 3 Redis unreachable at start.
-"""
+"""One Dramatiq worker process, as the supervisor runs it per slot (mirrors dramatiq's `cli.worker_process`):
+`python -m wellqueue_tui.workers.entry --queues q1,q2 --threads T --worker-id ID [--grace-ms MS]` (REDIS_URL)."""
 
 from __future__ import annotations
 
@@ -26,10 +21,10 @@ from dramatiq.errors import BrokerConnectionError
 
 from ..logging_setup import configure_logging
 
-EXIT_OK = 0
-EXIT_KILLED = 1
-EXIT_USAGE = 2
-EXIT_UNREACHABLE = 3
+EXIT_OK = 0  # stopped cleanly
+EXIT_KILLED = 1  # second signal, unexpected error, or jobs abandoned when the grace time ran out
+EXIT_USAGE = 2  # bad arguments, import or configuration error: the supervisor never restarts it
+EXIT_UNREACHABLE = 3  # Redis did not answer at start
 
 #: The worker id is also exported to the environment, for code in the process that wants to name itself.
 WORKER_ID_ENV = "WELLQUEUE_WORKER_ID"
@@ -86,7 +81,7 @@ def _non_negative(value: str) -> int:
 
 def parse_options(argv: Sequence[str] | None = None) -> EntryOptions:
     """Parse the command line; a usage error exits with code 2."""
-    parser = _Parser(prog="python -m wellqueue_tui.workers.entry", description=__doc__.splitlines()[0])
+    parser = _Parser(prog="python -m wellqueue_tui.workers.entry", description="Run one WellQueue worker process.")
     parser.add_argument("--queues", type=_queue_list, required=True, help="comma-separated queue names")
     parser.add_argument("--threads", type=_positive, required=True, help="worker threads (jobs run at once)")
     parser.add_argument("--worker-id", required=True, help="the supervisor's id for this process slot")

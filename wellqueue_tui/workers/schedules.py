@@ -97,7 +97,10 @@ class CronSpec:
 
 
 def parse_crontab(expression: str, second: str = "0") -> CronSpec:
-    """Translate a 5-field crontab (or @daily-style macro) into APScheduler fields; ScheduleError names the bad field."""
+    """Translate a 5-field crontab (or an @daily-style macro) into APScheduler fields.
+
+    Raises ScheduleError naming the bad field, e.g. "cron field 'hour' = '25': value out of range 0-23".
+    """
     text = _MACROS.get(expression.strip().lower(), expression.strip())
     if text.startswith("@"):
         raise ScheduleError(f"cron expression {expression!r}: unknown macro; use one of {', '.join(_MACROS)}")
@@ -567,7 +570,9 @@ class ScheduleStore:
         try:
             return Schedule.model_validate_json(raw)
         except ValidationError as exc:
-            raise ScheduleError(f"schedule {name!r} is stored in an unreadable form ({_explain(exc)}); remove it") from None
+            raise ScheduleError(
+                f"schedule {name!r} is stored in an unreadable form ({_explain(exc)}); remove it"
+            ) from None
 
     def require(self, name: str) -> Schedule:
         """Like get(), but a missing schedule is a ScheduleNotFound naming it."""

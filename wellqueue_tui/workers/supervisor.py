@@ -1,13 +1,10 @@
-"""Runs and watches the worker processes of one host: spawn, forward their logs, restart with backoff,
-flag crash loops, scale, restart on request, publish records to Redis, and drain on stop.
-
-Hosted by the TUI app and by the headless runner alike; driven by their asyncio loop. `scale`, `restart`
-and `kill` must be called from that loop's thread.
-"""
+"""Runs and watches one host's worker processes: spawn, relay logs, restart with backoff, flag crash loops,
+scale, publish records to Redis, drain on stop. Hosted by the TUI and the headless runner on their asyncio loop."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -22,6 +19,8 @@ from pathlib import Path
 
 import redis
 
+from ..jobs.keys import job_key, state_key
+from ..jobs.models import JobState
 from ..logging_setup import safe_extra
 from ..settings import Settings
 from . import worker_records
@@ -171,7 +170,8 @@ class _Slot:
 
 
 class Supervisor:
-    """Keeps this host's worker processes running; see the module docstring."""
+    """Keeps this host's worker processes running. `scale`, `restart` and `kill` must be called from the
+    thread of the event loop that ran `start()`."""
 
     def __init__(
         self,
@@ -215,8 +215,12 @@ class Supervisor:
 
             self._client = redis_client(self.redis_url)
         for group, spec in self.groups.items():
-            if spec.processes > MAX_PROCESSES_PER_GROUP:
-                raise SupervisorError(f"group {group!r}: at most {MAX_PROCESSES_PER_GROUP} processes, got {spec.processes}")
+            if not 1 <= spec.processes <= MAX_PROCESSES_PER_GROUP or spec.threads < 1 or not spec.queues:
+                raise SupervisorError(
+                    f"group {group!r}: needs at least one queue, 1 to {MAX_PROCESSES_PER_GROUP} processes and "
+                    f"at least 1 thread (got {spec})"
+                )
+        for group, spec in self.groups.items():
             for index in range(spec.processes):
                 self._add_slot(group, index)
         await asyncio.gather(*(slot.spawned.wait() for slot in self._slots.values()))
@@ -237,14 +241,17 @@ class Supervisor:
         return await asyncio.shield(self._stop_task)
 
     def kill(self) -> None:
-        """SIGKILL every live process now (the second Ctrl-C)."""
+        """SIGKILL every live process now and restart none (the second Ctrl-C); `await stop()` to finish."""
         self._killed = True
+        self._stopping = True
         for slot in self._slots.values():
             if slot.pid is not None:
                 logger.warning("Killing worker process %s (pid %d)", slot.id, slot.pid)
             slot.signal(signal.SIGKILL)
+            slot.wake.set()
 
     def processes(self) -> list[ProcessInfo]:
+        """Every process slot of this supervisor, by group and slot number."""
         return [self._info(slot) for slot in sorted(self._slots.values(), key=lambda s: (s.group, s.index))]
 
     def in_flight(self) -> int:
@@ -330,7 +337,8 @@ class Supervisor:
                     await asyncio.wait_for(slot.wake.wait(), delay)
                 except asyncio.TimeoutError:
                     pass
-                slot.restarts += 1
+                if not (self._stopping or slot.retiring):
+                    slot.restarts += 1
         finally:
             slot.state = WorkerState.STOPPED
             slot.spawned.set()
@@ -339,7 +347,8 @@ class Supervisor:
                 self._retired.append(slot.id)
 
     async def _run_process(self, slot: _Slot) -> int:
-        spec = ProcessSpec(slot.id, slot.group, slot.spec.queues, slot.spec.threads, int(self.settings.grace_seconds * 1000))
+        grace_ms = int(self.settings.grace_seconds * 1000)
+        spec = ProcessSpec(slot.id, slot.group, slot.spec.queues, slot.spec.threads, grace_ms)
         env = {
             **os.environ,
             **settings_env(self.settings),
@@ -358,14 +367,21 @@ class Supervisor:
                 start_new_session=True,  # Ctrl-C in the terminal reaches the supervisor only
                 limit=OUTPUT_LINE_LIMIT,
             )
-        except OSError as exc:
+        except OSError as exc:  # e.g. the interpreter is gone: restarting cannot help
             logger.error("Cannot start worker process %s: %s", slot.id, exc)
+            slot.started_mono = time.monotonic()
+            slot.last_exit_code = EXIT_USAGE
+            if slot.first_exit_code is None:
+                slot.first_exit_code = EXIT_USAGE
             slot.spawned.set()
             return EXIT_USAGE
         slot.process = process
         slot.started_wall, slot.started_mono = time.time(), time.monotonic()
         slot.state = WorkerState.RUNNING
         slot.restart_requested = False  # a request that raced the spawn is served by this fresh process
+        if self._stopping or slot.retiring:  # the stop raced the spawn: pass it on
+            slot.state = WorkerState.STOPPING
+            slot.signal(signal.SIGKILL if self._killed else signal.SIGTERM)
         slot.spawned.set()
         logger.info("Started worker process %s (pid %d)", slot.id, process.pid, extra={"process_id": slot.id})
         reader = asyncio.create_task(self._forward_output(slot, process.stdout))
@@ -388,7 +404,7 @@ class Supervisor:
             logger.error(
                 "Worker process %s exited with code 2 (bad arguments, import or configuration error); not "
                 "restarting it. Fix the cause, then restart it from the workers screen. Last output: %s",
-                slot.id, " | ".join(list(slot.recent)[-5:]) or "(none)", extra={"process_id": slot.id, "exit_code": code},
+                slot.id, _tail(slot), extra={"process_id": slot.id, "exit_code": code},
             )
             return None
         if ran_for >= self.policy.healthy_after_s:
@@ -402,7 +418,7 @@ class Supervisor:
                 "Worker process %s is crash-looping (%d exits within %.0f s, last code %s); not restarting it "
                 "until asked. Last output: %s",
                 slot.id, len(slot.exits), self.policy.crash_loop_window_s, code,
-                " | ".join(list(slot.recent)[-5:]) or "(none)", extra={"process_id": slot.id, "exit_code": code},
+                _tail(slot), extra={"process_id": slot.id, "exit_code": code},
             )
             return None
         delay = slot.backoff_s
@@ -425,7 +441,8 @@ class Supervisor:
                 await asyncio.wait_for(process.wait(), grace)
             except asyncio.TimeoutError:
                 logger.warning("Worker process %s did not stop within %.0f s; killing it", slot.id, grace)
-                slot.signal(signal.SIGKILL)
+                with contextlib.suppress(ProcessLookupError):
+                    process.kill()  # this process, not whatever the slot runs by now
 
         task = asyncio.create_task(kill_when_overdue())
         self._background.add(task)
@@ -463,7 +480,10 @@ class Supervisor:
     # -- Redis records, control requests, in-flight counts ----------------------------------------------
     async def _refresh_loop(self) -> None:
         while not self._refresh_done.is_set():
-            await self._refresh_once()
+            try:
+                await self._refresh_once()
+            except Exception:  # never let one bad refresh end the heartbeats
+                logger.exception("Refreshing the worker records failed")
             try:
                 await asyncio.wait_for(self._refresh_done.wait(), self.heartbeat_interval_s)
             except asyncio.TimeoutError:
@@ -505,20 +525,19 @@ class Supervisor:
             return {}
         with client.pipeline(transaction=False) as pipe:
             for queue in queues:
-                pipe.zrange(f"wq:q:{queue}:active", 0, MAX_ACTIVE_SCANNED - 1)
+                pipe.zrange(state_key(queue, JobState.ACTIVE), 0, MAX_ACTIVE_SCANNED - 1)
             id_lists = pipe.execute()
-        job_ids = [job_id for ids in id_lists for job_id in ids]
+        job_ids = [worker_records.text(job_id) for ids in id_lists for job_id in ids]
         if not job_ids:
             return {}
         with client.pipeline(transaction=False) as pipe:
             for job_id in job_ids:
-                pipe.hget(b"wq:job:" + job_id if isinstance(job_id, bytes) else f"wq:job:{job_id}", "worker")
+                pipe.hget(job_key(job_id), "worker")
             labels = pipe.execute()
         owner = {f"{self._machine}:{pid}:": process_id for process_id, pid in live.items()}
         counts: dict[str, int] = {}
         for label in labels:
-            text = label.decode("utf-8", "replace") if isinstance(label, bytes) else (label or "")
-            prefix = ":".join(text.split(":")[:2]) + ":"
+            prefix = ":".join(worker_records.text(label or "").split(":")[:2]) + ":"
             if prefix in owner:
                 counts[owner[prefix]] = counts.get(owner[prefix], 0) + 1
         return counts
@@ -605,3 +624,8 @@ class Supervisor:
         if level >= logging.ERROR:
             slot.last_error = message.splitlines()[0][:500] if message else None
         process_logger.log(level, "%s", message, extra=safe_extra(fields))
+
+
+def _tail(slot: _Slot) -> str:
+    """The last few output lines of a slot's processes, for crash reports."""
+    return " | ".join(list(slot.recent)[-5:]) or "(none)"

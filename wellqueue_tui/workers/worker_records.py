@@ -1,13 +1,5 @@
-"""Worker processes as every console sees them: records in Redis, and the control list that reaches their supervisor.
-
-Records: zset `wq:workers` (member = process id `{host}:{supervisor_pid}:{group}:{slot}`, score = last heartbeat
-in Redis server ms) plus hash `wq:worker:{id}` (TTL 30 s), both refreshed by the owning supervisor every ~2 s.
-
-Control: a console on any host pushes a JSON request onto the list `wq:ctl:{host}:{supervisor_pid}` (TTL 5 min,
-so requests to a vanished supervisor expire); the owning supervisor pops it on its next refresh. A list, not
-pub/sub, so a request survives a supervisor's brief Redis outage and the sender learns at once when no
-supervisor matches.
-"""
+"""Worker processes as every console sees them: records in Redis, plus the control list that carries
+scale/restart requests from any console to the supervisor that owns the processes."""
 
 from __future__ import annotations
 
@@ -20,11 +12,17 @@ from typing import Literal
 import redis
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+# Records: zset `wq:workers` (member = process id `{host}:{supervisor_pid}:{group}:{slot}`, score = last
+# heartbeat in Redis server ms) plus hash `wq:worker:{id}` (TTL 30 s), refreshed by the owning supervisor every ~2 s.
+# Control: a console pushes a JSON request onto the list `wq:ctl:{host}:{supervisor_pid}` (TTL 5 min, so requests to
+# a vanished supervisor expire) and the supervisor pops it on its next refresh. A list rather than pub/sub: a request
+# survives the supervisor's brief Redis outage, and the sender learns at once when no live supervisor matches.
 WORKERS = "wq:workers"
 RECORD_TTL_S = 30
 STALE_AFTER_MS = 60_000
 MAX_LISTED = 1000
 CONTROL_TTL_S = 300
+ALIVE_WITHIN_S = 15.0  # a supervisor refreshes every ~2 s; older records belong to one that stopped or hangs
 MAX_REQUESTS_PER_POLL = 50
 
 
@@ -146,15 +144,15 @@ def list_workers(client: redis.Redis, stale_after_ms: int = STALE_AFTER_MS) -> l
     members = client.zrange(WORKERS, 0, MAX_LISTED - 1, withscores=True)
     with client.pipeline(transaction=False) as pipe:
         for member, _score in members:
-            pipe.hgetall(worker_key(_text(member)))
+            pipe.hgetall(worker_key(text(member)))
         hashes = pipe.execute()
     workers, expired = [], []
-    for (member, score), fields in zip(members, hashes):
-        worker_id = _text(member)
+    for (member, score), fields in zip(members, hashes, strict=True):
+        worker_id = text(member)
         if not fields:
             expired.append(worker_id)
             continue
-        workers.append(_decode_worker(worker_id, {_text(k): _text(v) for k, v in fields.items()}, score, now))
+        workers.append(_decode_worker(worker_id, {text(k): text(v) for k, v in fields.items()}, score, now))
     if expired:
         client.zrem(WORKERS, *expired)
     return sorted(workers, key=lambda worker: worker.id)
@@ -221,7 +219,8 @@ def read_rss_bytes(pid: int) -> int | None:
     return None
 
 
-def _text(value: bytes | str) -> str:
+def text(value: bytes | str) -> str:
+    """A Redis reply as str, whether the client decodes responses or not."""
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
 
 
@@ -244,12 +243,13 @@ def request_scale(client: redis.Redis, target: str, group: str, delta: int) -> s
     of `group`; returns the supervisor id the request went to."""
     if delta == 0:
         raise ControlError("scale: delta must be +N or -N, not 0")
-    supervisors = sorted({w.supervisor for w in list_workers(client) if target in (w.host, w.supervisor) and w.supervisor})
+    supervisors = sorted({w.supervisor for w in list_workers(client) if target in (w.host, w.supervisor) and _alive(w)})
     if not supervisors:
         raise ControlError(f"no running supervisor on {target!r}; check the host name on the workers screen")
     if len(supervisors) > 1:
         raise ControlError(
-            f"{target!r} runs {len(supervisors)} supervisors ({', '.join(supervisors)}); name one of them instead of the host"
+            f"{target!r} runs {len(supervisors)} supervisors ({', '.join(supervisors)}); "
+            "name one of them instead of the host"
         )
     _push(client, supervisors[0], ControlRequest(action="scale", group=group, delta=delta))
     return supervisors[0]
@@ -257,12 +257,17 @@ def request_scale(client: redis.Redis, target: str, group: str, delta: int) -> s
 
 def request_restart(client: redis.Redis, worker_id: str) -> str:
     """Ask the supervisor that owns `worker_id` to restart that process; returns the supervisor id."""
-    supervisor = client.hget(worker_key(worker_id), "supervisor")
-    if not supervisor:
+    supervisor, state = client.hmget(worker_key(worker_id), "supervisor", "state")
+    if not supervisor or text(state or b"") == WorkerState.STOPPED:
         raise ControlError(f"no worker process {worker_id!r} (it may have stopped); refresh the workers screen")
-    supervisor_id = _text(supervisor)
+    supervisor_id = text(supervisor)
     _push(client, supervisor_id, ControlRequest(action="restart", worker_id=worker_id))
     return supervisor_id
+
+
+def _alive(worker: WorkerInfo) -> bool:
+    """Whether the worker's supervisor still runs and refreshes its records (so it will read requests)."""
+    return bool(worker.supervisor) and worker.state != WorkerState.STOPPED and worker.heartbeat_age_s < ALIVE_WITHIN_S
 
 
 def _push(client: redis.Redis, supervisor_id: str, request: ControlRequest) -> None:
@@ -278,9 +283,9 @@ def take_requests(client: redis.Redis, supervisor_id: str) -> tuple[list[Control
     raw = client.lpop(control_key(supervisor_id), MAX_REQUESTS_PER_POLL) or []
     requests, rejected = [], []
     for item in raw:
-        text = _text(item)
+        raw_request = text(item)
         try:
-            requests.append(ControlRequest.model_validate_json(text))
+            requests.append(ControlRequest.model_validate_json(raw_request))
         except ValidationError as exc:
-            rejected.append(f"{text[:200]!r}: {exc.errors()[0]['msg']}")
+            rejected.append(f"{raw_request[:200]!r}: {exc.errors()[0]['msg']}")
     return requests, rejected
