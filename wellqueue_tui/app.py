@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from rich.text import Text
 from textual import work
@@ -19,6 +19,7 @@ from textual.app import App
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.content import Content
+from textual.fuzzy import Matcher
 from textual.message import Message
 from textual.reactive import reactive
 
@@ -69,11 +70,20 @@ class ActionFinished(Message):
         self.after = after
 
 
+def highlighted(matcher: Matcher, text: str) -> Content:
+    """The fuzzy match marked on plain content (`Matcher.highlight` would parse `text` as markup)."""
+    content = Content(text)
+    _score, offsets = matcher.fuzzy_search.match(matcher.query, text)
+    for offset in offsets:
+        content = content.stylize(matcher.match_style, offset, offset + 1)
+    return content
+
+
 class QueueCommands(Provider):
     """Command palette: open a queue, pause or resume it, find a job by id."""
 
     def _commands(self) -> Iterator[tuple[str, Callable[[], object], str]]:
-        app: WellQueueApp = self.app  # type: ignore[assignment]
+        app = cast("WellQueueApp", self.app)
         for counts in app.counts.values():
             name = safe_str(counts.queue, 80)
             yield f"Open queue {name}", partial(app.open_queue, counts.queue), "Show its jobs by state"
@@ -89,11 +99,11 @@ class QueueCommands(Provider):
         for text, command, help_text in self._commands():
             score = matcher.match(text)
             if score > 0:
-                yield Hit(score, Content(text), command, text=text, help=help_text)
+                yield Hit(score, highlighted(matcher, text), command, text=text, help=help_text)
         job_id = query.strip()
         if job_id and len(job_id) <= MAX_JOB_ID and not any(char.isspace() for char in job_id):
             text = f"Open job {safe_str(job_id, MAX_JOB_ID)}"
-            app: WellQueueApp = self.app  # type: ignore[assignment]
+            app = cast("WellQueueApp", self.app)
             yield Hit(0.5, Content(text), partial(app.open_job, job_id), text=text, help="Find a job by its id")
 
 
@@ -104,7 +114,7 @@ class WellQueueApp(App[None]):
     CSS_PATH = [STYLES / name for name in ("app.tcss", "overview.tcss", "queue.tcss", "job.tcss", "dialogs.tcss")]
     COMMANDS = App.COMMANDS | {QueueCommands}
     BINDINGS = [
-        Binding("q", "quit_console", "Quit"),
+        Binding("q", "quit", "Quit"),
         Binding("question_mark", "help", "Help", key_display="?"),
     ]
 
@@ -168,8 +178,8 @@ class WellQueueApp(App[None]):
 
     @work(thread=True, exclusive=True, group="server")
     def check_server(self) -> None:
+        """The heartbeat: Redis's clock (ages are measured on it), which also proves Redis answers."""
         with self.reading():
-            self.source.ping()
             offset = self.source.server_time() - self.clock()
             workers = self.source.workers() if hasattr(self.source, "workers") else None
             self.post_message(ServerChecked(offset, workers))
@@ -210,11 +220,10 @@ class WellQueueApp(App[None]):
 
     def action_help(self) -> None:
         screen = self.screen
-        if isinstance(screen, HelpScreen):
-            return
-        self.push_screen(HelpScreen(safe_str(screen.sub_title or screen.title or "", 60), screen.active_bindings))
+        self.push_screen(HelpScreen(safe_str(screen.sub_title or screen.title or "", 60), screen))
 
-    def action_quit_console(self) -> None:
+    async def action_quit(self) -> None:
+        """q, ctrl+q and the palette's Quit: ask first while this console's workers run jobs."""
         running = self.supervisor.in_flight() if self.supervisor is not None else 0
         if not running:
             self.exit()

@@ -307,6 +307,17 @@ def cmd_audit(ctx: CliContext) -> int:
     return run_audit_command(ctx.args, ctx.client)
 
 
+def cmd_serve(ctx: CliContext) -> int:
+    from .web import serve
+
+    if ctx.args.host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"warning: serving on {ctx.args.host}: put TLS in front (a reverse proxy); tokens cross this link",
+              file=sys.stderr)
+    ctx.client.ping()  # fail here, clearly, rather than in every browser session
+    serve(ctx.args.host, ctx.args.port)
+    return 0
+
+
 def cmd_console(ctx: CliContext) -> int:
     if ctx.args.workers_only:
         from .workers.headless import run_workers_only
@@ -408,6 +419,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("redis_command", choices=["status", "stop"])
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=cmd_redis)
+
+    p = sub.add_parser("serve", help="the console in a browser (each session signs in with a token)")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=3003)
+    p.set_defaults(run=cmd_serve)
 
     from .auth.token_commands import add_audit_parser, add_token_parser
     from .workers.schedule_commands import add_schedule_parser

@@ -28,12 +28,12 @@ class ConsoleSource(Protocol):
     """The subset of the operator session the console uses; every call may block on Redis.
 
     Actions return an `ActionResult` or raise an exception whose `str()` is the message for the operator.
+    `identity` and `can` are read on the UI thread to grey out keys, so they must not touch Redis.
     A source may also offer `workers()` and `schedules()`; the console shows them when present.
     """
 
     identity: Identity
 
-    def ping(self) -> bool: ...
     def server_time(self) -> float: ...
     def all_counts(self) -> list[QueueCounts]: ...
     def queue_counts(self, queue: str) -> QueueCounts: ...
@@ -85,9 +85,6 @@ class StaticSource:
         self.stats = dict(throughput or {})
 
     # Reads
-
-    def ping(self) -> bool:
-        return True
 
     def server_time(self) -> float:
         return self.now

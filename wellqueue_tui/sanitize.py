@@ -6,6 +6,7 @@ result is plain `rich.text.Text`: nothing here is ever parsed as markup or passe
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from rich.text import Text
@@ -150,3 +151,22 @@ def safe_json(obj: Any, limit: int = 65536, max_depth: int = 50) -> Text:
     if writer.truncated:
         writer.text.append(f"\n… (truncated at {limit} characters)", style=JSON_STYLES["note"])
     return writer.text
+
+
+#: Payload keys whose values are secrets (reliability.md §4): never shown in the detail view.
+SECRET_KEY = re.compile(r"pass|secret|token|key|authorization", re.IGNORECASE)
+REDACTED = "••• redacted"
+
+
+def redact(obj: Any, max_depth: int = 50) -> Any:
+    """A copy of a JSON-like value with the values of secret-looking keys replaced (down to `max_depth`)."""
+    if max_depth <= 0:
+        return obj  # deeper than `safe_json` ever shows
+    if isinstance(obj, dict):
+        return {
+            key: REDACTED if isinstance(key, str) and SECRET_KEY.search(key) else redact(value, max_depth - 1)
+            for key, value in obj.items()
+        }
+    if isinstance(obj, list | tuple):
+        return [redact(item, max_depth - 1) for item in obj]
+    return obj

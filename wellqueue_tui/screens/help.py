@@ -29,26 +29,28 @@ class HelpScreen(ModalScreen[None]):
 
     BINDINGS = [Binding("escape,question_mark,q", "close", "Close")]
 
-    def __init__(self, title: str, bindings: dict[str, ActiveBinding]) -> None:
+    def __init__(self, title: str, screen: Screen) -> None:
         super().__init__(classes="dialog-screen")
         self.title_text = title
-        self.bindings = bindings
+        self.screen_bindings = screen.active_bindings
+        self.own_bindings = [(binding.action, binding.description) for binding in screen.BINDINGS if isinstance(binding, Binding)]
 
     def _rows(self) -> list[tuple[str, str, bool]]:
         """One row per action: its keys joined (`j/down`), its description, whether it is allowed."""
         by_action: dict[tuple[str, str], tuple[list[str], bool]] = {}
-        for key, active in sorted(self.bindings.items(), key=lambda item: self._rank(item[1])):
+        for key, active in sorted(self.screen_bindings.items(), key=lambda item: self._rank(item[1])):
             if not active.binding.description:
                 continue
             keys, _ = by_action.setdefault((active.binding.action, active.binding.description), ([], active.enabled))
             keys.append(self.app.get_key_display(Binding(key, active.binding.action)))
         return [("/".join(keys), description, enabled) for (_, description), (keys, enabled) in by_action.items()]
 
-    def _rank(self, active: ActiveBinding) -> int:
-        """The screen's own keys first, then the console's, then the focused widget's."""
-        if isinstance(active.node, Screen):
-            return 0
-        return 1 if isinstance(active.node, App) else 2
+    def _rank(self, active: ActiveBinding) -> tuple[int, int]:
+        """The screen's own keys first (in their order), then the console's, then the rest."""
+        own = (active.binding.action, active.binding.description)
+        if own in self.own_bindings:
+            return (0, self.own_bindings.index(own))
+        return (1, 0) if isinstance(active.node, App) else (2, 0)
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(classes="dialog help-dialog") as dialog:

@@ -11,7 +11,7 @@ from textual.message import Message
 from textual.widgets import Footer, ProgressBar, Static
 
 from ..jobs.models import JobDetail, JobState
-from ..sanitize import safe_json, safe_str, safe_text
+from ..sanitize import redact, safe_json, safe_str, safe_text
 from ..widgets.state_timeline import StateTimeline
 from .base import ConsoleScreen
 
@@ -85,14 +85,13 @@ class JobScreen(ConsoleScreen):
             yield StateTimeline(classes="job-section", id="section-timeline")
             for name in ("error", "traceback", "payload", "logs", "result", "options", "problems"):
                 yield Static(classes="job-section", id=f"section-{name}")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         for section in self.query(".job-section"):
             section.border_title = section.id.removeprefix("section-")  # type: ignore[union-attr]
             section.display = False
         self.query_one(".job-body").focus()
-        self.refresh_data()
 
     # Loading
 
@@ -131,20 +130,20 @@ class JobScreen(ConsoleScreen):
         self.query_one(".job-heading", Static).update(heading_text(detail))
         self.query_one(ProgressBar).update(progress=job.progress)
         self.query_one(ProgressBar).display = True
+        self.query_one(StateTimeline).display = True
         sections: dict[str, Text | None] = {
-            "timeline": Text(""),
             "error": safe_text(job.error, SECTION_LIMITS["error"], multiline=True, style="red") if job.error else None,
             "traceback": safe_text(detail.traceback, SECTION_LIMITS["traceback"], multiline=True) if detail.traceback else None,
-            "payload": safe_json(job.data, SECTION_LIMITS["payload"]),
+            "payload": safe_json(redact(job.data), SECTION_LIMITS["payload"]),
             "logs": logs_text(detail.logs) if detail.logs else None,
-            "result": safe_json(detail.result, SECTION_LIMITS["result"]) if detail.result is not None else None,
-            "options": safe_json(detail.options, SECTION_LIMITS["options"]) if detail.options else None,
+            "result": safe_json(redact(detail.result), SECTION_LIMITS["result"]) if detail.result is not None else None,
+            "options": safe_json(redact(detail.options), SECTION_LIMITS["options"]) if detail.options else None,
             "problems": safe_text("\n".join(detail.problems), 2000, multiline=True) if detail.problems else None,
         }
         for name, content in sections.items():
             section = self.query_one(f"#section-{name}", Static)
             section.display = content is not None
-            if content is not None and name != "timeline":
+            if content is not None:
                 section.update(content)
 
     # Keys
@@ -170,9 +169,11 @@ class JobScreen(ConsoleScreen):
         self.console.operator.promote([self.job_id])
 
     def action_remove(self) -> None:
-        state = self.detail.summary.state if self.detail else ""
-        queue = self.detail.summary.queue if self.detail else ""
-        self.console.operator.remove(queue, [self.job_id], state, after=self.leave)
+        if self.detail is None:
+            self.notify("Nothing to remove: the job is not loaded (or no longer exists).", markup=False)
+            return
+        job = self.detail.summary
+        self.console.operator.remove(job.queue, [self.job_id], job.state, after=self.leave)
 
     def leave(self) -> None:
         """Back to where the job was listed, unless the operator already went elsewhere."""

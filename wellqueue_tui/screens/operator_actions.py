@@ -65,11 +65,11 @@ class OperatorActions:
 
     def retry(self, job_ids: list[str], after: Callable[[], object] | None = None) -> None:
         if self.permitted(Action.RETRY):
-            self._each(job_ids, self.source.retry_job, self.source.retry_jobs, after)
+            self._on_jobs(job_ids, self.source.retry_job, self.source.retry_jobs, after)
 
     def promote(self, job_ids: list[str], after: Callable[[], object] | None = None) -> None:
         if self.permitted(Action.PROMOTE):
-            self._each(job_ids, self.source.promote_job, self.source.promote_jobs, after)
+            self._on_jobs(job_ids, self.source.promote_job, self.source.promote_jobs, after)
 
     def remove(self, queue: str, job_ids: list[str], state: str = "", after: Callable[[], object] | None = None) -> None:
         if not self.permitted(Action.REMOVE):
@@ -79,15 +79,16 @@ class OperatorActions:
             question = Text.assemble("Remove job ", _name(job_ids[0]), where, " from ", _name(queue), "?", IRREVERSIBLE)
         else:
             question = Text.assemble(f"Remove {jobs_phrase(len(job_ids), 'selected')} from ", _name(queue), "?", IRREVERSIBLE)
-        self._confirm(question, "Remove", partial(self._each, job_ids, self.source.remove_job, self.source.remove_jobs, after))
+        self._confirm(question, "Remove", partial(self._on_jobs, job_ids, self.source.remove_job, self.source.remove_jobs, after))
 
-    def _each(
+    def _on_jobs(
         self,
         job_ids: list[str],
         one: Callable[[str], object],
         many: Callable[[list[str]], object],
         after: Callable[[], object] | None = None,
     ) -> None:
+        """One job through the single-job call (its error is specific), several through the bulk call."""
         if len(job_ids) == 1:
             self.app.perform(partial(one, job_ids[0]), after)
         else:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Grid, VerticalScroll
+from textual.containers import Grid
 from textual.message import Message
 from textual.widgets import Footer, Static
 
@@ -45,13 +45,9 @@ class OverviewScreen(ConsoleScreen):
 
     def compose(self) -> ComposeResult:
         yield from self.compose_status()
-        with VerticalScroll(classes="overview-body"):
-            yield Static("Loading queues…", classes="overview-empty")
-            yield Grid(classes="queue-grid")
-        yield Footer()
-
-    def on_mount(self) -> None:
-        self.refresh_data()
+        yield Static("Loading queues…", classes="overview-empty")
+        yield Grid(classes="queue-grid")  # not a scroll container: arrows move between panels, not the view
+        yield Footer(compact=True)
 
     # Loading
 
@@ -74,8 +70,12 @@ class OverviewScreen(ConsoleScreen):
 
     async def on_overview_screen_loaded(self, message: Loaded) -> None:
         self.console.counts.update({counts.queue: counts for counts in message.counts})
-        if await self._sync_panels([counts.queue for counts in message.counts]) and message.throughput is None:
+        queues = [counts.queue for counts in message.counts]
+        if await self._sync_panels(queues) and message.throughput is None:
             self.throughput_fetched_at = None  # new panels want their sparklines at the next tick
+        empty = self.query_one(".overview-empty", Static)
+        empty.display = not queues
+        empty.update("No queues yet: `wellqueue enqueue` or `wellqueue demo` adds jobs, and they show up here.")
         now = self.console.now()
         for counts in message.counts:
             panel = self.panel(counts.queue)
@@ -92,9 +92,6 @@ class OverviewScreen(ConsoleScreen):
         focused = self.selected_queue
         await grid.remove_children()
         await grid.mount_all([QueuePanel(queue) for queue in queues])
-        empty = self.query_one(".overview-empty", Static)
-        empty.display = not queues
-        empty.update("No queues yet: enqueue a job (wellqueue enqueue …) and it shows up here.")
         target = focused if focused in queues else (queues[0] if queues else None)
         if target is not None:
             self.panel(target).focus()

@@ -30,8 +30,8 @@ class QueueScreen(ConsoleScreen):
         Binding("slash", "filter", "Filter", key_display="/"),
         Binding("r", "retry", "Retry"),
         Binding("d", "remove", "Remove"),
-        Binding("P", "promote", "Promote"),
         Binding("p", "toggle_pause", "Pause/resume"),
+        Binding("P", "promote", "Promote", show=False),
         Binding("R", "retry_all", "Retry all failed", show=False),
         Binding("c", "clean", "Clean", show=False),
         Binding("D", "drain", "Drain waiting", show=False),
@@ -83,12 +83,11 @@ class QueueScreen(ConsoleScreen):
         yield Input(placeholder="filter by id or payload text, enter applies, esc clears", classes="queue-filter")
         yield JobTable(classes="job-table")
         yield ThroughputChart(classes="queue-chart")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.query_one(".queue-filter", Input).display = False
         self.table.focus()
-        self.refresh_data()
 
     @property
     def table(self) -> JobTable:
@@ -167,6 +166,7 @@ class QueueScreen(ConsoleScreen):
         if state and state != self.state:
             self.state, self.page_offset = state, 0
             self.selected.clear()
+            self.table.move_cursor(row=0)
             self.table.focus()
             self.reload()
 
@@ -224,7 +224,7 @@ class QueueScreen(ConsoleScreen):
         if job_id is None:
             return
         self.selected.symmetric_difference_update({job_id})
-        self.table.show_jobs(self.table.page_jobs, self.console.now(), self.selected)
+        self.table.mark(job_id, job_id in self.selected)
         self.show_title()
 
     def action_open_job(self) -> None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rich.text import Text
+from textual.binding import Binding
 from textual.widgets import DataTable
 
 from ..jobs.models import JobSummary
@@ -31,25 +32,29 @@ class Column:
     key: str
     label: str
     width: int | None
-    sort_key: Callable[[JobSummary, float], Any]
+    sort_key: Callable[[JobSummary], Any]
 
 
 #: The columns after the selection mark, each with how rows sort on it.
 COLUMNS = (
-    Column("id", "id", 12, lambda job, now: job.id),
-    Column("key", "key", 18, lambda job, now: job_key(job)),
-    Column("priority", "prio", 4, lambda job, now: job.priority if job.priority is not None else -1),
-    Column("attempts", "tries", 5, lambda job, now: job.attempts),
-    Column("age", "age", 4, lambda job, now: -(job.created_at or now)),
-    Column("duration", "took", 7, lambda job, now: job.duration_ms or 0),
-    Column("progress", "progress", 10, lambda job, now: job.progress),
+    Column("id", "id", 12, lambda job: job.id),
+    Column("key", "key", 18, job_key),
+    Column("priority", "prio", 4, lambda job: job.priority if job.priority is not None else -1),
+    Column("attempts", "tries", 5, lambda job: job.attempts),
+    Column("age", "age", 4, lambda job: -(job.created_at or 0.0)),
+    Column("duration", "took", 7, lambda job: job.duration_ms or 0),
+    Column("progress", "progress", 10, lambda job: job.progress),
 )
+
+
+def selection_mark(selected: bool) -> Text:
+    return Text("●" if selected else " ", style="bold")
 
 
 def row_cells(job: JobSummary, now: float, selected: bool) -> list[Text]:
     created = None if job.created_at is None else now - job.created_at
     return [
-        Text("●" if selected else " ", style="bold"),
+        selection_mark(selected),
         safe_text(job.id, 200),
         safe_text(job_key(job), 200),
         Text("-" if job.priority is None else str(job.priority)),
@@ -62,6 +67,8 @@ def row_cells(job: JobSummary, now: float, selected: bool) -> list[Text]:
 
 class JobTable(DataTable):
     """Rows keyed by job id; a new page keeps the cursor on the same job when it is still there."""
+
+    BINDINGS = [Binding("enter", "select_cursor", "Open job", show=False)]
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
@@ -89,8 +96,7 @@ class JobTable(DataTable):
         keep_id, keep_row = self.highlighted_id, self.cursor_row
         self.page_jobs = jobs
         if self.sort_column is not None:
-            column = COLUMNS[self.sort_column]
-            jobs = sorted(jobs, key=lambda job: column.sort_key(job, now))
+            jobs = sorted(jobs, key=COLUMNS[self.sort_column].sort_key)
         self.jobs = jobs
         self.clear()
         for job in jobs:
@@ -99,6 +105,9 @@ class JobTable(DataTable):
         row = ids.index(keep_id) if keep_id in ids else min(max(keep_row, 0), len(ids) - 1)
         if ids:
             self.move_cursor(row=row, animate=False, scroll=True)
+
+    def mark(self, job_id: str, selected: bool) -> None:
+        self.update_cell(job_id, "selected", selection_mark(selected))
 
     def cycle_sort(self, now: float, selected: set[str]) -> None:
         """Sort the page by the next column; after the last one, back to the registry's order."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.containers import Vertical
+from textual.containers import Horizontal, Vertical
 from textual.widgets import Label, Sparkline, Static
 
 from ..jobs.models import QueueCounts
@@ -49,10 +49,10 @@ class QueuePanel(Vertical, can_focus=True):
 
     def compose(self) -> ComposeResult:
         yield Static(classes="panel-counts")
-        with Vertical(classes="panel-spark-row"):
+        with Horizontal(classes="panel-spark-row"):
             yield Label("completed/min", classes="spark-label")
             yield Sparkline([], classes="spark-completed")
-        with Vertical(classes="panel-spark-row"):
+        with Horizontal(classes="panel-spark-row"):
             yield Label("failed/min", classes="spark-label")
             yield Sparkline([], classes="spark-failed")
         yield Static(classes="panel-rates")

@@ -53,6 +53,7 @@ class ThroughputChart(PlotextPlot):
         minutes_ago = list(range(-len(series.completed) + 1, 1))
         plt.plot(minutes_ago, series.completed, label="completed", color="green", marker="braille")
         plt.plot(minutes_ago, series.failed, label="failed", color="red", marker="braille")
+        plt.ylim(0, max(1, *series.completed, *series.failed))
         plt.title(f"{safe_str(queue, 60)}: jobs per minute")
         plt.xlabel("minutes ago")
         self.refresh()

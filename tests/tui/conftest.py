@@ -1,0 +1,81 @@
+"""Fixtures for the console tests: the fixed sample source, an app factory, and waiting for workers."""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import inspect
+import re
+from collections.abc import Callable
+
+import pytest
+from textual.pilot import Pilot
+
+from wellqueue_tui.app import WellQueueApp
+from wellqueue_tui.console_data import StaticSource
+
+from .sample_data import NOW, sample_source
+
+SIZE = (100, 30)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
+    """Run `async def` tests in a fresh event loop (Pilot tests; no asyncio plugin needed)."""
+    if not inspect.iscoroutinefunction(pyfuncitem.obj):
+        return None
+    arguments = {name: pyfuncitem.funcargs[name] for name in pyfuncitem._fixtureinfo.argnames}
+    asyncio.run(pyfuncitem.obj(**arguments))
+    return True
+
+
+@pytest.fixture
+def source() -> StaticSource:
+    return sample_source()
+
+
+@pytest.fixture
+def make_app() -> Callable[..., WellQueueApp]:
+    """An app on the fixed clock that never ticks by itself (tests call `app.tick()` when they want one)."""
+
+    def build(source: StaticSource, **options) -> WellQueueApp:
+        options.setdefault("refresh_interval", 3600)
+        options.setdefault("clock", lambda: NOW)
+        return WellQueueApp(source, **options)
+
+    return build
+
+
+async def settle(pilot: Pilot) -> None:
+    """Let thread workers finish and their results (and any follow-up loads) reach the screen."""
+    app = pilot.app
+    await pilot.pause()
+    for _ in range(20):
+        if not any(worker.is_running for worker in app.workers):
+            return
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+
+
+async def press(pilot: Pilot, *keys: str) -> None:
+    """Press keys one by one, settling after each (a key may start a load the next key depends on)."""
+    for key in keys:
+        await pilot.press(key)
+        await settle(pilot)
+
+
+async def type_text(pilot: Pilot, text: str) -> None:
+    """Type into the focused input (no loads start while typing, so no settling between keys)."""
+    await pilot.press(*text)
+
+
+def notifications(app: WellQueueApp) -> list[str]:
+    return [notification.message for notification in app._notifications]
+
+
+def screen_text(svg: str) -> str:
+    """The characters of an `export_screenshot()` SVG, line by line (styles dropped)."""
+    lines: dict[int, list[str]] = {}
+    for line, content in re.findall(r'<text [^>]*clip-path="url\(#[\w-]*line-(\d+)\)">(.*?)</text>', svg):
+        lines.setdefault(int(line), []).append(html.unescape(content).replace("\xa0", " "))
+    return "\n".join("".join(parts) for _, parts in sorted(lines.items()))

@@ -1,0 +1,70 @@
+"""The console in a browser (`wellqueue serve`): textual-serve runs one console process per browser
+session; each starts at the sign-in screen and runs with its token's role and scope until the token
+expires. Tokens are typed in, never put in URLs (RFC 6750 §2.3 / RFC 9700 §4.3.2)."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+import time
+
+from textual import events
+
+from .app import WellQueueApp
+from .auth.secrets import load_signing_key
+from .auth.tokens import TokenClaims, read_claims
+from .connection import redis_client, resolve_redis_url
+from .jobs.registry import Registry
+from .screens.signin import SignInScreen
+from .session import OperatorSession
+from .settings import Settings, load_settings
+
+EXPIRY_CHECK_S = 5.0
+
+
+class WebConsoleApp(WellQueueApp):
+    """The console behind a sign-in screen; it exits when the token expires."""
+
+    def __init__(self, settings: Settings, registry: Registry, **kwargs) -> None:
+        super().__init__(source=None, **kwargs)  # no source until someone signs in
+        self.settings = settings
+        self.registry = registry
+        self.expires_at: float | None = None
+
+    def on_mount(self, event: events.Mount) -> None:
+        event.prevent_default()  # the console proper starts only after sign-in (WellQueueApp.on_mount)
+        key = load_signing_key(self.settings)
+        self.push_screen(SignInScreen(lambda token: read_claims(key, token)), callback=self.signed_in)
+
+    def signed_in(self, claims: TokenClaims | None) -> None:
+        if claims is None:
+            return
+        self.source = OperatorSession(self.registry, claims.identity)
+        self.expires_at = float(claims.exp)
+        WellQueueApp.on_mount(self)
+        self.set_interval(EXPIRY_CHECK_S, self.check_expiry)
+
+    def check_expiry(self) -> None:
+        if self.expires_at is not None and time.time() >= self.expires_at:
+            self.exit(message="Your token expired: sign in again with a fresh one.")
+
+
+def console_command() -> str:
+    return f"{shlex.quote(sys.executable)} -m wellqueue_tui.web"
+
+
+def serve(host: str = "127.0.0.1", port: int = 3003) -> None:
+    from textual_serve.server import Server
+
+    Server(console_command(), host=host, port=port, title="WellQueue").serve()
+
+
+def main() -> None:
+    """One browser session's console process."""
+    settings = load_settings()
+    registry = Registry(redis_client(resolve_redis_url(settings)), settings.namespace)
+    WebConsoleApp(settings, registry).run()
+
+
+if __name__ == "__main__":
+    main()
