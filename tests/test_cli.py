@@ -115,3 +115,23 @@ def test_demo_enqueues_jobs_on_every_queue(cli_env, capsys):
     code, out, _ = run(capsys, "queues", "--json")
     states = ("waiting", "prioritized", "delayed", "active", "completed", "failed")
     assert all(sum(q[s] for s in states) > 0 for q in json.loads(out))
+
+
+def test_schedule_changes_need_admin_and_are_audited(cli_env, capsys):
+    data = json.dumps({"type": "reminder", "recipients": ["ops@example.com"], "subject": "Check tanks {{today}}"})
+    cli_env(Role.OPERATOR)
+    code, _, err = run(capsys, "schedules", "add", "tank-check", "--cron", "0 7 * * 1-5", "--queue",
+                       "email-notifications", "--data", data)
+    assert code == 1 and "schedule_add needs ADMIN" in err
+    cli_env(Role.ADMIN)
+    code, out, err = run(capsys, "schedules", "add", "tank-check", "--cron", "0 7 * * 1-5", "--queue",
+                         "email-notifications", "--data", data)
+    assert code == 0, err
+    cli_env(Role.OPERATOR)
+    code, out, err = run(capsys, "schedules", "run-now", "tank-check")
+    assert code == 0, err
+    code, out, _ = run(capsys, "jobs", "email-notifications", "--json")
+    assert [j["id"].startswith("manual:tank-check:") for j in json.loads(out)["jobs"]] == [True]
+    code, out, _ = run(capsys, "audit", "--json")
+    assert [(e["action"], e["outcome"]) for e in json.loads(out)[:3]] == [
+        ("run_schedule", "ok"), ("schedule_add", "ok"), ("schedule_add", "denied")]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import json
 import random
 import sys
@@ -17,7 +18,7 @@ from typing import Any, Callable
 import redis
 
 from .auth.identity import Identity
-from .auth.permissions import PermissionDenied
+from .auth.permissions import Action, PermissionDenied
 from .auth.tokens import AuthRequired, TokenError, authenticate
 from .connection import UnsafeRedisConfig, check_server, describe_url, redis_client, resolve_redis_url
 from .durations import DurationError, parse_duration
@@ -285,12 +286,26 @@ def cmd_workers(ctx: CliContext) -> int:
     return 0
 
 
+SCHEDULE_PERMISSIONS = {
+    "add": Action.SCHEDULE_ADD, "update": Action.SCHEDULE_UPDATE, "remove": Action.SCHEDULE_REMOVE,
+    "pause": Action.SCHEDULE_PAUSE, "resume": Action.SCHEDULE_RESUME, "run-now": Action.RUN_SCHEDULE,
+}
+
+
 def cmd_schedules(ctx: CliContext) -> int:
     from .jobs import enqueue
     from .workers.schedule_commands import run_schedules_command
 
-    broker = ctx.broker()
-    return run_schedules_command(ctx.args, ctx.client, lambda q, payload, **kw: enqueue(q, payload, broker=broker, **kw))
+    session = ctx.session()
+    action = getattr(ctx.args, "schedule_action", None) or "list"
+    if action not in SCHEDULE_PERMISSIONS:
+        return run_schedules_command(ctx.args, ctx.client, enqueue)
+
+    def run() -> int:
+        broker = ctx.broker()
+        return run_schedules_command(ctx.args, ctx.client, functools.partial(enqueue, broker=broker))
+
+    return session.audited(SCHEDULE_PERMISSIONS[action], ctx.args.name, run)
 
 
 def cmd_token(ctx: CliContext) -> int:

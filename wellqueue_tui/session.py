@@ -3,6 +3,7 @@ permission table and leave one audit entry each. The console and the CLI both go
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Callable
 
 import redis
@@ -14,13 +15,23 @@ from .jobs import actions
 from .jobs.actions import ActionError, ActionResult
 from .jobs.models import JobDetail, JobPage, MinuteStats, QueueCounts
 from .jobs.registry import Registry
+from .workers import worker_records
+from .workers.leader import LEADER_KEY
+from .workers.scheduler import run_schedule_now
+from .workers.schedules import ScheduleStatus, ScheduleStore
+from .workers.worker_records import ControlError, WorkerInfo
+
+EnqueueFn = Callable[..., str]
 
 
 class OperatorSession:
-    def __init__(self, registry: Registry, identity: Identity, audit: AuditLog | None = None) -> None:
+    def __init__(self, registry: Registry, identity: Identity, audit: AuditLog | None = None,
+                 enqueue_fn: EnqueueFn | None = None) -> None:
         self.registry = registry
         self.identity = identity
         self.audit = audit or AuditLog(registry.client)
+        self.enqueue_fn = enqueue_fn  # for running a schedule now; None where nothing may be enqueued
+        self.schedule_store = ScheduleStore(registry.client)
 
     @property
     def org(self) -> str | None:
@@ -58,6 +69,22 @@ class OperatorSession:
         # Per-minute counters are per queue, not per tenant: a scoped operator sees no cross-tenant totals.
         return [] if self.org else self.registry.throughput(queue, minutes)
 
+    def workers(self) -> list[WorkerInfo]:
+        """Worker processes on every host (what any console on any host sees)."""
+        return worker_records.list_workers(self.registry.client)
+
+    def schedules(self) -> list[ScheduleStatus]:
+        return self.schedule_store.overview(datetime.now(UTC))
+
+    def scheduler_leader(self) -> str | None:
+        """Who runs the cron schedules now (`host:pid:…`), or None when no scheduler holds the lease."""
+        holder = self.registry.client.get(LEADER_KEY)
+        return holder.decode("utf-8", "replace") if holder else None
+
+    def audit_entries(self, limit: int = 200) -> list:
+        check(self.identity, Action.VIEW_AUDIT)
+        return self.audit.recent(limit)
+
     # -- actions ----------------------------------------------------------------------------
     def perform(self, action: Action, target: str, run: Callable[[], ActionResult]) -> ActionResult:
         """Check the permission (before any Redis write), run the action, and audit the outcome."""
@@ -68,7 +95,7 @@ class OperatorSession:
             raise
         try:
             result = run()
-        except (ActionError, ValueError) as exc:
+        except (ActionError, ValueError, ControlError) as exc:
             self._audit(action, target, 0, "error", str(exc))
             raise
         self._audit(action, target, result.count, "ok", result.message)
@@ -122,3 +149,48 @@ class OperatorSession:
         if self.org:
             raise ActionError(f"pausing or resuming {queue} affects every organization; ask an unscoped operator")
         return action(self.registry, queue)
+
+    # -- workers and schedules ------------------------------------------------------------------
+    def scale_workers(self, target: str, group: str, delta: int) -> ActionResult:
+        """Add (delta > 0) or remove worker processes of `group` on the supervisor `target` (host or host:pid)."""
+        def run() -> ActionResult:
+            supervisor = worker_records.request_scale(self.registry.client, target, group, delta)
+            return ActionResult("scale_workers", f"{supervisor}/{group}", abs(delta),
+                                f"asked {supervisor} to {'add' if delta > 0 else 'remove'} {abs(delta)} {group} process(es)")
+        return self.perform(Action.SCALE_WORKERS, f"{target}/{group}", run)
+
+    def restart_worker(self, worker_id: str) -> ActionResult:
+        def run() -> ActionResult:
+            supervisor = worker_records.request_restart(self.registry.client, worker_id)
+            return ActionResult("restart_worker", worker_id, 1, f"asked {supervisor} to restart {worker_id}")
+        return self.perform(Action.RESTART_WORKER, worker_id, run)
+
+    def pause_schedule(self, name: str) -> ActionResult:
+        return self.perform(Action.SCHEDULE_PAUSE, name, lambda: self._set_enabled(name, False))
+
+    def resume_schedule(self, name: str) -> ActionResult:
+        return self.perform(Action.SCHEDULE_RESUME, name, lambda: self._set_enabled(name, True))
+
+    def _set_enabled(self, name: str, enabled: bool) -> ActionResult:
+        self.schedule_store.set_enabled(name, enabled)
+        return ActionResult("schedule_resume" if enabled else "schedule_pause", name, 1,
+                            f"schedule {name} {'resumed' if enabled else 'paused'}")
+
+    def run_schedule_now(self, name: str) -> ActionResult:
+        def run() -> ActionResult:
+            if self.enqueue_fn is None:
+                raise ActionError("this console cannot enqueue jobs (no broker); use `wellqueue schedules run-now`")
+            job_id = run_schedule_now(self.schedule_store, self.enqueue_fn, name, datetime.now(UTC))
+            return ActionResult("run_schedule", name, 1, f"schedule {name} enqueued job {job_id}")
+        return self.perform(Action.RUN_SCHEDULE, name, run)
+
+    def audited(self, action: Action, target: str, run: Callable[[], int]) -> int:
+        """For CLI commands that report through an exit code: permission first, then one audit entry."""
+        try:
+            check(self.identity, action)
+        except PermissionDenied as exc:
+            self._audit(action, target, 0, "denied", str(exc))
+            raise
+        code = run()
+        self._audit(action, target, 1 if code == 0 else 0, "ok" if code == 0 else "error", f"exit code {code}")
+        return code
