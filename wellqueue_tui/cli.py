@@ -126,6 +126,8 @@ def read_data_argument(text: str) -> Any:
         return json.loads(text)
     except ValueError as exc:
         raise CliError(f"--data is not valid JSON: {exc}", EXIT_USAGE) from None
+    except RecursionError:
+        raise CliError("--data is nested too deeply", EXIT_USAGE) from None
 
 
 # -- commands ----------------------------------------------------------------------------------
@@ -145,7 +147,7 @@ def cmd_queues(ctx: CliContext) -> int:
     if ctx.args.json:
         emit_json(counts)
         return 0
-    rows = [[c.queue, *(str(c.of(s)) for s in STATES), "yes" if c.paused else ""] for c in counts]
+    rows = [[printable(c.queue), *(str(c.of(s)) for s in STATES), "yes" if c.paused else ""] for c in counts]
     print(table(rows, ["QUEUE", *(s.upper() for s in STATES), "PAUSED"]))
     return 0
 
@@ -168,7 +170,7 @@ def cmd_stats(ctx: CliContext) -> int:
     if ctx.args.json:
         emit_json(report)
         return 0
-    rows = [[r["queue"], *(str(r["counts"].of(s)) for s in STATES), str(r["completed_last_hour"]),
+    rows = [[printable(r["queue"]), *(str(r["counts"].of(s)) for s in STATES), str(r["completed_last_hour"]),
              str(r["failed_last_hour"]), f"{r['failure_rate']:.1%}",
              "-" if r["mean_duration_ms"] is None else f"{r['mean_duration_ms']:.0f} ms"] for r in report]
     print(table(rows, ["QUEUE", *(s.upper() for s in STATES), "DONE/H", "FAILED/H", "FAIL%", "MEAN"]))
@@ -455,19 +457,19 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.run(ctx)
     except CliError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {printable(exc, 2000)}", file=sys.stderr)
         return exc.code
     except (SettingsError, UnknownState, DurationError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {printable(exc, 2000)}", file=sys.stderr)
         return EXIT_USAGE
     except ValueError as exc:  # EnqueueError and other bad input
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {printable(exc, 2000)}", file=sys.stderr)
         return EXIT_USAGE
     except (ActionError, PermissionDenied, AuthRequired, TokenError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {printable(exc, 2000)}", file=sys.stderr)
         return 1
     except (RedisNotAvailable, RedisStartError, UnsafeRedisConfig) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {printable(exc, 2000)}", file=sys.stderr)
         return 3
     except redis.RedisError as exc:
         where = describe_url(ctx._url) if ctx._url else "Redis"

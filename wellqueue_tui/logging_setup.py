@@ -39,7 +39,7 @@ class JsonLineFormatter(logging.Formatter):
             entry["exc"] = record.exc_text
         if record.stack_info:
             entry["stack"] = self.formatStack(record.stack_info)
-        return json.dumps(entry, default=str, ensure_ascii=False)
+        return json.dumps(entry, default=str)  # ASCII: C1 and bidi controls stay escaped
 
 
 class TextFormatter(logging.Formatter):
@@ -50,13 +50,21 @@ class TextFormatter(logging.Formatter):
         self.static_fields = dict(static_fields or {})
 
     def format(self, record: logging.LogRecord) -> str:
-        line = super().format(record)
+        line = printable_log(super().format(record))
         fields = {**self.static_fields, **extra_fields(record)}
         if not fields:
             return line
         head, newline, rest = line.partition("\n")  # keep key=value on the message line, before any traceback
         pairs = " ".join(f"{key}={value}" for key, value in fields.items())
         return f"{head} [{pairs}]{newline}{rest}"
+
+
+def printable_log(text: str) -> str:
+    """Job errors and tracebacks reach the logs: control, C1 and bidi characters become visible escapes
+    (newlines and tabs stay, for tracebacks), so a log viewer's terminal cannot be driven by job data."""
+    from .sanitize import safe_str
+
+    return safe_str(text, 200_000, multiline=True)
 
 
 def extra_fields(record: logging.LogRecord) -> dict[str, Any]:

@@ -34,10 +34,19 @@ def validate_payload(kind: JobKind, payload: Any) -> BaseModel:
     try:
         return kind.payload.model_validate(payload)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or 'payload'}: {err['msg']}" for err in exc.errors()[:10]
-        )
-        raise EnqueueError(f"invalid payload for {kind.queue}: {problems}") from None
+        raise EnqueueError(f"invalid payload for {kind.queue}: {describe_validation(exc)}") from None
+    except RecursionError:
+        raise EnqueueError(f"invalid payload for {kind.queue}: nested too deeply") from None
+
+
+def describe_validation(exc: ValidationError, limit: int = 10) -> str:
+    """pydantic's errors as `field.path: message; …`, with hostile field names made printable and bounded."""
+    from ..sanitize import safe_str
+
+    return "; ".join(
+        safe_str(f"{'.'.join(str(p) for p in err['loc']) or 'payload'}: {err['msg']}", 300)
+        for err in exc.errors()[:limit]
+    )
 
 
 def build_message(kind: JobKind, payload: BaseModel, options: JobOptions, job_id: str) -> Message:
@@ -120,6 +129,8 @@ def prepare_message(broker, queue_or_kind: str, payload: Any, *, job_id=None, pr
 
 
 def _options_problem(exc: Exception) -> str:
+    from ..sanitize import safe_str
+
     if isinstance(exc, ValidationError):
-        return "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()[:5])
-    return str(exc)
+        return describe_validation(exc, 5)
+    return safe_str(exc, 300)

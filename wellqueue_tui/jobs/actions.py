@@ -9,6 +9,7 @@ from uuid import uuid4
 
 from dramatiq.message import Message
 
+from ..sanitize import safe_str
 from .keys import CONTROL_CHANNEL, PAUSED, QUEUES, QueueKeys, job_key, state_key
 from .models import JobState
 from .registry import Registry, _state
@@ -44,13 +45,16 @@ def _resubmit(reg: Registry, ids: list[str], expected: str, org: str | None) -> 
     with reg.client.pipeline(transaction=False) as pipe:
         for job_id in ids:
             pipe.hmget(job_key(job_id), RESUBMIT_FIELDS)
-        rows = pipe.execute()
+        rows = pipe.execute(raise_on_error=False)
     script = _scripts(reg).resubmit
     codes: dict[str, int] = {}
     with reg.client.pipeline(transaction=False) as pipe:
         queued = []
         for job_id, row in zip(ids, rows):
-            state, gen, queue, kind, data, options = (v.decode() if v is not None else None for v in row)
+            if isinstance(row, Exception):
+                codes[job_id] = -3
+                continue
+            state, gen, queue, kind, data, options = (_decode(v) for v in row)
             if state is None:
                 codes[job_id] = -2
                 continue
@@ -59,14 +63,15 @@ def _resubmit(reg: Registry, ids: list[str], expected: str, org: str | None) -> 
                 continue
             try:
                 message = _rebuild(job_id, queue, kind, data, options, int(gen or 0) + 1)
-            except ValueError:
+            except (ValueError, TypeError, AttributeError, RecursionError):
                 codes[job_id] = -3  # malformed record: cannot be rebuilt
                 continue
             keys = QueueKeys(reg.namespace, queue)
             script(
                 keys=[job_key(job_id), keys.ready, keys.prioritized, keys.msgs, keys.dead, keys.dead_msgs,
                       keys.delayed_msgs, keys.priority_seq],
-                args=[job_id, expected, gen or "0", message.options["redis_message_id"], message.encode(), org or ""],
+                args=[job_id, expected, gen if gen is not None else "", message.options["redis_message_id"],
+                      message.encode(), org or ""],
                 client=pipe,
             )
             queued.append(job_id)
@@ -75,17 +80,26 @@ def _resubmit(reg: Registry, ids: list[str], expected: str, org: str | None) -> 
     return codes
 
 
-def _rebuild(job_id: str, queue: str, kind: str, data: str, options: str, gen: int) -> Message:
-    if kind.startswith("("):
+def _decode(value: bytes | None) -> str | None:
+    return None if value is None else value.decode("utf-8", "replace")
+
+
+def _rebuild(job_id: str, queue: str | None, kind: str | None, data: str | None, options: str | None,
+             gen: int) -> Message:
+    if not queue or not kind or kind.startswith("(") or data is None:
         raise ValueError("not a job message")
     payload = json.loads(data)
-    message_options = {**json.loads(options or "{}"), "wq_gen": gen, "redis_message_id": str(uuid4())}
+    stored_options = json.loads(options or "{}")
+    if not isinstance(stored_options, dict):
+        raise ValueError("options are not an object")
+    message_options = {**stored_options, "wq_gen": gen, "redis_message_id": str(uuid4())}
     return Message(queue_name=queue, actor_name=kind, args=(payload,), kwargs={}, options=message_options,
                    message_id=job_id)
 
 
 def _single(codes: dict[str, int], job_id: str, verb: str, expected: str) -> None:
     code = codes.get(job_id, -2)
+    job_id = safe_str(job_id, 200)
     if code == -2:
         raise ActionError(f"job {job_id!r} not found")
     if code == -3:
@@ -135,16 +149,16 @@ def _remove(reg: Registry, job_ids: list[str], org: str | None, states: str = ""
     with reg.client.pipeline(transaction=False) as pipe:
         for job_id in job_ids:
             pipe.hget(job_key(job_id), "queue")
-        queues = pipe.execute()
+        queues = pipe.execute(raise_on_error=False)
     script = _scripts(reg).remove
     codes: dict[str, int] = {}
     with reg.client.pipeline(transaction=False) as pipe:
         queued = []
         for job_id, queue in zip(job_ids, queues):
-            if queue is None:
+            if not isinstance(queue, bytes):  # gone, or not a job record at all
                 codes[job_id] = -2
                 continue
-            keys = QueueKeys(reg.namespace, queue.decode())
+            keys = QueueKeys(reg.namespace, queue.decode("utf-8", "replace"))
             script(keys=[job_key(job_id), keys.msgs, keys.delayed_msgs, keys.dead, keys.dead_msgs],
                    args=[job_id, org or "", states], client=pipe)
             queued.append(job_id)
@@ -199,8 +213,15 @@ def _created_before(reg: Registry, key: str, cutoff_ms: float, count: int) -> li
     with reg.client.pipeline(transaction=False) as pipe:
         for job_id in ids:
             pipe.hget(job_key(job_id), "created_at")
-        created = pipe.execute()
-    return [i for i, c in zip(ids, created) if c is not None and float(c) < cutoff_ms][:count]
+        created = pipe.execute(raise_on_error=False)
+    return [i for i, c in zip(ids, created) if (_ms(c) or cutoff_ms) < cutoff_ms][:count]
+
+
+def _ms(raw) -> float | None:
+    try:
+        return float(raw)
+    except (TypeError, ValueError):
+        return None
 
 
 def drain_queue(reg: Registry, queue: str, *, org: str | None = None) -> ActionResult:
@@ -239,4 +260,4 @@ def resume_queue(reg: Registry, queue: str) -> ActionResult:
 
 def _known(reg: Registry, queue: str) -> None:
     if not reg.client.sismember(QUEUES, queue):
-        raise ActionError(f"unknown queue {queue!r}; known queues: {', '.join(reg.known_queues())}")
+        raise ActionError(safe_str(f"unknown queue {queue!r}; known queues: {', '.join(reg.known_queues())}", 500))

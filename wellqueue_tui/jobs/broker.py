@@ -266,6 +266,7 @@ def declare_kind(broker: WellQueueBroker, kind) -> dramatiq.Actor:
     """Turn a JobKind into a Dramatiq actor: validate the payload, then run the processor with its context."""
     from pydantic import ValidationError
 
+    from . import describe_validation
     from .context import current_job
     from .kinds import PermanentJobError
 
@@ -273,7 +274,7 @@ def declare_kind(broker: WellQueueBroker, kind) -> dramatiq.Actor:
         try:
             model = kind.payload.model_validate(payload)
         except ValidationError as exc:
-            raise PermanentJobError(f"invalid payload: {_validation_summary(exc)}") from None
+            raise PermanentJobError(f"invalid payload: {describe_validation(exc)}") from None
         context = current_job.get()
         # The result goes to the registry through the context, not to Dramatiq's Results backend.
         context.result = kind.process(model, context)
@@ -283,10 +284,6 @@ def declare_kind(broker: WellQueueBroker, kind) -> dramatiq.Actor:
     run.__module__ = kind.process.__module__
     return dramatiq.Actor(run, broker=broker, actor_name=kind.name, queue_name=kind.queue, priority=0,
                           options={"time_limit": kind.timeout_ms})
-
-
-def _validation_summary(exc) -> str:
-    return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'payload'}: {e['msg']}" for e in exc.errors()[:10])
 
 
 _default: WellQueueBroker | None = None

@@ -48,7 +48,7 @@ class RedisJobSink:
         self.client.hset(job_key(job_id), "progress", round(percent, 1))
 
     def log(self, job_id: str, line: str) -> None:
-        stamped = f"{time.strftime('%H:%M:%S')} {line[:2000]}"
+        stamped = storable(f"{time.strftime('%H:%M:%S')} {line[:2000]}")
         with self.client.pipeline(transaction=False) as pipe:
             pipe.rpush(job_log_key(job_id), stamped)
             pipe.ltrim(job_log_key(job_id), -LOG_LINES_KEPT, -1)
@@ -188,8 +188,8 @@ class RegistryMiddleware(Middleware):
 
         attempt = message.options.get("retries", 0) + 1
         max_attempts = message.options.get("wq_attempts", 1)
-        outcome = {"duration_ms": duration_ms, "worker": worker, "error": _describe(exception, message),
-                   "traceback": "".join(traceback.format_exception(exception))[-20_000:]}
+        outcome = {"duration_ms": duration_ms, "worker": worker, "error": storable(_describe(exception, message)),
+                   "traceback": storable("".join(traceback.format_exception(exception))[-20_000:])}
         permanent = isinstance(exception, (PermanentJobError, ValidationError))
         if permanent or attempt >= max_attempts:
             message.fail()
@@ -215,6 +215,11 @@ def _requeue_keys(broker, queue: str) -> list[str]:
 
 def _new_rid() -> str:
     return str(uuid4())
+
+
+def storable(text: str) -> str:
+    """Text Redis can take: lone surrogates (from undecodable bytes) become visible backslash escapes."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _describe(exception: BaseException, message) -> str:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator
 
-JOB_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9:_.@+=-]{0,127}$")
+JOB_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9:_.@+=-]{0,127}")
 MAX_PRIORITY = 2**21
 MAX_DELAY_MS = 7 * 24 * 3600 * 1000 - 1
 
@@ -22,7 +22,7 @@ class Backoff(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     type: Literal["exponential", "fixed"] = "exponential"
-    delay: int = Field(default=DEFAULT_BACKOFF_MS, ge=0, le=MAX_DELAY_MS)
+    delay: StrictInt = Field(default=DEFAULT_BACKOFF_MS, ge=0, le=MAX_DELAY_MS)
 
     def delay_ms(self, attempt: int) -> int:
         """Delay before the retry that follows failed attempt number `attempt` (1-based), as Bull computes it."""
@@ -36,8 +36,8 @@ class Retention(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    count: int = Field(default=-1, ge=-1)
-    age_s: int = Field(default=0, ge=0, alias="age")
+    count: StrictInt = Field(default=-1, ge=-1)
+    age_s: StrictInt = Field(default=0, ge=0, alias="age")
 
     @classmethod
     def parse(cls, value: bool | int | dict | Retention | None, default_count: int) -> Retention:
@@ -49,8 +49,10 @@ class Retention(BaseModel):
             return cls(count=0 if value else -1)
         if isinstance(value, int):
             if value < 0:
-                raise ValueError("retention count must be >= 0")
+                raise ValueError(f"a count to keep must be >= 0, got {value}")
             return cls(count=value)
+        if not isinstance(value, dict):
+            raise ValueError("use true, false, a count to keep, or {\"count\": N, \"age\": SECONDS}")
         return cls.model_validate(value)
 
 
@@ -60,18 +62,18 @@ class JobOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     job_id: str | None = None
-    priority: int | None = Field(default=None, ge=1, le=MAX_PRIORITY)
-    delay_ms: int | None = Field(default=None, ge=0, le=MAX_DELAY_MS)
-    attempts: int = Field(default=DEFAULT_ATTEMPTS, ge=1, le=100)
+    priority: StrictInt | None = Field(default=None, ge=1, le=MAX_PRIORITY)
+    delay_ms: StrictInt | None = Field(default=None, ge=0, le=MAX_DELAY_MS)
+    attempts: StrictInt = Field(default=DEFAULT_ATTEMPTS, ge=1, le=100)
     backoff: Backoff = Field(default_factory=Backoff)
-    timeout_ms: int | None = Field(default=None, ge=1, le=24 * 3600 * 1000)
+    timeout_ms: StrictInt | None = Field(default=None, ge=1, le=24 * 3600 * 1000)
     remove_on_complete: Retention = Field(default_factory=lambda: Retention(count=DEFAULT_KEEP_COMPLETED))
     remove_on_fail: Retention = Field(default_factory=lambda: Retention(count=DEFAULT_KEEP_FAILED))
 
     @field_validator("job_id")
     @classmethod
     def _valid_job_id(cls, value: str | None) -> str | None:
-        if value is not None and not JOB_ID_PATTERN.match(value):
+        if value is not None and not JOB_ID_PATTERN.fullmatch(value):
             raise ValueError("job_id must be 1-128 characters of letters, digits and :_.@+=- (starting with a letter or digit)")
         return value
 
@@ -92,16 +94,22 @@ class JobOptions(BaseModel):
     ) -> JobOptions:
         if isinstance(backoff, int) and not isinstance(backoff, bool):
             backoff = {"type": "exponential", "delay": backoff}
+        retention = {}
+        for name, value, default in (("remove_on_complete", remove_on_complete, DEFAULT_KEEP_COMPLETED),
+                                     ("remove_on_fail", remove_on_fail, DEFAULT_KEEP_FAILED)):
+            try:
+                retention[name] = Retention.parse(value, default)
+            except ValueError as exc:  # pydantic's ValidationError included
+                raise ValueError(f"{name}: {_first_problem(exc)}") from None
         return cls.model_validate(
             {
                 "job_id": job_id,
                 "priority": priority,
-                "delay_ms": delay_ms or None,
+                "delay_ms": None if delay_ms == 0 and not isinstance(delay_ms, bool) else delay_ms,
                 "attempts": attempts if attempts is not None else default_attempts,
                 "backoff": backoff if backoff is not None else {"delay": default_backoff_ms},
                 "timeout_ms": timeout_ms,
-                "remove_on_complete": Retention.parse(remove_on_complete, DEFAULT_KEEP_COMPLETED),
-                "remove_on_fail": Retention.parse(remove_on_fail, DEFAULT_KEEP_FAILED),
+                **retention,
             }
         )
 
@@ -122,3 +130,12 @@ class JobOptions(BaseModel):
         if self.timeout_ms is not None:
             options["time_limit"] = self.timeout_ms
         return options
+
+
+def _first_problem(exc: Exception) -> str:
+    errors = getattr(exc, "errors", None)
+    if callable(errors):
+        first = errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        return f"{where}: {first['msg']}" if where else first["msg"]
+    return str(exc)

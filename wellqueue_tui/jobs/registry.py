@@ -4,6 +4,7 @@ Every read is O(page) or O(1), whatever the number of jobs; a tenant scope reads
 from __future__ import annotations
 
 import json
+import math
 
 import redis
 
@@ -14,6 +15,7 @@ SUMMARY_FIELDS = ("id", "queue", "kind", "state", "data", "priority", "attempts"
                   "created_at", "started_at", "finished_at", "duration_ms", "error", "org")
 DETAIL_FIELDS = SUMMARY_FIELDS + ("options", "run_at", "worker", "traceback", "result", "attempt_errors",
                                   "redeliveries", "stalled_at", "duplicate_runs", "enqueued_at")
+STATE_NAMES = {str(s) for s in STATES}
 SEARCH_WINDOW = 2000  # a filter looks at the newest jobs of the state, never the whole set
 #: Newest first for every state except the ones that run in order (oldest / highest priority first).
 ASCENDING_STATES = {JobState.WAITING, JobState.PRIORITIZED, JobState.DELAYED}
@@ -21,6 +23,10 @@ ASCENDING_STATES = {JobState.WAITING, JobState.PRIORITIZED, JobState.DELAYED}
 
 class UnknownState(ValueError):
     pass
+
+
+#: Largest number a registry field may hold and still be shown (epoch ms in the year 3000 is 3.3e13).
+MAX_FIELD_NUMBER = 1e14
 
 
 def _text(value: bytes | None) -> str | None:
@@ -31,27 +37,37 @@ def _number(value: bytes | None, kind=float):
     if value in (None, b""):
         return None
     try:
-        return kind(value)
+        number = float(value)
     except ValueError:
         return None
+    if not math.isfinite(number) or abs(number) > MAX_FIELD_NUMBER:
+        return None
+    return kind(number)
+
+
+def _unreadable(job_id: str, error: Exception) -> JobSummary:
+    return JobSummary(id=job_id, queue="?", kind="?", state="unknown", data={}, priority=None, attempts=0,
+                      max_attempts=1, progress=0.0, created_at=None, started_at=None, finished_at=None,
+                      duration_ms=None, error=f"record unreadable: {error}", org=None)
 
 
 def _decode_summary(job_id: str, values: list[bytes | None], problems: list[str]) -> JobSummary:
     f = dict(zip(SUMMARY_FIELDS, values))
-    try:
-        data = json.loads(f["data"]) if f["data"] else {}
-    except ValueError:
-        problems.append("data is not valid JSON")
-        data = {"raw": _text(f["data"])}
-    if f["state"] is None:
+    data = _json(f["data"], None, "data", problems)
+    if data is None and f["data"]:
+        data = {"raw": _text(f["data"])[:2000]}
+    state = _text(f["state"])
+    if state is None:
         problems.append("record has no state")
+    elif state not in STATE_NAMES:
+        problems.append(f"unknown state {state[:40]!r}")
     ms = lambda key: (_number(f[key]) or 0) / 1000 or None  # noqa: E731
     return JobSummary(
         id=_text(f["id"]) or job_id,
         queue=_text(f["queue"]) or "?",
         kind=_text(f["kind"]) or "?",
-        state=_text(f["state"]) or "unknown",
-        data=data if isinstance(data, dict) else {"value": data},
+        state=state if state in STATE_NAMES else "unknown",
+        data=data if isinstance(data, dict) else ({} if data is None else {"value": data}),
         priority=_number(f["priority"], int),
         attempts=_number(f["attempts"], int) or 0,
         max_attempts=_number(f["max_attempts"], int) or 1,
@@ -80,10 +96,10 @@ class Registry:
         return seconds + micros / 1e6
 
     def known_queues(self) -> list[str]:
-        return sorted(q.decode() for q in self.client.smembers(QUEUES))
+        return sorted(q.decode("utf-8", "replace") for q in self.client.smembers(QUEUES))
 
     def paused_queues(self) -> set[str]:
-        return {q.decode() for q in self.client.smembers(PAUSED)}
+        return {q.decode("utf-8", "replace") for q in self.client.smembers(PAUSED)}
 
     def queue_counts(self, queue: str, org: str | None = None) -> QueueCounts:
         return self.all_counts(org, queues=[queue])[0]
@@ -95,8 +111,11 @@ class Registry:
                 for state in STATES:
                     pipe.zcard(state_key(queue, state, org))
             pipe.smembers(PAUSED)
-            *cards, paused = pipe.execute()
-        paused_names = {p.decode() for p in paused}
+            *cards, paused = pipe.execute(raise_on_error=False)
+        cards = [c if isinstance(c, int) else 0 for c in cards]  # a foreign key at a state name counts nothing
+        if isinstance(paused, Exception):
+            paused = set()
+        paused_names = {p.decode("utf-8", "replace") for p in paused}
         per = len(STATES)
         return [
             QueueCounts(queue, **{str(s): cards[i * per + j] for j, s in enumerate(STATES)}, paused=queue in paused_names)
@@ -109,7 +128,7 @@ class Registry:
             ids = self.client.zrange(key, offset, offset + limit - 1)
         else:
             ids = self.client.zrevrange(key, offset, offset + limit - 1)
-        return [i.decode() for i in ids]
+        return [i.decode("utf-8", "replace") for i in ids]
 
     def list_jobs(self, queue: str, state: str, offset: int = 0, limit: int = 50, org: str | None = None) -> JobPage:
         state = _state(state)
@@ -126,8 +145,9 @@ class Registry:
         with self.client.pipeline(transaction=False) as pipe:
             for job_id in ids:
                 pipe.hget(job_key(job_id), "data")
-            datas = pipe.execute()
-        matching = [i for i, d in zip(ids, datas) if i in direct or (d and needle in d.decode("utf-8", "replace").lower())]
+            datas = pipe.execute(raise_on_error=False)
+        matching = [i for i, d in zip(ids, datas)
+                    if i in direct or (isinstance(d, bytes) and needle in d.decode("utf-8", "replace").lower())]
         found = self._summaries(matching[:limit])
         return JobPage(queue, state, len(matching), 0, found)
 
@@ -137,17 +157,29 @@ class Registry:
         with self.client.pipeline(transaction=False) as pipe:
             for job_id in ids:
                 pipe.hmget(job_key(job_id), SUMMARY_FIELDS)
-            rows = pipe.execute()
-        return [_decode_summary(job_id, row, []) for job_id, row in zip(ids, rows) if any(v is not None for v in row)]
+            rows = pipe.execute(raise_on_error=False)
+        summaries = []
+        for job_id, row in zip(ids, rows):
+            if isinstance(row, Exception):  # e.g. WRONGTYPE: someone wrote another type at the job's key
+                summaries.append(_unreadable(job_id, row))
+            elif any(v is not None for v in row):
+                summaries.append(_decode_summary(job_id, row, []))
+        return summaries
 
     def get_job(self, job_id: str, org: str | None = None, log_lines: int = 200) -> JobDetail | None:
         with self.client.pipeline(transaction=False) as pipe:
             pipe.hmget(job_key(job_id), DETAIL_FIELDS)
             pipe.lrange(job_log_key(job_id), -log_lines, -1)
-            row, logs = pipe.execute()
+            row, logs = pipe.execute(raise_on_error=False)
+        problems: list[str] = []
+        if isinstance(row, Exception):
+            return JobDetail(summary=_unreadable(job_id, row), options={}, delayed_until=None, worker=None,
+                             traceback=None, result=None, problems=[f"record unreadable: {row}"])
         if all(v is None for v in row):
             return None
-        problems: list[str] = []
+        if isinstance(logs, Exception):
+            problems.append(f"log unreadable: {logs}")
+            logs = []
         summary = _decode_summary(job_id, list(row[: len(SUMMARY_FIELDS)]), problems)
         if org is not None and summary.org != org:
             return None  # another tenant's job is "not found"
@@ -160,11 +192,7 @@ class Registry:
             traceback=_text(f["traceback"]) or None,
             result=_json(f["result"], None, "result", problems),
             logs=[line.decode("utf-8", "replace") for line in logs],
-            attempt_errors=[
-                AttemptRecord(int(n or 0), (at or 0) / 1000, str(err))
-                for n, at, err in _json(f["attempt_errors"], [], "attempt_errors", problems)
-                if isinstance(err, str)
-            ],
+            attempt_errors=_attempts(_json(f["attempt_errors"], [], "attempt_errors", problems), problems),
             redeliveries=_number(f["redeliveries"], int) or 0,
             problems=problems,
         )
@@ -180,6 +208,17 @@ class Registry:
         return [MinuteStats(m, int(c or 0), int(f or 0), int(d or 0)) for m, (c, f, d) in zip(wanted, rows)]
 
 
+def _attempts(raw: list, problems: list[str]) -> list[AttemptRecord]:
+    records = []
+    for item in raw:
+        try:
+            number, at, error = item
+            records.append(AttemptRecord(int(number or 0), float(at or 0) / 1000, str(error)))
+        except (TypeError, ValueError, OverflowError):
+            problems.append("attempt_errors holds a malformed entry")
+    return records
+
+
 def _state(state: str) -> str:
     try:
         return str(JobState(state))
@@ -191,8 +230,12 @@ def _json(raw: bytes | None, default, name: str, problems: list[str]):
     if raw in (None, b""):
         return default
     try:
-        return json.loads(raw)
-    except ValueError:
-        problems.append(f"{name} is not valid JSON")
+        value = json.loads(raw)
+    except (ValueError, RecursionError):
+        problems.append(f"{name} is not valid JSON (or nested too deeply)")
         return default
+    if default is not None and not isinstance(value, type(default)):
+        problems.append(f"{name} is a {type(value).__name__}, not a {type(default).__name__}")
+        return default
+    return value
 

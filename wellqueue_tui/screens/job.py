@@ -32,7 +32,7 @@ def heading_text(detail: JobDetail) -> Text:
     text.append("Job ", style="dim")
     text.append_text(safe_text(job.id, 80, style="bold"))
     text.append("  ")
-    text.append(job.state.upper(), style=STATE_STYLES.get(JobState(job.state), "bold"))
+    text.append(job.state.upper(), style=STATE_STYLES.get(job.state, "bold"))  # StrEnum keys match plain str
     text.append("  in ", style="dim")
     text.append_text(safe_text(job.queue, 60))
     text.append("  kind ", style="dim")

@@ -9,14 +9,14 @@ local f = redis.call('HMGET', job, 'state', 'gen', 'rid', 'priority', 'org')
 local state, gen, old_rid, priority, org = f[1], f[2], f[3], f[4], f[5]
 if not state then return -2 end
 if ARGV[6] ~= '' and org ~= ARGV[6] then return -2 end
-if state ~= ARGV[2] or gen ~= ARGV[3] then return 0 end
+if state ~= ARGV[2] or (gen or '') ~= ARGV[3] then return 0 end
 local now = now_ms()
 if old_rid then
   redis.call('ZREM', KEYS[5], old_rid)
   redis.call('HDEL', KEYS[6], old_rid)
   redis.call('HDEL', KEYS[7], old_rid)
 end
-redis.call('HSET', job, 'gen', tonumber(gen) + 1, 'rid', ARGV[4], 'enqueued_at', now, 'run_at', '')
+redis.call('HSET', job, 'gen', (tonumber(gen) or 0) + 1, 'rid', ARGV[4], 'enqueued_at', now, 'run_at', '')
 if ARGV[2] == 'failed' then
   redis.call('HSET', job, 'attempts', 0, 'finished_at', '', 'progress', 0)
 end
