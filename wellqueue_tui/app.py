@@ -1,7 +1,8 @@
 """The WellQueue operator console: a Textual app over a `ConsoleSource`, with k9s-style keys.
 
-The app owns the refresh tick, the Redis-reachability state behind the outage banner, the action
-worker, and the command palette's queue and job commands. Screens render; the source does the I/O.
+The app owns the refresh tick, the Redis-reachability state behind the outage banner (and the header's
+workers and scheduler leader), the action worker, and the command palette's queue, job and screen commands.
+Screens render; the source does the I/O.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import tzinfo
 from functools import partial
 from pathlib import Path
 from typing import Any, cast
@@ -23,9 +25,11 @@ from textual.fuzzy import Matcher
 from textual.message import Message
 from textual.reactive import reactive
 
-from .console_data import UNREACHABLE_ERRORS, ConsoleSource
+from .auth.permissions import Action
+from .console_data import UNREACHABLE_ERRORS, ConsoleSource, offers
 from .jobs.models import QueueCounts
 from .sanitize import safe_str
+from .screens.audit import AuditScreen
 from .screens.base import ConsoleScreen
 from .screens.confirm import ConfirmScreen
 from .screens.help import HelpScreen
@@ -33,6 +37,10 @@ from .screens.job import JobScreen
 from .screens.operator_actions import OperatorActions, jobs_phrase
 from .screens.overview import OverviewScreen
 from .screens.queue import QueueScreen
+from .screens.schedules import SchedulesScreen
+from .screens.workers import WorkersScreen
+from .widgets.status_bars import scheduler_summary
+from .widgets.worker_table import up_summary
 
 STYLES = Path(__file__).parent / "styles"
 
@@ -54,12 +62,17 @@ class SourceStatus(Message):
 
 
 class ServerChecked(Message):
-    """The heartbeat's reading of the server clock (and of the workers, when the source has them)."""
+    """The heartbeat's reading of the server clock, and of the workers and the scheduler leader when the
+    source has them (`scheduler` is then the leader's lease holder, or None when no scheduler holds it)."""
 
-    def __init__(self, clock_offset: float, workers: list[Any] | None) -> None:
+    def __init__(
+        self, clock_offset: float, workers: list[Any] | None, *, knows_scheduler: bool = False, scheduler: str | None = None
+    ) -> None:
         super().__init__()
         self.clock_offset = clock_offset
         self.workers = workers
+        self.knows_scheduler = knows_scheduler
+        self.scheduler = scheduler
 
 
 class ActionFinished(Message):
@@ -107,12 +120,38 @@ class QueueCommands(Provider):
             yield Hit(0.5, Content(text), partial(app.open_job, job_id), text=text, help="Find a job by its id")
 
 
+class ScreenCommands(Provider):
+    """Command palette: open the workers, schedules and audit screens (those the source can fill)."""
+
+    def _commands(self) -> Iterator[tuple[str, Callable[[], object], str]]:
+        app = cast("WellQueueApp", self.app)
+        if offers(app.source, "workers"):
+            yield "Workers", app.open_workers, "Worker processes on every host: scale, restart"
+        if offers(app.source, "schedules"):
+            yield "Schedules", app.open_schedules, "Cron schedules: next and last runs, run now, pause"
+        if offers(app.source, "audit_entries"):
+            yield "Audit log", app.open_audit, "Who did what, newest first"
+
+    async def discover(self) -> Hits:
+        for text, command, help_text in self._commands():
+            yield DiscoveryHit(Content(text), command, text=text, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for text, command, help_text in self._commands():
+            score = matcher.match(text)
+            if score > 0:
+                yield Hit(score, highlighted(matcher, text), command, text=text, help=help_text)
+
+
 class WellQueueApp(App[None]):
     """Overview → queue → job, with actions, over any `ConsoleSource`."""
 
     TITLE = "WellQueue"
-    CSS_PATH = [STYLES / name for name in ("app.tcss", "overview.tcss", "queue.tcss", "job.tcss", "dialogs.tcss")]
-    COMMANDS = App.COMMANDS | {QueueCommands}
+    CSS_PATH = [
+        STYLES / name for name in ("app.tcss", "overview.tcss", "queue.tcss", "job.tcss", "fleet.tcss", "dialogs.tcss")
+    ]
+    COMMANDS = App.COMMANDS | {QueueCommands, ScreenCommands}
     BINDINGS = [
         Binding("q", "quit", "Quit"),
         Binding("question_mark", "help", "Help", key_display="?"),
@@ -122,6 +161,8 @@ class WellQueueApp(App[None]):
     connection_problem: reactive[str | None] = reactive(None)
     #: `workers 3/4 up`, when the source can tell.
     workers_summary: reactive[str | None] = reactive(None)
+    #: `scheduler host-a:4242` or `scheduler: no leader`, when the source can tell.
+    scheduler_summary: reactive[str | None] = reactive(None)
 
     def __init__(
         self,
@@ -130,6 +171,7 @@ class WellQueueApp(App[None]):
         supervisor: Any = None,
         refresh_interval: float = 1.0,
         clock: Callable[[], float] = time.time,
+        local_zone: tzinfo | None = None,
     ) -> None:
         super().__init__()
         self.source = source
@@ -137,6 +179,7 @@ class WellQueueApp(App[None]):
         self.refresh_interval = refresh_interval
         self.clock = clock
         self.clock_offset = 0.0  # Redis server time minus our clock: job times are server times
+        self.local_zone = local_zone  # where "local time" is (schedules); None: this machine's time zone
         self.counts: dict[str, QueueCounts] = {}  # latest counts per queue, for confirmations and the palette
         self.operator = OperatorActions(self)
 
@@ -181,14 +224,17 @@ class WellQueueApp(App[None]):
         """The heartbeat: Redis's clock (ages are measured on it), which also proves Redis answers."""
         with self.reading():
             offset = self.source.server_time() - self.clock()
-            workers = self.source.workers() if hasattr(self.source, "workers") else None
-            self.post_message(ServerChecked(offset, workers))
+            workers = self.source.workers() if offers(self.source, "workers") else None
+            knows_scheduler = offers(self.source, "scheduler_leader")
+            leader = self.source.scheduler_leader() if knows_scheduler else None
+            self.post_message(ServerChecked(offset, workers, knows_scheduler=knows_scheduler, scheduler=leader))
 
     def on_server_checked(self, message: ServerChecked) -> None:
         self.clock_offset = message.clock_offset
         if message.workers is not None:
-            running = sum(1 for worker in message.workers if str(getattr(worker, "state", "")) == "running")
-            self.workers_summary = f"workers {running}/{len(message.workers)} up"
+            self.workers_summary = f"workers {up_summary(message.workers)}"
+        if message.knows_scheduler:
+            self.scheduler_summary = scheduler_summary(message.scheduler)
 
     @work(thread=True, group="actions")
     def perform(self, call: Callable[[], Any], after: Callable[[], object] | None = None) -> None:
@@ -217,6 +263,16 @@ class WellQueueApp(App[None]):
 
     def open_job(self, job_id: str) -> None:
         self.push_screen(JobScreen(job_id))
+
+    def open_workers(self) -> None:
+        self.push_screen(WorkersScreen())
+
+    def open_schedules(self) -> None:
+        self.push_screen(SchedulesScreen())
+
+    def open_audit(self) -> None:
+        if self.operator.permitted(Action.VIEW_AUDIT):
+            self.push_screen(AuditScreen())
 
     def action_help(self) -> None:
         screen = self.screen

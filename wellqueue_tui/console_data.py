@@ -1,23 +1,29 @@
 """What the console reads and does, as one protocol (`ConsoleSource`), plus an in-memory implementation.
 
-`session.OperatorSession` satisfies `ConsoleSource` over Redis; `StaticSource` holds fixed data and a
-fixed clock so screens can be tested and snapshotted deterministically. Screens never see a Redis client.
+`session.OperatorSession` satisfies `OperationsSource` (and so `ConsoleSource`) over Redis; `StaticSource`
+holds fixed jobs and a fixed clock, and `StaticOperationsSource` adds worker processes, schedules and an audit
+trail, so screens can be tested and snapshotted deterministically. Screens never see a Redis client.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Callable, Iterable
-from typing import Protocol, runtime_checkable
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any, Protocol, runtime_checkable
 
 import redis
 
+from .auth.audit import AuditEntry
 from .auth.identity import LOCAL_DEV, Identity
 from .auth.permissions import Action, allowed, check
 from .jobs.actions import CLEANABLE, ActionError, ActionResult
 from .jobs.models import STATES, JobDetail, JobPage, JobState, JobSummary, MinuteStats, QueueCounts
 from .jobs.registry import ASCENDING_STATES
+from .workers.schedules import Schedule, ScheduleNotFound, ScheduleState, ScheduleStatus, next_fire_times, render_payload
+from .workers.supervisor import MAX_PROCESSES_PER_GROUP
+from .workers.worker_records import ControlError, WorkerInfo, WorkerState
 
 #: What a source raises when Redis is unreachable or refuses: the console shows a banner and keeps retrying.
 UNREACHABLE_ERRORS: tuple[type[BaseException], ...] = (redis.exceptions.RedisError, OSError)
@@ -29,7 +35,7 @@ class ConsoleSource(Protocol):
 
     Actions return an `ActionResult` or raise an exception whose `str()` is the message for the operator.
     `identity` and `can` are read on the UI thread to grey out keys, so they must not touch Redis.
-    A source may also offer `workers()` and `schedules()`; the console shows them when present.
+    A source may also offer the calls of `OperationsSource`; the console shows what it offers (`offers`).
     """
 
     identity: Identity
@@ -54,6 +60,28 @@ class ConsoleSource(Protocol):
     def drain_queue(self, queue: str) -> ActionResult: ...
     def pause_queue(self, queue: str) -> ActionResult: ...
     def resume_queue(self, queue: str) -> ActionResult: ...
+
+
+@runtime_checkable
+class OperationsSource(ConsoleSource, Protocol):
+    """The optional rest of the protocol: worker processes on every host, cron schedules and their leader,
+    and the audit trail, with the actions on them. A source may offer any of these calls (see `offers`)."""
+
+    def workers(self) -> list[WorkerInfo]: ...
+    def scheduler_leader(self) -> str | None: ...
+    def schedules(self) -> list[ScheduleStatus]: ...
+    def audit_entries(self, limit: int = 200) -> list[AuditEntry]: ...
+
+    def scale_workers(self, target: str, group: str, delta: int) -> ActionResult: ...
+    def restart_worker(self, worker_id: str) -> ActionResult: ...
+    def pause_schedule(self, name: str) -> ActionResult: ...
+    def resume_schedule(self, name: str) -> ActionResult: ...
+    def run_schedule_now(self, name: str) -> ActionResult: ...
+
+
+def offers(source: object, call: str) -> bool:
+    """Whether `source` implements the optional `OperationsSource` call `call` (`"workers"`, `"schedules"`…)."""
+    return callable(getattr(source, call, None))
 
 
 #: States `drain_queue` empties: everything waiting to run (delayed jobs stay), as the core does it.
@@ -236,6 +264,190 @@ class StaticSource:
             job.summary, state=state, attempts=0, progress=0.0, started_at=None, finished_at=None, duration_ms=None
         )
         self.jobs[summary.id] = dataclasses.replace(job, summary=summary, delayed_until=None)
+
+
+class StaticOperationsSource(StaticSource):
+    """A `StaticSource` that also holds worker processes, schedules, a scheduler leader and an audit trail.
+
+    Its actions change that data the way the supervisor and the scheduler would, at once: scaling adds
+    running processes or marks the newest ones stopping, a restart starts a fresh process, running a
+    schedule now adds a waiting `manual:` job and records it as the schedule's last run.
+    """
+
+    def __init__(
+        self,
+        jobs: Iterable[JobDetail],
+        *,
+        workers: Iterable[WorkerInfo] = (),
+        schedules: Iterable[Schedule] = (),
+        schedule_states: Mapping[str, ScheduleState] | None = None,
+        audit: Iterable[AuditEntry] = (),
+        scheduler_leader: str | None = None,
+        **options: Any,
+    ) -> None:
+        super().__init__(jobs, **options)
+        self.processes: dict[str, WorkerInfo] = {worker.id: worker for worker in workers}
+        self.schedule_definitions: dict[str, Schedule] = {schedule.name: schedule for schedule in schedules}
+        self.schedule_states: dict[str, ScheduleState] = dict(schedule_states or {})
+        self.audit_trail: list[AuditEntry] = sorted(audit, key=lambda entry: entry.at, reverse=True)
+        self.leader = scheduler_leader
+
+    # Reads
+
+    def workers(self) -> list[WorkerInfo]:
+        """Every process, heartbeat ages measured on the fixed clock (as `list_workers` measures on Redis's)."""
+        return [
+            dataclasses.replace(worker, heartbeat_age_s=max(0.0, self.now - worker.heartbeat))
+            for worker in sorted(self.processes.values(), key=lambda worker: worker.id)
+        ]
+
+    def scheduler_leader(self) -> str | None:
+        return self.leader
+
+    def schedules(self) -> list[ScheduleStatus]:
+        """The schedules as `ScheduleStore.overview` reports them at the fixed clock's time."""
+        now = datetime.fromtimestamp(self.now, UTC)
+        rows = []
+        for schedule in sorted(self.schedule_definitions.values(), key=lambda schedule: schedule.name):
+            upcoming = next_fire_times(schedule, now) if schedule.enabled else []
+            state = self.schedule_states.get(schedule.name, ScheduleState())
+            rows.append(
+                ScheduleStatus(
+                    name=schedule.name,
+                    cron=schedule.cron,
+                    timezone=schedule.timezone,
+                    queue=schedule.queue,
+                    enabled=schedule.enabled,
+                    description=schedule.description,
+                    next_run=upcoming[0] if upcoming else None,
+                    next_run_utc=upcoming[0].astimezone(UTC) if upcoming else None,
+                    last_fire_utc=state.last_fire_utc,
+                    last_job_id=state.last_job_id,
+                    last_error=state.last_error,
+                )
+            )
+        return rows
+
+    def audit_entries(self, limit: int = 200) -> list[AuditEntry]:
+        self._check(Action.VIEW_AUDIT)
+        return self.audit_trail[:limit]
+
+    # Actions
+
+    def scale_workers(self, target: str, group: str, delta: int) -> ActionResult:
+        """Scale `group` on the one supervisor `target` names, within the supervisor's bounds."""
+        self._check(Action.SCALE_WORKERS)
+        if delta == 0:
+            raise ControlError("scale: delta must be +N or -N, not 0")
+        supervisor = self._supervisor(target)
+        live = sorted(
+            (worker for worker in self.processes.values()
+             if worker.supervisor == supervisor and worker.group == group
+             and worker.state not in (WorkerState.STOPPING, WorkerState.STOPPED)),
+            key=_slot,
+        )
+        if not live:
+            raise ControlError(f"no worker group {group!r} on {supervisor}; pick a row of that group")
+        count = len(live) + delta
+        if not 1 <= count <= MAX_PROCESSES_PER_GROUP:
+            raise ControlError(
+                f"group {group!r} would have {count} processes; keep it between 1 and {MAX_PROCESSES_PER_GROUP}"
+            )
+        for worker in live[count:]:
+            self.processes[worker.id] = dataclasses.replace(worker, state=str(WorkerState.STOPPING))
+        template = live[-1]
+        next_slot = max(_slot(worker) for worker in self.processes.values()
+                        if worker.supervisor == supervisor and worker.group == group) + 1
+        for slot in range(next_slot, next_slot + max(delta, 0)):
+            worker_id = f"{supervisor}:{group}:{slot}"
+            self.processes[worker_id] = dataclasses.replace(
+                template, id=worker_id, state=str(WorkerState.RUNNING), pid=self._next_pid(), started=self.now,
+                restarts=0, last_exit_code=None, active=0, last_error=None, heartbeat=self.now, problem=None,
+            )
+        verb = "add" if delta > 0 else "remove"
+        return ActionResult("scale_workers", f"{supervisor}/{group}", abs(delta),
+                            f"asked {supervisor} to {verb} {abs(delta)} {group} process(es)")
+
+    def restart_worker(self, worker_id: str) -> ActionResult:
+        self._check(Action.RESTART_WORKER)
+        worker = self.processes.get(worker_id)
+        if worker is None or worker.state == WorkerState.STOPPED:
+            raise ControlError(f"no worker process {worker_id!r} (it may have stopped); refresh the workers screen")
+        self.processes[worker_id] = dataclasses.replace(
+            worker, state=str(WorkerState.RUNNING), pid=self._next_pid(), started=self.now,
+            restarts=worker.restarts + 1, active=0, heartbeat=self.now,
+        )
+        return ActionResult("restart_worker", worker_id, 1, f"asked {worker.supervisor} to restart {worker_id}")
+
+    def pause_schedule(self, name: str) -> ActionResult:
+        self._check(Action.SCHEDULE_PAUSE)
+        return self._set_enabled(name, False)
+
+    def resume_schedule(self, name: str) -> ActionResult:
+        self._check(Action.SCHEDULE_RESUME)
+        return self._set_enabled(name, True)
+
+    def run_schedule_now(self, name: str) -> ActionResult:
+        """Enqueue the schedule's job as `manual:{name}:{ms}` (paused or not), as `scheduler.run_schedule_now` does."""
+        self._check(Action.RUN_SCHEDULE)
+        schedule = self._schedule(name)
+        moment = datetime.fromtimestamp(self.now, UTC)
+        job_id = f"manual:{name}:{int(self.now * 1000)}"
+        if job_id not in self.jobs:  # enqueue is idempotent on the job id
+            payload = render_payload(schedule.payload, schedule.timezone, moment)
+            self.jobs[job_id] = self._waiting_job(job_id, schedule.queue, payload)
+        self.schedule_states[name] = ScheduleState(last_fire_utc=moment, last_job_id=job_id)
+        return ActionResult("run_schedule", name, 1, f"schedule {name} enqueued job {job_id}")
+
+    # Helpers
+
+    def _supervisor(self, target: str) -> str:
+        """The one live supervisor a host name or supervisor id names (errors as `request_scale` words them)."""
+        supervisors = sorted({
+            worker.supervisor for worker in self.processes.values()
+            if target in (worker.host, worker.supervisor) and worker.supervisor and worker.state != WorkerState.STOPPED
+        })
+        if not supervisors:
+            raise ControlError(f"no running supervisor on {target!r}; check the host name on the workers screen")
+        if len(supervisors) > 1:
+            raise ControlError(
+                f"{target!r} runs {len(supervisors)} supervisors ({', '.join(supervisors)}); "
+                "name one of them instead of the host"
+            )
+        return supervisors[0]
+
+    def _next_pid(self) -> int:
+        return max((worker.pid or 0 for worker in self.processes.values()), default=1000) + 1
+
+    def _schedule(self, name: str) -> Schedule:
+        schedule = self.schedule_definitions.get(name)
+        if schedule is None:
+            raise ScheduleNotFound(f"no schedule named {name!r}; `wellqueue schedules list` shows them")
+        return schedule
+
+    def _set_enabled(self, name: str, enabled: bool) -> ActionResult:
+        self.schedule_definitions[name] = self._schedule(name).model_copy(update={"enabled": enabled})
+        action = "schedule_resume" if enabled else "schedule_pause"
+        return ActionResult(action, name, 1, f"schedule {name} {'resumed' if enabled else 'paused'}")
+
+    def _waiting_job(self, job_id: str, queue: str, payload: dict) -> JobDetail:
+        from .jobs.kinds import all_kinds  # the job kinds import their libraries: only when a test runs a schedule
+
+        kind = all_kinds().get(queue)
+        summary = JobSummary(
+            id=job_id, queue=queue, kind=kind.name if kind else queue, state=str(JobState.WAITING), data=payload,
+            priority=None, attempts=0, max_attempts=kind.max_attempts if kind else 1, progress=0.0,
+            created_at=self.now, started_at=None, finished_at=None, duration_ms=None, error=None, org=None,
+        )
+        if queue not in self.queues:
+            self.queues.append(queue)
+        return JobDetail(summary=summary, options={}, delayed_until=None, worker=None, traceback=None, result=None)
+
+
+def _slot(worker: WorkerInfo) -> int:
+    """The slot number ending a process id `{host}:{supervisor_pid}:{group}:{slot}` (-1 if it has none)."""
+    tail = worker.id.rsplit(":", 1)[-1]
+    return int(tail) if tail.isdigit() else -1
 
 
 def _entered(summary: JobSummary) -> float:

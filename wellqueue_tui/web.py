@@ -4,6 +4,7 @@ expires. Tokens are typed in, never put in URLs (RFC 6750 §2.3 / RFC 9700 §4.3
 
 from __future__ import annotations
 
+import functools
 import shlex
 import sys
 import time
@@ -14,6 +15,8 @@ from .app import WellQueueApp
 from .auth.secrets import load_signing_key
 from .auth.tokens import TokenClaims, read_claims
 from .connection import redis_client, resolve_redis_url
+from .jobs import enqueue
+from .jobs.broker import build_broker
 from .jobs.registry import Registry
 from .screens.signin import SignInScreen
 from .session import OperatorSession
@@ -25,10 +28,11 @@ EXPIRY_CHECK_S = 5.0
 class WebConsoleApp(WellQueueApp):
     """The console behind a sign-in screen; it exits when the token expires."""
 
-    def __init__(self, settings: Settings, registry: Registry, **kwargs) -> None:
+    def __init__(self, settings: Settings, registry: Registry, enqueue_fn=None, **kwargs) -> None:
         super().__init__(source=None, **kwargs)  # no source until someone signs in
         self.settings = settings
         self.registry = registry
+        self.enqueue_fn = enqueue_fn
         self.expires_at: float | None = None
 
     def on_mount(self, event: events.Mount) -> None:
@@ -39,7 +43,7 @@ class WebConsoleApp(WellQueueApp):
     def signed_in(self, claims: TokenClaims | None) -> None:
         if claims is None:
             return
-        self.source = OperatorSession(self.registry, claims.identity)
+        self.source = OperatorSession(self.registry, claims.identity, enqueue_fn=self.enqueue_fn)
         self.expires_at = float(claims.exp)
         WellQueueApp.on_mount(self)
         self.set_interval(EXPIRY_CHECK_S, self.check_expiry)
@@ -62,8 +66,11 @@ def serve(host: str = "127.0.0.1", port: int = 3003) -> None:
 def main() -> None:
     """One browser session's console process."""
     settings = load_settings()
-    registry = Registry(redis_client(resolve_redis_url(settings)), settings.namespace)
-    WebConsoleApp(settings, registry).run()
+    url = resolve_redis_url(settings)
+    client = redis_client(url)
+    broker = build_broker(url, settings=settings, client=client)
+    WebConsoleApp(settings, Registry(client, settings.namespace),
+                  enqueue_fn=functools.partial(enqueue, broker=broker)).run()
 
 
 if __name__ == "__main__":

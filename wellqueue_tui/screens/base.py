@@ -63,7 +63,7 @@ class ConsoleScreen(Screen):
         active = self.active_bindings.get(event.key)
         if active is None or active.enabled:
             return
-        permission = self.permission_for(active.binding.action)
+        permission = self.permission_for(active.binding.action.split("(", 1)[0])  # `scale(1)` -> `scale`
         if permission is not None:
             event.stop()
             self.console.operator.refuse(permission)

@@ -1,4 +1,5 @@
-"""The home screen: one panel per queue with its counts and last hour, and queue-wide actions."""
+"""The home screen: one panel per queue with its counts and last hour, queue-wide actions, and the keys to
+the workers, schedules and audit screens."""
 
 from __future__ import annotations
 
@@ -9,10 +10,14 @@ from textual.containers import Grid
 from textual.message import Message
 from textual.widgets import Footer, Static
 
+from ..console_data import offers
 from ..jobs.models import MinuteStats, QueueCounts
 from ..widgets.queue_panel import QueuePanel
 from ..widgets.throughput_chart import throughput_series
 from .base import ConsoleScreen
+
+#: Keys that open a screen only a source with the matching optional call can fill (hidden otherwise).
+SCREEN_CALLS = {"open_workers": "workers", "open_schedules": "schedules", "open_audit": "audit_entries"}
 
 #: Per-minute throughput changes slowly; fetch it this often (seconds) rather than every tick.
 THROUGHPUT_EVERY_S = 5.0
@@ -29,8 +34,11 @@ class OverviewScreen(ConsoleScreen):
         Binding("R", "retry_all", "Retry failed"),
         Binding("c", "clean", "Clean"),
         Binding("D", "drain", "Drain"),
+        Binding("w", "open_workers", "Workers", show=False),
+        Binding("S", "open_schedules", "Schedules", show=False),
+        Binding("A", "open_audit", "Audit log", show=False),
     ]
-    GATED_ACTIONS = {"retry_all": "retry_all", "clean": "clean", "drain": "drain"}
+    GATED_ACTIONS = {"retry_all": "retry_all", "clean": "clean", "drain": "drain", "open_audit": "view_audit"}
 
     class Loaded(Message):
         def __init__(self, counts: list[QueueCounts], throughput: dict[str, list[MinuteStats]] | None) -> None:
@@ -117,6 +125,21 @@ class OverviewScreen(ConsoleScreen):
     def action_open_queue(self) -> None:
         if self.selected_queue is not None:
             self.console.open_queue(self.selected_queue)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        call = SCREEN_CALLS.get(action)
+        if call is not None and not offers(self.console.source, call):
+            return False
+        return super().check_action(action, parameters)
+
+    def action_open_workers(self) -> None:
+        self.console.open_workers()
+
+    def action_open_schedules(self) -> None:
+        self.console.open_schedules()
+
+    def action_open_audit(self) -> None:
+        self.console.open_audit()
 
     def permission_for(self, action: str) -> str | None:
         if action == "toggle_pause":

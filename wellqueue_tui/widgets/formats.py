@@ -53,3 +53,22 @@ def progress_bar(percent_done: float, width: int = 6) -> str:
     """A cell-sized bar with the number: `███░░░ 50%`."""
     filled = round(max(0.0, min(100.0, percent_done)) / 100 * width)
     return "█" * filled + "░" * (width - filled) + f" {percent_done:.0f}%"
+
+
+def zoned_time(moment: datetime | None) -> str:
+    """An aware time in its own zone, to the minute, with the zone's abbreviation: `06-16 02:00 CDT`."""
+    if moment is None:
+        return "-"
+    return f"{moment:%m-%d %H:%M} {moment.tzname() or ''}".rstrip()
+
+
+def short_timestamp(epoch: float | None) -> str:
+    """UTC month-day and time to the second, `06-15 14:06:40Z`; `-` when unknown."""
+    if epoch is None:
+        return "-"
+    return datetime.fromtimestamp(epoch, tz=timezone.utc).strftime("%m-%d %H:%M:%SZ")
+
+
+def ago(seconds: float | None) -> str:
+    """`5m ago`; `-` when it never happened."""
+    return "-" if seconds is None else f"{age(seconds)} ago"

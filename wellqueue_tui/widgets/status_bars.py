@@ -1,4 +1,5 @@
-"""The console's top lines: who is signed in where and how Redis is doing, and the outage banner."""
+"""The console's top lines: who is signed in where, how Redis, the workers and the scheduler are doing, and
+the outage banner."""
 
 from __future__ import annotations
 
@@ -8,8 +9,21 @@ from textual.widgets import Static
 from ..auth.identity import Identity
 from ..sanitize import safe_text
 
+#: The header's scheduler part while no scheduler holds the lease: cron schedules are not firing.
+NO_LEADER = "scheduler: no leader"
 
-def header_text(identity: Identity, problem: str | None, workers: str | None) -> Text:
+
+def scheduler_summary(leader: str | None) -> str:
+    """`scheduler host-a:4242` for a lease holder `host-a:4242:<random token>`; `scheduler: no leader` for none."""
+    if not leader:
+        return NO_LEADER
+    host, _, rest = leader.partition(":")
+    pid, _, token = rest.partition(":")
+    shown = f"{host}:{pid}" if pid.isdigit() and token else leader  # the token only tells leases apart
+    return f"scheduler {shown}"
+
+
+def header_text(identity: Identity, problem: str | None, workers: str | None, scheduler: str | None = None) -> Text:
     text = Text(end="")
     text.append(" WellQueue ", style="bold")
     text.append("│ Redis ", style="dim")
@@ -19,21 +33,25 @@ def header_text(identity: Identity, problem: str | None, workers: str | None) ->
     if workers:
         text.append(" │ ", style="dim")
         text.append_text(safe_text(workers, 60))
+    if scheduler:
+        text.append(" │ ", style="dim")
+        text.append_text(safe_text(scheduler, 60, style="bold yellow" if scheduler == NO_LEADER else ""))
     return text
 
 
 class ConsoleHeader(Static):
-    """Identity, Redis state and (when the app hosts them) workers; follows the app's reactives."""
+    """Identity, Redis state and (when the source reports them) workers and the scheduler leader; follows
+    the app's reactives."""
 
     def on_mount(self) -> None:
         app = self.app
-        for name in ("connection_problem", "workers_summary"):
+        for name in ("connection_problem", "workers_summary", "scheduler_summary"):
             self.watch(app, name, lambda _value: self._redraw(), init=False)
         self._redraw()
 
     def _redraw(self) -> None:
         app = self.app
-        self.update(header_text(app.source.identity, app.connection_problem, app.workers_summary))
+        self.update(header_text(app.source.identity, app.connection_problem, app.workers_summary, app.scheduler_summary))
 
 
 class ConnectionBanner(Static):

@@ -7,6 +7,7 @@ each one lives apart in `wq:schedules:state`, so editing a schedule never races 
 from __future__ import annotations
 
 import logging
+import math
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
@@ -19,6 +20,7 @@ from apscheduler.triggers.combining import OrTrigger
 from apscheduler.triggers.cron import CronTrigger
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from ..sanitize import safe_str
 from ..settings import DEFAULT_CONCURRENCY, get_settings
 
 log = logging.getLogger(__name__)
@@ -33,6 +35,10 @@ DEFAULT_TIMEZONE = "America/Chicago"
 EDITABLE_FIELDS = frozenset({"cron", "timezone", "queue", "payload", "enabled", "description", "second"})
 
 _NAME = re.compile(r"[a-z0-9_-]{1,64}")
+# A crontab line is short; a cap keeps a megabyte of list items from costing seconds to translate.
+MAX_CRON_LENGTH = 200
+# How deep a payload template may nest (rendering walks it recursively).
+MAX_PAYLOAD_DEPTH = 50
 # A fixed starting point for "does this expression ever fire?" (a leap year, so Feb 29 counts).
 _VALIDATION_INSTANT = datetime(2024, 1, 1, tzinfo=timezone.utc)
 
@@ -101,6 +107,8 @@ def parse_crontab(expression: str, second: str = "0") -> CronSpec:
 
     Raises ScheduleError naming the bad field, e.g. "cron field 'hour' = '25': value out of range 0-23".
     """
+    _check_length("cron expression", expression)
+    _check_length("cron field 'second'", second)
     text = _MACROS.get(expression.strip().lower(), expression.strip())
     if text.startswith("@"):
         raise ScheduleError(f"cron expression {expression!r}: unknown macro; use one of {', '.join(_MACROS)}")
@@ -129,21 +137,124 @@ def cron_trigger(expression: str, tz_name: str, second: str = "0") -> BaseTrigge
     zone = load_zone(tz_name)
 
     def make(day: str, day_of_week: str) -> CronTrigger:
+        # UTC has no DST: this trigger matches local wall-clock times, which LocalCronTrigger maps to instants.
         return CronTrigger(
             second=spec.second, minute=spec.minute, hour=spec.hour, day=day, month=spec.month,
-            day_of_week=day_of_week, timezone=zone,
+            day_of_week=day_of_week, timezone=timezone.utc,
         )
 
     try:
         if spec.either_day:
-            trigger: BaseTrigger = OrTrigger([make(spec.day, "*"), make("*", spec.day_of_week)])
+            wall: BaseTrigger = OrTrigger([make(spec.day, "*"), make("*", spec.day_of_week)])
         else:
-            trigger = make(spec.day, spec.day_of_week)
+            wall = make(spec.day, spec.day_of_week)
     except ValueError as exc:
-        raise ScheduleError(f"cron expression {expression!r}: {exc}") from None
-    if trigger.get_next_fire_time(None, _VALIDATION_INSTANT) is None:
+        raise ScheduleError(f"cron expression {expression!r}: {safe_str(exc, 200)}") from None
+    if wall.get_next_fire_time(None, _VALIDATION_INSTANT) is None:
         raise ScheduleError(f"cron expression {expression!r}: never fires (that day does not exist in that month)")
-    return trigger
+    return LocalCronTrigger(wall, zone)
+
+
+_ONE_DAY = timedelta(days=1)
+
+
+class LocalCronTrigger(BaseTrigger):
+    """Fires at the instants whose wall-clock time in `zone` matches a crontab, the same on DST days as on others.
+
+    APScheduler 3.11's CronTrigger adds wall-clock differences in UTC, so after a spring-forward
+    change it skips a day or a month (agronholm/apscheduler#529, #606). Here `wall` matches wall-clock
+    times written as UTC, and each stretch of constant UTC offset maps them back to instants exactly.
+    DST rules: a wall-clock time in a repeated (fall-back) hour fires in both copies (`fire_job_id`
+    decides which copies enqueue); the first match in a skipped (spring-forward) stretch fires once, at
+    its time read with the old offset (02:30 → 03:30 CDT), and the rest of that stretch is dropped.
+    """
+
+    __slots__ = ("wall", "zone")
+
+    def __init__(self, wall: BaseTrigger, zone: ZoneInfo) -> None:
+        self.wall = wall
+        self.zone = zone
+
+    def get_next_fire_time(self, previous_fire_time: datetime | None, now: datetime) -> datetime | None:
+        # The same starting point as CronTrigger: just after the previous fire, but no later than now.
+        # All in UTC: arithmetic and comparison of two times in one ZoneInfo go by wall clock and ignore `fold`.
+        start = now.astimezone(timezone.utc)
+        if previous_fire_time is not None:
+            previous = previous_fire_time.astimezone(timezone.utc)
+            start = min(start, previous + timedelta(microseconds=1))
+            if start == previous:
+                start += timedelta(microseconds=1)
+        fire = self._first_fire(_ceil_second(start))
+        return fire.astimezone(self.zone) if fire is not None else None
+
+    def _first_fire(self, start: datetime) -> datetime | None:
+        """The first fire at or after `start` (UTC)."""
+        # A spring-forward change up to a day back may still owe its shifted run.
+        change = _offset_change(self.zone, start - _ONE_DAY, start)
+        owed = self._skipped_fire(change) if change is not None else None
+        best = owed if owed is not None and owed >= start else None
+        here = start
+        while best is None or here < best:
+            offset = _offset(self.zone, here)
+            wall = self.wall.get_next_fire_time(None, here + offset)
+            if wall is None:
+                break
+            candidate = wall - offset
+            change = _offset_change(self.zone, here, candidate if best is None else min(candidate, best))
+            if change is None:
+                best = candidate if best is None else min(best, candidate)
+                break
+            skipped = self._skipped_fire(change)
+            if skipped is not None:
+                best = skipped if best is None else min(best, skipped)
+            here = change
+        return best
+
+    def _skipped_fire(self, change: datetime) -> datetime | None:
+        """The run owed by the wall-clock times a spring-forward change at `change` skips, if any matches."""
+        before, after = _offset(self.zone, change - timedelta(seconds=1)), _offset(self.zone, change)
+        if after <= before:
+            return None
+        wall = self.wall.get_next_fire_time(None, change + before)
+        if wall is None or wall >= change + after:
+            return None
+        return wall - before
+
+    def __str__(self) -> str:
+        return f"{self.wall} in {self.zone.key}"
+
+    def __repr__(self) -> str:
+        return f"<LocalCronTrigger({self.wall!r}, zone={self.zone.key!r})>"
+
+
+def _ceil_second(instant: datetime) -> datetime:
+    return instant + timedelta(microseconds=-instant.microsecond, seconds=1) if instant.microsecond else instant
+
+
+def _offset(zone: ZoneInfo, instant: datetime) -> timedelta:
+    return instant.astimezone(zone).utcoffset()
+
+
+def _offset_change(zone: ZoneInfo, after: datetime, until: datetime) -> datetime | None:
+    """The first instant in (after, until] whose UTC offset in `zone` differs from the offset at `after`.
+
+    Looks a day at a time (no zone changes its offset twice within a day), then bisects to the second.
+    """
+    base = _offset(zone, after)
+    low = after
+    while low < until:
+        high = min(low + _ONE_DAY, until)
+        if _offset(zone, high) != base:
+            lower, upper = math.floor(low.timestamp()), math.ceil(high.timestamp())
+            while upper - lower > 1:
+                middle = (lower + upper) // 2
+                if _offset(zone, datetime.fromtimestamp(middle, timezone.utc)) == base:
+                    lower = middle
+                else:
+                    upper = middle
+            return datetime.fromtimestamp(upper, timezone.utc)
+        low = high
+    return None
 
 
 def load_zone(tz_name: str) -> ZoneInfo:
@@ -156,12 +267,20 @@ def load_zone(tz_name: str) -> ZoneInfo:
         ) from None
 
 
+def _check_length(what: str, text: str) -> None:
+    if len(text) > MAX_CRON_LENGTH:
+        raise ScheduleError(
+            f"{what} is {len(text)} characters long; write it in at most {MAX_CRON_LENGTH} (use ranges and steps)"
+        )
+
+
 def _is_number(text: str) -> bool:
     return text.isascii() and text.isdigit()  # str.isdigit alone accepts "²", which int() refuses
 
 
 def _field_error(field: _Field, text: str, problem: str) -> ScheduleError:
-    return ScheduleError(f"cron field '{field.label}' = '{text}': {problem}")
+    # The field text is untrusted and the message reaches terminals: control characters are shown escaped.
+    return ScheduleError(f"cron field '{field.label}' = '{safe_str(text, 80)}': {problem}")
 
 
 def _parse_item(field: _Field, text: str, item: str) -> tuple[int, int, int | None, bool]:
@@ -215,7 +334,8 @@ def _range_expression(field: _Field, text: str) -> str:
         suffix = f"/{step}" if step else ""
         if star:
             pieces.append(f"*{suffix}")
-        elif first == last and not step:
+        elif first == last or (step and step > last - first):
+            # Only `first` matches (`30/45`, `5-5/2`); APScheduler refuses a step wider than its range.
             pieces.append(str(first))
         else:
             pieces.append(f"{first}-{last}{suffix}")
@@ -262,16 +382,20 @@ _MAX_DAYS_AGO = 3660
 def render_payload(template: Any, tz_name: str, fire_time: datetime) -> Any:
     """Fill `{{today}}`-style placeholders in every string of a payload, as seen in the schedule's time zone."""
     local = fire_time.astimezone(load_zone(tz_name))
-    return _render(template, local)
+    return _render(template, local, 0)
 
 
-def _render(value: Any, local: datetime) -> Any:
+def _render(value: Any, local: datetime, depth: int) -> Any:
     if isinstance(value, str):
         return _PLACEHOLDER.sub(lambda match: _placeholder(match.group(1), local), value)
+    if isinstance(value, dict | list) and depth >= MAX_PAYLOAD_DEPTH:
+        raise ScheduleError(
+            f"payload is nested deeper than {MAX_PAYLOAD_DEPTH} levels of objects and lists; flatten it"
+        )
     if isinstance(value, dict):
-        return {key: _render(item, local) for key, item in value.items()}
+        return {key: _render(item, local, depth + 1) for key, item in value.items()}
     if isinstance(value, list):
-        return [_render(item, local) for item in value]
+        return [_render(item, local, depth + 1) for item in value]
     return value
 
 
@@ -392,7 +516,8 @@ def _explain(exc: ValidationError) -> str:
         if isinstance(original, ScheduleError):
             problems.append(str(original))
         else:
-            where = ".".join(str(part) for part in error["loc"]) or "schedule"
+            # An unknown field's name is untrusted text (it may come from a stored JSON object).
+            where = safe_str(".".join(str(part) for part in error["loc"]), 80) or "schedule"
             problems.append(f"{where}: {error['msg']}")
     return "; ".join(problems)
 
@@ -448,7 +573,6 @@ def next_fire_times(schedule: Schedule, now: datetime, n: int = 1) -> list[datet
         fire = trigger.get_next_fire_time(previous, previous or now)
         if fire is None:
             break
-        # Normalise through UTC: on spring-forward day APScheduler reports "02:00-06:00", which is 03:00 CDT.
         times.append(fire.astimezone(timezone.utc).astimezone(zone))
         previous = fire
     return times
@@ -540,7 +664,26 @@ def default_schedules() -> list[Schedule]:
 
 
 def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
+    return value.decode(errors="backslashreplace") if isinstance(value, bytes) else value
+
+
+def _stored_schedule(name: str | bytes, raw: bytes | str) -> Schedule:
+    try:
+        return Schedule.model_validate_json(raw)
+    except ValidationError as exc:
+        raise ScheduleError(
+            f"schedule {_text(name)!r} is stored in an unreadable form ({_explain(exc)}); remove it"
+        ) from None
+
+
+def _stored_state(name: str | bytes, raw: bytes | str) -> ScheduleState:
+    """A stored fire state; junk counts as "never fired" (it is only a record, rewritten at the next fire)."""
+    try:
+        return ScheduleState.model_validate_json(raw)
+    except ValidationError as exc:
+        log.warning("fire state of schedule %r in %s is unreadable (%s); treated as never fired",
+                    _text(name), STATE_KEY, _explain(exc))
+        return ScheduleState()
 
 
 def _encode(schedule: Schedule) -> str:
@@ -558,21 +701,14 @@ class ScheduleStore:
         schedules = []
         for name, raw in self._client.hgetall(SCHEDULES_KEY).items():
             try:
-                schedules.append(Schedule.model_validate_json(raw))
-            except ValidationError as exc:
-                log.warning("schedule %s in %s is unreadable and was skipped: %s", _text(name), SCHEDULES_KEY, exc)
+                schedules.append(_stored_schedule(name, raw))
+            except ScheduleError as exc:
+                log.warning("%s; skipped by list()", exc)
         return sorted(schedules, key=lambda schedule: schedule.name)
 
     def get(self, name: str) -> Schedule | None:
         raw = self._client.hget(SCHEDULES_KEY, name)
-        if raw is None:
-            return None
-        try:
-            return Schedule.model_validate_json(raw)
-        except ValidationError as exc:
-            raise ScheduleError(
-                f"schedule {name!r} is stored in an unreadable form ({_explain(exc)}); remove it"
-            ) from None
+        return None if raw is None else _stored_schedule(name, raw)
 
     def require(self, name: str) -> Schedule:
         """Like get(), but a missing schedule is a ScheduleNotFound naming it."""
@@ -599,7 +735,7 @@ class ScheduleStore:
             raw = pipe.hget(SCHEDULES_KEY, name)
             if raw is None:
                 raise ScheduleNotFound(f"no schedule named {name!r}; `wellqueue schedules list` shows them")
-            current = Schedule.model_validate_json(raw)
+            current = _stored_schedule(name, raw)
             updated = Schedule.build(**{**current.model_dump(), **changes})
             pipe.multi()
             pipe.hset(SCHEDULES_KEY, name, _encode(updated))
@@ -627,13 +763,12 @@ class ScheduleStore:
         self._client.hset(STATE_KEY, name, state.model_dump_json())
 
     def state(self, name: str) -> ScheduleState:
+        """What the scheduler last did for `name` (empty if never fired, or if the stored state is unreadable)."""
         raw = self._client.hget(STATE_KEY, name)
-        return ScheduleState.model_validate_json(raw) if raw is not None else ScheduleState()
+        return _stored_state(name, raw) if raw is not None else ScheduleState()
 
     def states(self) -> dict[str, ScheduleState]:
-        return {
-            _text(name): ScheduleState.model_validate_json(raw) for name, raw in self._client.hgetall(STATE_KEY).items()
-        }
+        return {_text(name): _stored_state(name, raw) for name, raw in self._client.hgetall(STATE_KEY).items()}
 
     def overview(self, now: datetime) -> list[ScheduleStatus]:
         """Every schedule with its next run (none while paused) and last fire, for screens and the CLI."""

@@ -1,0 +1,51 @@
+"""A row-cursor DataTable whose rows are replaced on each refresh while the cursor stays on the same key."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual.binding import Binding
+from textual.widgets import DataTable
+
+#: One table column: its key, its header label, and its width (None: as wide as its widest cell).
+Column = tuple[str, str, int | None]
+
+
+class KeyedTable(DataTable):
+    """Rows keyed by an id (a worker process, a schedule, an audit entry); subclasses name the `COLUMNS`."""
+
+    #: Without a description: enter selects nothing here unless a subclass says what it opens.
+    BINDINGS = [Binding("enter", "select_cursor", show=False)]
+    COLUMNS: ClassVar[tuple[Column, ...]] = ()
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
+        self.keys: list[str] = []  # as shown, top to bottom
+
+    def on_mount(self) -> None:
+        for key, label, width in self.COLUMNS:
+            self.add_column(Text(label), key=key, width=width)
+
+    @property
+    def highlighted_key(self) -> str | None:
+        if not self.keys or not 0 <= self.cursor_row < self.row_count:
+            return None
+        return self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
+
+    def show_rows(self, rows: list[tuple[str, list[Text]]]) -> None:
+        """Replace every row; the cursor goes back to the key it was on, else stays at its position."""
+        keep_key, keep_row = self.highlighted_key, self.cursor_row
+        self.clear()
+        for key, cells in rows:
+            self.add_row(*cells, key=key)
+        self.keys = [key for key, _ in rows]
+        if self.keys:
+            row = self.keys.index(keep_key) if keep_key in self.keys else min(max(keep_row, 0), len(self.keys) - 1)
+            self.move_cursor(row=row, animate=False, scroll=True)
+
+    def step(self, rows: int) -> None:
+        self.move_cursor(row=self.cursor_row + rows)
+
+    def edge(self, bottom: bool) -> None:
+        self.move_cursor(row=self.row_count - 1 if bottom else 0)
