@@ -109,6 +109,17 @@ def test_resume_point_looks_back_no_further_than_the_grace() -> None:
     assert now - timedelta(seconds=MISFIRE_GRACE_S) < resumed <= now
 
 
+def test_resume_point_across_the_spring_forward_change() -> None:
+    # APScheduler 3.11's CronTrigger would answer 2024-03-12 here (upstream #529/#606).
+    trigger = Schedule.build(name="m", cron="0 0 * * *", timezone="America/Chicago", queue="webhooks").trigger()
+    last_fire = utc(2024, 3, 10, 6, 0)  # 00:00 CST, the day clocks spring forward at 02:00
+    assert resume_point(trigger, last_fire, utc(2024, 3, 10, 18, 0)) == utc(2024, 3, 11, 5, 0)  # 00:00 CDT
+    # A leader taking over just after that midnight still owes it (inside the misfire grace) ...
+    assert resume_point(trigger, last_fire, utc(2024, 3, 11, 5, 2)) == utc(2024, 3, 11, 5, 0)
+    # ... and a fire already recorded is not owed again.
+    assert resume_point(trigger, utc(2024, 3, 11, 5, 0), utc(2024, 3, 11, 5, 2)) == utc(2024, 3, 12, 5, 0)
+
+
 # --- fire, run_now ---------------------------------------------------------------------------------------
 
 

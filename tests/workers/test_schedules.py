@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import bisect
+import functools
 import json
-from datetime import datetime, timezone
+import logging
+from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -13,11 +16,13 @@ from wellqueue_tui.workers.schedule_commands import add_schedule_parser, run_sch
 from wellqueue_tui.workers.schedules import (
     CHANGED_CHANNEL,
     INSTALLED_KEY,
+    MAX_CRON_LENGTH,
     SCHEDULES_KEY,
     STATE_KEY,
     Schedule,
     ScheduleError,
     ScheduleNotFound,
+    ScheduleState,
     ScheduleStore,
     check_payload,
     cron_trigger,
@@ -73,6 +78,14 @@ def fires(sched: Schedule, start: datetime, n: int) -> list[datetime]:
         ("0 0 1,15 * *", "day", "1,15"),
         ("@daily", "hour", "0"),
         ("@weekly", "day_of_week", "sun"),
+        # A step wider than what is left of the range: only the first value matches.
+        ("30/45 * * * *", "minute", "30"),
+        ("0 20/6 * * *", "hour", "20"),
+        ("59/1 * * * *", "minute", "59"),
+        ("5-5/2 * * * *", "minute", "5"),
+        ("0 0 * 12/2 *", "month", "12"),
+        ("0 0 * 1-1/1 *", "month", "1"),
+        ("0-30/30 * * * *", "minute", "0-30/30"),
     ],
 )
 def test_crontab_translation(expression: str, field: str, expected: str) -> None:
@@ -122,6 +135,31 @@ def test_bad_cron_expressions_name_the_field(expression: str, message: str) -> N
     with pytest.raises(ScheduleError) as caught:
         cron_trigger(expression, "America/Chicago")
     assert message in str(caught.value)
+
+
+def test_steps_wider_than_their_range_fire_on_the_first_value() -> None:
+    assert [run.strftime("%H:%M") for run in fires(schedule(cron="30/45 * * * *"), chicago(2026, 6, 1, 10, 31), 2)] == [
+        "11:30", "12:30"]
+    assert [run.strftime("%d %H:%M") for run in fires(schedule(cron="0 20/6 * * *"), chicago(2026, 6, 1), 2)] == [
+        "01 20:00", "02 20:00"]
+
+
+def test_cron_errors_show_control_characters_escaped() -> None:
+    with pytest.raises(ScheduleError) as caught:
+        cron_trigger("\x1b[2J * * * *", "America/Chicago")
+    assert str(caught.value) == "cron field 'minute' = '\\x1b[2J': '\\x1b[2J' is not a number"
+
+
+@pytest.mark.parametrize("expression", ["1," * 150 + "1 * * * *", "0 0 * * " + "-" * 1000])
+def test_overlong_cron_expressions_are_refused(expression: str) -> None:
+    with pytest.raises(ScheduleError) as caught:
+        cron_trigger(expression, "America/Chicago")
+    assert str(caught.value) == (
+        f"cron expression is {len(expression)} characters long; write it in at most {MAX_CRON_LENGTH} "
+        "(use ranges and steps)"
+    )
+    with pytest.raises(ScheduleError, match="cron field 'second' is 301 characters long"):
+        schedule(second="1," * 150 + "1")
 
 
 @pytest.mark.parametrize("zone", ["Mars/Olympus_Mons", "", "../etc/passwd", "America"])
@@ -206,6 +244,139 @@ def test_hourly_schedules_run_in_both_copies_of_the_repeated_hour() -> None:
     ]
 
 
+def test_a_job_in_the_skipped_hour_runs_once_at_the_shifted_time() -> None:
+    # 2026-03-08: 02:00 CST becomes 03:00 CDT. 02:30 is read with the old offset: 08:30 UTC = 03:30 CDT.
+    half_past = schedule(cron="30 2 * * *")
+    expected = [chicago(2026, 3, 8, 3, 30), chicago(2026, 3, 9, 2, 30)]
+    assert fires(half_past, chicago(2026, 3, 7, 12, 0), 2) == expected
+    assert fires(half_past, chicago(2026, 3, 8, 3, 10), 2) == expected  # also when asked after the change
+    # Several matches in the skipped hour still make one run, at the first one's shifted time.
+    quarterly = schedule(cron="*/15 2 * * *")
+    assert fires(quarterly, chicago(2026, 3, 7, 12, 0), 3) == [
+        chicago(2026, 3, 8, 3, 0), chicago(2026, 3, 9, 2, 0), chicago(2026, 3, 9, 2, 15)]
+    # A schedule that runs every hour loses nothing real: 01:45 CST, then 03:00 CDT onwards.
+    every_quarter = schedule(cron="*/15 * * * *")
+    assert [run.strftime("%H:%M %Z") for run in fires(every_quarter, chicago(2026, 3, 8, 1, 40), 3)] == [
+        "01:45 CST", "03:00 CDT", "03:15 CDT"]
+
+
+@pytest.mark.parametrize(
+    ("cron", "start", "expected"),
+    [
+        # APScheduler 3.11's own CronTrigger skips the first run after the spring-forward change (upstream #529/#606).
+        ("0 0 * * *", chicago(2024, 3, 10, 0, 0, 1), chicago(2024, 3, 11, 0, 0)),
+        ("@monthly", chicago(2024, 3, 2, 0, 0), chicago(2024, 4, 1, 0, 0)),
+        ("15 0 * * 1-5", chicago(2024, 3, 8, 12, 0), chicago(2024, 3, 11, 0, 15)),
+        ("0 8 1 * *", chicago(2024, 3, 1, 9, 0), chicago(2024, 4, 1, 8, 0)),
+    ],
+)
+def test_no_run_is_skipped_after_the_spring_forward_change(cron: str, start: datetime, expected: datetime) -> None:
+    assert fires(schedule(cron=cron), start, 1) == [expected]
+
+
+# A brute-force reference for DST weeks: every UTC minute whose local wall time matches fires, and each
+# spring-forward gap owes one run: its first matching wall minute, read with the offset before the change.
+
+def _cron_values(text: str, low: int, high: int) -> set[int]:
+    """Numeric crontab lists of `*`, `n`, `a-b`, each with an optional `/step` (enough for the schedules below)."""
+    values: set[int] = set()
+    for item in text.split(","):
+        base, _, step = item.partition("/")
+        first, last = (low, high) if base == "*" else (int(base.split("-")[0]), int(base.split("-")[-1]))
+        values.update(range(first, last + 1, int(step or 1)))
+    return values
+
+
+def _wall_matcher(expression: str):
+    minute, hour, dom, month, dow = {"@monthly": "0 0 1 * *"}.get(expression, expression).split()
+    minutes, hours, days, months = (_cron_values(minute, 0, 59), _cron_values(hour, 0, 23),
+                                    _cron_values(dom, 1, 31), _cron_values(month, 1, 12))
+    weekdays = {day % 7 for day in _cron_values(dow, 0, 7)}
+    either = not dom.startswith("*") and not dow.startswith("*")
+
+    def matches(wall: datetime) -> bool:
+        if wall.minute not in minutes or wall.hour not in hours or wall.month not in months:
+            return False
+        on_day, on_weekday = wall.day in days, (wall.weekday() + 1) % 7 in weekdays
+        return on_day or on_weekday if either else on_day and on_weekday
+
+    return matches
+
+
+# America/Chicago changes: second Sunday of March 02:00 CST (08:00 UTC), first Sunday of November 02:00 CDT (07:00 UTC).
+CHICAGO_CHANGES = [utc(2024, 3, 10, 8), utc(2024, 11, 3, 7), utc(2025, 3, 9, 8), utc(2025, 11, 2, 7),
+                   utc(2026, 3, 8, 8), utc(2026, 11, 1, 7), utc(2027, 3, 14, 8), utc(2027, 11, 7, 7)]
+REFERENCE_SPAN = (timedelta(days=3), timedelta(days=4))  # the DST week around each change
+
+
+@functools.cache
+def _week_minutes(change: datetime) -> tuple[list[tuple[datetime, datetime]], list[datetime]]:
+    """(instant, wall) for every UTC minute of the week plus a day, and the wall minutes that do not exist."""
+    begin, end = change - REFERENCE_SPAN[0], change + REFERENCE_SPAN[1] + timedelta(days=1)
+    instants = [begin + timedelta(minutes=n) for n in range(int((end - begin) / timedelta(minutes=1)))]
+    real = [(instant, instant.astimezone(CHICAGO).replace(tzinfo=None)) for instant in instants]
+    first_wall, last_wall = real[0][1], real[-1][1]
+    walls = [first_wall + timedelta(minutes=n) for n in range(int((last_wall - first_wall) / timedelta(minutes=1)))]
+    missing = [wall for wall in walls
+               if wall.replace(tzinfo=CHICAGO).astimezone(UTC).astimezone(CHICAGO).replace(tzinfo=None) != wall]
+    return real, missing
+
+
+def reference_fires(expression: str, change: datetime) -> list[datetime]:
+    matches = _wall_matcher(expression)
+    real, missing = _week_minutes(change)
+    runs = {instant for instant, wall in real if matches(wall)}
+    owed = next((wall for wall in missing if matches(wall)), None)  # one gap per change at most
+    if owed is not None:
+        runs.add(owed.replace(tzinfo=CHICAGO, fold=0).astimezone(UTC))
+    return sorted(runs)
+
+
+def test_the_reference_sees_the_gap_and_the_repeat() -> None:
+    assert _offset_hours(CHICAGO_CHANGES[0] - timedelta(seconds=1)) == -6 and _offset_hours(CHICAGO_CHANGES[0]) == -5
+    assert _offset_hours(CHICAGO_CHANGES[1] - timedelta(seconds=1)) == -5 and _offset_hours(CHICAGO_CHANGES[1]) == -6
+    assert len(_week_minutes(CHICAGO_CHANGES[0])[1]) == 60 and not _week_minutes(CHICAGO_CHANGES[1])[1]
+    assert reference_fires("30 2 * * *", CHICAGO_CHANGES[0])[:4] == [
+        utc(2024, 3, 7, 8, 30), utc(2024, 3, 8, 8, 30), utc(2024, 3, 9, 8, 30), utc(2024, 3, 10, 8, 30)]
+    assert reference_fires("30 1 * * *", CHICAGO_CHANGES[1])[1:4] == [
+        utc(2024, 11, 2, 6, 30), utc(2024, 11, 3, 6, 30), utc(2024, 11, 3, 7, 30)]
+
+
+def _offset_hours(instant: datetime) -> float:
+    return instant.astimezone(CHICAGO).utcoffset().total_seconds() / 3600
+
+
+@pytest.mark.parametrize(
+    "cron",
+    [*(sched.cron for sched in default_schedules()),
+     "0 0 * * *", "30 1 * * *", "*/15 * * * *", "@monthly", "15 0 * * 1-5", "30 2 * * *", "0 8 13 * 5"],
+)
+def test_dst_weeks_2024_to_2027_match_the_minute_by_minute_reference(cron: str) -> None:
+    sched = schedule(cron=cron)
+    trigger, matches = sched.trigger(), _wall_matcher(cron)
+    for change in CHICAGO_CHANGES:
+        runs = reference_fires(cron, change)
+        week_start, week_end = change - REFERENCE_SPAN[0], change + REFERENCE_SPAN[1]
+        # Past the reference minutes, the next run is the one found from their end: nothing skipped on the way.
+        beyond = trigger.get_next_fire_time(None, _week_minutes(change)[0][-1][0] + timedelta(minutes=1))
+        assert matches(beyond.replace(tzinfo=None))
+        beyond = beyond.astimezone(UTC)
+        # Asked "what next?" at many instants of the week, densely around the change ...
+        starts = [week_start + timedelta(minutes=n) for n in range(0, 7 * 1440, 7)]
+        starts += [change + timedelta(minutes=n, seconds=30) for n in range(-120, 120)]
+        for start in starts:
+            at = bisect.bisect_left(runs, start)
+            expected = runs[at] if at < len(runs) else beyond
+            # In UTC: PEP 495 makes a time in the repeated hour unequal to every time in another zone.
+            assert trigger.get_next_fire_time(None, start).astimezone(UTC) == expected, f"{cron!r} from {start}"
+        # ... and chained fire after fire, as APScheduler runs it.
+        chain, previous = [], None
+        while (run := trigger.get_next_fire_time(previous, previous or week_start)) < week_end:
+            chain.append(run.astimezone(UTC))
+            previous = run
+        assert chain == [run for run in runs if run < week_end], f"{cron!r} in the week of {change}"
+
+
 def test_fire_job_id_includes_seconds_only_for_second_level_schedules() -> None:
     assert fire_job_id(schedule(second="*/5"), utc(2026, 6, 1, 7, 0, 5)) == "cron:nightly:2026-06-01T02:00:05"
 
@@ -281,6 +452,55 @@ def test_bad_placeholders_are_refused_when_the_schedule_is_built(template: str, 
     assert message in str(caught.value)
 
 
+def test_deeply_nested_payloads_are_refused() -> None:
+    payload: dict = {"leaf": "{{today}}"}
+    for _ in range(49):
+        payload = {"a": payload}
+    assert schedule(payload=payload).payload == payload  # 50 levels are fine
+    for deeper in ({"a": payload}, {"a": [payload]}, {"a": _nested_list(5000)}):
+        with pytest.raises(ScheduleError, match="payload is nested deeper than 50 levels of objects and lists"):
+            schedule(payload=deeper)
+
+
+@pytest.mark.parametrize(
+    ("payload", "message"),
+    [
+        ({"a": {1: "x"}}, "payload.a: key '1' is not text; JSON keys are text"),
+        ({"a": [1, b"raw"]}, "payload.a[1]: bytes values are not JSON; use text, numbers, true/false, null"),
+        ({"a": {"b": float("nan")}}, "payload.a.b: nan is not a JSON number; use a finite number or null"),
+        ({"n": 10**30}, "payload.n: a number of 100 bits; use at most 64 bits"),
+        ({"s": "bad \ud800"}, "payload.s: text with a lone surrogate (\\ud800) cannot be stored; use valid Unicode"),
+        ({"\x1b[2J": {(1, 2): 3}}, "payload.\\x1b[2J: key '(1, 2)' is not text"),
+    ],
+)
+def test_payloads_must_be_plain_json(payload: dict, message: str) -> None:
+    """Anything JSON would change or refuse on the way into Redis is refused when the schedule is built."""
+    with pytest.raises(ScheduleError) as caught:
+        schedule(payload=payload)
+    assert message in str(caught.value)
+
+
+def test_untrusted_text_in_errors_is_escaped_and_bounded() -> None:
+    cases = [
+        ({"name": "\x1b]0;x\x07" * 1000}, "schedule name '\\x1b]0;x\\x07"),
+        ({"queue": "\x9b31m"}, "queue '\\x9b31m': unknown"),
+        ({"timezone": "Zone/" + "x" * 10_000}, "timezone 'Zone/xxx"),
+        ({"payload": {"a": "{{\x1b[2J}}"}}, "payload placeholder {{\\x1b[2J}}: unknown"),
+    ]
+    for fields, start in cases:
+        with pytest.raises(ScheduleError) as caught:
+            schedule(**fields)
+        message = str(caught.value)
+        assert start in message and len(message) < 400 and message.isprintable(), message
+
+
+def _nested_list(depth: int) -> list:
+    value: list = []
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
 def test_default_payloads_match_their_queue_models() -> None:
     try:
         from wellqueue_tui.jobs.kinds import all_kinds
@@ -350,6 +570,32 @@ def test_an_unreadable_entry_is_skipped_by_list(store: ScheduleStore, fake_redis
     assert [sched.name for sched in store.list()] == ["nightly"]
     with pytest.raises(ScheduleError, match="'broken' is stored in an unreadable form"):
         store.get("broken")
+
+
+@pytest.mark.parametrize("raw", [b"{", b"[]", b"null", b"\xff\xfe", b"[" * 100_000, b'{"last_job_id": 5}'])
+def test_unreadable_fire_state_counts_as_never_fired(store: ScheduleStore, fake_redis, caplog, raw: bytes) -> None:
+    store.add(schedule())
+    fake_redis.hset(STATE_KEY, "nightly", raw)
+    fake_redis.hset(STATE_KEY, b"\xff\x1b", raw)
+    with caplog.at_level(logging.WARNING, logger="wellqueue_tui.workers.schedules"):
+        assert store.state("nightly") == ScheduleState()
+        assert store.states() == {"nightly": ScheduleState(), "\\xff\x1b": ScheduleState()}
+        (row,) = store.overview(chicago(2026, 6, 1))
+    assert (row.name, row.last_fire_utc, row.last_job_id) == ("nightly", None, None)
+    assert "fire state of schedule 'nightly' in wq:schedules:state is unreadable" in caplog.text
+    store.record_fire("nightly", utc(2026, 6, 1, 7, 0), "cron:nightly:2026-06-01T02:00")
+    assert store.state("nightly").last_job_id == "cron:nightly:2026-06-01T02:00"  # the next fire overwrites it
+
+
+def test_updating_an_unreadable_entry_is_a_schedule_error(store: ScheduleStore, fake_redis) -> None:
+    fake_redis.hset(SCHEDULES_KEY, "broken", b"[" * 100_000)
+    with pytest.raises(ScheduleError, match="'broken' is stored in an unreadable form .*; remove it"):
+        store.update("broken", enabled=False)
+    fake_redis.hset(SCHEDULES_KEY, "odd", json.dumps({"name": "odd", "cron": "* * * * *", "queue": "webhooks",
+                                                     "\x1b]0;title\x07": 1}))
+    with pytest.raises(ScheduleError) as caught:
+        store.get("odd")
+    assert "\x1b" not in str(caught.value) and "\\x1b]0;title\\x07: Extra inputs are not permitted" in str(caught.value)
 
 
 def test_every_change_is_published(store: ScheduleStore, fake_redis) -> None:

@@ -111,11 +111,11 @@ def parse_crontab(expression: str, second: str = "0") -> CronSpec:
     _check_length("cron field 'second'", second)
     text = _MACROS.get(expression.strip().lower(), expression.strip())
     if text.startswith("@"):
-        raise ScheduleError(f"cron expression {expression!r}: unknown macro; use one of {', '.join(_MACROS)}")
+        raise ScheduleError(f"cron expression {_quoted(expression)}: unknown macro; use one of {', '.join(_MACROS)}")
     parts = text.split()
     if len(parts) != 5:
         raise ScheduleError(
-            f"cron expression {expression!r}: expected 5 fields (minute hour day-of-month month day-of-week), "
+            f"cron expression {_quoted(expression)}: expected 5 fields (minute hour day-of-month month day-of-week), "
             f"got {len(parts)}"
         )
     minute, hour, day, month, weekday = parts
@@ -149,9 +149,11 @@ def cron_trigger(expression: str, tz_name: str, second: str = "0") -> BaseTrigge
         else:
             wall = make(spec.day, spec.day_of_week)
     except ValueError as exc:
-        raise ScheduleError(f"cron expression {expression!r}: {safe_str(exc, 200)}") from None
+        raise ScheduleError(f"cron expression {_quoted(expression)}: {safe_str(exc, 200)}") from None
     if wall.get_next_fire_time(None, _VALIDATION_INSTANT) is None:
-        raise ScheduleError(f"cron expression {expression!r}: never fires (that day does not exist in that month)")
+        raise ScheduleError(
+            f"cron expression {_quoted(expression)}: never fires (that day does not exist in that month)"
+        )
     return LocalCronTrigger(wall, zone)
 
 
@@ -193,6 +195,8 @@ class LocalCronTrigger(BaseTrigger):
         change = _offset_change(self.zone, start - _ONE_DAY, start)
         owed = self._skipped_fire(change) if change is not None else None
         best = owed if owed is not None and owed >= start else None
+        # Walk the stretches of constant UTC offset from `start`: the first match in a stretch is exact;
+        # a match past the stretch's end is retried from the next stretch with the new offset.
         here = start
         while best is None or here < best:
             offset = _offset(self.zone, here)
@@ -263,7 +267,7 @@ def load_zone(tz_name: str) -> ZoneInfo:
         return ZoneInfo(tz_name)
     except (ZoneInfoNotFoundError, ValueError, TypeError, OSError):
         raise ScheduleError(
-            f"timezone {tz_name!r}: unknown time zone; use an IANA name such as America/Chicago"
+            f"timezone {_quoted(tz_name)}: unknown time zone; use an IANA name such as America/Chicago"
         ) from None
 
 
@@ -278,9 +282,13 @@ def _is_number(text: str) -> bool:
     return text.isascii() and text.isdigit()  # str.isdigit alone accepts "²", which int() refuses
 
 
+def _quoted(text: Any, limit: int = 80) -> str:
+    """Untrusted text quoted for a message bound for terminals: control characters escaped, length capped."""
+    return f"'{safe_str(text, limit)}'"
+
+
 def _field_error(field: _Field, text: str, problem: str) -> ScheduleError:
-    # The field text is untrusted and the message reaches terminals: control characters are shown escaped.
-    return ScheduleError(f"cron field '{field.label}' = '{safe_str(text, 80)}': {problem}")
+    return ScheduleError(f"cron field '{field.label}' = {_quoted(text)}: {problem}")
 
 
 def _parse_item(field: _Field, text: str, item: str) -> tuple[int, int, int | None, bool]:
@@ -385,13 +393,58 @@ def render_payload(template: Any, tz_name: str, fire_time: datetime) -> Any:
     return _render(template, local, 0)
 
 
+def _check_json(value: Any, where: str = "payload", depth: int = 0) -> None:
+    """Refuse what JSON cannot store unchanged (other types, NaN, huge numbers, non-text keys, lone surrogates)
+    and nesting deeper than MAX_PAYLOAD_DEPTH; the message names the path, e.g. `payload.data[2]`."""
+    if isinstance(value, dict | list) and depth >= MAX_PAYLOAD_DEPTH:
+        raise _too_deep()
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise ScheduleError(
+                    f"{safe_str(where, 80)}: key {_quoted(repr(key), 40)} is not text; JSON keys are text"
+                )
+            _check_text(key, where)
+            _check_json(item, f"{where}.{key}", depth + 1)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _check_json(item, f"{where}[{index}]", depth + 1)
+    elif isinstance(value, str):
+        _check_text(value, where)
+    elif isinstance(value, bool) or value is None:
+        pass
+    elif isinstance(value, int):
+        if not -(2**63) <= value < 2**64:
+            raise ScheduleError(f"{safe_str(where, 80)}: a number of {value.bit_length()} bits; use at most 64 bits")
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            raise ScheduleError(f"{safe_str(where, 80)}: {value} is not a JSON number; use a finite number or null")
+    else:
+        raise ScheduleError(
+            f"{safe_str(where, 80)}: {type(value).__name__} values are not JSON; use text, numbers, true/false, null, "
+            "lists and objects"
+        )
+
+
+def _too_deep() -> ScheduleError:
+    return ScheduleError(f"payload is nested deeper than {MAX_PAYLOAD_DEPTH} levels of objects and lists; flatten it")
+
+
+def _check_text(text: str, where: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ScheduleError(
+            f"{safe_str(where, 80)}: text with a lone surrogate ({safe_str(exc.object[exc.start:exc.end], 20)}) "
+            "cannot be stored; use valid Unicode"
+        ) from None
+
+
 def _render(value: Any, local: datetime, depth: int) -> Any:
     if isinstance(value, str):
         return _PLACEHOLDER.sub(lambda match: _placeholder(match.group(1), local), value)
     if isinstance(value, dict | list) and depth >= MAX_PAYLOAD_DEPTH:
-        raise ScheduleError(
-            f"payload is nested deeper than {MAX_PAYLOAD_DEPTH} levels of objects and lists; flatten it"
-        )
+        raise _too_deep()  # render_payload may be handed a template that never went through Schedule
     if isinstance(value, dict):
         return {key: _render(item, local, depth + 1) for key, item in value.items()}
     if isinstance(value, list):
@@ -402,11 +455,12 @@ def _render(value: Any, local: datetime, depth: int) -> Any:
 def _placeholder(text: str, local: datetime) -> str:
     name, colon, argument = (part.strip() for part in text.partition(":"))
     today = local.date()
+    shown = safe_str(text, 60)
     if name == "days_ago":
         if not _is_number(argument) or int(argument) > _MAX_DAYS_AGO:
             raise ScheduleError(
-                f"payload placeholder {{{{{text}}}}}: days_ago needs a whole number of days from 0 to {_MAX_DAYS_AGO}, "
-                "e.g. {{days_ago:7}}"
+                f"payload placeholder {{{{{shown}}}}}: days_ago needs a whole number of days "
+                f"from 0 to {_MAX_DAYS_AGO}, e.g. {{{{days_ago:7}}}}"
             )
         return (today - timedelta(days=int(argument))).isoformat()
     if name == "fire_time" and not colon:
@@ -414,7 +468,7 @@ def _placeholder(text: str, local: datetime) -> str:
     dates = _named_dates(today)
     if name not in dates or colon:
         raise ScheduleError(
-            f"payload placeholder {{{{{text}}}}}: unknown; use one of "
+            f"payload placeholder {{{{{shown}}}}}: unknown; use one of "
             + ", ".join("{{" + known + "}}" for known in PLACEHOLDERS)
         )
     return dates[name].isoformat()
@@ -458,20 +512,26 @@ class Schedule(BaseModel):
     @classmethod
     def _slug(cls, value: str) -> str:
         if not _NAME.fullmatch(value):
-            raise ScheduleError(f"schedule name {value!r}: use 1-64 lowercase letters, digits, '-' or '_'")
+            raise ScheduleError(f"schedule name {_quoted(value)}: use 1-64 lowercase letters, digits, '-' or '_'")
         return value
 
     @field_validator("queue")
     @classmethod
     def _known_queue(cls, value: str) -> str:
         if value not in KNOWN_QUEUES:
-            raise ScheduleError(f"queue {value!r}: unknown; use one of {', '.join(KNOWN_QUEUES)}")
+            raise ScheduleError(f"queue {_quoted(value)}: unknown; use one of {', '.join(KNOWN_QUEUES)}")
         return value
 
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
         load_zone(value)
+        return value
+
+    @field_validator("payload")
+    @classmethod
+    def _json_payload(cls, value: dict[str, Any]) -> dict[str, Any]:
+        _check_json(value)
         return value
 
     @field_validator("cron")
@@ -483,6 +543,7 @@ class Schedule(BaseModel):
     @field_validator("second")
     @classmethod
     def _seconds(cls, value: str) -> str:
+        _check_length("cron field 'second'", value)
         _range_expression(_SECOND, value)
         return value
 
@@ -550,7 +611,7 @@ def fire_job_id(schedule: Schedule, fire_time: datetime) -> str:
     """The idempotent job id of one fire: `cron:{name}:{local wall-clock time}`, e.g. `cron:nightly:2026-11-01T01:30`.
 
     DESIGN.md says `cron:{name}:{fire_utc}`; we deliberately key on the *local wall-clock* time instead.
-    On fall-back day APScheduler fires a daily 01:30 job twice (01:30 CDT and 01:30 CST, an hour apart
+    On fall-back day the trigger fires a daily 01:30 job twice (01:30 CDT and 01:30 CST, an hour apart
     in UTC); both map to the same id here, so the idempotent enqueue refuses the second. Following cron
     (cronie), schedules whose hour field is a wildcard (`0 * * * *`, `*/15 * * * *`) do run in both copies
     of the repeated hour, since those are different real hours: the second copy gets the UTC offset
@@ -672,7 +733,7 @@ def _stored_schedule(name: str | bytes, raw: bytes | str) -> Schedule:
         return Schedule.model_validate_json(raw)
     except ValidationError as exc:
         raise ScheduleError(
-            f"schedule {_text(name)!r} is stored in an unreadable form ({_explain(exc)}); remove it"
+            f"schedule {_quoted(_text(name))} is stored in an unreadable form ({_explain(exc)}); remove it"
         ) from None
 
 
@@ -714,12 +775,12 @@ class ScheduleStore:
         """Like get(), but a missing schedule is a ScheduleNotFound naming it."""
         schedule = self.get(name)
         if schedule is None:
-            raise ScheduleNotFound(f"no schedule named {name!r}; `wellqueue schedules list` shows them")
+            raise ScheduleNotFound(f"no schedule named {_quoted(name)}; `wellqueue schedules list` shows them")
         return schedule
 
     def add(self, schedule: Schedule) -> Schedule:
         if not self._client.hsetnx(SCHEDULES_KEY, schedule.name, _encode(schedule)):
-            raise ScheduleError(f"schedule {schedule.name!r} already exists; use `update` to change it")
+            raise ScheduleError(f"schedule {_quoted(schedule.name)} already exists; use `update` to change it")
         self._announce(schedule.name)
         return schedule
 
@@ -734,7 +795,7 @@ class ScheduleStore:
         def apply(pipe: redis.client.Pipeline) -> Schedule:
             raw = pipe.hget(SCHEDULES_KEY, name)
             if raw is None:
-                raise ScheduleNotFound(f"no schedule named {name!r}; `wellqueue schedules list` shows them")
+                raise ScheduleNotFound(f"no schedule named {_quoted(name)}; `wellqueue schedules list` shows them")
             current = _stored_schedule(name, raw)
             updated = Schedule.build(**{**current.model_dump(), **changes})
             pipe.multi()
@@ -748,7 +809,7 @@ class ScheduleStore:
     def remove(self, name: str) -> None:
         removed, _ = self._client.pipeline().hdel(SCHEDULES_KEY, name).hdel(STATE_KEY, name).execute()
         if not removed:
-            raise ScheduleNotFound(f"no schedule named {name!r}; `wellqueue schedules list` shows them")
+            raise ScheduleNotFound(f"no schedule named {_quoted(name)}; `wellqueue schedules list` shows them")
         self._announce(name)
 
     def set_enabled(self, name: str, enabled: bool) -> Schedule:
