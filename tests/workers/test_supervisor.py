@@ -104,20 +104,20 @@ def test_a_killed_process_is_restarted_and_recorded(redis_url, redis_client):
         try:
             first = only(supervisor)
             assert first.state == WorkerState.RUNNING and first.pid
-            await until(lambda: record(redis_client, first.id), 5, "the worker record")
+            await until(lambda: record(redis_client, first.id), 15, "the worker record")
             os.kill(first.pid, signal.SIGKILL)
-            await until(lambda: only(supervisor).pid not in (None, first.pid), 10, "a new process")
+            await until(lambda: only(supervisor).pid not in (None, first.pid), 20, "a new process")
             second = only(supervisor)
             assert second.restarts == 1 and second.last_exit_code == -signal.SIGKILL
-            stored = await until(lambda: (r := record(redis_client, first.id)) and r.pid == second.pid and r, 5,
+            stored = await until(lambda: (r := record(redis_client, first.id)) and r.pid == second.pid and r, 15,
                                  "the record of the new process")
             assert stored.restarts == 1 and stored.state == "running" and stored.last_exit_code == -9
             assert stored.host == socket.gethostname() and stored.queues == (TEST_QUEUE,) and stored.threads == 1
             assert stored.supervisor == supervisor.id and stored.problem is None
             assert stored.rss_bytes and stored.rss_bytes > 1_000_000
-            assert 0 <= stored.heartbeat_age_s < 5
+            assert 0 <= stored.heartbeat_age_s < 10
         finally:
-            assert await supervisor.stop(5)
+            assert await supervisor.stop(15)
         stopped = record(redis_client, first.id)
         # 0, or -SIGTERM when the stop landed while the new process was still booting
         assert stopped.state == "stopped" and stopped.pid is None and stopped.last_exit_code in (0, -signal.SIGTERM)
