@@ -48,6 +48,9 @@ def redis_client(url: str, **kwargs: Any) -> redis.Redis:
         "socket_timeout": 5,
         "health_check_interval": 15,
         "decode_responses": False,  # Dramatiq's messages are bytes
+        # A worker process uses a connection per thread and per consumer; redis-py's default cap of 100
+        # made jobs fail with MaxConnectionsError beyond ~100 threads.
+        "max_connections": 1024,
         # One quick retry replaces a pooled connection the server dropped; timeouts are not retried,
         # so an outage raises within the socket timeouts instead of after a long backoff.
         "retry": Retry(ExponentialWithJitterBackoff(base=0.01, cap=0.1), 1, supported_errors=(redis.ConnectionError,)),

@@ -31,6 +31,8 @@ from .scripts import RegistryScripts
 
 #: A job that killed its worker this many times is failed instead of redelivered again.
 REDELIVERY_LIMIT = 5
+#: How long a closing consumer keeps trying to hand back its messages through a Redis outage.
+CLOSE_RETRY_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -239,6 +241,31 @@ class WellQueueConsumer(_RedisConsumer):
         rids = [m.options["redis_message_id"] for m in messages]
         if rids:
             self.scripts.requeue(keys=self._requeue_keys(), args=["graceful", REDELIVERY_LIMIT, int(self.is_delay_queue), *rids])
+
+    def close(self) -> None:
+        """Hand back what this consumer fetched but never handed out: its prefetch cache and, for the delay
+        queue, every delayed message it held (Dramatiq drops its in-memory delay queue on a connection
+        error). Retried through a short Redis outage so nothing stays stranded in a live worker's acks."""
+        cached = [rid for rid, _data in self.message_cache]
+        self.message_cache = []
+        deadline = time.monotonic() + CLOSE_RETRY_S
+        while True:
+            try:
+                if cached:
+                    self.scripts.requeue(keys=self._requeue_keys(),
+                                         args=["graceful", REDELIVERY_LIMIT, int(self.is_delay_queue), *cached])
+                    cached = []
+                if self.is_delay_queue:
+                    held = list(self.broker.client.smembers(self.acks_key))
+                    if held:
+                        self.scripts.requeue(keys=self._requeue_keys(), args=["graceful", REDELIVERY_LIMIT, 1, *held])
+                return
+            except (redis.ConnectionError, redis.TimeoutError):
+                if time.monotonic() >= deadline:
+                    self.logger.warning("Redis unreachable while closing %r: unacked messages are left to the "
+                                        "reaper", self.queue_name)
+                    return
+                time.sleep(0.5)
 
 
 def build_broker(url: str | None = None, *, settings: Settings | None = None, client: redis.Redis | None = None,

@@ -26,7 +26,7 @@ from .options import Backoff
 
 #: Jobs shorter than this are never written as "active" (the write would cost more than the job).
 ACTIVE_AFTER_S = 0.15
-HEARTBEAT_INTERVAL_S = 2.0
+HEARTBEAT_INTERVAL_S = 2.0  # at most; a quarter of the heartbeat timeout when that is short
 PROGRESS_MIN_INTERVAL_S = 0.2
 LOG_LINES_KEPT = 1000
 RESULT_MAX_BYTES = 16_384
@@ -66,10 +66,11 @@ class RedisJobSink:
 class WorkerRuntime:
     """One thread per worker process: heartbeat, paused-queue cache, and lazy "active" marks."""
 
-    def __init__(self, broker, worker_label: str) -> None:
+    def __init__(self, broker, worker_label: str, heartbeat_timeout_ms: int) -> None:
         self.broker = broker
         self.client: redis.Redis = broker.client
         self.worker_label = worker_label
+        self.heartbeat_interval_s = min(HEARTBEAT_INTERVAL_S, heartbeat_timeout_ms / 4000)
         self.running: dict[str, tuple[float, str]] = {}  # job id -> (monotonic start, queue)
         self.marked: set[str] = set()
         self._lock = threading.Lock()
@@ -81,12 +82,24 @@ class WorkerRuntime:
         self._thread.start()
 
     def stop(self) -> None:
+        """Stop beating. The heartbeat entry goes only when this process owns no message any more;
+        otherwise it is left to go stale, so the reaper hands those messages to other workers."""
         self._stop.set()
         self._thread.join(timeout=5)
         try:
-            self.client.zrem(BROKERS, self.broker.broker_id)
+            if not self._owns_messages():
+                self.client.zrem(BROKERS, self.broker.broker_id)
         except redis.RedisError:
             pass
+
+    def _owns_messages(self) -> bool:
+        broker = self.broker
+        with self.client.pipeline(transaction=False) as pipe:
+            for queue in broker.get_declared_queues():
+                keys = QueueKeys(broker.namespace, queue)
+                pipe.scard(keys.acks(broker.broker_id))
+                pipe.scard(keys.acks(broker.broker_id, delayed=True))
+            return any(pipe.execute())
 
     def job_started(self, job_id: str, queue: str) -> None:
         with self._lock:
@@ -98,13 +111,13 @@ class WorkerRuntime:
             self.marked.discard(job_id)
 
     def _run(self) -> None:
-        next_beat = time.monotonic() + HEARTBEAT_INTERVAL_S
+        next_beat = time.monotonic() + self.heartbeat_interval_s
         while not self._stop.wait(0.05):
             try:
                 self._mark_active()
                 if time.monotonic() >= next_beat:
                     self._beat()
-                    next_beat = time.monotonic() + HEARTBEAT_INTERVAL_S
+                    next_beat = time.monotonic() + self.heartbeat_interval_s
             except redis.RedisError:
                 time.sleep(0.5)  # Redis away: consumers report it; keep trying quietly
 
@@ -144,7 +157,7 @@ class RegistryMiddleware(Middleware):
     # -- process lifecycle ------------------------------------------------------------------
     def before_worker_boot(self, broker, worker) -> None:
         label = f"{socket.gethostname()}:{os.getpid()}:{broker.broker_id[:8]}"
-        self.runtime = WorkerRuntime(broker, label)
+        self.runtime = WorkerRuntime(broker, label, self.settings.heartbeat_timeout_ms)
         self.runtime.start()
 
     def after_worker_shutdown(self, broker, worker) -> None:

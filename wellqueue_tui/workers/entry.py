@@ -207,7 +207,7 @@ def run(options: EntryOptions) -> int:
         if os.getppid() != parent:
             stop.request("parent process exited")
 
-    worker.stop(timeout=options.grace_ms)
+    drain(worker, options.grace_ms)
     abandoned = sum(1 for thread in worker.workers if thread.is_alive())
     broker.close()
     if abandoned:
@@ -216,6 +216,20 @@ def run(options: EntryOptions) -> int:
         return EXIT_KILLED
     logger.info("Worker stopped")
     return EXIT_OK
+
+
+def drain(worker: dramatiq.Worker, grace_ms: int) -> None:
+    """Let running jobs finish within one deadline, then stop the rest of the worker.
+
+    Dramatiq's `Worker.stop(timeout)` joins thread after thread from a shrinking budget (its `join_all`
+    subtracts the running total again on every thread), so it gives up on jobs long before the grace time."""
+    deadline = time.monotonic() + grace_ms / 1000
+    for thread in worker.workers:
+        thread.stop()
+    for thread in worker.workers:
+        thread.join(max(0.0, deadline - time.monotonic()))
+    remaining_ms = int(max(0.0, deadline - time.monotonic()) * 1000)
+    worker.stop(timeout=max(5000, remaining_ms))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
