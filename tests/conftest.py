@@ -1,7 +1,10 @@
-"""Session fixtures: one private redis-server for integration tests, and fakeredis for unit tests."""
+"""Session fixtures: one private redis-server for integration tests, and fakeredis for unit tests; `async def`
+tests run in their own event loop."""
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import secrets
 import sys
 from collections.abc import Iterator
@@ -25,6 +28,16 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if REAL_REDIS_FIXTURES.intersection(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.integration)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
+    """Run `async def` tests in a fresh event loop (Pilot tests; no asyncio plugin needed)."""
+    if not inspect.iscoroutinefunction(pyfuncitem.obj):
+        return None
+    arguments = {name: pyfuncitem.funcargs[name] for name in pyfuncitem._fixtureinfo.argnames}
+    asyncio.run(pyfuncitem.obj(**arguments))
+    return True
 
 
 @pytest.fixture(scope="session")

@@ -1,15 +1,18 @@
-"""Fixtures for registry tests: a broker with the sample kind on the private Redis, and in-process workers."""
+"""Fixtures for registry tests: a broker with the sample kind on the private Redis, and in-process workers
+(tests/security and tests/reliability reuse them)."""
 
 from __future__ import annotations
 
 import contextlib
 import time
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import dramatiq
 import pytest
 
-from wellqueue_tui.jobs.broker import build_broker, use_broker
+from wellqueue_tui.jobs.broker import WellQueueBroker, build_broker, use_broker
+from wellqueue_tui.jobs.kinds import JobKind
 from wellqueue_tui.jobs.registry import Registry
 from wellqueue_tui.settings import Settings
 
@@ -23,14 +26,23 @@ def settings(tmp_path) -> Settings:
     return Settings(data_dir=tmp_path, kind_modules=["sample_kinds"])
 
 
+@contextlib.contextmanager
+def make_broker(redis_url: str, settings: Settings, kinds: list[JobKind]) -> Iterator[WellQueueBroker]:
+    """A WellQueue broker with only `kinds`, installed as the current broker until the block ends."""
+    broker = build_broker(redis_url, settings=settings, kinds=kinds)
+    use_broker(broker)
+    try:
+        yield broker
+    finally:
+        use_broker(None)
+        broker.client.close()
+
+
 @pytest.fixture
 def broker(redis_client, redis_url, settings):
     """A WellQueue broker with only the sample kind (the Redis is emptied by `redis_client`)."""
-    broker = build_broker(redis_url, settings=settings, kinds=[SAMPLE_KIND])
-    use_broker(broker)
-    yield broker
-    use_broker(None)
-    broker.client.close()
+    with make_broker(redis_url, settings, [SAMPLE_KIND]) as broker:
+        yield broker
 
 
 @pytest.fixture
@@ -39,7 +51,8 @@ def registry(broker) -> Registry:
 
 
 @contextlib.contextmanager
-def running_worker(broker, threads: int = 2, queues=("samples",)):
+def running_worker(broker, threads: int = 2, queues: Iterable[str] = ("samples",)) -> Iterator[dramatiq.Worker]:
+    """An in-process worker on `queues`, started the way the worker entry point starts one."""
     if not getattr(broker, "_booted", False):  # what the worker entry point does once per process
         broker.emit_after("process_boot")
         broker._booted = True

@@ -11,6 +11,7 @@ import pytest
 from pydantic import ValidationError
 
 from wellqueue_tui.jobs.context import JobContext
+from wellqueue_tui.jobs.geography import COUNTIES, county_key
 from wellqueue_tui.jobs.kinds import PermanentJobError
 from wellqueue_tui.jobs.kinds import data_validation as dv
 from wellqueue_tui.jobs.kinds.email_notifications import EmailNotification
@@ -117,11 +118,11 @@ def test_county_lists_of_producing_states(location: dict, county_ok: bool, ctx: 
 
 
 def test_texas_county_list_is_complete() -> None:
-    texas = dv.COUNTIES["TX"]
+    texas = COUNTIES["TX"]
     assert len(texas) == 254 == len(set(texas))
     assert {"Midland", "Loving", "Reeves", "Ector", "Karnes", "DeWitt", "Zavala", "Anderson"} <= set(texas)
-    assert {state: len(names) for state, names in dv.COUNTIES.items()} == {"TX": 254, "NM": 33, "OK": 77, "ND": 53}
-    assert all(len(set(map(dv.county_key, names))) == len(names) for names in dv.COUNTIES.values())
+    assert {state: len(names) for state, names in COUNTIES.items()} == {"TX": 254, "NM": 33, "OK": 77, "ND": 53}
+    assert all(len(set(map(county_key, names))) == len(names) for names in COUNTIES.values())
 
 
 # --- each failing check ----------------------------------------------------------------------

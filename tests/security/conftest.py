@@ -1,25 +1,18 @@
 """Shared pieces of the hostile-input tests: the fuzz budget, the hostile string corpus, a broker with a
-test kind that carries any text, and the Pilot plumbing for the console tests."""
+test kind that carries any text (on tests/jobs' fixtures), and screen readers for the console tests."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import inspect
 import os
-import time
 from collections import Counter
 from collections.abc import Iterator
 
-import dramatiq
 import pytest
 from hypothesis import HealthCheck, settings as hypothesis_settings
 from pydantic import BaseModel, ConfigDict, Field
-from textual.pilot import Pilot
 
-from wellqueue_tui.jobs.broker import build_broker, use_broker
+from jobs.conftest import make_broker, registry  # noqa: F401  (registry: tests/jobs' fixture, on this broker)
 from wellqueue_tui.jobs.kinds import JobKind, PermanentJobError
-from wellqueue_tui.jobs.registry import Registry
 from wellqueue_tui.settings import Settings
 
 # --- the fuzz budget -------------------------------------------------------------------------------
@@ -200,70 +193,11 @@ def settings(tmp_path) -> Settings:
 @pytest.fixture
 def broker(redis_client, redis_url, settings):
     """A WellQueue broker with the hostile kind on the private Redis (emptied by `redis_client`)."""
-    broker = build_broker(redis_url, settings=settings, kinds=[HOSTILE_KIND])
-    use_broker(broker)
-    yield broker
-    use_broker(None)
-    broker.client.close()
+    with make_broker(redis_url, settings, [HOSTILE_KIND]) as broker:
+        yield broker
 
 
-@pytest.fixture
-def registry(broker) -> Registry:
-    return Registry(broker.client, broker.namespace)
-
-
-@contextlib.contextmanager
-def running_worker(broker, threads: int = 1) -> Iterator[dramatiq.Worker]:
-    """An in-process worker on the hostile queue, as the worker entry point starts one."""
-    if not getattr(broker, "_booted", False):
-        broker.emit_after("process_boot")
-        broker._booted = True
-    worker = dramatiq.Worker(broker, queues={HOSTILE_KIND.queue}, worker_threads=threads, worker_timeout=100)
-    worker.start()
-    try:
-        yield worker
-    finally:
-        worker.stop(timeout=5000)
-
-
-def wait_for(predicate, timeout: float = 10.0, interval: float = 0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"condition not met within {timeout}s")
-
-
-# --- Pilot plumbing -------------------------------------------------------------------------------------
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
-    """Run `async def` tests in a fresh event loop (Pilot tests; no asyncio plugin needed)."""
-    if not inspect.iscoroutinefunction(pyfuncitem.obj):
-        return None
-    arguments = {name: pyfuncitem.funcargs[name] for name in pyfuncitem._fixtureinfo.argnames}
-    asyncio.run(pyfuncitem.obj(**arguments))
-    return True
-
-
-async def settle(pilot: Pilot) -> None:
-    """Let thread workers finish and their results reach the screen."""
-    app = pilot.app
-    for _ in range(20):
-        await pilot.pause()
-        if not any(worker.is_running for worker in app.workers):
-            break
-        await app.workers.wait_for_complete()
-    await pilot.pause()
-
-
-async def press(pilot: Pilot, *keys: str) -> None:
-    for key in keys:
-        await pilot.press(key)
-        await settle(pilot)
+# --- reading the screen (the Pilot helpers `settle` and `press` are tests/tui's) ---------------------
 
 
 def screen_lines(app) -> list[str]:

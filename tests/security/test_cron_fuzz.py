@@ -17,15 +17,14 @@ import pytest
 from hypothesis import assume, given, strategies as st
 
 from wellqueue_tui.durations import MAX_DURATION, DurationError, parse_duration
+from wellqueue_tui.workers.crontab import cron_trigger, parse_crontab
 from wellqueue_tui.workers.schedules import (
     SCHEDULES_KEY,
     STATE_KEY,
     Schedule,
     ScheduleError,
     ScheduleStore,
-    cron_trigger,
     next_fire_times,
-    parse_crontab,
 )
 
 from .conftest import forbidden_in, fuzz_settings, ran

@@ -13,6 +13,7 @@ import math
 import pytest
 import redis
 
+from tui.conftest import settle
 from wellqueue_tui.app import WellQueueApp
 from wellqueue_tui.auth.identity import LOCAL_DEV
 from wellqueue_tui.jobs import actions
@@ -25,8 +26,6 @@ from wellqueue_tui.screens.queue import QueueScreen
 from wellqueue_tui.session import OperatorSession
 from wellqueue_tui.widgets.job_table import row_cells
 from wellqueue_tui.widgets.state_timeline import timeline_text
-
-from .conftest import settle
 
 pytestmark = pytest.mark.security
 

@@ -19,6 +19,8 @@ from hypothesis import given, strategies as st
 from rich.console import Console
 from rich.text import Text
 
+from jobs.conftest import running_worker, wait_for
+from tui.conftest import settle
 from wellqueue_tui import cli
 from wellqueue_tui.app import WellQueueApp
 from wellqueue_tui.auth.identity import LOCAL_DEV, Role
@@ -36,6 +38,7 @@ from wellqueue_tui.session import OperatorSession
 
 from .conftest import (
     HOSTILE,
+    HOSTILE_KIND,
     HOSTILE_SMALL,
     MIB,
     click_targets,
@@ -43,10 +46,7 @@ from .conftest import (
     fuzz_settings,
     note,
     ran,
-    running_worker,
     screen_lines,
-    settle,
-    wait_for,
 )
 
 pytestmark = pytest.mark.security
@@ -190,7 +190,7 @@ def seed_hostile_jobs(broker, registry, *, with_failed: bool = True) -> dict[str
         ids["failed"] = enqueue("hostile", {"text": "fails", "wellId": HOSTILE["osc52_st"], "log_lines": encodable,
                                             "fail_with": ERROR_HEAD + "".join(encodable)},
                                 broker=broker, job_id="hostile-failed")
-        with running_worker(broker):
+        with running_worker(broker, threads=1, queues=[HOSTILE_KIND.queue]):
             wait_for(lambda: (job := registry.get_job(ids["failed"])) is not None and job.summary.state == "failed")
 
     # Payloads are validated as text (pydantic refuses lone surrogates); the worker-written fields carry them.
@@ -373,7 +373,7 @@ def test_job_text_with_lone_surrogates_is_recorded_not_stuck(broker, registry, w
     if where == "log":
         payload = {"fail_with": "plain failure", "log_lines": ["d\u00e9j\u00e0 vu"], "surrogates": True}
     job_id = enqueue("hostile", payload, broker=broker, job_id=f"hostile-surrogates-{where}")
-    with running_worker(broker):
+    with running_worker(broker, threads=1, queues=[HOSTILE_KIND.queue]):
         try:
             wait_for(lambda: registry.get_job(job_id).summary.state == "failed", timeout=5)
         except AssertionError:

@@ -40,7 +40,7 @@ def is_int(value: Any) -> bool:
 
 
 def expect_job_id(value: Any) -> Any:
-    if value is None or (isinstance(value, str) and JOB_ID_PATTERN.match(value)):
+    if value is None or (isinstance(value, str) and JOB_ID_PATTERN.fullmatch(value)):
         return value
     return INVALID
 

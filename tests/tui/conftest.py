@@ -1,10 +1,9 @@
-"""Fixtures for the console tests: the fixed sample source, an app factory, and waiting for workers."""
+"""Fixtures for the console tests: the fixed sample source, an app factory, and waiting for workers
+(`async def` tests run through the hook in tests/conftest.py)."""
 
 from __future__ import annotations
 
-import asyncio
 import html
-import inspect
 import re
 from collections.abc import Callable
 
@@ -17,16 +16,6 @@ from wellqueue_tui.console_data import StaticSource
 from .sample_data import NOW, sample_source
 
 SIZE = (100, 30)
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
-    """Run `async def` tests in a fresh event loop (Pilot tests; no asyncio plugin needed)."""
-    if not inspect.iscoroutinefunction(pyfuncitem.obj):
-        return None
-    arguments = {name: pyfuncitem.funcargs[name] for name in pyfuncitem._fixtureinfo.argnames}
-    asyncio.run(pyfuncitem.obj(**arguments))
-    return True
 
 
 @pytest.fixture
@@ -47,14 +36,17 @@ def make_app() -> Callable[..., WellQueueApp]:
 
 
 async def settle(pilot: Pilot) -> None:
-    """Let thread workers finish and their results (and any follow-up loads) reach the screen."""
+    """Let thread workers finish and their results (and any follow-up loads) reach the screen.
+
+    Also used by tests/security (`from tui.conftest import settle, press`)."""
     app = pilot.app
     await pilot.pause()
     for _ in range(20):
         if not any(worker.is_running for worker in app.workers):
-            return
+            break
         await app.workers.wait_for_complete()
         await pilot.pause()
+    await pilot.pause()
 
 
 async def press(pilot: Pilot, *keys: str) -> None:

@@ -12,11 +12,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from wellqueue_tui.workers.crontab import MAX_CRON_LENGTH, cron_trigger, parse_crontab
 from wellqueue_tui.workers.schedule_commands import add_schedule_parser, run_schedules_command
 from wellqueue_tui.workers.schedules import (
     CHANGED_CHANNEL,
     INSTALLED_KEY,
-    MAX_CRON_LENGTH,
     SCHEDULES_KEY,
     STATE_KEY,
     Schedule,
@@ -25,11 +25,9 @@ from wellqueue_tui.workers.schedules import (
     ScheduleState,
     ScheduleStore,
     check_payload,
-    cron_trigger,
     default_schedules,
     fire_job_id,
     next_fire_times,
-    parse_crontab,
     render_payload,
 )
 

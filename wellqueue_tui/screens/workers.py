@@ -4,30 +4,19 @@ the highlighted process's group on its supervisor, `x` restarts the process."""
 from __future__ import annotations
 
 from functools import partial
-from typing import cast
 
 from rich.text import Text
-from textual import on, work
-from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.message import Message
-from textual.widgets import DataTable, Footer, Static
 
 from ..auth.permissions import Action
-from ..console_data import OperationsSource
 from ..sanitize import safe_str, safe_text
 from ..widgets.tones import tone
 from ..widgets.worker_table import WorkerTable, up_summary, worker_detail
 from ..workers.supervisor import MAX_PROCESSES_PER_GROUP
 from ..workers.worker_records import WorkerInfo, WorkerState
-from .base import ConsoleScreen
 from .confirm import ConfirmScreen
 from .operator_actions import jobs_phrase
-
-EMPTY = (
-    "No worker processes are reporting. Start them on a server with `wellqueue --workers-only` "
-    "(or run `wellqueue`, whose console hosts this machine's workers); they show up here within seconds."
-)
+from .record_table import RecordTableScreen, record_bindings
 
 #: States in which a process is on its way out: scaling counts the processes that stay.
 LEAVING = (WorkerState.STOPPING, WorkerState.STOPPED)
@@ -72,111 +61,47 @@ def restart_question(worker: WorkerInfo) -> Text:
     )
 
 
-class WorkersScreen(ConsoleScreen):
+class WorkersScreen(RecordTableScreen[WorkerTable, WorkerInfo]):
     """Every worker process the supervisors on all hosts report, refreshed each tick."""
 
-    BINDINGS = [
-        Binding("escape", "back", "Back"),
+    BINDINGS = record_bindings(
         Binding("plus", "add_process", "Add process", key_display="+"),
         Binding("minus", "remove_process", "Remove process", key_display="-"),
         Binding("x", "restart", "Restart"),
-        Binding("j", "cursor(1)", "Down", show=False),
-        Binding("k", "cursor(-1)", "Up", show=False),
-        Binding("g", "edge(False)", "First row", show=False),
-        Binding("G", "edge(True)", "Last row", show=False),
-    ]
+    )
     # Actions without parameters: the base screen looks up a greyed-out key's permission by the action as bound.
     GATED_ACTIONS = {"add_process": "scale_workers", "remove_process": "scale_workers", "restart": "restart_worker"}
+    TABLE = WorkerTable
+    NAME = "Workers"
+    LOADING = "Loading worker processes…"
+    EMPTY = (
+        "No worker processes are reporting. Start them on a server with `wellqueue --workers-only` "
+        "(or run `wellqueue`, whose console hosts this machine's workers); they show up here within seconds."
+    )
+    RECORD = "worker process"
 
-    class Loaded(Message):
-        def __init__(self, workers: list[WorkerInfo]) -> None:
-            super().__init__()
-            self.processes = workers
+    def fetch(self) -> list[WorkerInfo]:
+        return self.source.workers()
 
-    def __init__(self) -> None:
-        super().__init__(classes="fleet-screen")
-        self.sub_title = "Workers"
-        self.processes: list[WorkerInfo] = []
+    def show_records(self, records: list[WorkerInfo]) -> None:
+        self.table.show_workers(records, self.console.now())
 
-    def compose(self) -> ComposeResult:
-        yield from self.compose_status()
-        yield Static("Loading worker processes…", classes="fleet-title")
-        yield WorkerTable(classes="fleet-table")
-        yield Static(EMPTY, classes="fleet-empty")
-        yield Static(classes="fleet-detail")
-        yield Footer(compact=True)
-
-    def on_mount(self) -> None:
-        self.query_one(".fleet-empty").display = False
-        self.query_one(".fleet-detail").display = False
-        self.table.focus()
-
-    @property
-    def table(self) -> WorkerTable:
-        return self.query_one(WorkerTable)
-
-    @property
-    def source(self) -> OperationsSource:
-        """The console's source; this screen is only offered when it reports workers."""
-        return cast(OperationsSource, self.console.source)
-
-    # Loading
-
-    def refresh_data(self) -> None:
-        if not self.is_loading("workers"):
-            self.load()
-
-    @work(thread=True, exclusive=True, group="workers")
-    def load(self) -> None:
-        with self.console.reading():
-            self.deliver(self.Loaded(self.source.workers()))
-
-    def on_workers_screen_loaded(self, message: Loaded) -> None:
-        self.processes = message.processes
-        self.table.show_workers(message.processes, self.console.now())
-        self.table.display = bool(message.processes)
-        self.query_one(".fleet-empty").display = not message.processes
-        self.show_title()
-        self.show_detail()
-        self.refresh_bindings()
-
-    def show_title(self) -> None:
+    def title_summary(self) -> Text:
         text = Text(end="")
-        text.append("Workers", style="bold")
-        hosts = {worker.host for worker in self.processes}
-        text.append(f"  {up_summary(self.processes)} on {len(hosts)} host{'s' if len(hosts) != 1 else ''}")
-        looping = sum(1 for worker in self.processes if worker.state in (WorkerState.CRASH_LOOP, WorkerState.FAILED))
+        hosts = {worker.host for worker in self.records}
+        text.append(f"  {up_summary(self.records)} on {len(hosts)} host{'s' if len(hosts) != 1 else ''}")
+        looping = sum(1 for worker in self.records if worker.state in (WorkerState.CRASH_LOOP, WorkerState.FAILED))
         if looping:
             text.append(f"  {looping} crash-looping or failed", style=tone(self.app, "text-error", bold=True))
         if self.console.scheduler_summary:
             text.append("  ")
             text.append_text(safe_text(self.console.scheduler_summary, 80, style="dim"))
-        self.query_one(".fleet-title", Static).update(text)
+        return text
 
-    @on(DataTable.RowHighlighted)
-    def show_detail(self) -> None:
-        worker = self.table.highlighted
-        detail = self.query_one(".fleet-detail", Static)
-        detail.display = worker is not None
-        if worker is not None:
-            detail.update(worker_detail(worker, self.console.now(), tone(self.app, "text-error")))
+    def detail(self, record: WorkerInfo) -> Text:
+        return worker_detail(record, self.console.now(), tone(self.app, "text-error"))
 
     # Keys
-
-    def action_back(self) -> None:
-        self.dismiss()
-
-    def action_cursor(self, step: int) -> None:
-        self.table.step(step)
-
-    def action_edge(self, bottom: bool) -> None:
-        self.table.edge(bottom)
-
-    def target(self) -> WorkerInfo | None:
-        worker = self.table.highlighted
-        if worker is None:
-            self.notify("No worker process here: pick a row first.", markup=False)
-        return worker
 
     def action_add_process(self) -> None:
         self.scale(1)
@@ -189,7 +114,7 @@ class WorkersScreen(ConsoleScreen):
         worker = self.target()
         if worker is None or not self.console.operator.permitted(Action.SCALE_WORKERS):
             return
-        refusal = scale_refusal(worker, self.processes, delta)
+        refusal = scale_refusal(worker, self.records, delta)
         if refusal is not None:
             self.notify(safe_str(refusal, 300), severity="warning", markup=False)
             return

@@ -1,7 +1,8 @@
-"""Cron schedules: the pydantic definition, crontab → APScheduler translation, payload templates, and the Redis store.
+"""Cron schedules: the pydantic definition, payload templates, fire ids and the Redis store.
 
 Definitions live as JSON in the hash `wq:schedules` (name → schedule); what the scheduler last did with
 each one lives apart in `wq:schedules:state`, so editing a schedule never races with a fire being recorded.
+The crontab translation itself is in `crontab`.
 """
 
 from __future__ import annotations
@@ -9,19 +10,26 @@ from __future__ import annotations
 import logging
 import math
 import re
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import redis
 from apscheduler.triggers.base import BaseTrigger
-from apscheduler.triggers.combining import OrTrigger
-from apscheduler.triggers.cron import CronTrigger
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ..sanitize import safe_str
 from ..settings import DEFAULT_CONCURRENCY, get_settings
+from .crontab import (
+    VALIDATION_INSTANT,
+    ScheduleError,
+    cron_trigger,
+    is_whole_number,
+    load_zone,
+    parse_crontab,
+    quoted,
+    second_expression,
+)
 
 log = logging.getLogger(__name__)
 
@@ -35,349 +43,12 @@ DEFAULT_TIMEZONE = "America/Chicago"
 EDITABLE_FIELDS = frozenset({"cron", "timezone", "queue", "payload", "enabled", "description", "second"})
 
 _NAME = re.compile(r"[a-z0-9_-]{1,64}")
-# A crontab line is short; a cap keeps a megabyte of list items from costing seconds to translate.
-MAX_CRON_LENGTH = 200
 # How deep a payload template may nest (rendering walks it recursively).
 MAX_PAYLOAD_DEPTH = 50
-# A fixed starting point for "does this expression ever fire?" (a leap year, so Feb 29 counts).
-_VALIDATION_INSTANT = datetime(2024, 1, 1, tzinfo=timezone.utc)
-
-
-class ScheduleError(ValueError):
-    """A schedule cannot be used or found; the message names the field or schedule and what to do."""
 
 
 class ScheduleNotFound(ScheduleError):
     """No schedule has that name."""
-
-
-# --- crontab → APScheduler -------------------------------------------------------------------------------
-
-_MONTHS = {name: number for number, name in enumerate(
-    ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), start=1)}
-# Crontab numbering: 0 (and 7) = Sunday. APScheduler 3 numbers Monday as 0, so we only ever hand it names.
-_CRONTAB_WEEKDAYS = {name: number for number, name in enumerate(("sun", "mon", "tue", "wed", "thu", "fri", "sat"))}
-_APS_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-
-_MACROS = {
-    "@yearly": "0 0 1 1 *",
-    "@annually": "0 0 1 1 *",
-    "@monthly": "0 0 1 * *",
-    "@weekly": "0 0 * * 0",
-    "@daily": "0 0 * * *",
-    "@midnight": "0 0 * * *",
-    "@hourly": "0 * * * *",
-}
-
-
-@dataclass(frozen=True)
-class _Field:
-    label: str
-    low: int
-    high: int
-    names: dict[str, int]
-
-
-_SECOND = _Field("second", 0, 59, {})
-_MINUTE = _Field("minute", 0, 59, {})
-_HOUR = _Field("hour", 0, 23, {})
-_DAY = _Field("day-of-month", 1, 31, {})
-_MONTH = _Field("month", 1, 12, _MONTHS)
-_WEEKDAY = _Field("day-of-week", 0, 7, _CRONTAB_WEEKDAYS)
-
-
-@dataclass(frozen=True)
-class CronSpec:
-    """A crontab expression translated into APScheduler 3 `CronTrigger` field expressions."""
-
-    second: str
-    minute: str
-    hour: str
-    day: str
-    month: str
-    day_of_week: str
-    # Crontab fires when day-of-month OR day-of-week matches if both are restricted; APScheduler ANDs fields.
-    either_day: bool
-    # The hour field is a wildcard ("*", "*/2"): such schedules run in both copies of a repeated DST hour.
-    hour_wildcard: bool
-
-
-def parse_crontab(expression: str, second: str = "0") -> CronSpec:
-    """Translate a 5-field crontab (or an @daily-style macro) into APScheduler fields.
-
-    Raises ScheduleError naming the bad field, e.g. "cron field 'hour' = '25': value out of range 0-23".
-    """
-    _check_length("cron expression", expression)
-    _check_length("cron field 'second'", second)
-    text = _MACROS.get(expression.strip().lower(), expression.strip())
-    if text.startswith("@"):
-        raise ScheduleError(f"cron expression {_quoted(expression)}: unknown macro; use one of {', '.join(_MACROS)}")
-    parts = text.split()
-    if len(parts) != 5:
-        raise ScheduleError(
-            f"cron expression {_quoted(expression)}: expected 5 fields (minute hour day-of-month month day-of-week), "
-            f"got {len(parts)}"
-        )
-    minute, hour, day, month, weekday = parts
-    return CronSpec(
-        second=_range_expression(_SECOND, second),
-        minute=_range_expression(_MINUTE, minute),
-        hour=_range_expression(_HOUR, hour),
-        day=_range_expression(_DAY, day),
-        month=_range_expression(_MONTH, month),
-        day_of_week=_weekday_expression(weekday),
-        either_day=not day.startswith("*") and not weekday.startswith("*"),
-        hour_wildcard=hour.startswith("*"),
-    )
-
-
-def cron_trigger(expression: str, tz_name: str, second: str = "0") -> BaseTrigger:
-    """The APScheduler trigger for a crontab expression in an IANA time zone."""
-    spec = parse_crontab(expression, second)
-    zone = load_zone(tz_name)
-
-    def make(day: str, day_of_week: str) -> CronTrigger:
-        # UTC has no DST: this trigger matches local wall-clock times, which LocalCronTrigger maps to instants.
-        return CronTrigger(
-            second=spec.second, minute=spec.minute, hour=spec.hour, day=day, month=spec.month,
-            day_of_week=day_of_week, timezone=timezone.utc,
-        )
-
-    try:
-        if spec.either_day:
-            wall: BaseTrigger = OrTrigger([make(spec.day, "*"), make("*", spec.day_of_week)])
-        else:
-            wall = make(spec.day, spec.day_of_week)
-    except ValueError as exc:
-        raise ScheduleError(f"cron expression {_quoted(expression)}: {safe_str(exc, 200)}") from None
-    if wall.get_next_fire_time(None, _VALIDATION_INSTANT) is None:
-        raise ScheduleError(
-            f"cron expression {_quoted(expression)}: never fires (that day does not exist in that month)"
-        )
-    return LocalCronTrigger(wall, zone)
-
-
-_ONE_DAY = timedelta(days=1)
-
-
-class LocalCronTrigger(BaseTrigger):
-    """Fires at the instants whose wall-clock time in `zone` matches a crontab, the same on DST days as on others.
-
-    APScheduler 3.11's CronTrigger adds wall-clock differences in UTC, so after a spring-forward
-    change it skips a day or a month (agronholm/apscheduler#529, #606). Here `wall` matches wall-clock
-    times written as UTC, and each stretch of constant UTC offset maps them back to instants exactly.
-    DST rules: a wall-clock time in a repeated (fall-back) hour fires in both copies (`fire_job_id`
-    decides which copies enqueue); the first match in a skipped (spring-forward) stretch fires once, at
-    its time read with the old offset (02:30 → 03:30 CDT), and the rest of that stretch is dropped.
-    """
-
-    __slots__ = ("wall", "zone")
-
-    def __init__(self, wall: BaseTrigger, zone: ZoneInfo) -> None:
-        self.wall = wall
-        self.zone = zone
-
-    def get_next_fire_time(self, previous_fire_time: datetime | None, now: datetime) -> datetime | None:
-        # The same starting point as CronTrigger: just after the previous fire, but no later than now.
-        # All in UTC: arithmetic and comparison of two times in one ZoneInfo go by wall clock and ignore `fold`.
-        start = now.astimezone(timezone.utc)
-        if previous_fire_time is not None:
-            previous = previous_fire_time.astimezone(timezone.utc)
-            start = min(start, previous + timedelta(microseconds=1))
-            if start == previous:
-                start += timedelta(microseconds=1)
-        fire = self._first_fire(_ceil_second(start))
-        return fire.astimezone(self.zone) if fire is not None else None
-
-    def _first_fire(self, start: datetime) -> datetime | None:
-        """The first fire at or after `start` (UTC)."""
-        # A spring-forward change up to a day back may still owe its shifted run.
-        change = _offset_change(self.zone, start - _ONE_DAY, start)
-        owed = self._skipped_fire(change) if change is not None else None
-        best = owed if owed is not None and owed >= start else None
-        # Walk the stretches of constant UTC offset from `start`: the first match in a stretch is exact;
-        # a match past the stretch's end is retried from the next stretch with the new offset.
-        here = start
-        while best is None or here < best:
-            offset = _offset(self.zone, here)
-            wall = self.wall.get_next_fire_time(None, here + offset)
-            if wall is None:
-                break
-            candidate = wall - offset
-            change = _offset_change(self.zone, here, candidate if best is None else min(candidate, best))
-            if change is None:
-                best = candidate if best is None else min(best, candidate)
-                break
-            skipped = self._skipped_fire(change)
-            if skipped is not None:
-                best = skipped if best is None else min(best, skipped)
-            here = change
-        return best
-
-    def _skipped_fire(self, change: datetime) -> datetime | None:
-        """The run owed by the wall-clock times a spring-forward change at `change` skips, if any matches."""
-        before, after = _offset(self.zone, change - timedelta(seconds=1)), _offset(self.zone, change)
-        if after <= before:
-            return None
-        wall = self.wall.get_next_fire_time(None, change + before)
-        if wall is None or wall >= change + after:
-            return None
-        return wall - before
-
-    def __str__(self) -> str:
-        return f"{self.wall} in {self.zone.key}"
-
-    def __repr__(self) -> str:
-        return f"<LocalCronTrigger({self.wall!r}, zone={self.zone.key!r})>"
-
-
-def _ceil_second(instant: datetime) -> datetime:
-    return instant + timedelta(microseconds=-instant.microsecond, seconds=1) if instant.microsecond else instant
-
-
-def _offset(zone: ZoneInfo, instant: datetime) -> timedelta:
-    return instant.astimezone(zone).utcoffset()
-
-
-def _offset_change(zone: ZoneInfo, after: datetime, until: datetime) -> datetime | None:
-    """The first instant in (after, until] whose UTC offset in `zone` differs from the offset at `after`.
-
-    Looks a day at a time (no zone changes its offset twice within a day), then bisects to the second.
-    """
-    base = _offset(zone, after)
-    low = after
-    while low < until:
-        high = min(low + _ONE_DAY, until)
-        if _offset(zone, high) != base:
-            lower, upper = math.floor(low.timestamp()), math.ceil(high.timestamp())
-            while upper - lower > 1:
-                middle = (lower + upper) // 2
-                if _offset(zone, datetime.fromtimestamp(middle, timezone.utc)) == base:
-                    lower = middle
-                else:
-                    upper = middle
-            return datetime.fromtimestamp(upper, timezone.utc)
-        low = high
-    return None
-
-
-def load_zone(tz_name: str) -> ZoneInfo:
-    """The ZoneInfo for an IANA name, or a ScheduleError saying what to write instead."""
-    try:
-        return ZoneInfo(tz_name)
-    except (ZoneInfoNotFoundError, ValueError, TypeError, OSError):
-        raise ScheduleError(
-            f"timezone {_quoted(tz_name)}: unknown time zone; use an IANA name such as America/Chicago"
-        ) from None
-
-
-def _check_length(what: str, text: str) -> None:
-    if len(text) > MAX_CRON_LENGTH:
-        raise ScheduleError(
-            f"{what} is {len(text)} characters long; write it in at most {MAX_CRON_LENGTH} (use ranges and steps)"
-        )
-
-
-def _is_number(text: str) -> bool:
-    return text.isascii() and text.isdigit()  # str.isdigit alone accepts "²", which int() refuses
-
-
-def _quoted(text: Any, limit: int = 80) -> str:
-    """Untrusted text quoted for a message bound for terminals: control characters escaped, length capped."""
-    return f"'{safe_str(text, limit)}'"
-
-
-def _field_error(field: _Field, text: str, problem: str) -> ScheduleError:
-    return ScheduleError(f"cron field '{field.label}' = {_quoted(text)}: {problem}")
-
-
-def _parse_item(field: _Field, text: str, item: str) -> tuple[int, int, int | None, bool]:
-    """One list item (`*`, `*/n`, `a`, `a-b`, `a-b/n`, `a/n`) as (first, last, step, is_star)."""
-    base, slash, step_text = item.partition("/")
-    step = None
-    if slash:
-        if not _is_number(step_text) or int(step_text) == 0:
-            raise _field_error(field, text, f"step {step_text!r} must be a whole number of at least 1")
-        step = int(step_text)
-        if step > field.high - field.low:
-            raise _field_error(field, text, f"step {step} is larger than the field's range {field.low}-{field.high}")
-    if base == "*":
-        return field.low, field.high, step, True
-    first_text, dash, last_text = base.partition("-")
-    first = _value(field, text, first_text)
-    if dash:
-        last = _value(field, text, last_text)
-    else:
-        last = field.high if step else first  # `a/n` means "from a to the end, every n", as in cronie
-    return first, last, step, False
-
-
-def _value(field: _Field, text: str, token: str) -> int:
-    lowered = token.lower()
-    if lowered in field.names:
-        return field.names[lowered]
-    if not _is_number(token):
-        hint = f" or a name such as {next(iter(field.names))}" if field.names else ""
-        raise _field_error(field, text, f"{token!r} is not a number{hint}")
-    number = int(token)
-    if not field.low <= number <= field.high:
-        raise _field_error(field, text, f"value out of range {field.low}-{field.high}")
-    return number
-
-
-def _items(field: _Field, text: str) -> list[str]:
-    items = text.split(",")
-    if not text or any(not item for item in items):
-        raise _field_error(field, text, "empty value; use '*' for every value")
-    return items
-
-
-def _range_expression(field: _Field, text: str) -> str:
-    """A numeric field in APScheduler syntax (month names become numbers)."""
-    pieces = []
-    for item in _items(field, text):
-        first, last, step, star = _parse_item(field, text, item)
-        if not star and first > last:
-            raise _field_error(field, text, f"range {first}-{last} runs backwards; write the smaller value first")
-        suffix = f"/{step}" if step else ""
-        if star:
-            pieces.append(f"*{suffix}")
-        elif first == last or (step and step > last - first):
-            # Only `first` matches (`30/45`, `5-5/2`); APScheduler refuses a step wider than its range.
-            pieces.append(str(first))
-        else:
-            pieces.append(f"{first}-{last}{suffix}")
-    return ",".join(pieces)
-
-
-def _weekday_expression(text: str) -> str:
-    """Crontab day-of-week → APScheduler day names, e.g. `1-5` → `mon-fri`, `0`/`7` → `sun`.
-
-    Items are expanded in crontab numbering first, so steps count the way crontab counts them
-    (`*/2` = sun,tue,thu,sat). A range may wrap through Sunday: `5-1` = fri,sat,sun,mon.
-    """
-    days: set[int] = set()
-    for item in _items(_WEEKDAY, text):
-        first, last, step, star = _parse_item(_WEEKDAY, text, item)
-        if star:
-            sequence = list(range(0, 7))
-        elif first <= last:
-            sequence = list(range(first, last + 1))
-        else:
-            sequence = list(range(first, 7)) + list(range(0, last + 1))
-        days.update(day % 7 for day in sequence[:: step or 1])
-    positions = sorted((day - 1) % 7 for day in days)  # crontab Sunday=0 → APScheduler Sunday=6
-    if len(positions) == 7:
-        return "*"
-    runs: list[list[int]] = []
-    for position in positions:
-        if runs and position == runs[-1][-1] + 1:
-            runs[-1].append(position)
-        else:
-            runs.append([position])
-    return ",".join(
-        _APS_WEEKDAYS[run[0]] if len(run) == 1 else f"{_APS_WEEKDAYS[run[0]]}-{_APS_WEEKDAYS[run[-1]]}" for run in runs
-    )
 
 
 # --- payload templates -----------------------------------------------------------------------------------
@@ -402,7 +73,7 @@ def _check_json(value: Any, where: str = "payload", depth: int = 0) -> None:
         for key, item in value.items():
             if not isinstance(key, str):
                 raise ScheduleError(
-                    f"{safe_str(where, 80)}: key {_quoted(repr(key), 40)} is not text; JSON keys are text"
+                    f"{safe_str(where, 80)}: key {quoted(repr(key), 40)} is not text; JSON keys are text"
                 )
             _check_text(key, where)
             _check_json(item, f"{where}.{key}", depth + 1)
@@ -457,7 +128,7 @@ def _placeholder(text: str, local: datetime) -> str:
     today = local.date()
     shown = safe_str(text, 60)
     if name == "days_ago":
-        if not _is_number(argument) or int(argument) > _MAX_DAYS_AGO:
+        if not is_whole_number(argument) or int(argument) > _MAX_DAYS_AGO:
             raise ScheduleError(
                 f"payload placeholder {{{{{shown}}}}}: days_ago needs a whole number of days "
                 f"from 0 to {_MAX_DAYS_AGO}, e.g. {{{{days_ago:7}}}}"
@@ -512,14 +183,14 @@ class Schedule(BaseModel):
     @classmethod
     def _slug(cls, value: str) -> str:
         if not _NAME.fullmatch(value):
-            raise ScheduleError(f"schedule name {_quoted(value)}: use 1-64 lowercase letters, digits, '-' or '_'")
+            raise ScheduleError(f"schedule name {quoted(value)}: use 1-64 lowercase letters, digits, '-' or '_'")
         return value
 
     @field_validator("queue")
     @classmethod
     def _known_queue(cls, value: str) -> str:
         if value not in KNOWN_QUEUES:
-            raise ScheduleError(f"queue {_quoted(value)}: unknown; use one of {', '.join(KNOWN_QUEUES)}")
+            raise ScheduleError(f"queue {quoted(value)}: unknown; use one of {', '.join(KNOWN_QUEUES)}")
         return value
 
     @field_validator("timezone")
@@ -543,14 +214,13 @@ class Schedule(BaseModel):
     @field_validator("second")
     @classmethod
     def _seconds(cls, value: str) -> str:
-        _check_length("cron field 'second'", value)
-        _range_expression(_SECOND, value)
+        second_expression(value)
         return value
 
     @model_validator(mode="after")
     def _usable(self) -> Schedule:
         self.trigger()
-        render_payload(self.payload, self.timezone, _VALIDATION_INSTANT)
+        render_payload(self.payload, self.timezone, VALIDATION_INSTANT)
         return self
 
     @classmethod
@@ -733,7 +403,7 @@ def _stored_schedule(name: str | bytes, raw: bytes | str) -> Schedule:
         return Schedule.model_validate_json(raw)
     except ValidationError as exc:
         raise ScheduleError(
-            f"schedule {_quoted(_text(name))} is stored in an unreadable form ({_explain(exc)}); remove it"
+            f"schedule {quoted(_text(name))} is stored in an unreadable form ({_explain(exc)}); remove it"
         ) from None
 
 
@@ -775,12 +445,12 @@ class ScheduleStore:
         """Like get(), but a missing schedule is a ScheduleNotFound naming it."""
         schedule = self.get(name)
         if schedule is None:
-            raise ScheduleNotFound(f"no schedule named {_quoted(name)}; `wellqueue schedules list` shows them")
+            raise ScheduleNotFound(f"no schedule named {quoted(name)}; `wellqueue schedules list` shows them")
         return schedule
 
     def add(self, schedule: Schedule) -> Schedule:
         if not self._client.hsetnx(SCHEDULES_KEY, schedule.name, _encode(schedule)):
-            raise ScheduleError(f"schedule {_quoted(schedule.name)} already exists; use `update` to change it")
+            raise ScheduleError(f"schedule {quoted(schedule.name)} already exists; use `update` to change it")
         self._announce(schedule.name)
         return schedule
 
@@ -795,7 +465,7 @@ class ScheduleStore:
         def apply(pipe: redis.client.Pipeline) -> Schedule:
             raw = pipe.hget(SCHEDULES_KEY, name)
             if raw is None:
-                raise ScheduleNotFound(f"no schedule named {_quoted(name)}; `wellqueue schedules list` shows them")
+                raise ScheduleNotFound(f"no schedule named {quoted(name)}; `wellqueue schedules list` shows them")
             current = _stored_schedule(name, raw)
             updated = Schedule.build(**{**current.model_dump(), **changes})
             pipe.multi()
@@ -809,7 +479,7 @@ class ScheduleStore:
     def remove(self, name: str) -> None:
         removed, _ = self._client.pipeline().hdel(SCHEDULES_KEY, name).hdel(STATE_KEY, name).execute()
         if not removed:
-            raise ScheduleNotFound(f"no schedule named {_quoted(name)}; `wellqueue schedules list` shows them")
+            raise ScheduleNotFound(f"no schedule named {quoted(name)}; `wellqueue schedules list` shows them")
         self._announce(name)
 
     def set_enabled(self, name: str, enabled: bool) -> Schedule:

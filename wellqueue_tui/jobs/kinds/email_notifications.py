@@ -6,9 +6,9 @@ from the same lines); delivery is SMTP or the .eml outbox, see `jobs.mailer`.
 
 from __future__ import annotations
 
+import functools
 import html
 import json
-import math
 import mimetypes
 import re
 from dataclasses import dataclass, field
@@ -17,19 +17,19 @@ from email.utils import formatdate
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, Field, field_validator
 
 from ...settings import Settings
 from .. import mailer
 from ..context import JobContext
 from . import JobKind
+from .fields import ORGANIZATION_ID, PAYLOAD_CONFIG, check_json_object
 
 NotificationType = Literal["alert", "compliance_due", "maintenance_required", "report_ready", "reminder"]
 Priority = Literal["urgent", "high", "medium", "low"]
 
 MAX_RECIPIENTS = 50
 MAX_DATA_BYTES = 128 * 1024
-MAX_JSON_DEPTH = 20
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
 
 _EMAIL = re.compile(
@@ -37,7 +37,6 @@ _EMAIL = re.compile(
     r"@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*"
 )
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-ORGANIZATION_ID = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"
 
 # X-Priority (1 highest .. 5 lowest) and Importance, which mail clients show.
 _PRIORITY_HEADERS = {
@@ -48,45 +47,13 @@ _PRIORITY_HEADERS = {
 }
 
 
-def check_json_object(value: dict, *, max_bytes: int = MAX_DATA_BYTES) -> dict:
-    """Accept a dict only if it is plain JSON (str keys, finite numbers), at most 20 deep and `max_bytes` long.
-
-    Walks iteratively, so hostile nesting cannot hit Python's recursion limit.
-    """
-    budget = max_bytes  # every node costs at least one byte of JSON
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:
-        node, depth = stack.pop()
-        budget -= 1
-        if budget < 0:
-            raise ValueError(f"must be at most {max_bytes} bytes of JSON")
-        if isinstance(node, dict):
-            if depth > MAX_JSON_DEPTH:
-                raise ValueError(f"must be nested at most {MAX_JSON_DEPTH} levels deep")
-            for key, item in node.items():
-                if not isinstance(key, str):
-                    raise ValueError("must have text keys only")
-                stack.append((item, depth + 1))
-        elif isinstance(node, list):
-            if depth > MAX_JSON_DEPTH:
-                raise ValueError(f"must be nested at most {MAX_JSON_DEPTH} levels deep")
-            stack.extend((item, depth + 1) for item in node)
-        elif isinstance(node, float) and not math.isfinite(node):
-            raise ValueError("must not contain NaN or infinite numbers")
-        elif node is not None and not isinstance(node, (str, int, float, bool)):
-            raise ValueError(f"must hold JSON values only, found {type(node).__name__}")
-    if len(json.dumps(value, ensure_ascii=False).encode()) > max_bytes:
-        raise ValueError(f"must be at most {max_bytes} bytes of JSON")
-    return value
-
-
-JsonObject = Annotated[dict, AfterValidator(check_json_object)]
+JsonObject = Annotated[dict, AfterValidator(functools.partial(check_json_object, max_bytes=MAX_DATA_BYTES))]
 
 
 class EmailNotification(BaseModel):
     """One notification to up to 50 recipients."""
 
-    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True, str_strip_whitespace=True)
+    model_config = PAYLOAD_CONFIG
 
     type: NotificationType
     priority: Priority = "medium"

@@ -18,7 +18,7 @@ from ..production_store import ProductionStore
 from ..reports import ReportTable, Scope, build_table, fetch_report_data, write_report
 from ..reports.tables import TITLES, ReportType
 from . import JobKind
-from .data_validation import PAYLOAD_CONFIG, EmailAddress, Identifier, OrganizationId
+from .fields import PAYLOAD_CONFIG, EmailAddress, Identifier, OrganizationId
 
 QUEUE = "report-generation"
 

@@ -26,13 +26,13 @@ import urllib.request
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, Field, field_validator
 
 from ...settings import Settings
 from .. import webhook_signing
 from ..context import JobContext
 from . import JobKind, PermanentJobError
-from .email_notifications import ORGANIZATION_ID, check_json_object
+from .fields import ORGANIZATION_ID, PAYLOAD_CONFIG, check_json_object
 
 TIMEOUT_S = 10
 USER_AGENT = "WellQueue/0.1"
@@ -52,7 +52,7 @@ class WebhookDelivery(BaseModel):
     are applied when the job runs (a refused target fails at once, naming `url`).
     """
 
-    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True, str_strip_whitespace=True)
+    model_config = PAYLOAD_CONFIG
 
     url: str = Field(min_length=1, max_length=2048)
     event: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$")

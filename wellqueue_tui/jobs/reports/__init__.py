@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import importlib
 from pathlib import Path
 
-from . import csv_writer, pdf_writer, xlsx_writer
 from .tables import ReportTable, Scope, build_table, fetch_report_data
 
-Writer = Callable[..., None]
-
-#: format name -> write(table, path, *, charts)
-WRITERS: dict[str, Writer] = {"csv": csv_writer.write, "xlsx": xlsx_writer.write, "pdf": pdf_writer.write}
+#: format name -> the module whose `write(table, path, *, charts)` writes it. Imported on first use:
+#: openpyxl and fpdf2 (with Pillow and fontTools) would add ~50 MiB to every worker process otherwise.
+WRITERS: dict[str, str] = {"csv": "csv_writer", "xlsx": "xlsx_writer", "pdf": "pdf_writer"}
 
 __all__ = ["WRITERS", "ReportTable", "Scope", "build_table", "fetch_report_data", "write_report"]
 
 
 def write_report(table: ReportTable, fmt: str, path: Path, *, charts: bool = False) -> None:
     """Write `table` in format `fmt` to `path`."""
-    WRITERS[fmt](table, path, charts=charts)
+    importlib.import_module(f".{WRITERS[fmt]}", __package__).write(table, path, charts=charts)
