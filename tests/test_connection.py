@@ -50,7 +50,7 @@ def test_parse_sentinel_url_defaults() -> None:
         ("redis+sentinel:///mymaster", "at least one sentinel"),
         ("redis+sentinel://s1:99999/m", "out of range"),
         ("redis+sentinel://s1:port/m", "not host:port"),
-        ("redis://localhost:6379/0", "expected a redis\\+sentinel"),
+        ("redis://localhost:6390/0", "expected a redis\\+sentinel"),
     ],
 )
 def test_parse_sentinel_url_rejects_bad_urls(url: str, complaint: str) -> None:

@@ -92,7 +92,25 @@ def highlighted(matcher: Matcher, text: str) -> Content:
     return content
 
 
-class QueueCommands(Provider):
+class ListedCommands(Provider):
+    """A palette provider over a fixed list of (text, command, help) entries."""
+
+    def _commands(self) -> Iterator[tuple[str, Callable[[], object], str]]:
+        return iter(())
+
+    async def discover(self) -> Hits:
+        for text, command, help_text in self._commands():
+            yield DiscoveryHit(Content(text), command, text=text, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for text, command, help_text in self._commands():
+            score = matcher.match(text)
+            if score > 0:
+                yield Hit(score, highlighted(matcher, text), command, text=text, help=help_text)
+
+
+class QueueCommands(ListedCommands):
     """Command palette: open a queue, pause or resume it, find a job by id."""
 
     def _commands(self) -> Iterator[tuple[str, Callable[[], object], str]]:
@@ -103,16 +121,9 @@ class QueueCommands(Provider):
             verb = "Resume" if counts.paused else "Pause"
             yield f"{verb} queue {name}", partial(app.operator.toggle_pause, counts.queue), f"{verb} it on every host"
 
-    async def discover(self) -> Hits:
-        for text, command, help_text in self._commands():
-            yield DiscoveryHit(Content(text), command, text=text, help=help_text)
-
     async def search(self, query: str) -> Hits:
-        matcher = self.matcher(query)
-        for text, command, help_text in self._commands():
-            score = matcher.match(text)
-            if score > 0:
-                yield Hit(score, highlighted(matcher, text), command, text=text, help=help_text)
+        async for hit in super().search(query):
+            yield hit
         job_id = query.strip()
         if job_id and len(job_id) <= MAX_JOB_ID and not any(char.isspace() for char in job_id):
             text = f"Open job {safe_str(job_id, MAX_JOB_ID)}"
@@ -120,7 +131,7 @@ class QueueCommands(Provider):
             yield Hit(0.5, Content(text), partial(app.open_job, job_id), text=text, help="Find a job by its id")
 
 
-class ScreenCommands(Provider):
+class ScreenCommands(ListedCommands):
     """Command palette: open the workers, schedules and audit screens (those the source can fill)."""
 
     def _commands(self) -> Iterator[tuple[str, Callable[[], object], str]]:
@@ -131,17 +142,6 @@ class ScreenCommands(Provider):
             yield "Schedules", app.open_schedules, "Cron schedules: next and last runs, run now, pause"
         if offers(app.source, "audit_entries"):
             yield "Audit log", app.open_audit, "Who did what, newest first"
-
-    async def discover(self) -> Hits:
-        for text, command, help_text in self._commands():
-            yield DiscoveryHit(Content(text), command, text=text, help=help_text)
-
-    async def search(self, query: str) -> Hits:
-        matcher = self.matcher(query)
-        for text, command, help_text in self._commands():
-            score = matcher.match(text)
-            if score > 0:
-                yield Hit(score, highlighted(matcher, text), command, text=text, help=help_text)
 
 
 class WellQueueApp(App[None]):

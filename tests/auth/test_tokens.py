@@ -200,7 +200,7 @@ def test_signing_key_repr_hides_the_secret(hs_key: SigningKey) -> None:
 def test_dev_mode_only_without_secret_public_key_and_redis_url(make_settings, tmp_path: Path) -> None:
     assert is_dev_mode(make_settings())
     assert not is_dev_mode(make_settings(jwt_secret=SECRET))
-    assert not is_dev_mode(make_settings(redis_url="redis://localhost:6379/0"))
+    assert not is_dev_mode(make_settings(redis_url="redis://localhost:6390/0"))
     assert not is_dev_mode(make_settings(jwt_public_key_file=tmp_path / "pub.pem"))
 
 

@@ -287,7 +287,7 @@ class CronScheduler:
             aps = self._aps
             if aps is None:
                 return
-            for name in self._loaded.keys() - desired.keys():
+            for name in set(self._loaded) - set(desired):
                 try:
                     aps.remove_job(name)
                 except JobLookupError:
