@@ -6,7 +6,6 @@ from textual.widgets import Input, Select, Static
 
 from wellqueue_tui.screens.clean import CleanScreen
 from wellqueue_tui.screens.confirm import ConfirmScreen
-from wellqueue_tui.screens.job import JobScreen
 from wellqueue_tui.screens.overview import OverviewScreen
 from wellqueue_tui.screens.queue import QueueScreen
 from wellqueue_tui.widgets.job_table import JobTable
