@@ -27,6 +27,7 @@ from dramatiq.middleware import CurrentMessage, ShutdownNotifications, TimeLimit
 from ..settings import Settings, get_settings
 from .keys import QUEUES, QueueKeys, job_key, tomb_key
 from .kinds import JobKind
+from .options import DEFAULT_KEEP_COMPLETED, DEFAULT_KEEP_FAILED
 from .scripts import RegistryScripts
 
 #: A job that killed its worker this many times is failed instead of redelivered again.
@@ -186,12 +187,15 @@ class WellQueueConsumer(_RedisConsumer):
         except redis.ConnectionError as exc:
             raise ConnectionClosed(exc) from None
 
-    def _fail_poison(self, rid: bytes, data: bytes, exc: Exception) -> None:
-        self.logger.error("Undecodable message %r on %r moved to dead letters: %s", rid, self.canonical, exc)
+    def _fail_poison(self, rid: bytes, data: bytes, exc: DecodeError) -> None:
+        cause = exc.__cause__ or exc
+        reason = f"undecodable message: {type(cause).__name__}: {cause}"[:500]
+        self.logger.error("Message %r on %r moved to dead letters: %s", rid, self.canonical, reason)
         excerpt = data[:2000].decode("utf-8", "replace")
+        poison_id = f"poison:{rid.decode('utf-8', 'replace')}"
         self.scripts.poison(
-            keys=[self.acks_key, self.msgs_key, self.keys.dead, self.keys.dead_msgs, job_key(f"poison:{rid.decode()}")],
-            args=[rid, self.canonical, f"undecodable message: {exc}", excerpt],
+            keys=[self.acks_key, self.msgs_key, self.keys.dead, self.keys.dead_msgs, job_key(poison_id)],
+            args=[rid, self.canonical, reason, excerpt],
         )
 
     def _requeue_keys(self) -> list[str]:
@@ -210,7 +214,7 @@ class WellQueueConsumer(_RedisConsumer):
         self._finish(message, "failed", outcome)
 
     def _finish(self, message: MessageProxy, outcome: str, data: dict) -> None:
-        keep = message.options.get("wq_keep") or [100, 0, 50, 0]
+        keep = message.options.get("wq_keep") or [DEFAULT_KEEP_COMPLETED, 0, DEFAULT_KEEP_FAILED, 0]
         retry: Message | None = data.get("retry_message")
         try:
             self.scripts.finish(
