@@ -108,7 +108,7 @@ def test_drain_removes_waiting_but_keeps_delayed(broker, registry):
 def test_pause_is_honoured_by_a_running_worker_within_a_second(broker, registry):
     with running_worker(broker):
         actions.pause_queue(registry, "samples")
-        time.sleep(2.5)  # heartbeat refreshes the paused cache every 2 s
+        time.sleep(1.2)  # every worker refreshes its paused-queue cache once a second
         job_id = enqueue("samples", {"n": 1}, broker=broker)
         time.sleep(1.5)
         assert state_of(registry, job_id) == "waiting"

@@ -27,6 +27,8 @@ from .options import Backoff
 #: Jobs shorter than this are never written as "active" (the write would cost more than the job).
 ACTIVE_AFTER_S = 0.15
 HEARTBEAT_INTERVAL_S = 2.0  # at most; a quarter of the heartbeat timeout when that is short
+#: Workers on every host notice a queue being paused or resumed within this long.
+PAUSE_POLL_S = 1.0
 PROGRESS_MIN_INTERVAL_S = 0.2
 LOG_LINES_KEPT = 1000
 RESULT_MAX_BYTES = 16_384
@@ -70,7 +72,7 @@ class WorkerRuntime:
         self.broker = broker
         self.client: redis.Redis = broker.client
         self.worker_label = worker_label
-        self.heartbeat_interval_s = min(HEARTBEAT_INTERVAL_S, heartbeat_timeout_ms / 4000)
+        self.heartbeat_interval_s = min(HEARTBEAT_INTERVAL_S, heartbeat_timeout_ms / 4000, PAUSE_POLL_S)
         self.running: dict[str, tuple[float, str]] = {}  # job id -> (monotonic start, queue)
         self.marked: set[str] = set()
         self._lock = threading.Lock()
@@ -123,7 +125,7 @@ class WorkerRuntime:
 
     def _beat(self) -> None:
         self.broker.registry_scripts.heartbeat(keys=[BROKERS], args=[self.broker.broker_id])
-        self.broker.paused_queues = frozenset(q.decode() for q in self.client.smembers(PAUSED))
+        self.broker.paused_queues = frozenset(q.decode("utf-8", "replace") for q in self.client.smembers(PAUSED))
 
     def _mark_active(self) -> None:
         now = time.monotonic()
