@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from wellqueue_tui.jobs import EnqueueError, enqueue
@@ -163,3 +165,14 @@ def test_bulk_enqueue_validates_all_first_then_pipelines(broker, registry):
     assert len(ids) == 7 and ids[-1] == ids[-2] == "dup"
     counts = registry.queue_counts("samples")
     assert (counts.waiting, counts.prioritized) == (5, 1)
+
+
+def test_retention_by_age_drops_completed_jobs_older_than_the_limit(broker, registry):
+    old = [enqueue("samples", {"n": i}, remove_on_complete={"age": 1}, broker=broker) for i in range(3)]
+    with running_worker(broker):
+        wait_for(lambda: registry.queue_counts("samples").completed == 3)
+        time.sleep(1.2)
+        fresh = enqueue("samples", {"n": 9}, remove_on_complete={"age": 1}, broker=broker)
+        wait_for(lambda: state_of(registry, fresh) == "completed")
+    assert [j.id for j in registry.list_jobs("samples", "completed").jobs] == [fresh]
+    assert all(registry.get_job(i) is None for i in old)

@@ -118,3 +118,39 @@ def test_log_format_is_applied(tmp_path, log_format):
         assert json.loads(line)["level"] == "ERROR"
     else:
         assert " ERROR " in line and "wellqueue_tui.workers.headless" in line
+
+
+def test_the_wellqueue_command_processes_demo_jobs_and_exits_0_on_sigterm(redis_url, redis_client, tmp_path):
+    """The console script as a server runs it: `wellqueue demo`, then `wellqueue --workers-only`."""
+    wellqueue = Path(sys.executable).with_name("wellqueue")
+    env = {**os.environ, "REDIS_URL": redis_url, "WELLQUEUE_DATA_DIR": str(tmp_path),
+           "WELLQUEUE_JWT_SECRET": "d" * 40, "WELLQUEUE_GRACE_SECONDS": "10"}
+    from wellqueue_tui.auth.identity import Role
+    from wellqueue_tui.auth.secrets import load_signing_key
+    from wellqueue_tui.auth.tokens import issue_token
+
+    env["WELLQUEUE_TOKEN"] = issue_token(load_signing_key(Settings(data_dir=tmp_path, jwt_secret="d" * 40)),
+                                         sub="ci", role=Role.ADMIN)
+    demo = subprocess.run([str(wellqueue), "demo", "--count", "40"], env=env, capture_output=True, text=True,
+                          timeout=60)
+    assert demo.returncode == 0 and "enqueued 40 demo jobs" in demo.stdout, demo.stderr
+
+    def ready_jobs() -> int:
+        return sum(redis_client.zcard(f"wq:q:{queue}:{state}") for queue in
+                   ("data-validation", "report-generation", "email-notifications", "webhooks")
+                   for state in ("waiting", "prioritized", "active"))
+
+    assert ready_jobs() > 0
+    process = subprocess.Popen([str(wellqueue), "--workers-only", "--log-format", "json"], env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for(lambda: ready_jobs() == 0, 60, "every ready demo job to be taken and finished")
+        process.send_signal(signal.SIGTERM)
+        _out, err = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert process.returncode == 0, err[-3000:]
+    completed = sum(redis_client.zcard(f"wq:q:{queue}:completed") for queue in
+                    ("data-validation", "report-generation", "email-notifications"))
+    assert completed > 0
+    assert any((tmp_path / "outbox").glob("*.eml"))  # e-mail without SMTP lands in the outbox
