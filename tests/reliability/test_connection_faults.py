@@ -111,7 +111,11 @@ def test_killed_and_paused_connections_lose_no_job(redis_client, redis_url, sett
            workers_alive=sum(alive), exit_codes=exit_codes, seconds=round(elapsed, 1))
 
     assert all(alive), "no worker process died of the faults"
-    assert lost == 0 and not audit.missing, (tmp_path / "workers.log").read_text()[-3000:]
+    left_jobs = {state: [{k.decode(): v.decode("utf-8", "replace")[:120] for k, v in
+                          redis_client.hgetall(f"wq:job:{job_id.decode()}").items()}
+                         for job_id in redis_client.zrange(f"wq:q:{QUEUE}:{state}", 0, 5)]
+                 for state in ("waiting", "active", "delayed")}
+    assert lost == 0 and not audit.missing, (left_jobs, queue_backlog(redis_client, [QUEUE]))
     assert audit.ids_in("failed") == meant_to_fail, "only the jobs meant to fail failed"
     assert audit.invisible == [], "every job that started twice shows attempts >= 2 or redeliveries >= 1"
     assert queue_backlog(redis_client, [QUEUE]) == 0 and stranded == 0

@@ -184,7 +184,7 @@ class WellQueueConsumer(_RedisConsumer):
                     self.misses, backoff_ms = compute_backoff(self.misses, max_backoff=self.timeout)
                     time.sleep(backoff_ms / 1000)
                     return None
-        except redis.ConnectionError as exc:
+        except (redis.ConnectionError, redis.TimeoutError) as exc:  # both: Dramatiq retries only its own
             raise ConnectionClosed(exc) from None
 
     def _fail_poison(self, rid: bytes, data: bytes, exc: DecodeError) -> None:
@@ -236,39 +236,43 @@ class WellQueueConsumer(_RedisConsumer):
                     retry.options["eta"] if retry else "",
                 ],
             )
-        except redis.ConnectionError as exc:
+        except (redis.ConnectionError, redis.TimeoutError) as exc:  # both: Dramatiq retries only its own
             raise ConnectionClosed(exc) from None
         finally:
             self.queued_message_ids.discard(message.message_id)
 
     def requeue(self, messages) -> None:
-        rids = [m.options["redis_message_id"] for m in messages]
-        if rids:
-            self.scripts.requeue(keys=self._requeue_keys(), args=["graceful", REDELIVERY_LIMIT, int(self.is_delay_queue), *rids])
+        self._hand_back([m.options["redis_message_id"] for m in messages])
 
     def close(self) -> None:
         """Hand back what this consumer fetched but never handed out: its prefetch cache and, for the delay
         queue, every delayed message it held (Dramatiq drops its in-memory delay queue on a connection
-        error). Retried through a short Redis outage so nothing stays stranded in a live worker's acks."""
+        error)."""
         cached = [rid for rid, _data in self.message_cache]
         self.message_cache = []
+        self._hand_back(cached, everything_held=self.is_delay_queue)
+
+    def _hand_back(self, rids: list, *, everything_held: bool = False) -> None:
+        """Requeue `rids` (and, with `everything_held`, the whole acks set), retrying through a short Redis
+        outage. Dramatiq's consumer thread calls this while restarting after a connection error: anything but
+        a BrokerConnectionError escaping here would kill that thread and strand its queue."""
         deadline = time.monotonic() + CLOSE_RETRY_S
         while True:
             try:
-                if cached:
+                if rids:
                     self.scripts.requeue(keys=self._requeue_keys(),
-                                         args=["graceful", REDELIVERY_LIMIT, int(self.is_delay_queue), *cached])
-                    cached = []
-                if self.is_delay_queue:
+                                         args=["graceful", REDELIVERY_LIMIT, int(self.is_delay_queue), *rids])
+                    rids = []
+                if everything_held:
                     held = list(self.broker.client.smembers(self.acks_key))
                     if held:
                         self.scripts.requeue(keys=self._requeue_keys(), args=["graceful", REDELIVERY_LIMIT, 1, *held])
                 return
-            except (redis.ConnectionError, redis.TimeoutError):
+            except (redis.ConnectionError, redis.TimeoutError) as exc:
                 if time.monotonic() >= deadline:
-                    self.logger.warning("Redis unreachable while closing %r: unacked messages are left to the "
-                                        "reaper", self.queue_name)
-                    return
+                    self.logger.warning("Redis unreachable while handing back messages of %r: they are left to "
+                                        "the reaper", self.queue_name)
+                    raise ConnectionClosed(exc) from None
                 time.sleep(0.5)
 
 
