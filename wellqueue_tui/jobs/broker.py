@@ -176,7 +176,8 @@ class WellQueueConsumer(_RedisConsumer):
                 if wanted > 0:
                     flat = self.scripts.fetch(
                         keys=[self.keys.prioritized if not self.is_delay_queue else self.keys.delayed + ".PQ",
-                              self.list_key, self.msgs_key, self.acks_key],
+                              self.list_key, self.msgs_key, self.acks_key,
+                              f"{self.broker.namespace}:__fetch__.{uuid4()}"],
                         args=[wanted],
                     )
                     self.message_cache = [(flat[i], flat[i + 1]) for i in range(0, len(flat), 2)]
