@@ -21,7 +21,7 @@ from .auth.permissions import Action, allowed, check
 from .jobs.actions import CLEANABLE, ActionError, ActionResult
 from .jobs.models import STATES, JobDetail, JobPage, JobState, JobSummary, MinuteStats, QueueCounts
 from .jobs.registry import ASCENDING_STATES
-from .workers.schedules import Schedule, ScheduleNotFound, ScheduleState, ScheduleStatus, next_fire_times, render_payload
+from .workers.schedules import Schedule, ScheduleNotFound, ScheduleState, ScheduleStatus, render_payload, schedule_status
 from .workers.supervisor import MAX_PROCESSES_PER_GROUP
 from .workers.worker_records import ControlError, WorkerInfo, WorkerState
 
@@ -307,26 +307,9 @@ class StaticOperationsSource(StaticSource):
     def schedules(self) -> list[ScheduleStatus]:
         """The schedules as `ScheduleStore.overview` reports them at the fixed clock's time."""
         now = datetime.fromtimestamp(self.now, UTC)
-        rows = []
-        for schedule in sorted(self.schedule_definitions.values(), key=lambda schedule: schedule.name):
-            upcoming = next_fire_times(schedule, now) if schedule.enabled else []
-            state = self.schedule_states.get(schedule.name, ScheduleState())
-            rows.append(
-                ScheduleStatus(
-                    name=schedule.name,
-                    cron=schedule.cron,
-                    timezone=schedule.timezone,
-                    queue=schedule.queue,
-                    enabled=schedule.enabled,
-                    description=schedule.description,
-                    next_run=upcoming[0] if upcoming else None,
-                    next_run_utc=upcoming[0].astimezone(UTC) if upcoming else None,
-                    last_fire_utc=state.last_fire_utc,
-                    last_job_id=state.last_job_id,
-                    last_error=state.last_error,
-                )
-            )
-        return rows
+        definitions = sorted(self.schedule_definitions.values(), key=lambda schedule: schedule.name)
+        return [schedule_status(schedule, self.schedule_states.get(schedule.name, ScheduleState()), now)
+                for schedule in definitions]
 
     def audit_entries(self, limit: int = 200) -> list[AuditEntry]:
         self._check(Action.VIEW_AUDIT)

@@ -295,6 +295,24 @@ def fire_job_id(schedule: Schedule, fire_time: datetime) -> str:
     return f"cron:{schedule.name}:{stamp}"
 
 
+def schedule_status(schedule: Schedule, state: ScheduleState, now: datetime) -> ScheduleStatus:
+    """One schedule's row: its next run after `now` (none while paused) and its last fire."""
+    upcoming = next_fire_times(schedule, now) if schedule.enabled else []
+    return ScheduleStatus(
+        name=schedule.name,
+        cron=schedule.cron,
+        timezone=schedule.timezone,
+        queue=schedule.queue,
+        enabled=schedule.enabled,
+        description=schedule.description,
+        next_run=upcoming[0] if upcoming else None,
+        next_run_utc=upcoming[0].astimezone(timezone.utc) if upcoming else None,
+        last_fire_utc=state.last_fire_utc,
+        last_job_id=state.last_job_id,
+        last_error=state.last_error,
+    )
+
+
 def next_fire_times(schedule: Schedule, now: datetime, n: int = 1) -> list[datetime]:
     """The next n fire instants after `now` (aware, in the schedule's time zone; fewer if it stops firing)."""
     trigger, zone = schedule.trigger(), schedule.zone
@@ -504,26 +522,7 @@ class ScheduleStore:
     def overview(self, now: datetime) -> list[ScheduleStatus]:
         """Every schedule with its next run (none while paused) and last fire, for screens and the CLI."""
         states = self.states()
-        rows = []
-        for schedule in self.list():
-            upcoming = self.next_fire_times(schedule, now) if schedule.enabled else []
-            state = states.get(schedule.name, ScheduleState())
-            rows.append(
-                ScheduleStatus(
-                    name=schedule.name,
-                    cron=schedule.cron,
-                    timezone=schedule.timezone,
-                    queue=schedule.queue,
-                    enabled=schedule.enabled,
-                    description=schedule.description,
-                    next_run=upcoming[0] if upcoming else None,
-                    next_run_utc=upcoming[0].astimezone(timezone.utc) if upcoming else None,
-                    last_fire_utc=state.last_fire_utc,
-                    last_job_id=state.last_job_id,
-                    last_error=state.last_error,
-                )
-            )
-        return rows
+        return [schedule_status(schedule, states.get(schedule.name, ScheduleState()), now) for schedule in self.list()]
 
     def install_defaults(self) -> list[str]:
         """Install default_schedules() once per Redis: only into an empty store, never again after that."""

@@ -2,7 +2,7 @@
 -- Idempotent per fetch token: when a reply is lost (a killed connection) and redis-py re-sends the call,
 -- the same batch is returned again instead of a second batch while the first sits unknown in the acks set.
 -- KEYS[1] zset ns:{q}.PQ   KEYS[2] list ns:{q}   KEYS[3] hash ns:{q}.msgs   KEYS[4] set ns:__acks__.{broker}.{q}
--- KEYS[5] string ns:__fetch__.{token} (the batch of this call, kept 60 s)
+-- KEYS[5] string ns:__fetch__.{token} (the batch of this call, kept 10 s: redis-py re-sends at once)
 -- ARGV[1] n
 -- Returns a flat list {rid1, payload1, rid2, payload2, ...}; a payload may be false (removed meanwhile).
 local n = tonumber(ARGV[1])
@@ -22,7 +22,7 @@ else
   end
   if #rids == 0 then return {} end
   redis.call('SADD', KEYS[4], unpack(rids))
-  redis.call('SET', KEYS[5], cjson.encode(rids), 'EX', 60)
+  redis.call('SET', KEYS[5], cjson.encode(rids), 'EX', 10)
 end
 if #rids == 0 then return {} end
 local payloads = redis.call('HMGET', KEYS[3], unpack(rids))
