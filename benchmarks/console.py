@@ -27,12 +27,12 @@ from wellqueue_tui.app import WellQueueApp  # noqa: E402
 from wellqueue_tui.auth.identity import LOCAL_DEV  # noqa: E402
 from wellqueue_tui.jobs import enqueue_bulk  # noqa: E402
 from wellqueue_tui.jobs.broker import build_broker  # noqa: E402
-from wellqueue_tui.jobs.demo import demo_jobs  # noqa: E402
 from wellqueue_tui.jobs.registry import Registry  # noqa: E402
 from wellqueue_tui.redis_server import start_redis  # noqa: E402
 from wellqueue_tui.screens.queue import QueueScreen  # noqa: E402
 from wellqueue_tui.session import OperatorSession  # noqa: E402
 from wellqueue_tui.settings import Settings  # noqa: E402
+from wellqueue_tui.wellflow.demo import demo_jobs  # noqa: E402
 from wellqueue_tui.widgets.job_table import JobTable  # noqa: E402
 from wellqueue_tui.workers.host import WorkerHost  # noqa: E402
 from wellqueue_tui.workers.worker_records import read_rss_bytes  # noqa: E402

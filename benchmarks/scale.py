@@ -21,7 +21,7 @@ from pydantic import BaseModel  # noqa: E402
 
 from wellqueue_tui.jobs import enqueue_bulk  # noqa: E402
 from wellqueue_tui.jobs.broker import build_broker  # noqa: E402
-from wellqueue_tui.jobs.kinds import JobKind  # noqa: E402
+from wellqueue_tui.jobs.kind import JobKind  # noqa: E402
 from wellqueue_tui.jobs.registry import Registry  # noqa: E402
 from wellqueue_tui.redis_server import start_redis  # noqa: E402
 from wellqueue_tui.settings import Settings  # noqa: E402

@@ -39,7 +39,7 @@ def make_broker(mode: str, url: str):
 
     from wellqueue_tui.jobs import enqueue
     from wellqueue_tui.jobs.broker import build_broker
-    from wellqueue_tui.jobs.kinds import JobKind
+    from wellqueue_tui.jobs.kind import JobKind
     from wellqueue_tui.settings import Settings
 
     class Payload(BaseModel):

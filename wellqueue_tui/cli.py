@@ -247,7 +247,7 @@ def cmd_clean(ctx: CliContext) -> int:
 
 def cmd_demo(ctx: CliContext) -> int:
     from .jobs import enqueue
-    from .jobs.demo import demo_jobs
+    from .wellflow.demo import demo_jobs
 
     broker = ctx.broker()
     jobs = demo_jobs(random.Random(ctx.args.seed), ctx.args.count)

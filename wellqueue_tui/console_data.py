@@ -414,7 +414,7 @@ class StaticOperationsSource(StaticSource):
         return ActionResult(action, name, 1, f"schedule {name} {'resumed' if enabled else 'paused'}")
 
     def _waiting_job(self, job_id: str, queue: str, payload: dict) -> JobDetail:
-        from .jobs.kinds import all_kinds  # the job kinds import their libraries: only when a test runs a schedule
+        from .jobs.kind import all_kinds  # the job kinds import their libraries: only when a test runs a schedule
 
         kind = all_kinds().get(queue)
         summary = JobSummary(

@@ -12,7 +12,7 @@ import dramatiq
 import pytest
 
 from wellqueue_tui.jobs.broker import WellQueueBroker, build_broker, use_broker
-from wellqueue_tui.jobs.kinds import JobKind
+from wellqueue_tui.jobs.kind import JobKind
 from wellqueue_tui.jobs.registry import Registry
 from wellqueue_tui.settings import Settings
 

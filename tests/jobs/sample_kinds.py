@@ -9,7 +9,7 @@ import time
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from wellqueue_tui.jobs.kinds import JobKind, PermanentJobError
+from wellqueue_tui.jobs.kind import JobKind, PermanentJobError
 
 
 class SamplePayload(BaseModel):

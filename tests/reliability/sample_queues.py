@@ -11,7 +11,7 @@ from uuid import uuid4
 
 from jobs.sample_kinds import SamplePayload, process
 
-from wellqueue_tui.jobs.kinds import JobKind
+from wellqueue_tui.jobs.kind import JobKind
 
 QUEUES = ("samples-a", "samples-b", "samples-c")
 START_MARK = "start"

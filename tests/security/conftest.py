@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, settings as hypothesis_settings
 from pydantic import BaseModel, ConfigDict, Field
 
 from jobs.conftest import make_broker, registry  # noqa: F401  (registry: tests/jobs' fixture, on this broker)
-from wellqueue_tui.jobs.kinds import JobKind, PermanentJobError
+from wellqueue_tui.jobs.kind import JobKind, PermanentJobError
 from wellqueue_tui.settings import Settings
 
 # --- the fuzz budget -------------------------------------------------------------------------------

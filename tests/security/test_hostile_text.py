@@ -28,7 +28,7 @@ from wellqueue_tui.auth.secrets import HS256, SigningKey
 from wellqueue_tui.auth.tokens import issue_token
 from wellqueue_tui.jobs import enqueue
 from wellqueue_tui.jobs.keys import QUEUES, job_key, job_log_key
-from wellqueue_tui.jobs.kinds import PermanentJobError
+from wellqueue_tui.jobs.kind import PermanentJobError
 from wellqueue_tui.logging_setup import JsonLineFormatter, TextFormatter
 from wellqueue_tui.sanitize import JSON_STYLES, safe_json, safe_str, safe_text
 from wellqueue_tui.screens.job import JobScreen

@@ -11,7 +11,6 @@ from hypothesis import given, strategies as st
 from pydantic import ValidationError
 
 from wellqueue_tui.jobs import EnqueueError, enqueue
-from wellqueue_tui.jobs.kinds.webhooks import KIND as WEBHOOKS
 from wellqueue_tui.jobs.options import (
     DEFAULT_KEEP_COMPLETED,
     DEFAULT_KEEP_FAILED,
@@ -21,6 +20,7 @@ from wellqueue_tui.jobs.options import (
     Backoff,
     JobOptions,
 )
+from wellqueue_tui.wellflow.kinds.webhooks import KIND as WEBHOOKS
 
 from .conftest import fuzz_settings, ran
 

@@ -18,13 +18,13 @@ from wellqueue_tui.auth.identity import LOCAL_DEV
 from wellqueue_tui.console_data import ConsoleSource
 from wellqueue_tui.jobs import enqueue
 from wellqueue_tui.jobs.broker import build_broker
-from wellqueue_tui.jobs.demo import demo_jobs
 from wellqueue_tui.jobs.registry import Registry
 from wellqueue_tui.screens.confirm import ConfirmScreen
 from wellqueue_tui.screens.job import JobScreen
 from wellqueue_tui.screens.queue import QueueScreen
 from wellqueue_tui.session import OperatorSession
 from wellqueue_tui.settings import Settings
+from wellqueue_tui.wellflow.demo import demo_jobs
 from wellqueue_tui.widgets.job_table import JobTable
 from wellqueue_tui.widgets.queue_panel import QueuePanel
 from wellqueue_tui.widgets.status_bars import ConnectionBanner

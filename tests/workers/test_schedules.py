@@ -501,7 +501,7 @@ def _nested_list(depth: int) -> list:
 
 def test_default_payloads_match_their_queue_models() -> None:
     try:
-        from wellqueue_tui.jobs.kinds import all_kinds
+        from wellqueue_tui.jobs.kind import all_kinds
 
         all_kinds()
     except ImportError as exc:
@@ -728,7 +728,7 @@ def test_cli_bad_input_exits_2_with_a_message(fake_redis, capsys, argv: list[str
 
 def test_cli_add_refuses_a_payload_the_queue_model_rejects(fake_redis, capsys) -> None:
     try:
-        from wellqueue_tui.jobs.kinds import all_kinds
+        from wellqueue_tui.jobs.kind import all_kinds
 
         all_kinds()
     except ImportError as exc:

@@ -1,63 +1,18 @@
-"""`enqueue()`: the one public way to submit work (validated payload, Bull-style options, idempotent ids)."""
+"""The queue engine's public face: `enqueue()` and `enqueue_bulk()` (validated payload, Bull-style options,
+idempotent ids) and job kind registration."""
 
 from __future__ import annotations
 
 from typing import Any
-from uuid import uuid4
 
-from dramatiq.message import Message
-from pydantic import BaseModel, ValidationError
+from . import submission
+from .kind import JobKind, PermanentJobError, all_kinds
+from .submission import EnqueueError, build_message, describe_validation, find_kind, prepare_message, validate_payload
 
-from .kinds import JobKind, all_kinds
-from .options import JobOptions
-
-#: E-mail priorities map onto job priorities so urgent alerts jump the queue (1 = highest).
-NOTIFICATION_PRIORITY = {"urgent": 1, "high": 2}
-
-
-class EnqueueError(ValueError):
-    """The job was not accepted: unknown queue, invalid payload or options. The message names the field."""
-
-
-def find_kind(queue_or_kind: str, kinds: dict[str, JobKind] | None = None) -> JobKind:
-    """The job kind for a queue name (`data-validation`) or an actor name (`validate_production_data`)."""
-    kinds = kinds if kinds is not None else all_kinds()
-    if queue_or_kind in kinds:
-        return kinds[queue_or_kind]
-    for kind in kinds.values():
-        if kind.name == queue_or_kind:
-            return kind
-    raise EnqueueError(f"unknown queue {queue_or_kind!r}; known queues: {', '.join(sorted(kinds))}")
-
-
-def validate_payload(kind: JobKind, payload: Any) -> BaseModel:
-    try:
-        return kind.payload.model_validate(payload)
-    except ValidationError as exc:
-        raise EnqueueError(f"invalid payload for {kind.queue}: {describe_validation(exc)}") from None
-    except RecursionError:
-        raise EnqueueError(f"invalid payload for {kind.queue}: nested too deeply") from None
-
-
-def describe_validation(exc: ValidationError, limit: int = 10) -> str:
-    """pydantic's errors as `field.path: message; …`, with hostile field names made printable and bounded."""
-    from ..sanitize import safe_str
-
-    return "; ".join(
-        safe_str(f"{'.'.join(str(p) for p in err['loc']) or 'payload'}: {err['msg']}", 300)
-        for err in exc.errors()[:limit]
-    )
-
-
-def build_message(kind: JobKind, payload: BaseModel, options: JobOptions, job_id: str) -> Message:
-    # only what the caller set: the worker re-validates exactly that (defaults may be refused in some modes)
-    data = payload.model_dump(mode="json", exclude_unset=True)
-    message_options = options.message_options()
-    org = data.get("organizationId")
-    if org:
-        message_options["wq_org"] = org
-    return Message(queue_name=kind.queue, actor_name=kind.name, args=(data,), kwargs={},
-                   options=message_options, message_id=job_id)
+__all__ = [
+    "EnqueueError", "JobKind", "PermanentJobError", "all_kinds", "build_message", "describe_validation",
+    "enqueue", "enqueue_bulk", "find_kind", "prepare_message", "validate_payload",
+]
 
 
 def enqueue(
@@ -75,62 +30,21 @@ def enqueue(
     broker=None,
 ) -> str:
     """Validate and submit one job; returns its id. A second call with the same `job_id` returns that id
-    and enqueues nothing."""
-    from .broker import default_broker
-
-    broker = broker or default_broker()
-    message, delay = prepare_message(
-        broker, queue_or_kind, payload, job_id=job_id, priority=priority, delay_ms=delay_ms, attempts=attempts,
-        backoff=backoff, timeout_ms=timeout_ms, remove_on_complete=remove_on_complete, remove_on_fail=remove_on_fail,
+    and enqueues nothing. `broker` defaults to the process-wide one."""
+    return submission.enqueue(
+        queue_or_kind, payload, broker=broker or _default_broker(), job_id=job_id, priority=priority,
+        delay_ms=delay_ms, attempts=attempts, backoff=backoff, timeout_ms=timeout_ms,
+        remove_on_complete=remove_on_complete, remove_on_fail=remove_on_fail,
     )
-    broker.submit(message, delay=delay, create_only=True)
-    return message.message_id
 
 
 def enqueue_bulk(jobs: list[dict], *, broker=None) -> list[str]:
     """Validate every job first (nothing is enqueued if one is invalid), then submit them all in one
     pipelined round trip. Each item: {"queue": ..., "payload": ..., plus any `enqueue` option}."""
-    from .broker import default_broker
-
-    broker = broker or default_broker()
-    prepared = []
-    for index, job in enumerate(jobs):
-        spec = dict(job)
-        try:
-            queue, payload = spec.pop("queue"), spec.pop("payload")
-            prepared.append(prepare_message(broker, queue, payload, **spec))
-        except KeyError as exc:
-            raise EnqueueError(f"job {index}: missing {exc.args[0]!r}") from None
-        except TypeError as exc:
-            raise EnqueueError(f"job {index}: {exc}") from None
-        except EnqueueError as exc:
-            raise EnqueueError(f"job {index}: {exc}") from None
-    broker.submit_many(prepared, create_only=True)
-    return [message.message_id for message, _delay in prepared]
+    return submission.enqueue_bulk(jobs, broker=broker or _default_broker())
 
 
-def prepare_message(broker, queue_or_kind: str, payload: Any, *, job_id=None, priority=None, delay_ms=None,
-                    attempts=None, backoff=None, timeout_ms=None, remove_on_complete=None,
-                    remove_on_fail=None) -> tuple[Message, int | None]:
-    """The validated Dramatiq message for one job, and its delay."""
-    kind = find_kind(queue_or_kind, broker.kinds)
-    model = validate_payload(kind, payload)
-    if priority is None and kind.queue == "email-notifications":
-        priority = NOTIFICATION_PRIORITY.get(getattr(model, "priority", None))
-    try:
-        options = JobOptions.build(
-            job_id=job_id, priority=priority, delay_ms=delay_ms, attempts=attempts, backoff=backoff,
-            timeout_ms=timeout_ms, remove_on_complete=remove_on_complete, remove_on_fail=remove_on_fail,
-            default_attempts=kind.max_attempts, default_backoff_ms=kind.backoff_ms,
-        )
-    except (ValidationError, ValueError) as exc:
-        raise EnqueueError(f"invalid job options: {_options_problem(exc)}") from None
-    return build_message(kind, model, options, options.job_id or str(uuid4())), options.delay_ms
+def _default_broker():
+    from .broker import default_broker  # the broker pulls in Dramatiq's Redis stack: load it only to submit
 
-
-def _options_problem(exc: Exception) -> str:
-    from ..sanitize import safe_str
-
-    if isinstance(exc, ValidationError):
-        return describe_validation(exc, 5)
-    return safe_str(exc, 300)
+    return default_broker()

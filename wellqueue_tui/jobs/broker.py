@@ -26,7 +26,7 @@ from dramatiq.middleware import CurrentMessage, ShutdownNotifications, TimeLimit
 
 from ..settings import Settings, get_settings
 from .keys import QUEUES, QueueKeys, job_key, tomb_key
-from .kinds import JobKind
+from .kind import JobKind
 from .options import DEFAULT_KEEP_COMPLETED, DEFAULT_KEEP_FAILED
 from .scripts import RegistryScripts
 
@@ -281,7 +281,7 @@ def build_broker(url: str | None = None, *, settings: Settings | None = None, cl
                  kinds: list[JobKind] | None = None) -> WellQueueBroker:
     """A broker with the WellQueue middleware and an actor per job kind (default: every configured kind)."""
     from ..connection import redis_client
-    from .kinds import all_kinds
+    from .kind import all_kinds
     from .middleware import RegistryMiddleware
 
     settings = settings or get_settings()
@@ -302,9 +302,9 @@ def declare_kind(broker: WellQueueBroker, kind) -> dramatiq.Actor:
     """Turn a JobKind into a Dramatiq actor: validate the payload, then run the processor with its context."""
     from pydantic import ValidationError
 
-    from . import describe_validation
+    from .submission import describe_validation
     from .context import current_job
-    from .kinds import PermanentJobError
+    from .kind import PermanentJobError
 
     def run(payload: dict) -> None:
         try:

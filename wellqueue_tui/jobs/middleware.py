@@ -21,7 +21,7 @@ from pydantic import ValidationError
 from ..settings import Settings
 from .context import JobContext, current_job
 from .keys import BROKERS, PAUSED, QueueKeys, job_key, job_log_key
-from .kinds import PermanentJobError
+from .kind import PermanentJobError
 from .options import Backoff
 
 #: Jobs shorter than this are never written as "active" (the write would cost more than the job).
@@ -57,7 +57,7 @@ class RedisJobSink:
             pipe.execute()
 
     def enqueue(self, queue_or_kind: str, payload: dict, **options: Any) -> str:
-        from . import enqueue
+        from .submission import enqueue
 
         return enqueue(queue_or_kind, payload, broker=self.broker, **options)
 

@@ -333,7 +333,7 @@ def check_payload(schedule: Schedule, now: datetime) -> bool:
     Returns False when the job kinds cannot be imported (nothing was checked); raises ScheduleError when invalid.
     """
     try:
-        from ..jobs.kinds import all_kinds
+        from ..jobs.kind import all_kinds
 
         kind = all_kinds().get(schedule.queue)
     except ImportError as exc:

@@ -9,7 +9,8 @@ from datetime import date
 
 import pytest
 
-from wellqueue_tui.jobs.demo import (
+from wellqueue_tui.jobs.options import JobOptions
+from wellqueue_tui.wellflow.demo import (
     COUNTIES,
     DEMO_WEBHOOK_URL,
     NOTIFICATION_PRIORITIES,
@@ -20,9 +21,8 @@ from wellqueue_tui.jobs.demo import (
     DemoJob,
     demo_jobs,
 )
-from wellqueue_tui.jobs.kinds.email_notifications import EmailNotification
-from wellqueue_tui.jobs.kinds.webhooks import WebhookDelivery
-from wellqueue_tui.jobs.options import JobOptions
+from wellqueue_tui.wellflow.kinds.email_notifications import EmailNotification
+from wellqueue_tui.wellflow.kinds.webhooks import WebhookDelivery
 
 TODAY = date(2025, 3, 12)
 QUEUES = {"data-validation", "report-generation", "email-notifications", "webhooks"}
@@ -133,7 +133,7 @@ def test_options_are_valid_enqueue_options(jobs: list[DemoJob]) -> None:
 
 def test_every_payload_validates_against_its_kind() -> None:
     try:
-        from wellqueue_tui.jobs.kinds import all_kinds
+        from wellqueue_tui.jobs.kind import all_kinds
 
         kinds = all_kinds()
     except ImportError as exc:
@@ -146,7 +146,7 @@ def test_every_payload_validates_against_its_kind() -> None:
 def test_stored_demo_payloads_revalidate_in_the_worker():
     """What enqueue stores is what the worker validates again: it must pass a second time."""
     from wellqueue_tui.jobs import build_message, validate_payload
-    from wellqueue_tui.jobs.kinds import all_kinds
+    from wellqueue_tui.jobs.kind import all_kinds
     from wellqueue_tui.jobs.options import JobOptions
 
     kinds = all_kinds()

@@ -14,10 +14,10 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field, Strict, StringConstraints, model_validator
 
-from ..context import JobContext
+from ...jobs.context import JobContext
+from ...jobs.kind import JobKind, PermanentJobError
 from ..geography import STATE_BOUNDS, county_in_state
 from ..production_store import DuplicateReadingError, ProductionStore, Reading
-from . import JobKind, PermanentJobError
 from .fields import PAYLOAD_CONFIG, EmailAddress, Identifier, OrganizationId
 
 QUEUE = "data-validation"

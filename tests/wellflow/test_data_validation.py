@@ -11,11 +11,11 @@ import pytest
 from pydantic import ValidationError
 
 from wellqueue_tui.jobs.context import JobContext
-from wellqueue_tui.jobs.geography import COUNTIES, county_key
-from wellqueue_tui.jobs.kinds import PermanentJobError
-from wellqueue_tui.jobs.kinds import data_validation as dv
-from wellqueue_tui.jobs.kinds.email_notifications import EmailNotification
-from wellqueue_tui.jobs.production_store import ProductionStore, Reading
+from wellqueue_tui.jobs.kind import PermanentJobError
+from wellqueue_tui.wellflow.geography import COUNTIES, county_key
+from wellqueue_tui.wellflow.kinds import data_validation as dv
+from wellqueue_tui.wellflow.kinds.email_notifications import EmailNotification
+from wellqueue_tui.wellflow.production_store import ProductionStore, Reading
 
 from .conftest import RecordingSink, make_context
 

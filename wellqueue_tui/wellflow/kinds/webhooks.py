@@ -6,7 +6,7 @@ bytes are signed: `X-WellQueue-Signature: v1=<hex HMAC-SHA256>` over
 signature covers the delivery id (the job id, the same on every retry) as well as the
 timestamp (new on every attempt) and the body, so a captured request can neither be
 replayed under another id nor after the receiver's 5-minute window; receivers verify with
-`jobs.webhook_signing.verify` and drop delivery ids they have already seen.
+`wellflow.webhook_signing.verify` and drop delivery ids they have already seen.
 Targets are resolved first and refused if any address is loopback, private, link-local,
 multicast, reserved or unspecified; the connection then goes to the vetted address
 (no second DNS lookup to rebind), redirects are not followed and sockets time out in 10 s.
@@ -28,10 +28,10 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, Field, field_validator
 
+from ...jobs.context import JobContext
+from ...jobs.kind import JobKind, PermanentJobError
 from ...settings import Settings
 from .. import webhook_signing
-from ..context import JobContext
-from . import JobKind, PermanentJobError
 from .fields import ORGANIZATION_ID, PAYLOAD_CONFIG, check_json_object
 
 TIMEOUT_S = 10

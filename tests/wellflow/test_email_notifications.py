@@ -11,15 +11,17 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from pydantic import ValidationError
 
+from wellqueue_tui.jobs import prepare_message
 from wellqueue_tui.jobs.context import JobContext
-from wellqueue_tui.jobs.kinds import PermanentJobError
-from wellqueue_tui.jobs.kinds.email_notifications import KIND, EmailNotification, send_notification
-from wellqueue_tui.jobs.mailer import DeliveryError
+from wellqueue_tui.jobs.kind import PermanentJobError
 from wellqueue_tui.settings import Settings
+from wellqueue_tui.wellflow.kinds.email_notifications import KIND, EmailNotification, send_notification
+from wellqueue_tui.wellflow.mailer import DeliveryError
 
 
 @dataclass
@@ -77,6 +79,16 @@ def test_kind_wiring() -> None:
     assert (KIND.name, KIND.queue, KIND.max_attempts, KIND.backoff_ms) == (
         "send_notification", "email-notifications", 5, 2000)
     assert KIND.payload is EmailNotification and KIND.process is send_notification
+
+
+@pytest.mark.parametrize(("priority", "job_priority"), [("urgent", 1), ("high", 2), ("medium", None), ("low", None)])
+def test_email_priority_becomes_the_job_priority_unless_the_caller_sets_one(priority: str, job_priority) -> None:
+    broker = SimpleNamespace(kinds={KIND.queue: KIND})
+    payload = {"type": "alert", "priority": priority, "recipients": ["ops@permian.example.com"], "subject": "Alert"}
+    message, _delay = prepare_message(broker, KIND.queue, payload)
+    assert message.options.get("wq_priority") == job_priority
+    message, _delay = prepare_message(broker, KIND.queue, payload, priority=9)
+    assert message.options["wq_priority"] == 9
 
 
 def test_defaults_and_recipient_dedupe() -> None:

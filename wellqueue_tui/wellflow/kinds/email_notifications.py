@@ -1,7 +1,7 @@
 """The `email-notifications` queue: render an operator notification and hand it to the mailer.
 
 Each notification type has a small plain-text template (with an HTML alternative built
-from the same lines); delivery is SMTP or the .eml outbox, see `jobs.mailer`.
+from the same lines); delivery is SMTP or the .eml outbox, see `wellflow.mailer`.
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, Field, field_validator
 
+from ...jobs.context import JobContext
+from ...jobs.kind import JobKind
 from ...settings import Settings
 from .. import mailer
-from ..context import JobContext
-from . import JobKind
 from .fields import ORGANIZATION_ID, PAYLOAD_CONFIG, check_json_object
 
 NotificationType = Literal["alert", "compliance_due", "maintenance_required", "report_ready", "reminder"]
@@ -274,6 +274,15 @@ def _as_html(subject: str, sections: list[Section], footer: str) -> str:
     return f'<!DOCTYPE html>\n<html><head><meta charset="utf-8"></head><body>\n{body}\n</body></html>\n'
 
 
+#: E-mail priorities map onto job priorities so urgent alerts jump the queue (1 = highest).
+JOB_PRIORITY = {"urgent": 1, "high": 2}
+
+
+def job_priority(payload: EmailNotification) -> int | None:
+    """The job priority an e-mail's own priority asks for; None keeps the queue's default."""
+    return JOB_PRIORITY.get(payload.priority)
+
+
 KIND = JobKind(
     name="send_notification",
     queue="email-notifications",
@@ -282,4 +291,5 @@ KIND = JobKind(
     max_attempts=5,
     backoff_ms=2000,
     timeout_ms=2 * 60_000,
+    priority_of=job_priority,
 )

@@ -13,11 +13,11 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, ValidationInfo, field_validator, model_validator
 
-from ..context import JobContext
+from ...jobs.context import JobContext
+from ...jobs.kind import JobKind
 from ..production_store import ProductionStore
 from ..reports import ReportTable, Scope, build_table, fetch_report_data, write_report
 from ..reports.tables import TITLES, ReportType
-from . import JobKind
 from .fields import PAYLOAD_CONFIG, EmailAddress, Identifier, OrganizationId
 
 QUEUE = "report-generation"

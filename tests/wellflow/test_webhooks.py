@@ -15,12 +15,13 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from wellqueue_tui.jobs import webhook_signing
 from wellqueue_tui.jobs.context import JobContext
-from wellqueue_tui.jobs.kinds import PermanentJobError, webhooks
-from wellqueue_tui.jobs.kinds.webhooks import KIND, WebhookDelivery, WebhookError, deliver_webhook
-from wellqueue_tui.jobs.webhook_signing import SignatureError, sign, verify
+from wellqueue_tui.jobs.kind import PermanentJobError
 from wellqueue_tui.settings import Settings
+from wellqueue_tui.wellflow import webhook_signing
+from wellqueue_tui.wellflow.kinds import webhooks
+from wellqueue_tui.wellflow.kinds.webhooks import KIND, WebhookDelivery, WebhookError, deliver_webhook
+from wellqueue_tui.wellflow.webhook_signing import SignatureError, sign, verify
 
 SECRET = "whsec-test-0123456789abcdef"
 

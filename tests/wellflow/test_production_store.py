@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from wellqueue_tui.jobs.production_store import DuplicateReadingError, ProductionStore, Reading
+from wellqueue_tui.wellflow.production_store import DuplicateReadingError, ProductionStore, Reading
 
 DAY = dt.date(2026, 11, 24)
 

@@ -19,8 +19,8 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Literal
 
+from ..jobs.kind import PermanentJobError
 from ..settings import Settings
-from .kinds import PermanentJobError
 
 SMTP_TIMEOUT_S = 30
 SMTPS_PORT = 465

@@ -1,4 +1,4 @@
-"""The job kinds: one module per queue, each a payload model plus its processor."""
+"""Job kind registration: what a queue's processor is, and loading the kind modules by name."""
 
 from __future__ import annotations
 
@@ -8,7 +8,10 @@ from typing import Any, Callable
 
 from pydantic import BaseModel
 
-from ..context import JobContext
+from .context import JobContext
+
+#: The kind pack shipped with WellQueue; loaded by name so the engine never imports it.
+BUILT_IN_KIND_MODULES = ("wellqueue_tui.wellflow",)
 
 
 class PermanentJobError(Exception):
@@ -26,15 +29,17 @@ class JobKind:
     max_attempts: int = 3
     backoff_ms: int = 2000
     timeout_ms: int = 10 * 60_000
+    # the priority a validated payload asks for when the caller gave none (1 = highest, None = default)
+    priority_of: Callable[[Any], int | None] | None = None
+    # the payload field naming the tenant, copied into the message as `wq_org` (None: no tenant)
+    tenant_field: str | None = "organizationId"
 
 
 def all_kinds(extra_modules: tuple[str, ...] | list[str] = ()) -> dict[str, JobKind]:
-    """Every kind, keyed by queue name: the built-in four plus any `KIND` from `extra_modules`
-    (settings.kind_modules, e.g. a site's own job kinds)."""
-    from . import data_validation, email_notifications, report_generation, webhooks
-
-    kinds = [data_validation.KIND, report_generation.KIND, email_notifications.KIND, webhooks.KIND]
-    for module_name in extra_modules:
+    """Every kind, keyed by queue name: the built-in pack's plus any from `extra_modules`
+    (settings.kind_modules, e.g. a site's own job kinds). A module exports `KINDS` or one `KIND`."""
+    kinds: list[JobKind] = []
+    for module_name in (*BUILT_IN_KIND_MODULES, *extra_modules):
         module = importlib.import_module(module_name)
         kinds.extend(getattr(module, "KINDS", None) or [module.KIND])
     return {kind.queue: kind for kind in kinds}

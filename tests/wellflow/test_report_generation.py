@@ -15,11 +15,11 @@ import pytest
 from pydantic import ValidationError
 
 from wellqueue_tui.jobs.context import JobContext
-from wellqueue_tui.jobs.kinds import report_generation as rg
-from wellqueue_tui.jobs.kinds.email_notifications import EmailNotification
-from wellqueue_tui.jobs.production_store import ProductionStore, Reading
-from wellqueue_tui.jobs.reports import csv_writer, pdf_writer, xlsx_writer
-from wellqueue_tui.jobs.reports.tables import Column, ReportTable
+from wellqueue_tui.wellflow.kinds import report_generation as rg
+from wellqueue_tui.wellflow.kinds.email_notifications import EmailNotification
+from wellqueue_tui.wellflow.production_store import ProductionStore, Reading
+from wellqueue_tui.wellflow.reports import csv_writer, pdf_writer, xlsx_writer
+from wellqueue_tui.wellflow.reports.tables import Column, ReportTable
 
 from .conftest import RecordingSink, make_context
 
@@ -142,7 +142,7 @@ def test_pdf_has_pages_title_table_and_chart(ctx: JobContext) -> None:
     assert "Daily Production Report" in text and "2026-09-28 to 2026-10-04" in text and "W-2" in text
     assert "Oil per day" in text  # the chart title
 
-    from wellqueue_tui.jobs.reports import Scope, build_table, fetch_report_data
+    from wellqueue_tui.wellflow.reports import Scope, build_table, fetch_report_data
 
     table = build_table("production_daily", fetch_report_data("production_daily", store, START, END, Scope()),
                         START, END, Scope())

@@ -1,0 +1,1 @@
+"""WellFlow's job kinds: one module per queue, each a payload model plus its processor."""
