@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import tzinfo
 from functools import partial
+from importlib import resources
 from pathlib import Path
 from typing import Any, cast
 
@@ -42,7 +43,16 @@ from .screens.workers import WorkersScreen
 from .widgets.status_bars import scheduler_summary
 from .widgets.worker_table import up_summary
 
-STYLES = Path(__file__).parent / "styles"
+
+def stylesheet_folder() -> Path:
+    """The top-level styles/ folder, which the build installs as the `wellqueue_tui.styles` package."""
+    try:
+        return Path(str(resources.files("wellqueue_tui.styles")))
+    except ModuleNotFoundError:  # a checkout run without `pip install`: nothing maps the package to styles/
+        return Path(__file__).resolve().parents[1] / "styles"
+
+
+STYLES = stylesheet_folder()
 
 #: Longest text typed into the palette that is still taken for a job id.
 MAX_JOB_ID = 200
