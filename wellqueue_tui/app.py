@@ -16,6 +16,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, cast
 
+import redis
 from rich.text import Text
 from textual import work
 from textual.app import App
@@ -27,7 +28,7 @@ from textual.message import Message
 from textual.reactive import reactive
 
 from .auth.permissions import Action
-from .console_data import UNREACHABLE_ERRORS, ConsoleSource, offers
+from .console_data import ConsoleSource, offers
 from .jobs.models import QueueCounts
 from .sanitize import safe_str
 from .screens.audit import AuditScreen
@@ -53,6 +54,9 @@ def stylesheet_folder() -> Path:
 
 
 STYLES = stylesheet_folder()
+
+#: What a source raises when Redis is unreachable or refuses: the console shows a banner and keeps retrying.
+UNREACHABLE_ERRORS: tuple[type[BaseException], ...] = (redis.exceptions.RedisError, OSError)
 
 #: Longest text typed into the palette that is still taken for a job id.
 MAX_JOB_ID = 200
