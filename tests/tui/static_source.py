@@ -8,6 +8,7 @@ import dataclasses
 import json
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Any
 
 from wellqueue_tui.auth.audit import AuditEntry
@@ -214,7 +215,7 @@ class StaticOperationsSource(StaticSource):
 
     Its actions change that data the way the supervisor and the scheduler would, at once: scaling adds
     running processes or marks the newest ones stopping, a restart starts a fresh process, running a
-    schedule now adds a waiting `manual:` job and records it as the schedule's last run.
+    schedule now adds the `manual:` job that `enqueue` would create and records it as the schedule's last run.
     """
 
     def __init__(
@@ -321,7 +322,7 @@ class StaticOperationsSource(StaticSource):
         job_id = f"manual:{name}:{int(self.now * 1000)}"
         if job_id not in self.jobs:  # enqueue is idempotent on the job id
             payload = render_payload(schedule.payload, schedule.timezone, moment)
-            self.jobs[job_id] = self._waiting_job(job_id, schedule.queue, payload)
+            self.jobs[job_id] = self._enqueued_job(job_id, schedule.queue, payload)
         self.schedule_states[name] = ScheduleState(last_fire_utc=moment, last_job_id=job_id)
         return ActionResult("run_schedule", name, 1, f"schedule {name} enqueued job {job_id}")
 
@@ -356,14 +357,19 @@ class StaticOperationsSource(StaticSource):
         action = "schedule_resume" if enabled else "schedule_pause"
         return ActionResult(action, name, 1, f"schedule {name} {'resumed' if enabled else 'paused'}")
 
-    def _waiting_job(self, job_id: str, queue: str, payload: dict) -> JobDetail:
+    def _enqueued_job(self, job_id: str, queue: str, payload: dict) -> JobDetail:
+        """The job `enqueue` would create, not yet run: validated by its kind, prioritized when its options say so
+        (an urgent e-mail)."""
         # The job kinds import their libraries: only when a test runs a schedule.
+        from wellqueue_tui.jobs import prepare_message
         from wellqueue_tui.jobs.kinds import all_kinds
 
-        kind = all_kinds().get(queue)
+        message, _delay = prepare_message(SimpleNamespace(kinds=all_kinds()), queue, payload, job_id=job_id)
+        priority = message.options.get("wq_priority")
         summary = JobSummary(
-            id=job_id, queue=queue, kind=kind.name if kind else queue, state=str(JobState.WAITING), data=payload,
-            priority=None, attempts=0, max_attempts=kind.max_attempts if kind else 1, progress=0.0,
+            id=job_id, queue=queue, kind=message.actor_name,
+            state=str(JobState.PRIORITIZED if priority is not None else JobState.WAITING), data=payload,
+            priority=priority, attempts=0, max_attempts=message.options["wq_attempts"], progress=0.0,
             created_at=self.now, started_at=None, finished_at=None, duration_ms=None, error=None, org=None,
         )
         if queue not in self.queues:
