@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from datetime import timedelta
 
 import pytest
@@ -135,3 +138,51 @@ def test_schedule_changes_need_admin_and_are_audited(cli_env, capsys):
     code, out, _ = run(capsys, "audit", "--json")
     assert [(e["action"], e["outcome"]) for e in json.loads(out)[:3]] == [
         ("run_schedule", "ok"), ("schedule_add", "ok"), ("schedule_add", "denied")]
+
+
+def test_token_is_accepted_after_the_command_too(cli_env, capsys, monkeypatch):
+    run(capsys, "enqueue", "data-validation", "--data", json.dumps(VALID), "--job-id", "j1")
+    cli_env(Role.OPERATOR)
+    token = os.environ["WELLQUEUE_TOKEN"]
+    monkeypatch.delenv("WELLQUEUE_TOKEN")
+    code, _, err = run(capsys, "stats", "--json")
+    assert code == 1 and "token issue" in err
+    code, out, err = run(capsys, "stats", "--token", token, "--json")
+    assert code == 0, err
+    assert {r["queue"]: r["counts"]["waiting"] for r in json.loads(out)}["data-validation"] == 1
+    code, _, err = run(capsys, "--token", token, "pause", "data-validation")
+    assert code == 0, err
+    code, _, err = run(capsys, "schedules", "list", "--token", token)
+    assert code == 0, err
+    code, out, _ = run(capsys, "audit", "--json", "--token", token)
+    assert json.loads(out)[0]["who"] == f"cli-{Role.OPERATOR}"
+    refused_after = run(capsys, "stats", "--token", "not-a-token")
+    assert refused_after == run(capsys, "--token", "not-a-token", "stats")
+    assert refused_after[0] != 0 and "not a JWT" in refused_after[2]
+
+
+def test_schedules_json_without_an_action_lists_as_json(cli_env, capsys):
+    data = json.dumps({"type": "reminder", "recipients": ["ops@example.com"], "subject": "Check tanks"})
+    code, _, err = run(capsys, "schedules", "add", "tank-check", "--cron", "0 7 * * 1-5", "--queue",
+                       "email-notifications", "--data", data)
+    assert code == 0, err
+    code, listed, _ = run(capsys, "schedules", "list", "--json")
+    assert code == 0 and [row["name"] for row in json.loads(listed)] == ["tank-check"]
+    for argv in (["schedules", "--json"], ["schedules", "--json", "list"]):
+        code, out, err = run(capsys, *argv)
+        assert code == 0, err
+        assert [row["name"] for row in json.loads(out)] == ["tank-check"]
+
+
+def test_a_closed_pipe_ends_the_command_quietly(cli_env, tmp_path):
+    """`wellqueue stats --json | head -c1`: the reader is gone before the first write (its end is closed
+    before the command starts), so the write fails every time, and the command must say nothing about it."""
+    reader, writer = os.pipe()
+    os.close(reader)
+    try:
+        finished = subprocess.run([sys.executable, "-m", "wellqueue_tui.cli", "stats", "--json"], stdout=writer,
+                                  stderr=subprocess.PIPE, timeout=120, text=True, env=os.environ)
+    finally:
+        os.close(writer)
+    assert finished.stderr == ""
+    assert finished.returncode == 1

@@ -12,9 +12,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import tzinfo
 from functools import partial
+from importlib import resources
 from pathlib import Path
 from typing import Any, cast
 
+import redis
 from rich.text import Text
 from textual import work
 from textual.app import App
@@ -26,7 +28,7 @@ from textual.message import Message
 from textual.reactive import reactive
 
 from .auth.permissions import Action
-from .console_data import UNREACHABLE_ERRORS, ConsoleSource, offers
+from .console_data import ConsoleSource, offers
 from .jobs.models import QueueCounts
 from .sanitize import safe_str
 from .screens.audit import AuditScreen
@@ -42,7 +44,19 @@ from .screens.workers import WorkersScreen
 from .widgets.status_bars import scheduler_summary
 from .widgets.worker_table import up_summary
 
-STYLES = Path(__file__).parent / "styles"
+
+def stylesheet_folder() -> Path:
+    """The top-level styles/ folder, which the build installs as the `wellqueue_tui.styles` package."""
+    try:
+        return Path(str(resources.files("wellqueue_tui.styles")))
+    except ModuleNotFoundError:  # a checkout run without `pip install`: nothing maps the package to styles/
+        return Path(__file__).resolve().parents[1] / "styles"
+
+
+STYLES = stylesheet_folder()
+
+#: What a source raises when Redis is unreachable or refuses: the console shows a banner and keeps retrying.
+UNREACHABLE_ERRORS: tuple[type[BaseException], ...] = (redis.exceptions.RedisError, OSError)
 
 #: Longest text typed into the palette that is still taken for a job id.
 MAX_JOB_ID = 200

@@ -23,7 +23,6 @@ from hypothesis import HealthCheck, given, settings as hypothesis_settings, stra
 from wellqueue_tui.auth.audit import AuditLog
 from wellqueue_tui.auth.identity import LOCAL_DEV, Identity, Role
 from wellqueue_tui.auth.secrets import SigningKey, SigningKeyError, is_dev_mode, load_signing_key
-from wellqueue_tui.auth.token_commands import add_audit_parser, add_token_parser, run_audit_command, run_token_command
 from wellqueue_tui.auth.tokens import (
     CLI_TOKEN_WARNING,
     AuthRequired,
@@ -34,6 +33,7 @@ from wellqueue_tui.auth.tokens import (
     resolve_token,
     verify_token,
 )
+from wellqueue_tui.cli.tokens import add_audit_parser, add_token_parser, run_audit_command, run_token_command
 from wellqueue_tui.durations import DurationError, parse_duration
 from wellqueue_tui.settings import Settings
 

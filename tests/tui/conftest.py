@@ -11,9 +11,9 @@ import pytest
 from textual.pilot import Pilot
 
 from wellqueue_tui.app import WellQueueApp
-from wellqueue_tui.console_data import StaticSource
 
 from .sample_data import NOW, sample_source
+from .static_source import StaticSource
 
 SIZE = (100, 30)
 

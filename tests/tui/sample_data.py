@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from wellqueue_tui.auth.identity import LOCAL_DEV, Identity
-from wellqueue_tui.console_data import StaticSource
 from wellqueue_tui.jobs.models import AttemptRecord, JobDetail, JobSummary, MinuteStats
+
+from .static_source import StaticSource
 
 #: 2025-06-15 15:06:40 UTC: the console's "now" in every test.
 NOW = 1_750_000_000.0

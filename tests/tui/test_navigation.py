@@ -7,7 +7,6 @@ from types import SimpleNamespace
 
 from textual.widgets import Static, Tabs
 
-from wellqueue_tui.console_data import StaticSource
 from wellqueue_tui.screens.help import HelpScreen
 from wellqueue_tui.screens.job import JobScreen
 from wellqueue_tui.screens.overview import OverviewScreen
@@ -18,6 +17,7 @@ from wellqueue_tui.widgets.status_bars import ConsoleHeader
 
 from .conftest import SIZE, press, settle, type_text
 from .sample_data import NOW, sample_source
+from .static_source import StaticSource
 
 
 def title(app) -> str:

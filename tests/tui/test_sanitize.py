@@ -17,7 +17,6 @@ from rich.console import Console
 from rich.text import Text
 from textual.widgets import Static
 
-from wellqueue_tui.console_data import StaticSource
 from wellqueue_tui.sanitize import REDACTED, redact, safe_json, safe_str, safe_text
 from wellqueue_tui.screens.job import JobScreen
 from wellqueue_tui.screens.queue import QueueScreen
@@ -25,6 +24,7 @@ from wellqueue_tui.widgets.job_table import JobTable
 
 from .conftest import SIZE, notifications, press, screen_text, settle
 from .sample_data import HOSTILE, job
+from .static_source import StaticSource
 
 ROOT = Path(__file__).resolve().parents[2]
 

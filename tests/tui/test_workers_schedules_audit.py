@@ -13,7 +13,7 @@ from textual.widgets import Static
 from wellqueue_tui.app import WellQueueApp
 from wellqueue_tui.auth.audit import AuditEntry
 from wellqueue_tui.auth.identity import LOCAL_DEV, Identity, Role
-from wellqueue_tui.console_data import OperationsSource, StaticOperationsSource, StaticSource
+from wellqueue_tui.console_data import OperationsSource
 from wellqueue_tui.jobs import enqueue
 from wellqueue_tui.jobs.broker import build_broker
 from wellqueue_tui.jobs.registry import Registry
@@ -35,6 +35,7 @@ from wellqueue_tui.workers.worker_records import WorkerInfo, WorkerRecord, Worke
 
 from .conftest import SIZE, notifications, press, screen_text, settle, type_text
 from .sample_data import HOSTILE, NOW, job, sample_source
+from .static_source import StaticOperationsSource, StaticSource
 
 MANAGER = Identity(sub="maria", role=Role.MANAGER, org=None)
 OPERATOR = Identity(sub="oscar", role=Role.OPERATOR, org=None)

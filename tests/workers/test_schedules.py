@@ -12,8 +12,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from wellqueue_tui.cli.schedules import add_schedule_parser, run_schedules_command
 from wellqueue_tui.workers.crontab import MAX_CRON_LENGTH, cron_trigger, parse_crontab
-from wellqueue_tui.workers.schedule_commands import add_schedule_parser, run_schedules_command
 from wellqueue_tui.workers.schedules import (
     CHANGED_CHANNEL,
     INSTALLED_KEY,

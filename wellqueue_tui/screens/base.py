@@ -6,7 +6,7 @@ lacks show greyed out in the footer, and pressing one names the role that would 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar, cast
+from typing import ClassVar, cast
 
 from textual import events
 from textual.app import ComposeResult
@@ -15,9 +15,7 @@ from textual.screen import Screen
 from textual.worker import get_current_worker
 
 from ..widgets.status_bars import ConnectionBanner, ConsoleHeader
-
-if TYPE_CHECKING:
-    from ..app import WellQueueApp
+from .context import ConsoleContext
 
 
 class ConsoleScreen(Screen):
@@ -27,8 +25,9 @@ class ConsoleScreen(Screen):
     GATED_ACTIONS: ClassVar[dict[str, str]] = {}
 
     @property
-    def console(self) -> WellQueueApp:
-        return cast("WellQueueApp", self.app)
+    def console(self) -> ConsoleContext:
+        """The console this screen runs in, as screens may see it."""
+        return cast(ConsoleContext, self.app)
 
     def compose_status(self) -> ComposeResult:
         yield ConsoleHeader(classes="console-header")

@@ -19,8 +19,8 @@ from .clean import CleanRequest, CleanScreen
 from .confirm import ConfirmScreen
 
 if TYPE_CHECKING:
-    from ..app import WellQueueApp
     from ..console_data import ConsoleSource
+    from .context import ConsoleContext
 
 IRREVERSIBLE = " This cannot be undone."
 
@@ -38,16 +38,16 @@ def _name(value: str) -> Text:
 class OperatorActions:
     """Retry, promote, remove, retry all, pause/resume, clean and drain, as the operator asks for them."""
 
-    def __init__(self, app: WellQueueApp) -> None:
-        self.app = app
+    def __init__(self, console: ConsoleContext) -> None:
+        self.console = console
 
     @property
     def source(self) -> ConsoleSource:
-        return self.app.source
+        return self.console.source
 
     def counts(self, queue: str) -> QueueCounts:
         """The latest counts the screens loaded (at most one refresh old)."""
-        return self.app.counts.get(queue) or QueueCounts(queue)
+        return self.console.counts.get(queue) or QueueCounts(queue)
 
     # Permission
 
@@ -59,7 +59,7 @@ class OperatorActions:
 
     def refuse(self, action: str) -> None:
         message = str(PermissionDenied(self.source.identity, Action(action)))
-        self.app.notify(message, title="Not allowed", severity="warning", markup=False)
+        self.console.notify(message, title="Not allowed", severity="warning", markup=False)
 
     # Jobs
 
@@ -90,9 +90,9 @@ class OperatorActions:
     ) -> None:
         """One job through the single-job call (its error is specific), several through the bulk call."""
         if len(job_ids) == 1:
-            self.app.perform(partial(one, job_ids[0]), after)
+            self.console.perform(partial(one, job_ids[0]), after)
         else:
-            self.app.perform(partial(many, list(job_ids)), after)
+            self.console.perform(partial(many, list(job_ids)), after)
 
     # Queues
 
@@ -101,20 +101,20 @@ class OperatorActions:
             return
         failed = self.counts(queue).failed
         if not failed:
-            self.app.notify(f"No failed jobs in {safe_str(queue, 80)}.", markup=False)
+            self.console.notify(f"No failed jobs in {safe_str(queue, 80)}.", markup=False)
             return
         question = Text.assemble(f"Retry {jobs_phrase(failed, 'failed')} in ", _name(queue), "?")
-        self._confirm(question, "Retry all", partial(self.app.perform, partial(self.source.retry_all_failed, queue)))
+        self._confirm(question, "Retry all", partial(self.console.perform, partial(self.source.retry_all_failed, queue)))
 
     def toggle_pause(self, queue: str) -> None:
         paused = self.counts(queue).paused
         if self.permitted(Action.RESUME if paused else Action.PAUSE):
             call = self.source.resume_queue if paused else self.source.pause_queue
-            self.app.perform(partial(call, queue))
+            self.console.perform(partial(call, queue))
 
     def clean(self, queue: str, state: str = "completed") -> None:
         if self.permitted(Action.CLEAN):
-            self.app.push_screen(CleanScreen(queue, state), partial(self._confirm_clean, queue))
+            self.console.push_screen(CleanScreen(queue, state), partial(self._confirm_clean, queue))
 
     def _confirm_clean(self, queue: str, request: CleanRequest | None) -> None:
         if request is None:
@@ -127,7 +127,7 @@ class OperatorActions:
             amount = f"all {jobs_phrase(in_state, request.state)}"
         question = Text.assemble(f"Remove {amount} from ", _name(queue), "?", IRREVERSIBLE)
         call = partial(self.source.clean_jobs, queue, request.state, request.older_than_ms)
-        self._confirm(question, "Clean", partial(self.app.perform, call))
+        self._confirm(question, "Clean", partial(self.console.perform, call))
 
     def drain(self, queue: str) -> None:
         if not self.permitted(Action.DRAIN):
@@ -140,11 +140,11 @@ class OperatorActions:
             f" ({counts.waiting} waiting, {counts.prioritized} prioritized)? Delayed and running jobs stay.",
             IRREVERSIBLE,
         )
-        self._confirm(question, "Drain", partial(self.app.perform, partial(self.source.drain_queue, queue)))
+        self._confirm(question, "Drain", partial(self.console.perform, partial(self.source.drain_queue, queue)))
 
     def _confirm(self, question: Text, label: str, proceed: Callable[[], object]) -> None:
         def answered(yes: bool | None) -> None:
             if yes:
                 proceed()
 
-        self.app.push_screen(ConfirmScreen(question, label), answered)
+        self.console.push_screen(ConfirmScreen(question, label), answered)

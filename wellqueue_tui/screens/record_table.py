@@ -3,7 +3,7 @@ cursor across refreshes, an empty-state note and the highlighted record in full 
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Generic, TypeVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, cast
 
 from rich.text import Text
 from textual import on, work
@@ -13,10 +13,12 @@ from textual.message import Message
 from textual.widgets import DataTable, Footer, Static
 
 from ..auth.permissions import PermissionDenied
-from ..console_data import OperationsSource
 from ..sanitize import safe_text
 from ..widgets.keyed_table import KeyedTable
 from .base import ConsoleScreen
+
+if TYPE_CHECKING:
+    from ..console_data import OperationsSource
 
 TableT = TypeVar("TableT", bound=KeyedTable)
 RecordT = TypeVar("RecordT")
@@ -79,7 +81,7 @@ class RecordTableScreen(ConsoleScreen, Generic[TableT, RecordT]):
     @property
     def source(self) -> OperationsSource:
         """The console's source; these screens are only offered when it reports what they show."""
-        return cast(OperationsSource, self.console.source)
+        return cast("OperationsSource", self.console.source)
 
     # What each screen says
 

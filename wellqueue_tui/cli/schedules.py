@@ -1,20 +1,32 @@
-"""`wellqueue schedules …`: list, add, update, remove, pause, resume and run cron schedules from the shell."""
+"""`wellqueue schedules …`: list, add, update, remove, pause, resume and run cron schedules from the shell.
+
+Changes pass the permission table and leave an audit entry, through the operator session."""
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import redis
 
+from ..auth.permissions import Action
 from ..sanitize import safe_str
-from .scheduler import EnqueueFn, run_schedule_now
-from .schedules import KNOWN_QUEUES, Schedule, ScheduleError, ScheduleStatus, ScheduleStore, check_payload
+from ..workers.scheduler import EnqueueFn, run_schedule_now
+from ..workers.schedules import (
+    KNOWN_QUEUES,
+    Schedule,
+    ScheduleError,
+    ScheduleStatus,
+    ScheduleStore,
+    check_payload,
+)
+from .context import CliContext
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -24,10 +36,12 @@ def add_schedule_parser(subparsers: argparse._SubParsersAction) -> argparse.Argu
     parser = subparsers.add_parser(
         "schedules", help="list and edit cron schedules", description="List and edit the cron schedules."
     )
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table (as `list --json`)")
     actions = parser.add_subparsers(dest="schedule_action", metavar="ACTION")
 
     listing = actions.add_parser("list", help="every schedule with its next and last run (the default)")
-    listing.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    # SUPPRESS: `schedules --json list` keeps the --json given before the action.
+    listing.add_argument("--json", action="store_true", default=argparse.SUPPRESS, help="print JSON instead of a table")
 
     add = actions.add_parser("add", help="create a schedule")
     add.add_argument("name", help="1-64 lowercase letters, digits, '-' or '_'")
@@ -54,6 +68,33 @@ def add_schedule_parser(subparsers: argparse._SubParsersAction) -> argparse.Argu
     ):
         actions.add_parser(action, help=text).add_argument("name")
     return parser
+
+
+SCHEDULE_PERMISSIONS = {
+    "add": Action.SCHEDULE_ADD, "update": Action.SCHEDULE_UPDATE, "remove": Action.SCHEDULE_REMOVE,
+    "pause": Action.SCHEDULE_PAUSE, "resume": Action.SCHEDULE_RESUME, "run-now": Action.RUN_SCHEDULE,
+}
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    """Register `schedules` for the `wellqueue` command."""
+    add_schedule_parser(sub).set_defaults(run=cmd_schedules)
+
+
+def cmd_schedules(ctx: CliContext) -> int:
+    """Listing needs a valid token; changes also need the action's permission and are audited."""
+    from ..jobs import enqueue
+
+    session = ctx.session()
+    action = getattr(ctx.args, "schedule_action", None) or "list"
+    if action not in SCHEDULE_PERMISSIONS:
+        return run_schedules_command(ctx.args, ctx.client, enqueue)
+
+    def run() -> int:
+        broker = ctx.broker()
+        return run_schedules_command(ctx.args, ctx.client, functools.partial(enqueue, broker=broker))
+
+    return session.audited(SCHEDULE_PERMISSIONS[action], ctx.args.name, run)
 
 
 def run_schedules_command(args: argparse.Namespace, client: redis.Redis, enqueue_fn: EnqueueFn) -> int:
@@ -157,7 +198,7 @@ _ACTIONS: dict[str, Callable[[argparse.Namespace, ScheduleStore, EnqueueFn], int
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _payload(text: str) -> dict[str, Any]:
@@ -197,7 +238,7 @@ def _local(moment: datetime | None) -> str:
 
 
 def _utc(moment: datetime | None) -> str:
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%MZ") if moment else "-"
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%MZ") if moment else "-"
 
 
 def _table(rows: list[ScheduleStatus]) -> str:

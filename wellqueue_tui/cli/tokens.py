@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING
 
 import redis
 
-from wellqueue_tui.auth.audit import MAX_PAGE, AuditEntry, AuditLog
-from wellqueue_tui.auth.identity import LOCAL_DEV, Identity, Role
-from wellqueue_tui.auth.permissions import Action, PermissionDenied
-from wellqueue_tui.auth.secrets import SigningKey, SigningKeyError, is_dev_mode, load_signing_key
-from wellqueue_tui.auth.tokens import (
+from ..auth.audit import MAX_PAGE, AuditEntry, AuditLog
+from ..auth.identity import LOCAL_DEV, Identity, Role
+from ..auth.permissions import Action, PermissionDenied
+from ..auth.secrets import SigningKey, SigningKeyError, is_dev_mode, load_signing_key
+from ..auth.tokens import (
     CLI_TOKEN_WARNING,
     TOKEN_ENV,
     AuthRequired,
@@ -29,13 +29,11 @@ from wellqueue_tui.auth.tokens import (
     read_claims,
     resolve_token,
 )
-from wellqueue_tui.durations import DurationError, parse_duration
+from ..durations import DurationError, parse_duration
+from .context import CliContext
 
 if TYPE_CHECKING:
-    from wellqueue_tui.settings import Settings
-
-_TOKEN_HELP = f"your own token (visible in `ps`; prefer {TOKEN_ENV} or a chmod 600 token file)"
-
+    from ..settings import Settings
 
 def add_token_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Register `token issue` and `token verify` under the CLI's subcommands."""
@@ -50,10 +48,6 @@ def add_token_parser(subparsers: argparse._SubParsersAction) -> argparse.Argumen
 
     verify = commands.add_parser("verify", help="check a token and print who it names")
     verify.add_argument("token_to_verify", nargs="?", metavar="TOKEN", help="default: your own token")
-
-    for command in (issue, verify):
-        # SUPPRESS keeps a global --token parsed by the main parser from being overwritten with None.
-        command.add_argument("--token", default=argparse.SUPPRESS, help=_TOKEN_HELP)
     return parser
 
 
@@ -63,8 +57,22 @@ def add_audit_parser(subparsers: argparse._SubParsersAction) -> argparse.Argumen
     parser.add_argument("--json", action="store_true", help="print a JSON array instead of lines")
     parser.add_argument("--limit", type=_page_size, default=50, help=f"entries to show, 1-{MAX_PAGE} (default 50)")
     parser.add_argument("--before", metavar="ID", help="show entries older than this entry id (next page)")
-    parser.add_argument("--token", default=argparse.SUPPRESS, help=_TOKEN_HELP)
     return parser
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    """Register `token` and `audit` for the `wellqueue` command (its parser adds `--token` to each)."""
+    add_token_parser(sub).set_defaults(run=cmd_token)
+    add_audit_parser(sub).set_defaults(run=cmd_audit)
+
+
+def cmd_token(ctx: CliContext) -> int:
+    return run_token_command(ctx.args, ctx.settings, audit=AuditLog(ctx.client))
+
+
+def cmd_audit(ctx: CliContext) -> int:
+    ctx.identity()  # every role may read the audit, but only with a valid token
+    return run_audit_command(ctx.args, ctx.client)
 
 
 def run_token_command(

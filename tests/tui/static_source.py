@@ -1,0 +1,402 @@
+"""An in-memory `ConsoleSource` for the console tests: fixed jobs and a fixed clock (`StaticSource`), plus worker
+processes, schedules and an audit trail (`StaticOperationsSource`), so screens can be tested and snapshotted
+deterministically. tests/tui/test_source_contract.py holds it to the same contract as the operator session."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime
+from types import SimpleNamespace
+from typing import Any
+
+from wellqueue_tui.auth.audit import AuditEntry
+from wellqueue_tui.auth.identity import LOCAL_DEV, Identity
+from wellqueue_tui.auth.permissions import Action, allowed, check
+from wellqueue_tui.jobs.actions import CLEANABLE, ActionError, ActionResult
+from wellqueue_tui.jobs.models import STATES, JobDetail, JobPage, JobState, JobSummary, MinuteStats, QueueCounts
+from wellqueue_tui.jobs.registry import ASCENDING_STATES
+from wellqueue_tui.workers.schedules import (
+    Schedule,
+    ScheduleNotFound,
+    ScheduleState,
+    ScheduleStatus,
+    render_payload,
+    schedule_status,
+)
+from wellqueue_tui.workers.supervisor import MAX_PROCESSES_PER_GROUP
+from wellqueue_tui.workers.worker_records import ControlError, WorkerInfo, WorkerState
+
+#: States `drain_queue` empties: everything waiting to run (delayed jobs stay), as the core does it.
+DRAINED_STATES = (JobState.WAITING, JobState.PRIORITIZED)
+
+
+class StaticSource:
+    """A `ConsoleSource` over in-memory jobs and a fixed clock; its actions really change that data.
+
+    Permissions come from the real table (`auth.permissions`), so a MANAGER identity is refused here
+    exactly as the operator session would refuse it.
+    """
+
+    def __init__(
+        self,
+        jobs: Iterable[JobDetail],
+        *,
+        queues: Iterable[str] = (),
+        paused: Iterable[str] = (),
+        throughput: dict[str, list[MinuteStats]] | None = None,
+        identity: Identity = LOCAL_DEV,
+        now: float = 1_750_000_000.0,
+    ) -> None:
+        self.identity = identity
+        self.now = now
+        self.jobs: dict[str, JobDetail] = {job.summary.id: job for job in jobs}
+        self.queues: list[str] = list(dict.fromkeys([*queues, *(job.summary.queue for job in self.jobs.values())]))
+        self.paused: set[str] = set(paused)
+        self.stats = dict(throughput or {})
+
+    # Reads
+
+    def server_time(self) -> float:
+        return self.now
+
+    def all_counts(self) -> list[QueueCounts]:
+        return [self.queue_counts(queue) for queue in self.queues]
+
+    def queue_counts(self, queue: str) -> QueueCounts:
+        counts = {str(state): 0 for state in STATES}
+        for job in self._in_queue(queue):
+            counts[job.summary.state] += 1
+        return QueueCounts(queue=queue, paused=queue in self.paused, **counts)
+
+    def list_jobs(self, queue: str, state: str, offset: int = 0, limit: int = 50) -> JobPage:
+        members = self._state_set(queue, state)
+        return JobPage(queue, state, len(members), offset, members[offset : offset + limit])
+
+    def search_jobs(self, queue: str, state: str, text: str, limit: int = 50) -> JobPage:
+        needle = text.casefold()
+        hits = [job for job in self._state_set(queue, state) if needle in _searchable(job)]
+        return JobPage(queue, state, len(hits), 0, hits[:limit])
+
+    def get_job(self, job_id: str) -> JobDetail | None:
+        return self.jobs.get(job_id)
+
+    def throughput(self, queue: str, minutes: int = 60) -> list[MinuteStats]:
+        first = int(self.now // 60) - minutes + 1
+        return [stat for stat in self.stats.get(queue, []) if stat.minute >= first]
+
+    def can(self, action: str) -> bool:
+        return allowed(self.identity.role, Action(action))
+
+    # Actions: the permission check first, as `OperatorSession.perform` does
+
+    def retry_job(self, job_id: str) -> ActionResult:
+        self._check(Action.RETRY)
+        self._resubmit(self._job_in(job_id, "retried", JobState.FAILED))
+        return ActionResult("retry", job_id, 1, f"job {job_id} queued again")
+
+    def retry_jobs(self, job_ids: list[str]) -> ActionResult:
+        done = self._each(Action.RETRY, job_ids, lambda job_id: self._resubmit(self._job_in(job_id, "", JobState.FAILED)))
+        return ActionResult("retry", f"{len(job_ids)} selected", done, f"{done} of {len(job_ids)} jobs queued again")
+
+    def retry_all_failed(self, queue: str) -> ActionResult:
+        self._check(Action.RETRY_ALL)
+        failed = [job for job in self._in_queue(queue) if job.summary.state == JobState.FAILED]
+        for job in failed:
+            self._resubmit(job)
+        return ActionResult("retry_all", queue, len(failed), f"{len(failed)} failed jobs in {queue} queued again")
+
+    def remove_job(self, job_id: str) -> ActionResult:
+        self._check(Action.REMOVE)
+        self._remove(job_id)
+        return ActionResult("remove", job_id, 1, f"job {job_id} removed")
+
+    def remove_jobs(self, job_ids: list[str]) -> ActionResult:
+        done = self._each(Action.REMOVE, job_ids, self._remove)
+        return ActionResult("remove", f"{len(job_ids)} selected", done, f"{done} of {len(job_ids)} jobs removed")
+
+    def promote_job(self, job_id: str) -> ActionResult:
+        self._check(Action.PROMOTE)
+        self._resubmit(self._job_in(job_id, "promoted", JobState.DELAYED))
+        return ActionResult("promote", job_id, 1, f"job {job_id} will run now")
+
+    def promote_jobs(self, job_ids: list[str]) -> ActionResult:
+        done = self._each(Action.PROMOTE, job_ids, lambda job_id: self._resubmit(self._job_in(job_id, "", JobState.DELAYED)))
+        return ActionResult("promote", f"{len(job_ids)} selected", done, f"{done} of {len(job_ids)} delayed jobs promoted")
+
+    def clean_jobs(self, queue: str, state: str, older_than_ms: int) -> ActionResult:
+        self._check(Action.CLEAN)
+        if state not in CLEANABLE:
+            raise ActionError(f"cannot clean {state} jobs; clean one of {', '.join(CLEANABLE)}")
+        cutoff = self.now - older_than_ms / 1000
+        doomed = [job.id for job in self._state_set(queue, state) if _entered(job) < cutoff]
+        for job_id in doomed:
+            del self.jobs[job_id]
+        return ActionResult("clean", f"{queue}/{state}", len(doomed), f"{len(doomed)} {state} jobs removed from {queue}")
+
+    def drain_queue(self, queue: str) -> ActionResult:
+        self._check(Action.DRAIN)
+        doomed = [job.summary.id for job in self._in_queue(queue) if job.summary.state in DRAINED_STATES]
+        for job_id in doomed:
+            del self.jobs[job_id]
+        return ActionResult("drain", queue, len(doomed), f"{len(doomed)} waiting jobs removed from {queue}")
+
+    def pause_queue(self, queue: str) -> ActionResult:
+        self._check(Action.PAUSE)
+        self._known(queue)
+        self.paused.add(queue)
+        return ActionResult("pause", queue, 1, f"{queue} paused: workers on every host stop taking its jobs")
+
+    def resume_queue(self, queue: str) -> ActionResult:
+        self._check(Action.RESUME)
+        self._known(queue)
+        self.paused.discard(queue)
+        return ActionResult("resume", queue, 1, f"{queue} resumed")
+
+    # Helpers
+
+    def _check(self, action: Action) -> None:
+        check(self.identity, action)
+
+    def _each(self, action: Action, job_ids: list[str], act: Callable[[str], object]) -> int:
+        """A bulk action: the permission once, then each job on its own; returns how many succeeded."""
+        self._check(action)
+        done = 0
+        for job_id in job_ids:
+            try:
+                act(job_id)
+            except ActionError:
+                continue
+            done += 1
+        return done
+
+    def _in_queue(self, queue: str) -> list[JobDetail]:
+        return [job for job in self.jobs.values() if job.summary.queue == queue]
+
+    def _state_set(self, queue: str, state: str) -> list[JobSummary]:
+        """One state set in the registry's page order: next to run first, else newest first."""
+        members = [job for job in self._in_queue(queue) if job.summary.state == state]
+        ascending = JobState(state) in ASCENDING_STATES
+        members.sort(key=lambda job: (_score(job), job.summary.id), reverse=not ascending)
+        return [job.summary for job in members]
+
+    def _known(self, queue: str) -> None:
+        if queue not in self.queues:
+            raise ActionError(f"unknown queue {queue!r}")
+
+    def _job_in(self, job_id: str, verb: str, state: JobState) -> JobDetail:
+        job = self.jobs.get(job_id)
+        if job is None:
+            raise ActionError(f"job {job_id!r} not found")
+        if job.summary.state != state:
+            raise ActionError(f"job {job_id!r} is not {state} (any more), so it cannot be {verb or 'changed'}")
+        return job
+
+    def _remove(self, job_id: str) -> None:
+        job = self.jobs.get(job_id)
+        if job is None:
+            raise ActionError(f"job {job_id!r} not found")
+        if job.summary.state == JobState.ACTIVE:
+            raise ActionError(f"job {job_id!r} is running; wait for it to finish (or fail) before removing it")
+        del self.jobs[job_id]
+
+    def _resubmit(self, job: JobDetail) -> None:
+        """Back to the ready queue as the registry does it: prioritized when it has a priority."""
+        state = JobState.PRIORITIZED if job.summary.priority is not None else JobState.WAITING
+        summary = dataclasses.replace(
+            job.summary, state=state, attempts=0, progress=0.0, started_at=None, finished_at=None, duration_ms=None
+        )
+        self.jobs[summary.id] = dataclasses.replace(job, summary=summary, delayed_until=None)
+
+
+class StaticOperationsSource(StaticSource):
+    """A `StaticSource` that also holds worker processes, schedules, a scheduler leader and an audit trail.
+
+    Its actions change that data the way the supervisor and the scheduler would, at once: scaling adds
+    running processes or marks the newest ones stopping, a restart starts a fresh process, running a
+    schedule now adds the `manual:` job that `enqueue` would create and records it as the schedule's last run.
+    """
+
+    def __init__(
+        self,
+        jobs: Iterable[JobDetail],
+        *,
+        workers: Iterable[WorkerInfo] = (),
+        schedules: Iterable[Schedule] = (),
+        schedule_states: Mapping[str, ScheduleState] | None = None,
+        audit: Iterable[AuditEntry] = (),
+        scheduler_leader: str | None = None,
+        **options: Any,
+    ) -> None:
+        super().__init__(jobs, **options)
+        self.processes: dict[str, WorkerInfo] = {worker.id: worker for worker in workers}
+        self.schedule_definitions: dict[str, Schedule] = {schedule.name: schedule for schedule in schedules}
+        self.schedule_states: dict[str, ScheduleState] = dict(schedule_states or {})
+        self.audit_trail: list[AuditEntry] = sorted(audit, key=lambda entry: entry.at, reverse=True)
+        self.leader = scheduler_leader
+
+    # Reads
+
+    def workers(self) -> list[WorkerInfo]:
+        """Every process, heartbeat ages measured on the fixed clock (as `list_workers` measures on Redis's)."""
+        return [
+            dataclasses.replace(worker, heartbeat_age_s=max(0.0, self.now - worker.heartbeat))
+            for worker in sorted(self.processes.values(), key=lambda worker: worker.id)
+        ]
+
+    def scheduler_leader(self) -> str | None:
+        return self.leader
+
+    def schedules(self) -> list[ScheduleStatus]:
+        """The schedules as `ScheduleStore.overview` reports them at the fixed clock's time."""
+        now = datetime.fromtimestamp(self.now, UTC)
+        definitions = sorted(self.schedule_definitions.values(), key=lambda schedule: schedule.name)
+        return [schedule_status(schedule, self.schedule_states.get(schedule.name, ScheduleState()), now)
+                for schedule in definitions]
+
+    def audit_entries(self, limit: int = 200) -> list[AuditEntry]:
+        self._check(Action.VIEW_AUDIT)
+        return self.audit_trail[:limit]
+
+    # Actions
+
+    def scale_workers(self, target: str, group: str, delta: int) -> ActionResult:
+        """Scale `group` on the one supervisor `target` names, within the supervisor's bounds."""
+        self._check(Action.SCALE_WORKERS)
+        if delta == 0:
+            raise ControlError("scale: delta must be +N or -N, not 0")
+        supervisor = self._supervisor(target)
+        live = sorted(
+            (worker for worker in self.processes.values()
+             if worker.supervisor == supervisor and worker.group == group
+             and worker.state not in (WorkerState.STOPPING, WorkerState.STOPPED)),
+            key=_slot,
+        )
+        if not live:
+            raise ControlError(f"no worker group {group!r} on {supervisor}; pick a row of that group")
+        count = len(live) + delta
+        if not 1 <= count <= MAX_PROCESSES_PER_GROUP:
+            raise ControlError(
+                f"group {group!r} would have {count} processes; keep it between 1 and {MAX_PROCESSES_PER_GROUP}"
+            )
+        for worker in live[count:]:
+            self.processes[worker.id] = dataclasses.replace(worker, state=str(WorkerState.STOPPING))
+        template = live[-1]
+        next_slot = max(_slot(worker) for worker in self.processes.values()
+                        if worker.supervisor == supervisor and worker.group == group) + 1
+        for slot in range(next_slot, next_slot + max(delta, 0)):
+            worker_id = f"{supervisor}:{group}:{slot}"
+            self.processes[worker_id] = dataclasses.replace(
+                template, id=worker_id, state=str(WorkerState.RUNNING), pid=self._next_pid(), started=self.now,
+                restarts=0, last_exit_code=None, active=0, last_error=None, heartbeat=self.now, problem=None,
+            )
+        verb = "add" if delta > 0 else "remove"
+        return ActionResult("scale_workers", f"{supervisor}/{group}", abs(delta),
+                            f"asked {supervisor} to {verb} {abs(delta)} {group} process(es)")
+
+    def restart_worker(self, worker_id: str) -> ActionResult:
+        self._check(Action.RESTART_WORKER)
+        worker = self.processes.get(worker_id)
+        if worker is None or worker.state == WorkerState.STOPPED:
+            raise ControlError(f"no worker process {worker_id!r} (it may have stopped); refresh the workers screen")
+        self.processes[worker_id] = dataclasses.replace(
+            worker, state=str(WorkerState.RUNNING), pid=self._next_pid(), started=self.now,
+            restarts=worker.restarts + 1, active=0, heartbeat=self.now,
+        )
+        return ActionResult("restart_worker", worker_id, 1, f"asked {worker.supervisor} to restart {worker_id}")
+
+    def pause_schedule(self, name: str) -> ActionResult:
+        self._check(Action.SCHEDULE_PAUSE)
+        return self._set_enabled(name, False)
+
+    def resume_schedule(self, name: str) -> ActionResult:
+        self._check(Action.SCHEDULE_RESUME)
+        return self._set_enabled(name, True)
+
+    def run_schedule_now(self, name: str) -> ActionResult:
+        """Enqueue the schedule's job as `manual:{name}:{ms}` (paused or not), as `scheduler.run_schedule_now` does."""
+        self._check(Action.RUN_SCHEDULE)
+        schedule = self._schedule(name)
+        moment = datetime.fromtimestamp(self.now, UTC)
+        job_id = f"manual:{name}:{int(self.now * 1000)}"
+        if job_id not in self.jobs:  # enqueue is idempotent on the job id
+            payload = render_payload(schedule.payload, schedule.timezone, moment)
+            self.jobs[job_id] = self._enqueued_job(job_id, schedule.queue, payload)
+        self.schedule_states[name] = ScheduleState(last_fire_utc=moment, last_job_id=job_id)
+        return ActionResult("run_schedule", name, 1, f"schedule {name} enqueued job {job_id}")
+
+    # Helpers
+
+    def _supervisor(self, target: str) -> str:
+        """The one live supervisor a host name or supervisor id names (errors as `request_scale` words them)."""
+        supervisors = sorted({
+            worker.supervisor for worker in self.processes.values()
+            if target in (worker.host, worker.supervisor) and worker.supervisor and worker.state != WorkerState.STOPPED
+        })
+        if not supervisors:
+            raise ControlError(f"no running supervisor on {target!r}; check the host name on the workers screen")
+        if len(supervisors) > 1:
+            raise ControlError(
+                f"{target!r} runs {len(supervisors)} supervisors ({', '.join(supervisors)}); "
+                "name one of them instead of the host"
+            )
+        return supervisors[0]
+
+    def _next_pid(self) -> int:
+        return max((worker.pid or 0 for worker in self.processes.values()), default=1000) + 1
+
+    def _schedule(self, name: str) -> Schedule:
+        schedule = self.schedule_definitions.get(name)
+        if schedule is None:
+            raise ScheduleNotFound(f"no schedule named {name!r}; `wellqueue schedules list` shows them")
+        return schedule
+
+    def _set_enabled(self, name: str, enabled: bool) -> ActionResult:
+        self.schedule_definitions[name] = self._schedule(name).model_copy(update={"enabled": enabled})
+        action = "schedule_resume" if enabled else "schedule_pause"
+        return ActionResult(action, name, 1, f"schedule {name} {'resumed' if enabled else 'paused'}")
+
+    def _enqueued_job(self, job_id: str, queue: str, payload: dict) -> JobDetail:
+        """The job `enqueue` would create, not yet run: validated by its kind, prioritized when its options say so
+        (an urgent e-mail)."""
+        # The job kinds import their libraries: only when a test runs a schedule.
+        from wellqueue_tui.jobs import prepare_message
+        from wellqueue_tui.jobs.kinds import all_kinds
+
+        message, _delay = prepare_message(SimpleNamespace(kinds=all_kinds()), queue, payload, job_id=job_id)
+        priority = message.options.get("wq_priority")
+        summary = JobSummary(
+            id=job_id, queue=queue, kind=message.actor_name,
+            state=str(JobState.PRIORITIZED if priority is not None else JobState.WAITING), data=payload,
+            priority=priority, attempts=0, max_attempts=message.options["wq_attempts"], progress=0.0,
+            created_at=self.now, started_at=None, finished_at=None, duration_ms=None, error=None, org=None,
+        )
+        if queue not in self.queues:
+            self.queues.append(queue)
+        return JobDetail(summary=summary, options={}, delayed_until=None, worker=None, traceback=None, result=None)
+
+
+def _slot(worker: WorkerInfo) -> int:
+    """The slot number ending a process id `{host}:{supervisor_pid}:{group}:{slot}` (-1 if it has none)."""
+    tail = worker.id.rsplit(":", 1)[-1]
+    return int(tail) if tail.isdigit() else -1
+
+
+def _entered(summary: JobSummary) -> float:
+    """When the job entered its current state, as far as the summary tells (clean's age test)."""
+    return summary.finished_at or summary.started_at or summary.created_at or 0.0
+
+
+def _score(job: JobDetail) -> tuple[float, float]:
+    """The state set's sort score: due time for delayed, priority for prioritized, else entry time."""
+    summary = job.summary
+    if summary.state == JobState.DELAYED:
+        return (job.delayed_until or 0.0, 0.0)
+    if summary.state == JobState.PRIORITIZED:
+        return (float(summary.priority or 0), summary.created_at or 0.0)
+    return (_entered(summary), 0.0)
+
+
+def _searchable(summary: JobSummary) -> str:
+    return f"{summary.id} {json.dumps(summary.data, sort_keys=True, default=str)}".casefold()

@@ -1,0 +1,268 @@
+"""One contract, two back ends: the in-memory `StaticOperationsSource` the console tests use and the real
+`OperatorSession` on the private redis-server get the same jobs, schedules and workers, then must answer and
+act alike. A drift of the test double from the product fails here."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from functools import partial
+
+import pytest
+
+from wellqueue_tui.auth.identity import LOCAL_DEV, Identity, Role
+from wellqueue_tui.auth.permissions import PermissionDenied
+from wellqueue_tui.console_data import ConsoleSource, OperationsSource
+from wellqueue_tui.jobs import enqueue
+from wellqueue_tui.jobs.actions import ActionError
+from wellqueue_tui.jobs.kinds import all_kinds
+from wellqueue_tui.jobs.registry import Registry
+from wellqueue_tui.session import OperatorSession
+from wellqueue_tui.settings import Settings
+from wellqueue_tui.workers.leader import LEADER_KEY
+from wellqueue_tui.workers.schedules import ScheduleStore, default_schedules
+from wellqueue_tui.workers.worker_records import WorkerInfo, WorkerRecord, WorkerState, publish_records
+
+from jobs.conftest import make_broker, running_worker, state_of, wait_for
+from jobs.sample_kinds import KIND as SAMPLE_KIND
+
+from .sample_data import NOW, job
+from .static_source import StaticOperationsSource
+
+QUEUE = SAMPLE_KIND.queue
+MANAGER = Identity("mona", Role.MANAGER)
+LEADER = "h1:10:" + "ab" * 16
+
+#: The jobs both back ends hold: id -> (state, payload); enqueued in this order.
+JOBS = {
+    "c1": ("completed", {"n": 1}),
+    "f1": ("failed", {"n": 2, "permanent": True}),
+    "w1": ("waiting", {"n": 3}),
+    "w2": ("waiting", {"n": 4}),
+    "w3": ("waiting", {"n": 5}),
+    "p1": ("prioritized", {"n": 6}),
+    "d1": ("delayed", {"n": 7}),
+    "d2": ("delayed", {"n": 8}),
+}
+DELAY_S = {"d1": 600, "d2": 1200}
+WORKERS = [
+    WorkerRecord("h1:10:samples:0", "h1:10", "h1", "samples", ("samples",), 2, WorkerState.RUNNING, 4321, NOW - 90,
+                 0, None, 64 * 2**20, 0),
+    WorkerRecord("h1:10:samples:1", "h1:10", "h1", "samples", ("samples",), 2, WorkerState.CRASH_LOOP, None, None,
+                 6, 1, None, 0, "OSError: broken"),
+]
+
+
+@dataclass
+class World:
+    """A back end holding `JOBS`, the default schedules, `WORKERS` and `LEADER`; `as_role` gives the same data
+    through another identity."""
+
+    source: OperationsSource
+    as_role: Callable[[Identity], OperationsSource]
+
+
+def static_world() -> World:
+    details = []
+    for index, (job_id, (state, payload)) in enumerate(JOBS.items()):
+        details.append(job(
+            job_id, QUEUE, SAMPLE_KIND.name, state, payload, age_s=200 - index,  # enqueued in order priority=2 if state == "prioritized" else None,
+            attempts=1 if state in ("completed", "failed") else 0, took_ms=5 if state in ("completed", "failed") else None,
+            error=f"PermanentJobError: n={payload['n']} can never work" if state == "failed" else None,
+            delayed_for_s=DELAY_S.get(job_id),
+        ))
+    workers = [WorkerInfo(**{**dataclasses.asdict(record), "heartbeat": NOW, "heartbeat_age_s": 0.0}) for record in WORKERS]
+    shared = StaticOperationsSource(details, now=NOW, workers=workers, schedules=default_schedules(),
+                                    scheduler_leader=LEADER)
+
+    def as_role(identity: Identity) -> StaticOperationsSource:
+        other = StaticOperationsSource([], now=NOW)  # the same data (shared, not copied), another identity
+        other.__dict__.update(shared.__dict__)
+        other.identity = identity
+        return other
+
+    return World(shared, as_role)
+
+
+@pytest.fixture
+def redis_world(redis_client, redis_url, tmp_path) -> Iterator[World]:
+    settings = Settings(data_dir=tmp_path)
+    with make_broker(redis_url, settings, [*all_kinds().values(), SAMPLE_KIND]) as broker:
+        registry = Registry(broker.client, broker.namespace)
+        for job_id, (state, payload) in JOBS.items():
+            options = {"priority": 2} if state == "prioritized" else {"delay_ms": DELAY_S[job_id] * 1000} if state == "delayed" else {}
+            enqueue(QUEUE, payload, job_id=job_id, broker=broker, **options)
+            if state in ("completed", "failed"):
+                with running_worker(broker):
+                    wait_for(lambda job_id=job_id, state=state: state_of(registry, job_id) == state)
+        client = broker.client
+        ScheduleStore(client).install_defaults()
+        publish_records(client, [dataclasses.replace(record, started=None) for record in WORKERS])
+        client.set(LEADER_KEY, LEADER)
+
+        def as_role(identity: Identity) -> OperatorSession:
+            return OperatorSession(registry, identity, enqueue_fn=partial(enqueue, broker=broker))
+
+        yield World(as_role(LOCAL_DEV), as_role)
+
+
+@pytest.fixture(params=["static", "redis"])
+def world(request) -> World:
+    return static_world() if request.param == "static" else request.getfixturevalue("redis_world")
+
+
+def counts(source: ConsoleSource) -> dict[str, int]:
+    return {state: getattr(source.queue_counts(QUEUE), state) for state in
+            ("waiting", "prioritized", "delayed", "active", "completed", "failed")}
+
+
+def page_ids(source: ConsoleSource, state: str, offset: int = 0, limit: int = 50) -> list[str]:
+    return [summary.id for summary in source.list_jobs(QUEUE, state, offset, limit).jobs]
+
+
+# Reads
+
+
+def test_both_back_ends_implement_the_whole_protocol(world):
+    assert isinstance(world.source, OperationsSource)
+
+
+def test_counts(world):
+    assert counts(world.source) == {"waiting": 3, "prioritized": 1, "delayed": 2, "active": 0, "completed": 1, "failed": 1}
+    [row] = [row for row in world.source.all_counts() if row.queue == QUEUE]
+    assert row == world.source.queue_counts(QUEUE) and not row.paused
+
+
+def test_pages_in_the_order_jobs_run_next(world):
+    assert page_ids(world.source, "waiting") == ["w1", "w2", "w3"]
+    assert page_ids(world.source, "waiting", 0, 2) + page_ids(world.source, "waiting", 2, 2) == ["w1", "w2", "w3"]
+    assert world.source.list_jobs(QUEUE, "waiting", 0, 2).total == 3
+    assert page_ids(world.source, "delayed") == ["d1", "d2"]
+    assert page_ids(world.source, "failed") == ["f1"]
+    found = world.source.search_jobs(QUEUE, "waiting", "w2")
+    assert [summary.id for summary in found.jobs] == ["w2"] and found.total == 1
+
+
+def test_job_detail(world):
+    failed = world.source.get_job("f1")
+    summary = failed.summary
+    assert (summary.id, summary.queue, summary.state, summary.data) == ("f1", QUEUE, "failed", JOBS["f1"][1])
+    assert "can never work" in summary.error
+    delayed = world.source.get_job("d2")
+    assert delayed.delayed_until - world.source.server_time() == pytest.approx(1200, abs=60)
+    assert world.source.get_job("nope") is None
+
+
+# Actions
+
+
+def test_retry(world):
+    assert world.source.retry_job("f1").count == 1
+    assert world.source.get_job("f1").summary.state == "waiting"
+    with pytest.raises(ActionError, match="'w1'"):
+        world.source.retry_job("w1")
+    assert counts(world.source)["failed"] == 0 and counts(world.source)["waiting"] == 4
+
+
+def test_bulk_actions_count_what_they_did(world):
+    assert world.source.retry_jobs(["f1", "w1", "nope"]).count == 1
+    assert world.source.promote_jobs(["d1", "d2", "w1"]).count == 2
+    assert world.source.remove_jobs(["c1", "nope"]).count == 1
+    assert counts(world.source) == {"waiting": 6, "prioritized": 1, "delayed": 0, "active": 0, "completed": 0, "failed": 0}
+
+
+def test_retry_all_failed(world):
+    assert world.source.retry_all_failed(QUEUE).count == 1
+    assert counts(world.source)["failed"] == 0
+
+
+def test_remove(world):
+    assert world.source.remove_job("w1").count == 1
+    assert world.source.get_job("w1") is None
+    with pytest.raises(ActionError, match="not found"):
+        world.source.remove_job("nope")
+    assert counts(world.source)["waiting"] == 2
+
+
+def test_promote(world):
+    assert world.source.promote_job("d2").count == 1
+    assert world.source.get_job("d2").summary.state == "waiting"
+    assert world.source.get_job("d2").delayed_until is None
+    with pytest.raises(ActionError):
+        world.source.promote_job("w1")
+    assert page_ids(world.source, "delayed") == ["d1"]
+
+
+def test_pause_and_resume(world):
+    world.source.pause_queue(QUEUE)
+    assert world.source.queue_counts(QUEUE).paused
+    world.source.resume_queue(QUEUE)
+    assert not world.source.queue_counts(QUEUE).paused
+
+
+def test_clean(world):
+    assert world.source.clean_jobs(QUEUE, "completed", 86_400_000).count == 0
+    assert world.source.clean_jobs(QUEUE, "completed", 0).count == 1
+    assert world.source.clean_jobs(QUEUE, "failed", 0).count == 1
+    with pytest.raises(ActionError, match="cannot clean active"):
+        world.source.clean_jobs(QUEUE, "active", 0)
+    assert counts(world.source) == {"waiting": 3, "prioritized": 1, "delayed": 2, "active": 0, "completed": 0, "failed": 0}
+
+
+def test_drain_leaves_delayed_jobs(world):
+    assert world.source.drain_queue(QUEUE).count == 4
+    assert counts(world.source) == {"waiting": 0, "prioritized": 0, "delayed": 2, "active": 0, "completed": 1, "failed": 1}
+
+
+REFUSED = {
+    "retry": lambda source: source.retry_job("f1"),
+    "retry_all": lambda source: source.retry_all_failed(QUEUE),
+    "remove": lambda source: source.remove_job("w1"),
+    "promote": lambda source: source.promote_job("d1"),
+    "pause": lambda source: source.pause_queue(QUEUE),
+    "clean": lambda source: source.clean_jobs(QUEUE, "completed", 0),
+    "drain": lambda source: source.drain_queue(QUEUE),
+    "schedule_pause": lambda source: source.pause_schedule("compliance-report"),
+    "run_schedule": lambda source: source.run_schedule_now("compliance-report"),
+    "scale_workers": lambda source: source.scale_workers("h1", "samples", 1),
+}
+
+
+@pytest.mark.parametrize("action", sorted(REFUSED))
+def test_a_manager_is_refused_and_nothing_changes(world, action):
+    manager = world.as_role(MANAGER)
+    before = (counts(world.source), [(row.name, row.enabled) for row in world.source.schedules()])
+    assert not manager.can(action)
+    with pytest.raises(PermissionDenied, match=f"{action} needs"):
+        REFUSED[action](manager)
+    assert (counts(world.source), [(row.name, row.enabled) for row in world.source.schedules()]) == before
+
+
+# Schedules and workers
+
+
+def test_schedules_read_pause_resume_and_run_now(world):
+    rows = world.source.schedules()
+    assert [row.name for row in rows] == sorted(schedule.name for schedule in default_schedules())
+    assert all(row.enabled and row.last_job_id is None for row in rows)
+    world.source.pause_schedule("compliance-report")
+    assert [row.name for row in world.source.schedules() if not row.enabled] == ["compliance-report"]
+    world.source.resume_schedule("compliance-report")
+    assert all(row.enabled for row in world.source.schedules())
+
+    result = world.source.run_schedule_now("permit-expiration-check")
+    [row] = [row for row in world.source.schedules() if row.name == "permit-expiration-check"]
+    assert row.last_job_id.startswith("manual:permit-expiration-check:") and row.last_job_id in result.message
+    ran = world.source.get_job(row.last_job_id).summary
+    assert (ran.queue, ran.state) == ("email-notifications", "prioritized")  # the payload asks for priority high
+    with pytest.raises(Exception, match="no schedule named 'nope'"):
+        world.source.pause_schedule("nope")
+
+
+def test_workers_and_the_scheduler_leader(world):
+    shown = [(w.id, w.host, w.supervisor, w.group, tuple(w.queues), w.threads, w.state, w.pid, w.restarts, w.active,
+              w.last_error) for w in world.source.workers()]
+    assert shown == [(r.id, r.host, r.supervisor, r.group, r.queues, r.threads, str(r.state), r.pid, r.restarts,
+                      r.active, r.last_error) for r in WORKERS]
+    assert world.source.scheduler_leader() == LEADER

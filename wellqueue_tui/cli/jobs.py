@@ -1,0 +1,227 @@
+"""The job and queue commands: enqueue, read counts, stats, pages and one job, and act on them through the
+operator session (permission table and audit) — retry, remove, promote, clean, drain, pause, resume, demo."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from ..durations import DurationError, parse_duration
+from ..jobs.models import STATES
+from .context import EXIT_USAGE, CliContext, CliError
+from .output import emit_json, printable, report, table, when
+
+
+def read_data_argument(text: str) -> Any:
+    if text.startswith("@"):
+        path = Path(text[1:])
+        try:
+            text = path.read_text()
+        except OSError as exc:
+            raise CliError(f"cannot read --data file {path}: {exc.strerror}", EXIT_USAGE) from None
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise CliError(f"--data is not valid JSON: {exc}", EXIT_USAGE) from None
+    except RecursionError:
+        raise CliError("--data is nested too deeply", EXIT_USAGE) from None
+
+
+def cmd_enqueue(ctx: CliContext) -> int:
+    from ..jobs import enqueue
+
+    a = ctx.args
+    job_id = enqueue(a.queue, read_data_argument(a.data), job_id=a.job_id, priority=a.priority,
+                     delay_ms=a.delay, attempts=a.attempts, broker=ctx.broker())
+    print(job_id)
+    return 0
+
+
+def cmd_queues(ctx: CliContext) -> int:
+    counts = ctx.session().all_counts()
+    if ctx.args.json:
+        emit_json(counts)
+        return 0
+    rows = [[printable(c.queue), *(str(c.of(s)) for s in STATES), "yes" if c.paused else ""] for c in counts]
+    print(table(rows, ["QUEUE", *(s.upper() for s in STATES), "PAUSED"]))
+    return 0
+
+
+def cmd_stats(ctx: CliContext) -> int:
+    session = ctx.session()
+    queues = [ctx.args.queue] if ctx.args.queue else session.known_queues()
+    stats = []
+    for queue in queues:
+        counts = session.queue_counts(queue)
+        minutes = session.throughput(queue, 60)
+        completed = sum(m.completed for m in minutes)
+        failed = sum(m.failed for m in minutes)
+        duration = sum(m.duration_ms_sum for m in minutes)
+        stats.append({
+            "queue": queue, "counts": counts, "completed_last_hour": completed, "failed_last_hour": failed,
+            "failure_rate": round(failed / (completed + failed), 4) if completed + failed else 0.0,
+            "mean_duration_ms": round(duration / completed, 1) if completed else None,
+        })
+    if ctx.args.json:
+        emit_json(stats)
+        return 0
+    rows = [[printable(r["queue"]), *(str(r["counts"].of(s)) for s in STATES), str(r["completed_last_hour"]),
+             str(r["failed_last_hour"]), f"{r['failure_rate']:.1%}",
+             "-" if r["mean_duration_ms"] is None else f"{r['mean_duration_ms']:.0f} ms"] for r in stats]
+    print(table(rows, ["QUEUE", *(s.upper() for s in STATES), "DONE/H", "FAILED/H", "FAIL%", "MEAN"]))
+    return 0
+
+
+def cmd_jobs(ctx: CliContext) -> int:
+    a = ctx.args
+    page = ctx.session().list_jobs(a.queue, a.state, a.offset, a.limit)
+    if a.json:
+        emit_json(page)
+        return 0
+    rows = [[printable(j.id, 40), printable(j.kind, 28), j.state, f"{j.attempts}/{j.max_attempts}",
+             when(j.created_at), printable(j.error or "", 50)] for j in page.jobs]
+    print(table(rows, ["ID", "KIND", "STATE", "ATTEMPTS", "CREATED", "ERROR"]))
+    print(f"({len(page.jobs)} of {page.total} {page.state} jobs from offset {page.offset})", file=sys.stderr)
+    return 0
+
+
+def cmd_job(ctx: CliContext) -> int:
+    job = ctx.session().get_job(ctx.args.id)
+    if job is None:
+        raise CliError(f"job {ctx.args.id!r} not found")
+    if ctx.args.json:
+        emit_json(job)
+        return 0
+    s = job.summary
+    for label, value in [("id", s.id), ("queue", s.queue), ("kind", s.kind), ("state", s.state),
+                         ("attempts", f"{s.attempts}/{s.max_attempts}"), ("priority", s.priority or "-"),
+                         ("progress", f"{s.progress:.0f}%"), ("created", when(s.created_at)),
+                         ("started", when(s.started_at)), ("finished", when(s.finished_at)),
+                         ("delayed until", when(job.delayed_until)), ("worker", job.worker or "-"),
+                         ("organization", s.org or "-"), ("error", s.error or "-")]:
+        print(f"{label:>14}: {printable(value, 200)}")
+    print(f"{'payload':>14}: {printable(json.dumps(s.data, sort_keys=True), 2000)}")
+    if job.result is not None:
+        print(f"{'result':>14}: {printable(json.dumps(job.result, sort_keys=True), 2000)}")
+    for attempt in job.attempt_errors:
+        print(f"{'attempt ' + str(attempt.number):>14}: {when(attempt.at)} {printable(attempt.error, 200)}")
+    for problem in job.problems:
+        print(f"{'problem':>14}: {problem}")
+    if job.traceback:
+        print("traceback:\n" + printable(job.traceback, 20_000).replace("\\n", "\n"))
+    if job.logs:
+        print("log:")
+        for line in job.logs:
+            print("  " + printable(line, 500))
+    return 0
+
+
+def cmd_retry(ctx: CliContext) -> int:
+    a = ctx.args
+    session = ctx.session()
+    if a.all_failed:
+        return report(session.retry_all_failed(a.all_failed))
+    if not a.id:
+        raise CliError("give a job id or --all-failed QUEUE", EXIT_USAGE)
+    return report(session.retry_job(a.id))
+
+
+def cmd_clean(ctx: CliContext) -> int:
+    a = ctx.args
+    try:
+        older = parse_duration(a.older_than)
+    except DurationError as exc:
+        raise CliError(f"--older-than: {exc}", EXIT_USAGE) from None
+    return report(ctx.session().clean_jobs(a.queue, a.state, int(older.total_seconds() * 1000), a.limit))
+
+
+def cmd_demo(ctx: CliContext) -> int:
+    from ..jobs import enqueue
+    from ..jobs.demo import demo_jobs
+
+    broker = ctx.broker()
+    jobs = demo_jobs(random.Random(ctx.args.seed), ctx.args.count)
+    for job in jobs:
+        enqueue(job.queue, job.payload, broker=broker, **job.options)
+    per_queue: dict[str, int] = {}
+    for job in jobs:
+        per_queue[job.queue] = per_queue.get(job.queue, 0) + 1
+    print(f"enqueued {len(jobs)} demo jobs: " + ", ".join(f"{q} {n}" for q, n in sorted(per_queue.items())))
+    return 0
+
+
+def session_action(method: str, *names: str) -> Callable[[CliContext], int]:
+    """A command that calls one `OperatorSession` action with the named arguments and prints its message."""
+    def run(ctx: CliContext) -> int:
+        return report(getattr(ctx.session(), method)(*(getattr(ctx.args, n) for n in names)))
+
+    return run
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    """Register the job and queue commands."""
+    p = sub.add_parser("enqueue", help="submit a job; prints its id")
+    p.add_argument("queue")
+    p.add_argument("--data", required=True, help="payload as JSON, or @file.json")
+    p.add_argument("--job-id")
+    p.add_argument("--priority", type=int, help="1 is the highest")
+    p.add_argument("--delay", type=int, metavar="MS")
+    p.add_argument("--attempts", type=int)
+    p.set_defaults(run=cmd_enqueue)
+
+    p = sub.add_parser("queues", help="counts per state of every queue")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_queues)
+
+    p = sub.add_parser("stats", help="counts, last-hour throughput, failure rate and mean duration")
+    p.add_argument("queue", nargs="?")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_stats)
+
+    p = sub.add_parser("jobs", help="a page of jobs in one state")
+    p.add_argument("queue")
+    p.add_argument("--state", default="waiting", choices=list(STATES))
+    p.add_argument("--limit", type=int, default=50)
+    p.add_argument("--offset", type=int, default=0)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_jobs)
+
+    p = sub.add_parser("job", help="everything about one job")
+    p.add_argument("id")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=cmd_job)
+
+    p = sub.add_parser("retry", help="retry a failed job, or every failed job of a queue")
+    p.add_argument("id", nargs="?")
+    p.add_argument("--all-failed", metavar="QUEUE")
+    p.set_defaults(run=cmd_retry)
+
+    for name, method, help_text in [("remove", "remove_job", "delete a job that is not running"),
+                                    ("promote", "promote_job", "run a delayed job now")]:
+        p = sub.add_parser(name, help=help_text)
+        p.add_argument("id")
+        p.set_defaults(run=session_action(method, "id"))
+
+    p = sub.add_parser("clean", help="remove jobs of a state older than a duration")
+    p.add_argument("queue")
+    p.add_argument("--state", required=True, choices=["completed", "failed", "waiting", "delayed", "prioritized"])
+    p.add_argument("--older-than", required=True, metavar="DURATION", help="e.g. 90s, 30m, 12h, 7d")
+    p.add_argument("--limit", type=int, default=1000)
+    p.set_defaults(run=cmd_clean)
+
+    for name, method, help_text in [("drain", "drain_queue", "remove every waiting job of a queue"),
+                                    ("pause", "pause_queue", "stop workers on every host taking a queue's jobs"),
+                                    ("resume", "resume_queue", "resume a paused queue")]:
+        p = sub.add_parser(name, help=help_text)
+        p.add_argument("queue")
+        p.set_defaults(run=session_action(method, "queue"))
+
+    p = sub.add_parser("demo", help="enqueue a realistic mixed set of jobs, some failing on purpose")
+    p.add_argument("--count", type=int, default=60)
+    p.add_argument("--seed", type=int, default=7)
+    p.set_defaults(run=cmd_demo)

@@ -1,0 +1,41 @@
+"""How commands print: JSON for `--json`, aligned tables, bounded untrusted text, local times."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from typing import Any
+
+from ..jobs.actions import ActionResult
+from ..sanitize import safe_str
+
+
+def emit_json(value: Any) -> None:
+    def default(obj: Any) -> Any:
+        if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+            return dataclasses.asdict(obj)
+        return str(obj)
+
+    print(json.dumps(value, default=default, indent=2, sort_keys=True))
+
+
+def table(rows: list[list[str]], headers: list[str]) -> str:
+    widths = [max(len(str(c)) for c in col) for col in zip(headers, *rows)] if rows else [len(h) for h in headers]
+    line = lambda cells: "  ".join(str(c).ljust(w) for c, w in zip(cells, widths)).rstrip()
+    return "\n".join([line(headers), *(line(r) for r in rows)])
+
+
+def printable(value: Any, limit: int = 60) -> str:
+    """Untrusted text for a terminal: control characters made visible, length bounded."""
+    return safe_str(value, limit)
+
+
+def when(epoch: float | None) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(epoch)) if epoch else "-"
+
+
+def report(result: ActionResult) -> int:
+    """Print what an action did; the exit code of a command that succeeded."""
+    print(result.message)
+    return 0
