@@ -24,7 +24,7 @@ from ..jobs.models import JobState
 from ..logging_setup import safe_extra
 from ..settings import Settings
 from . import worker_records
-from .entry import EXIT_USAGE, WORKER_ID_ENV
+from .entry import EXIT_USAGE, MODULE as ENTRY_MODULE, WORKER_ID_ENV, hold_stop_signals, runs_entry
 from .worker_records import ControlRequest, WorkerRecord, WorkerState
 
 logger = logging.getLogger(__name__)
@@ -100,7 +100,7 @@ CommandFactory = Callable[[ProcessSpec], Sequence[str]]
 def entry_command(spec: ProcessSpec) -> list[str]:
     """The default command: our own worker entry point under this interpreter."""
     return [
-        sys.executable, "-m", "wellqueue_tui.workers.entry",
+        sys.executable, "-m", ENTRY_MODULE,
         "--queues", ",".join(spec.queues),
         "--threads", str(spec.threads),
         "--worker-id", spec.id,
@@ -357,16 +357,19 @@ class Supervisor:
             "PYTHONUNBUFFERED": "1",
             "PYTHONPATH": os.pathsep.join(p for p in (_PROJECT_ROOT, os.environ.get("PYTHONPATH")) if p),
         }
+        argv = list(self.command_factory(spec))
         try:
-            process = await asyncio.create_subprocess_exec(
-                *self.command_factory(spec),
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.STDOUT,
-                env=env,
-                start_new_session=True,  # Ctrl-C in the terminal reaches the supervisor only
-                limit=OUTPUT_LINE_LIMIT,
-            )
+            # our entry point takes a TERM sent while it boots once its handler is in place: it exits 0
+            with hold_stop_signals() if runs_entry(argv) else contextlib.nullcontext():
+                process = await asyncio.create_subprocess_exec(
+                    *argv,
+                    stdin=asyncio.subprocess.DEVNULL,
+                    stdout=asyncio.subprocess.PIPE,
+                    stderr=asyncio.subprocess.STDOUT,
+                    env=env,
+                    start_new_session=True,  # Ctrl-C in the terminal reaches the supervisor only
+                    limit=OUTPUT_LINE_LIMIT,
+                )
         except OSError as exc:  # e.g. the interpreter is gone: restarting cannot help
             logger.error("Cannot start worker process %s: %s", slot.id, exc)
             slot.started_mono = time.monotonic()
@@ -454,7 +457,7 @@ class Supervisor:
         logger.info("Stopping %d worker process(es); waiting up to %.0f s for running jobs", len(live), grace)
         for slot in self._slots.values():
             slot.wake.set()
-            if slot.pid is not None:
+            if slot.pid is not None and slot.state is not WorkerState.STOPPING:  # a second TERM kills it
                 slot.state = WorkerState.STOPPING
                 slot.signal(signal.SIGTERM)
         tasks = [slot.task for slot in self._slots.values() if slot.task is not None]
