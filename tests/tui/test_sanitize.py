@@ -71,10 +71,9 @@ def test_truncation_says_how_much_was_left_out():
     assert safe_str(None) == "" and safe_str(42) == "42"
 
 
-def test_a_megabyte_is_cut_quickly():
-    started = time.perf_counter()
+def test_a_megabyte_is_cut_to_its_bound():
+    """How fast: benchmarks/console.py. Here: what comes out."""
     shown = safe_str("\x1b[2J" * 250_000, 65536, multiline=True)
-    assert time.perf_counter() - started < 0.5
     assert len(shown) < 65536 + 30
     assert shown.endswith("chars)")
     assert_inert(shown)
@@ -181,20 +180,19 @@ async def test_job_detail_redacts_secrets_in_the_payload(make_app):
         assert "s3cr3t-value" not in payload and REDACTED in payload and "https://x" in payload
 
 
-async def test_a_megabyte_job_opens_quickly_with_bounded_sections(make_app):
+async def test_a_megabyte_job_opens_with_bounded_sections(make_app):
+    """How fast it opens: benchmarks/console.py. Here: every section is cut to its bound."""
     app = make_app(hostile_source())
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        started = time.perf_counter()
         app.open_job("huge")
         await settle(pilot)
-        assert time.perf_counter() - started < 2.0
         for name, limit in (("payload", 32768), ("error", 4096), ("traceback", 16384), ("logs", 16384)):
             rendered = app.screen.query_one(f"#section-{name}", Static).render()
             assert len(str(rendered)) < limit + 100, name
 
 
-def run_in_pty(module: str, columns: int = 80, rows: int = 24, timeout: float = 20.0) -> bytes:
+def run_in_pty(module: str, columns: int = 80, rows: int = 24, timeout: float = 180.0) -> bytes:
     """Everything `python -m module` writes to an 80x24 xterm-256color pty."""
     pid, fd = pty.fork()
     if pid == 0:  # the child: the console, in the repository root so `tests.tui` imports

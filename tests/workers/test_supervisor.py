@@ -14,6 +14,7 @@ import time
 import pytest
 
 from tests.workers.test_entry import (
+    PATIENCE_S,
     TEST_BROKER,
     TEST_QUEUE,
     WEBHOOK_SETTINGS,
@@ -104,23 +105,23 @@ def test_a_killed_process_is_restarted_and_recorded(redis_url, redis_client):
         try:
             first = only(supervisor)
             assert first.state == WorkerState.RUNNING and first.pid
-            await until(lambda: record(redis_client, first.id), 15, "the worker record")
+            await until(lambda: record(redis_client, first.id), PATIENCE_S, "the worker record")
             os.kill(first.pid, signal.SIGKILL)
-            await until(lambda: only(supervisor).pid not in (None, first.pid), 20, "a new process")
+            await until(lambda: only(supervisor).pid not in (None, first.pid), PATIENCE_S, "a new process")
             second = only(supervisor)
             assert second.restarts == 1 and second.last_exit_code == -signal.SIGKILL
-            stored = await until(lambda: (r := record(redis_client, first.id)) and r.pid == second.pid and r, 15,
-                                 "the record of the new process")
+            # the RSS of a process just exec'd is tiny: wait until its interpreter is loaded
+            stored = await until(lambda: (r := record(redis_client, first.id)) and r.pid == second.pid
+                                 and (r.rss_bytes or 0) > 1_000_000 and r, PATIENCE_S, "the record of the new process")
             assert stored.restarts == 1 and stored.state == "running" and stored.last_exit_code == -9
             assert stored.host == socket.gethostname() and stored.queues == (TEST_QUEUE,) and stored.threads == 1
             assert stored.supervisor == supervisor.id and stored.problem is None
-            assert stored.rss_bytes and stored.rss_bytes > 1_000_000
             assert 0 <= stored.heartbeat_age_s < 10
         finally:
             assert await supervisor.stop(15)
         stopped = record(redis_client, first.id)
-        # 0, or -SIGTERM when the stop landed while the new process was still booting
-        assert stopped.state == "stopped" and stopped.pid is None and stopped.last_exit_code in (0, -signal.SIGTERM)
+        # 0 even when the stop landed while the new process was still booting: it took the TERM once it could
+        assert stopped.state == "stopped" and stopped.pid is None and stopped.last_exit_code == 0
 
     asyncio.run(scenario())
 
@@ -130,18 +131,18 @@ def test_crash_loop_stops_restarting_and_is_visible(redis_url, redis_client):
         supervisor = make_supervisor(redis_url, command=python_command("import sys; sys.exit(1)"))
         await supervisor.start()
         try:
-            process = await until(lambda: (p := only(supervisor)).state == WorkerState.CRASH_LOOP and p, 10,
+            process = await until(lambda: (p := only(supervisor)).state == WorkerState.CRASH_LOOP and p, PATIENCE_S,
                                   "the crash loop to be detected")
             assert process.restarts == FAST.crash_loop_restarts and process.last_exit_code == 1
             await asyncio.sleep(0.5)
             assert only(supervisor).restarts == FAST.crash_loop_restarts  # no further restarts
-            stored = await until(lambda: (r := record(redis_client, process.id)) and r.state == "crash-loop" and r, 5,
-                                 "the crash-loop record")
+            stored = await until(lambda: (r := record(redis_client, process.id)) and r.state == "crash-loop" and r,
+                                 PATIENCE_S, "the crash-loop record")
             assert stored.restarts == FAST.crash_loop_restarts
             assert supervisor.startup_failure() is None  # code 1 is not a start-up failure
 
             supervisor.restart(process.id)  # an operator's restart gives it a fresh start (and it loops again)
-            await until(lambda: only(supervisor).restarts > FAST.crash_loop_restarts, 5, "the manual restart")
+            await until(lambda: only(supervisor).restarts > FAST.crash_loop_restarts, PATIENCE_S, "the manual restart")
         finally:
             await supervisor.stop(2)
 
@@ -157,11 +158,11 @@ def test_backoff_doubles_between_restarts():
         await supervisor.start()
         started = time.monotonic()
         try:
-            await until(lambda: only(supervisor).restarts >= 3, 10, "three restarts")
+            await until(lambda: only(supervisor).restarts >= 3, PATIENCE_S, "three restarts")
         finally:
             await supervisor.stop(1)
-        # 0.2 + 0.4 + 0.4 (capped) plus process start-up time
-        assert 1.0 <= time.monotonic() - started < 6
+        # at least 0.2 + 0.4 + 0.4 (capped); how much longer depends on the machine
+        assert time.monotonic() - started >= 1.0
 
     asyncio.run(scenario())
 
@@ -171,12 +172,13 @@ def test_exit_code_2_is_never_restarted(redis_url, redis_client):
         supervisor = make_supervisor(redis_url, command=python_command("print('bad config'); import sys; sys.exit(2)"))
         await supervisor.start()
         try:
-            process = await until(lambda: (p := only(supervisor)).state == WorkerState.FAILED and p, 5, "the failure")
+            process = await until(lambda: (p := only(supervisor)).state == WorkerState.FAILED and p,
+                                  PATIENCE_S, "the failure")
             await asyncio.sleep(0.5)
             assert only(supervisor).restarts == 0 and process.last_exit_code == 2
             assert supervisor.startup_failure() == 2
-            stored = await until(lambda: (r := record(redis_client, process.id)) and r.state == "failed" and r, 5,
-                                 "the failed record")
+            stored = await until(lambda: (r := record(redis_client, process.id)) and r.state == "failed" and r,
+                                 PATIENCE_S, "the failed record")
             assert stored.last_exit_code == 2
         finally:
             await supervisor.stop(1)
@@ -189,7 +191,7 @@ def test_unreachable_redis_on_every_first_start_is_a_startup_failure(redis_url):
         supervisor = make_supervisor(redis_url, command=python_command("import sys; sys.exit(3)"))
         await supervisor.start()
         try:
-            assert await until(lambda: supervisor.startup_failure(), 5, "the start-up failure") == 3
+            assert await until(lambda: supervisor.startup_failure(), PATIENCE_S, "the start-up failure") == 3
         finally:
             await supervisor.stop(1)
 
@@ -205,7 +207,7 @@ def test_stop_lets_the_running_job_finish(redis_url, redis_client):
         await supervisor.start()
         try:
             send_nap(redis_url, 1.0, "drain")
-            await until(lambda: markers(redis_client, "drain"), 10, "the job to start")
+            await until(lambda: markers(redis_client, "drain"), PATIENCE_S, "the job to start")
         finally:
             clean = await supervisor.stop(10)
         assert clean
@@ -224,8 +226,8 @@ def stubborn_command(ready_file):
 
 
 def test_stop_drains_a_real_job_and_counts_it_in_flight(redis_url, redis_client):
-    settings = Settings(grace_seconds=10, **WEBHOOK_SETTINGS)
-    receiver = SlowReceiver(1.0)
+    settings = Settings(grace_seconds=PATIENCE_S, **WEBHOOK_SETTINGS)
+    receiver = SlowReceiver(PATIENCE_S)
 
     async def scenario():
         supervisor = Supervisor(settings, redis_url, groups={"webhooks": WorkerGroupSpec(("webhooks",), 1, 2)},
@@ -233,9 +235,10 @@ def test_stop_drains_a_real_job_and_counts_it_in_flight(redis_url, redis_client)
         await supervisor.start()
         try:
             job_id = await asyncio.to_thread(enqueue_webhook, redis_url, settings, receiver.url)
-            await until(receiver.hit.is_set, 15, "the delivery to start")
-            await until(lambda: supervisor.in_flight() == 1, 2, "the job to count as in flight")
+            await until(receiver.hit.is_set, PATIENCE_S, "the delivery to start")
+            await until(lambda: supervisor.in_flight() == 1, PATIENCE_S, "the job to count as in flight")
         finally:
+            receiver.release.set()  # the delivery answers now: the drain lets it finish
             clean = await supervisor.stop()
         assert clean
         assert only(supervisor).last_exit_code == 0
@@ -252,12 +255,10 @@ def test_stop_kills_what_outlives_the_grace_time(redis_url, tmp_path):
     async def scenario():
         supervisor = make_supervisor(redis_url, command=stubborn_command(tmp_path / "up"))
         await supervisor.start()
-        await until(lambda: (tmp_path / "up").exists(), 5, "the process to ignore SIGTERM")
+        await until(lambda: (tmp_path / "up").exists(), PATIENCE_S, "the process to ignore SIGTERM")
         pid = only(supervisor).pid
-        started = time.monotonic()
         clean = await supervisor.stop(0.5)
         assert not clean
-        assert time.monotonic() - started < 3
         assert only(supervisor).last_exit_code == -signal.SIGKILL
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
@@ -269,15 +270,26 @@ def test_a_second_stop_kills_at_once(redis_url, tmp_path):
     async def scenario():
         supervisor = make_supervisor(redis_url, command=stubborn_command(tmp_path / "up"))
         await supervisor.start()
-        await until(lambda: (tmp_path / "up").exists(), 5, "the process to ignore SIGTERM")
-        first = asyncio.create_task(supervisor.stop(30))
+        await until(lambda: (tmp_path / "up").exists(), PATIENCE_S, "the process to ignore SIGTERM")
+        first = asyncio.create_task(supervisor.stop(3600))
         await asyncio.sleep(0.3)
-        started = time.monotonic()
-        assert await supervisor.stop(30) is False
+        # far sooner than the hour of grace: the second stop killed the process
+        assert await asyncio.wait_for(supervisor.stop(3600), PATIENCE_S) is False
         assert await first is False
-        assert time.monotonic() - started < 3
 
     asyncio.run(scenario())
+
+
+def test_a_stop_while_the_processes_boot_lets_each_exit_0(redis_url, redis_client):
+    """Workers spawned by the supervisor take a TERM sent while they boot once their handler is in place."""
+    async def scenario():
+        supervisor = make_supervisor(redis_url, groups={"test": WorkerGroupSpec((TEST_QUEUE,), 3, 1)})
+        await supervisor.start()
+        clean = await supervisor.stop(PATIENCE_S)
+        return clean, [p.last_exit_code for p in supervisor.processes()]
+
+    clean, exit_codes = asyncio.run(scenario())
+    assert clean and exit_codes == [0, 0, 0]
 
 
 # -- scale, restart, control requests ---------------------------------------------------------------------------
@@ -291,20 +303,21 @@ def test_scale_and_restart(redis_url, redis_client):
         await supervisor.start()
         try:
             assert supervisor.scale("test", +2) == 3
-            await until(lambda: all(p.pid for p in supervisor.processes()) and len(supervisor.processes()) == 3, 5,
-                        "three processes")
+            await until(lambda: all(p.pid for p in supervisor.processes()) and len(supervisor.processes()) == 3,
+                        PATIENCE_S, "three processes")
             ids = [p.id for p in supervisor.processes()]
             assert [p.slot for p in supervisor.processes()] == [0, 1, 2]
-            await until(lambda: len(worker_records.list_workers(redis_client)) == 3, 5, "three records")
+            await until(lambda: len(worker_records.list_workers(redis_client)) == 3, PATIENCE_S, "three records")
 
             assert supervisor.scale("test", -1) == 2
-            await until(lambda: len(supervisor.processes()) == 2, 5, "the retired process to go")
-            await until(lambda: {w.id for w in worker_records.list_workers(redis_client)} == set(ids[:2]), 5,
+            await until(lambda: len(supervisor.processes()) == 2, PATIENCE_S, "the retired process to go")
+            await until(lambda: {w.id for w in worker_records.list_workers(redis_client)} == set(ids[:2]), PATIENCE_S,
                         "its record to go")
 
             old_pid = supervisor.processes()[0].pid
             supervisor.restart(ids[0])
-            await until(lambda: supervisor.processes()[0].pid not in (None, old_pid), 5, "the restarted process")
+            await until(lambda: supervisor.processes()[0].pid not in (None, old_pid),
+                        PATIENCE_S, "the restarted process")
             assert supervisor.processes()[0].restarts == 1
 
             with pytest.raises(SupervisorError, match="between 1 and"):
@@ -326,14 +339,15 @@ def test_control_requests_from_another_console(redis_url, redis_client):
         supervisor = make_supervisor(redis_url, command=python_command(sleeper), host="rig-7")
         await supervisor.start()
         try:
-            await until(lambda: worker_records.list_workers(redis_client), 5, "the records")
+            await until(lambda: worker_records.list_workers(redis_client), PATIENCE_S, "the records")
             target = await asyncio.to_thread(worker_records.request_scale, redis_client, "rig-7", "test", 1)
             assert target == supervisor.id
-            await until(lambda: len(supervisor.processes()) == 2, 5, "the scale-up")
+            await until(lambda: len(supervisor.processes()) == 2, PATIENCE_S, "the scale-up")
 
             first = supervisor.processes()[0]
             await asyncio.to_thread(worker_records.request_restart, redis_client, first.id)
-            await until(lambda: supervisor.processes()[0].pid not in (None, first.pid), 5, "the remote restart")
+            await until(lambda: supervisor.processes()[0].pid not in (None, first.pid),
+                        PATIENCE_S, "the remote restart")
 
             # a request naming an unknown group is refused by the supervisor, which keeps running
             await asyncio.to_thread(worker_records.request_scale, redis_client, supervisor.id, "nope", 1)
@@ -368,10 +382,10 @@ def test_in_flight_counts_registry_active_jobs_of_own_processes(redis_url, redis
             redis_client.hset("wq:job:j1", "worker", f"{host}:{pid}:abcdef12")
             redis_client.hset("wq:job:j2", "worker", f"{host}:{pid}:abcdef12")
             redis_client.hset("wq:job:j3", "worker", f"{host}:999999:abcdef12")  # another process
-            await until(lambda: supervisor.in_flight() == 2, 5, "the in-flight count")
+            await until(lambda: supervisor.in_flight() == 2, PATIENCE_S, "the in-flight count")
             assert only(supervisor).active == 2
-            stored = await until(lambda: (r := record(redis_client, only(supervisor).id)) and r.active == 2 and r, 5,
-                                 "the active count in the record")
+            stored = await until(lambda: (r := record(redis_client, only(supervisor).id)) and r.active == 2 and r,
+                                 PATIENCE_S, "the active count in the record")
             assert stored.active == 2
         finally:
             await supervisor.stop(2)
@@ -391,7 +405,7 @@ def test_child_log_lines_are_relayed_with_the_process_id(redis_url, caplog):
         supervisor = make_supervisor(redis_url, command=python_command(chatty))
         await supervisor.start()
         try:
-            await until(lambda: only(supervisor).state == WorkerState.FAILED, 5, "the exit")
+            await until(lambda: only(supervisor).state == WorkerState.FAILED, PATIENCE_S, "the exit")
         finally:
             await supervisor.stop(1)
         return only(supervisor)
@@ -469,11 +483,12 @@ def test_restart_kills_a_process_that_ignores_sigterm_after_the_grace_time(redis
                                 command_factory=stubborn_command(tmp_path / "up"), heartbeat_interval_s=0.1)
         await supervisor.start()
         try:
-            await until(lambda: (tmp_path / "up").exists(), 5, "the process to ignore SIGTERM")
+            await until(lambda: (tmp_path / "up").exists(), PATIENCE_S, "the process to ignore SIGTERM")
             old = only(supervisor)
             supervisor.restart(old.id)
             assert only(supervisor).state == WorkerState.STOPPING
-            new = await until(lambda: (p := only(supervisor)).pid not in (None, old.pid) and p, 5, "the new process")
+            new = await until(lambda: (p := only(supervisor)).pid not in (None, old.pid) and p,
+                              PATIENCE_S, "the new process")
             assert new.restarts == 1 and new.last_exit_code == -signal.SIGKILL and new.state == WorkerState.RUNNING
         finally:
             await supervisor.stop(0.5)

@@ -11,8 +11,10 @@ import os
 import random
 import signal
 import sys
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import dramatiq
@@ -32,6 +34,9 @@ DEFAULT_BROKER = "wellqueue_tui.jobs.broker:build_broker"
 DEFAULT_GRACE_MS = 30_000
 PARENT_POLL_S = 0.2
 _PR_SET_PDEATHSIG = 1
+MODULE = "wellqueue_tui.workers.entry"
+#: The signals that ask for a graceful stop.
+STOP_SIGNALS = frozenset({signal.SIGTERM, signal.SIGHUP})
 
 logger = logging.getLogger("wellqueue_tui.workers.entry")
 
@@ -100,9 +105,11 @@ class StopSignals:
         self.reason: str | None = None
 
     def install(self) -> None:
+        """Handle the stop signals, then take delivery of any the spawner held back (see `hold_stop_signals`)."""
         signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, self._handle)
-        signal.signal(signal.SIGHUP, self._handle)
+        for signum in STOP_SIGNALS:
+            signal.signal(signum, self._handle)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
 
     def request(self, reason: str) -> None:
         if self.reason is None:
@@ -114,6 +121,38 @@ class StopSignals:
             logger.warning("Second stop signal: killing the worker process; unfinished jobs will be redelivered")
             _exit_now(EXIT_KILLED)
         self.request(signal.Signals(signum).name)
+
+
+class _HeldSignals(threading.local):
+    depth = 0
+    previous: set = set()
+
+
+_held = _HeldSignals()
+
+
+def runs_entry(argv: Sequence[str]) -> bool:
+    """Whether `argv` runs this entry point (`python -m wellqueue_tui.workers.entry …`), which takes held signals."""
+    return list(argv[1:3]) == ["-m", MODULE]
+
+
+@contextmanager
+def hold_stop_signals() -> Iterator[None]:
+    """Spawn worker processes inside this block: they start with TERM/HUP blocked (the mask survives fork and
+    exec) and take a stop signal sent while they boot once their handler is in place, so a process stopped at
+    any moment drains and exits 0 instead of dying of the signal.
+
+    Blocks them in the calling thread only. Blocks may overlap (spawns awaited side by side on one event
+    loop): the last one to end restores the mask the first one found."""
+    if _held.depth == 0:
+        _held.previous = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    _held.depth += 1
+    try:
+        yield
+    finally:
+        _held.depth -= 1
+        if _held.depth == 0:
+            signal.pthread_sigmask(signal.SIG_SETMASK, _held.previous)
 
 
 def die_with_parent() -> int:
@@ -191,6 +230,10 @@ def run(options: EntryOptions) -> int:
         logger.error("Unknown queue(s) %s; declared queues: %s", ", ".join(unknown),
                      ", ".join(sorted(q for q in broker.get_declared_queues() if not q.endswith(".DQ"))))
         return EXIT_USAGE
+    if stop.reason is not None:  # asked to stop while booting: nothing fetched, nothing to drain
+        broker.close()
+        logger.info("Worker stopped before it started")
+        return EXIT_OK
 
     broker.emit_after("process_boot")  # starts TimeLimit's thread, as dramatiq's CLI does
     worker = dramatiq.Worker(broker, queues=set(options.queues), worker_threads=options.threads)

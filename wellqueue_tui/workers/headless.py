@@ -23,6 +23,7 @@ EXIT_KILLED = 1  # processes had to be killed (second signal, or the grace time 
 EXIT_CANNOT_START = 2  # bad configuration: every process exited with code 2, or the metrics port is taken
 EXIT_REDIS = 3  # Redis unreachable or evicting at start, or every process exited with code 3
 STARTUP_POLL_S = 0.5
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
 def run_workers_only(
@@ -35,30 +36,38 @@ def run_workers_only(
     """Run this host's workers until SIGTERM/SIGINT (first: drain up to settings.grace_seconds; second: stop
     at once); returns the process exit code."""
     configure_logging(log_format)
+    early_stops: list[str] = []  # a stop asked for while Redis is checked: start nothing, exit 0
+    previous = {signum: signal.signal(signum, lambda signum, _frame: early_stops.append(signal.Signals(signum).name))
+                for signum in STOP_SIGNALS}
     try:
-        url = resolve_redis_url(settings)
-    except (RedisNotAvailable, RedisStartError, OSError) as exc:
-        logger.error("No Redis to work with: %s", exc)
-        return EXIT_REDIS
-    client = redis_client(url)
-    try:
-        for warning in check_server(client):
-            logger.warning("%s", warning)
-    except UnsafeRedisConfig as exc:
-        logger.error("%s", exc)
-        return EXIT_REDIS
-    except (redis.RedisError, OSError) as exc:
-        logger.error("Redis at %s is unreachable: %s. Check REDIS_URL and that the server is up.",
-                     describe_url(url), exc)
-        return EXIT_REDIS
-    try:
-        return asyncio.run(_serve(settings, url, client, metrics_port, with_scheduler))
+        try:
+            url = resolve_redis_url(settings)
+        except (RedisNotAvailable, RedisStartError, OSError) as exc:
+            logger.error("No Redis to work with: %s", exc)
+            return EXIT_REDIS
+        client = redis_client(url)
+        try:
+            for warning in check_server(client):
+                logger.warning("%s", warning)
+        except UnsafeRedisConfig as exc:
+            logger.error("%s", exc)
+            return EXIT_REDIS
+        except (redis.RedisError, OSError) as exc:
+            logger.error("Redis at %s is unreachable: %s. Check REDIS_URL and that the server is up.",
+                         describe_url(url), exc)
+            return EXIT_REDIS
+        try:
+            return asyncio.run(_serve(settings, url, client, metrics_port, with_scheduler, early_stops))
+        finally:
+            client.close()
     finally:
-        client.close()
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 async def _serve(
-    settings: Settings, url: str, client: redis.Redis, metrics_port: int | None, with_scheduler: bool
+    settings: Settings, url: str, client: redis.Redis, metrics_port: int | None, with_scheduler: bool,
+    early_stops: list[str],
 ) -> int:
     loop = asyncio.get_running_loop()
     host = WorkerHost(settings, url, with_scheduler=with_scheduler)
@@ -73,8 +82,10 @@ async def _serve(
             logger.warning("%s received again: killing the worker processes now", name)
             host.kill()
 
-    for signum in (signal.SIGTERM, signal.SIGINT):
+    for signum in STOP_SIGNALS:
         loop.add_signal_handler(signum, on_signal, signum.name)
+    for name in early_stops:
+        on_signal(name)
 
     metrics: MetricsServer | None = None
     failure: int | None = None
@@ -86,8 +97,9 @@ async def _serve(
                 logger.error("Cannot serve metrics on 127.0.0.1:%d: %s; choose another --metrics-port",
                              metrics_port, exc)
                 return EXIT_CANNOT_START
-        await host.start()
-        logger.info("Workers running against %s; SIGTERM or Ctrl-C drains them", describe_url(url))
+        if not stop_requested.is_set():
+            await host.start()
+            logger.info("Workers running against %s; SIGTERM or Ctrl-C drains them", describe_url(url))
         while not stop_requested.is_set():
             failure = host.supervisor.startup_failure()
             if failure is not None:
@@ -99,7 +111,7 @@ async def _serve(
         clean = await host.stop()
         if metrics is not None:
             metrics.close()
-        for signum in (signal.SIGTERM, signal.SIGINT):
+        for signum in STOP_SIGNALS:
             loop.remove_signal_handler(signum)
     if failure is not None:
         return failure

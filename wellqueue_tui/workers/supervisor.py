@@ -1,111 +1,42 @@
-"""Runs and watches one host's worker processes: spawn, relay logs, restart with backoff, flag crash loops,
-scale, publish records to Redis, drain on stop. Hosted by the TUI and the headless runner on their asyncio loop."""
+"""Runs and watches one host's worker processes: spawn, restart with backoff, flag crash loops, scale, drain
+on stop, and publish their records to Redis. Hosted by the TUI and the headless runner on their asyncio loop.
+
+The parts live beside it: restart_policy (backoff and crash loops), process_launch (command, environment,
+spawn), process_output (relaying logs), process_slot (one slot's state), record_sync (Redis records and
+active counts) and control_requests (scale/restart from other consoles)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import os
 import signal
 import socket
-import sys
 import time
-from collections import deque
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from pathlib import Path
 
 import redis
 
-from ..jobs.keys import job_key, state_key
-from ..jobs.models import JobState
-from ..logging_setup import safe_extra
 from ..settings import Settings
 from . import worker_records
-from .entry import EXIT_USAGE, WORKER_ID_ENV
-from .worker_records import ControlRequest, WorkerRecord, WorkerState
+from .control_requests import SupervisorError, apply_request
+from .entry import EXIT_USAGE
+from .process_launch import CommandFactory, ProcessSpec, entry_command, process_env, settings_env, spawn
+from .process_slot import ProcessInfo, ProcessSlot, WorkerGroupSpec
+from .record_sync import RecordSync, SyncResult
+from .restart_policy import RestartPolicy
+from .worker_records import WorkerRecord, WorkerState
+
+__all__ = [
+    "CommandFactory", "ProcessInfo", "ProcessSpec", "RestartPolicy", "Supervisor", "SupervisorError",
+    "WorkerGroupSpec", "default_groups", "entry_command", "settings_env",
+]
 
 logger = logging.getLogger(__name__)
-#: Lines the worker processes log are re-logged here, tagged with `process_id`.
-process_logger = logging.getLogger("wellqueue_tui.workers.process")
 
 MAX_PROCESSES_PER_GROUP = 64
 HEARTBEAT_INTERVAL_S = 2.0
-MAX_ACTIVE_SCANNED = 1000  # per queue; the active sets hold at most the cluster's concurrency plus stalled jobs
-OUTPUT_LINE_LIMIT = 1 << 20
-RECENT_LINES = 20
-
-_PROJECT_ROOT = str(Path(__file__).resolve().parents[2])
-
-
-class SupervisorError(ValueError):
-    """A scale or restart request names something this supervisor does not have, or goes out of bounds."""
-
-
-@dataclass(frozen=True)
-class WorkerGroupSpec:
-    """A set of identical worker processes: which queues they consume and with how many threads each."""
-
-    queues: tuple[str, ...]
-    processes: int = 1
-    threads: int = 1
-
-
-@dataclass(frozen=True)
-class RestartPolicy:
-    """Backoff 1 s doubling to 60 s, reset after 60 s healthy; more than 5 restarts in 2 min is a crash loop."""
-
-    initial_backoff_s: float = 1.0
-    max_backoff_s: float = 60.0
-    healthy_after_s: float = 60.0
-    crash_loop_restarts: int = 5
-    crash_loop_window_s: float = 120.0
-
-
-@dataclass(frozen=True)
-class ProcessSpec:
-    """What one process slot runs; the command factory turns it into an argv."""
-
-    id: str
-    group: str
-    queues: tuple[str, ...]
-    threads: int
-    grace_ms: int
-
-
-@dataclass(frozen=True)
-class ProcessInfo:
-    """One process slot as the console shows it."""
-
-    id: str
-    group: str
-    slot: int
-    queues: tuple[str, ...]
-    threads: int
-    state: WorkerState
-    pid: int | None
-    restarts: int
-    last_exit_code: int | None
-    started: float | None  # epoch seconds
-    rss_bytes: int | None
-    active: int
-    last_error: str | None
-
-
-CommandFactory = Callable[[ProcessSpec], Sequence[str]]
-
-
-def entry_command(spec: ProcessSpec) -> list[str]:
-    """The default command: our own worker entry point under this interpreter."""
-    return [
-        sys.executable, "-m", "wellqueue_tui.workers.entry",
-        "--queues", ",".join(spec.queues),
-        "--threads", str(spec.threads),
-        "--worker-id", spec.id,
-        "--grace-ms", str(spec.grace_ms),
-    ]
+OUTPUT_DRAIN_S = 2.0  # how long the relay may read a process's last lines after it exited
 
 
 def default_groups(settings: Settings) -> dict[str, WorkerGroupSpec]:
@@ -114,59 +45,6 @@ def default_groups(settings: Settings) -> dict[str, WorkerGroupSpec]:
         queue: WorkerGroupSpec(queues=(queue,), processes=settings.worker_processes, threads=threads)
         for queue, threads in settings.concurrency.items()
     }
-
-
-def settings_env(settings: Settings) -> dict[str, str]:
-    """The settings as WELLQUEUE_* variables, so worker processes see what this process was configured with."""
-    env: dict[str, str] = {}
-    for name, value in settings.model_dump().items():
-        if name == "redis_url" or value is None:
-            continue
-        if hasattr(value, "get_secret_value"):
-            value = value.get_secret_value()
-        elif isinstance(value, (dict, list)):
-            value = json.dumps(value)
-        elif isinstance(value, bool):
-            value = "true" if value else "false"
-        env[f"WELLQUEUE_{name.upper()}"] = str(value)
-    return env
-
-
-class _Slot:
-    """Mutable state of one process slot (a slot outlives the processes it runs)."""
-
-    def __init__(self, process_id: str, group: str, index: int, spec: WorkerGroupSpec, backoff_s: float) -> None:
-        self.id = process_id
-        self.group = group
-        self.index = index
-        self.spec = spec
-        self.state = WorkerState.RUNNING
-        self.process: asyncio.subprocess.Process | None = None
-        self.started_wall: float | None = None
-        self.started_mono = 0.0
-        self.restarts = 0
-        self.last_exit_code: int | None = None
-        self.first_exit_code: int | None = None  # of the slot's very first process, for start-up failure
-        self.exits: deque[float] = deque()  # monotonic times of unexpected exits, for crash-loop detection
-        self.backoff_s = backoff_s
-        self.retiring = False
-        self.restart_requested = False
-        self.wake = asyncio.Event()
-        self.spawned = asyncio.Event()
-        self.task: asyncio.Task | None = None
-        self.recent: deque[str] = deque(maxlen=RECENT_LINES)
-        self.last_error: str | None = None
-
-    @property
-    def pid(self) -> int | None:
-        return self.process.pid if self.process is not None and self.process.returncode is None else None
-
-    def signal(self, signum: int) -> None:
-        if self.process is not None and self.process.returncode is None:
-            try:
-                self.process.send_signal(signum)
-            except ProcessLookupError:
-                pass
 
 
 class Supervisor:
@@ -196,7 +74,8 @@ class Supervisor:
         self.heartbeat_interval_s = heartbeat_interval_s
         self._client = client
         self._own_client = client is None
-        self._slots: dict[str, _Slot] = {}
+        self._records: RecordSync | None = None
+        self._slots: dict[str, ProcessSlot] = {}
         self._retired: list[str] = []
         self._active_by_process: dict[str, int] = {}
         self._stopping = False
@@ -214,6 +93,7 @@ class Supervisor:
             from ..connection import redis_client
 
             self._client = redis_client(self.redis_url)
+        self._records = RecordSync(self._client, self.id, self._machine)
         for group, spec in self.groups.items():
             if not 1 <= spec.processes <= MAX_PROCESSES_PER_GROUP or spec.threads < 1 or not spec.queues:
                 raise SupervisorError(
@@ -296,8 +176,7 @@ class Supervisor:
             raise SupervisorError("the supervisor is stopping; restarting is no longer possible")
         logger.info("Restart of %s requested", process_id)
         slot.restart_requested = True
-        slot.exits.clear()
-        slot.backoff_s = self.policy.initial_backoff_s
+        slot.history.forget()
         slot.wake.set()
         self._terminate(slot)
 
@@ -310,13 +189,13 @@ class Supervisor:
         return 2 if any(s.first_exit_code == 2 for s in slots) else 3
 
     # -- slots ------------------------------------------------------------------------------------------
-    def _add_slot(self, group: str, index: int) -> _Slot:
-        slot = _Slot(f"{self.id}:{group}:{index}", group, index, self.groups[group], self.policy.initial_backoff_s)
+    def _add_slot(self, group: str, index: int) -> ProcessSlot:
+        slot = ProcessSlot(f"{self.id}:{group}:{index}", group, index, self.groups[group], self.policy)
         self._slots[slot.id] = slot
         slot.task = asyncio.create_task(self._run_slot(slot), name=f"wellqueue-slot-{slot.id}")
         return slot
 
-    async def _run_slot(self, slot: _Slot) -> None:
+    async def _run_slot(self, slot: ProcessSlot) -> None:
         try:
             while not (self._stopping or slot.retiring):
                 slot.wake.clear()
@@ -333,10 +212,8 @@ class Supervisor:
                         slot.restarts += 1
                     continue
                 slot.state = WorkerState.RESTARTING
-                try:
+                with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(slot.wake.wait(), delay)
-                except asyncio.TimeoutError:
-                    pass
                 if not (self._stopping or slot.retiring):
                     slot.restarts += 1
         finally:
@@ -346,33 +223,15 @@ class Supervisor:
                 self._slots.pop(slot.id, None)
                 self._retired.append(slot.id)
 
-    async def _run_process(self, slot: _Slot) -> int:
+    async def _run_process(self, slot: ProcessSlot) -> int:
         grace_ms = int(self.settings.grace_seconds * 1000)
         spec = ProcessSpec(slot.id, slot.group, slot.spec.queues, slot.spec.threads, grace_ms)
-        env = {
-            **os.environ,
-            **settings_env(self.settings),
-            "REDIS_URL": self.redis_url,
-            WORKER_ID_ENV: slot.id,
-            "PYTHONUNBUFFERED": "1",
-            "PYTHONPATH": os.pathsep.join(p for p in (_PROJECT_ROOT, os.environ.get("PYTHONPATH")) if p),
-        }
         try:
-            process = await asyncio.create_subprocess_exec(
-                *self.command_factory(spec),
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.STDOUT,
-                env=env,
-                start_new_session=True,  # Ctrl-C in the terminal reaches the supervisor only
-                limit=OUTPUT_LINE_LIMIT,
-            )
+            process = await spawn(self.command_factory(spec), process_env(self.settings, self.redis_url, slot.id))
         except OSError as exc:  # e.g. the interpreter is gone: restarting cannot help
             logger.error("Cannot start worker process %s: %s", slot.id, exc)
             slot.started_mono = time.monotonic()
-            slot.last_exit_code = EXIT_USAGE
-            if slot.first_exit_code is None:
-                slot.first_exit_code = EXIT_USAGE
+            slot.record_exit(EXIT_USAGE)
             slot.spawned.set()
             return EXIT_USAGE
         slot.process = process
@@ -384,55 +243,47 @@ class Supervisor:
             slot.signal(signal.SIGKILL if self._killed else signal.SIGTERM)
         slot.spawned.set()
         logger.info("Started worker process %s (pid %d)", slot.id, process.pid, extra={"process_id": slot.id})
-        reader = asyncio.create_task(self._forward_output(slot, process.stdout))
+        reader = asyncio.create_task(slot.output.forward(process.stdout))
         code = await process.wait()
         try:
-            await asyncio.wait_for(reader, 2.0)
+            await asyncio.wait_for(reader, OUTPUT_DRAIN_S)
         except asyncio.TimeoutError:  # a grandchild may hold the pipe open
             reader.cancel()
-        slot.last_exit_code = code
-        if slot.first_exit_code is None:
-            slot.first_exit_code = code
+        slot.record_exit(code)
         return code
 
-    def _after_unexpected_exit(self, slot: _Slot, code: int) -> float | None:
+    def _after_unexpected_exit(self, slot: ProcessSlot, code: int) -> float | None:
         """Record an exit nobody asked for; the delay before restarting, or None to stop restarting."""
         now = time.monotonic()
         ran_for = now - slot.started_mono
-        if code == EXIT_USAGE:
+        verdict = slot.history.after_exit(code, ran_for, now)
+        fields = {"process_id": slot.id, "exit_code": code}
+        if verdict.state is WorkerState.FAILED:
             slot.state = WorkerState.FAILED
             logger.error(
                 "Worker process %s exited with code 2 (bad arguments, import or configuration error); not "
                 "restarting it. Fix the cause, then restart it from the workers screen. Last output: %s",
-                slot.id, _tail(slot), extra={"process_id": slot.id, "exit_code": code},
+                slot.id, slot.output.tail(), extra=fields,
             )
             return None
-        if ran_for >= self.policy.healthy_after_s:
-            slot.backoff_s = self.policy.initial_backoff_s
-        slot.exits.append(now)
-        while slot.exits and now - slot.exits[0] > self.policy.crash_loop_window_s:
-            slot.exits.popleft()
-        if len(slot.exits) > self.policy.crash_loop_restarts:
+        if verdict.state is WorkerState.CRASH_LOOP:
             slot.state = WorkerState.CRASH_LOOP
             logger.error(
                 "Worker process %s is crash-looping (%d exits within %.0f s, last code %s); not restarting it "
                 "until asked. Last output: %s",
-                slot.id, len(slot.exits), self.policy.crash_loop_window_s, code,
-                _tail(slot), extra={"process_id": slot.id, "exit_code": code},
+                slot.id, verdict.exits_in_window, self.policy.crash_loop_window_s, code, slot.output.tail(),
+                extra=fields,
             )
             return None
-        delay = slot.backoff_s
-        slot.backoff_s = min(slot.backoff_s * 2, self.policy.max_backoff_s)
         logger.warning("Worker process %s exited unexpectedly with code %s after %.1f s; restarting in %.1f s",
-                       slot.id, code, ran_for, delay, extra={"process_id": slot.id, "exit_code": code})
-        return delay
+                       slot.id, code, ran_for, verdict.delay_s, extra=fields)
+        return verdict.delay_s
 
-    def _terminate(self, slot: _Slot, grace_s: float | None = None) -> None:
+    def _terminate(self, slot: ProcessSlot, grace_s: float | None = None) -> None:
         """TERM one process, and KILL it if it is still running after the grace time."""
         if slot.pid is None:
             return
-        slot.state = WorkerState.STOPPING
-        slot.signal(signal.SIGTERM)
+        slot.ask_to_stop()
         grace = self.settings.grace_seconds if grace_s is None else grace_s
         process = slot.process
 
@@ -454,9 +305,7 @@ class Supervisor:
         logger.info("Stopping %d worker process(es); waiting up to %.0f s for running jobs", len(live), grace)
         for slot in self._slots.values():
             slot.wake.set()
-            if slot.pid is not None:
-                slot.state = WorkerState.STOPPING
-                slot.signal(signal.SIGTERM)
+            slot.ask_to_stop()
         tasks = [slot.task for slot in self._slots.values() if slot.task is not None]
         pending: set = set()
         if tasks:
@@ -466,7 +315,7 @@ class Supervisor:
                            "redelivered)", len(pending), grace)
             self.kill()
             await asyncio.wait(pending)
-        # -SIGTERM: the process was still booting (no handler yet), so it held no jobs
+        # -SIGTERM: a process of another command factory still booting (no handler yet), so it held no jobs
         clean = not self._killed and all(slot.last_exit_code in (0, -signal.SIGTERM, None) for slot in live)
         self._refresh_done.set()
         if self._refresh_task is not None:
@@ -484,10 +333,8 @@ class Supervisor:
                 await self._refresh_once()
             except Exception:  # never let one bad refresh end the heartbeats
                 logger.exception("Refreshing the worker records failed")
-            try:
+            with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._refresh_done.wait(), self.heartbeat_interval_s)
-            except asyncio.TimeoutError:
-                pass
 
     async def _refresh_once(self) -> None:
         records = [self._record(slot) for slot in self._slots.values()]
@@ -495,7 +342,8 @@ class Supervisor:
         live = {slot.id: slot.pid for slot in self._slots.values() if slot.pid is not None}
         queues = sorted({q for spec in self.groups.values() for q in spec.queues})
         try:
-            requests, rejected, active = await asyncio.to_thread(self._sync_redis, records, retired, live, queues)
+            result: SyncResult = await asyncio.to_thread(self._records.sync, records, retired, live, queues,
+                                                         take_requests=not self._stopping)
         except (redis.RedisError, OSError) as exc:
             self._retired = retired + self._retired
             if self._redis_ok:
@@ -505,81 +353,28 @@ class Supervisor:
         if not self._redis_ok:
             logger.info("Publishing worker records to Redis again")
         self._redis_ok = True
-        self._active_by_process = active
-        for problem in rejected:
+        self._active_by_process = result.active
+        for problem in result.rejected:
             logger.warning("Ignored a malformed control request: %s", problem)
-        for request in requests:
-            self._apply(request)
-
-    def _sync_redis(
-        self, records: list[WorkerRecord], retired: list[str], live: dict[str, int], queues: list[str]
-    ) -> tuple[list[ControlRequest], list[str], dict[str, int]]:
-        client = self._client
-        worker_records.publish_records(client, records)
-        worker_records.remove_records(client, retired)
-        requests, rejected = ([], []) if self._stopping else worker_records.take_requests(client, self.id)
-        return requests, rejected, self._count_active(client, live, queues)
-
-    def _count_active(self, client: redis.Redis, live: dict[str, int], queues: list[str]) -> dict[str, int]:
-        if not live:
-            return {}
-        with client.pipeline(transaction=False) as pipe:
-            for queue in queues:
-                pipe.zrange(state_key(queue, JobState.ACTIVE), 0, MAX_ACTIVE_SCANNED - 1)
-            id_lists = pipe.execute()
-        job_ids = [worker_records.text(job_id) for ids in id_lists for job_id in ids]
-        if not job_ids:
-            return {}
-        with client.pipeline(transaction=False) as pipe:
-            for job_id in job_ids:
-                pipe.hget(job_key(job_id), "worker")
-            labels = pipe.execute()
-        owner = {f"{self._machine}:{pid}:": process_id for process_id, pid in live.items()}
-        counts: dict[str, int] = {}
-        for label in labels:
-            prefix = ":".join(worker_records.text(label or "").split(":")[:2]) + ":"
-            if prefix in owner:
-                counts[owner[prefix]] = counts.get(owner[prefix], 0) + 1
-        return counts
-
-    def _apply(self, request: ControlRequest) -> None:
-        try:
-            if request.action == "scale" and request.group is not None and request.delta:
-                self.scale(request.group, request.delta)
-            elif request.action == "restart" and request.worker_id is not None:
-                self.restart(request.worker_id)
-            else:
-                logger.warning("Ignored an incomplete control request: %s", request.model_dump_json())
-        except SupervisorError as exc:
-            logger.warning("Control request %s refused: %s", request.action, exc)
+        for request in result.requests:
+            apply_request(self, request)
 
     async def _publish_final(self) -> None:
-        if self._client is None:
+        if self._records is None:
             return
         records = [self._record(slot) for slot in self._slots.values()]
         retired, self._retired = self._retired, []
         try:
-            await asyncio.to_thread(self._publish_stopped, records, retired)
+            await asyncio.to_thread(self._records.publish_final, records, retired)
         except (redis.RedisError, OSError) as exc:
             logger.warning("Cannot record the stopped worker processes in Redis (%s); they expire in %d s",
                            exc, worker_records.RECORD_TTL_S)
 
-    def _publish_stopped(self, records: list[WorkerRecord], retired: list[str]) -> None:
-        worker_records.publish_records(self._client, records)
-        worker_records.remove_records(self._client, retired)
-
     # -- views ------------------------------------------------------------------------------------------
-    def _info(self, slot: _Slot) -> ProcessInfo:
-        pid = slot.pid
-        return ProcessInfo(
-            id=slot.id, group=slot.group, slot=slot.index, queues=slot.spec.queues, threads=slot.spec.threads,
-            state=slot.state, pid=pid, restarts=slot.restarts, last_exit_code=slot.last_exit_code,
-            started=slot.started_wall if pid is not None else None,
-            rss_bytes=worker_records.read_rss_bytes(pid) if pid is not None else None,
-            active=self._active_by_process.get(slot.id, 0), last_error=slot.last_error,
-        )
+    def _info(self, slot: ProcessSlot) -> ProcessInfo:
+        return slot.info(self._active_by_process.get(slot.id, 0))
 
-    def _record(self, slot: _Slot) -> WorkerRecord:
+    def _record(self, slot: ProcessSlot) -> WorkerRecord:
         info = self._info(slot)
         return WorkerRecord(
             id=info.id, supervisor=self.id, host=self.host, group=info.group, queues=info.queues,
@@ -587,45 +382,3 @@ class Supervisor:
             last_exit_code=info.last_exit_code, rss_bytes=info.rss_bytes, active=info.active,
             last_error=info.last_error,
         )
-
-    # -- child output -----------------------------------------------------------------------------------
-    async def _forward_output(self, slot: _Slot, stream: asyncio.StreamReader) -> None:
-        while True:
-            try:
-                raw = await stream.readline()
-            except ValueError:  # longer than OUTPUT_LINE_LIMIT: asyncio drops it
-                process_logger.warning("Dropped an over-long output line", extra={"process_id": slot.id})
-                continue
-            if not raw:
-                return
-            line = raw.decode("utf-8", "replace").rstrip("\r\n")
-            if line:
-                self._relay(slot, line)
-
-    def _relay(self, slot: _Slot, line: str) -> None:
-        """Re-log one output line of a worker process, keeping its level, logger and fields."""
-        try:
-            entry = json.loads(line)
-        except ValueError:
-            entry = None
-        if not isinstance(entry, dict) or "msg" not in entry:
-            slot.recent.append(line[:500])
-            process_logger.warning("%s", line, extra={"process_id": slot.id})
-            return
-        level = logging.getLevelName(str(entry.get("level", "INFO")))
-        level = level if isinstance(level, int) else logging.INFO
-        message = str(entry["msg"])
-        fields = {k: v for k, v in entry.items() if k not in ("ts", "level", "msg", "logger", "worker_id")}
-        fields["source"] = entry.get("logger", "")
-        fields["process_id"] = slot.id
-        if "exc" in fields:
-            message = f"{message}\n{fields.pop('exc')}"
-        slot.recent.append(message.splitlines()[0][:500] if message else "")
-        if level >= logging.ERROR:
-            slot.last_error = message.splitlines()[0][:500] if message else None
-        process_logger.log(level, "%s", message, extra=safe_extra(fields))
-
-
-def _tail(slot: _Slot) -> str:
-    """The last few output lines of a slot's processes, for crash reports."""
-    return " | ".join(list(slot.recent)[-5:]) or "(none)"
