@@ -48,9 +48,6 @@ _PRIORITY_HEADERS = {
     "low": ("5 (Lowest)", "low"),
 }
 
-#: E-mail priorities map onto job priorities so urgent alerts jump the queue (1 = highest).
-JOB_PRIORITY = {"urgent": 1, "high": 2}
-
 #: How a derived subject names each type.
 TYPE_LABELS = {
     "alert": "Alert",
@@ -121,11 +118,6 @@ class EmailNotification(BaseModel):
         label = TYPE_LABELS[self.type] + (f" for well {self.wellId}" if self.wellId else "")
         subject = f"{label}: {' '.join(_CONTROL.sub(' ', first_line).split())}"
         return subject if len(subject) <= MAX_SUBJECT else subject[: MAX_SUBJECT - 1] + "…"
-
-
-def priority_of(payload: EmailNotification) -> int | None:
-    """The job priority a notification asks for (urgent 1, high 2), or None for the queue's default."""
-    return JOB_PRIORITY.get(payload.priority)
 
 
 @dataclass

@@ -147,11 +147,6 @@ class ReportPayload(BaseModel):
         )
 
 
-def priority_of(payload: ReportPayload) -> int | None:
-    """The job priority a report asks for (urgent 1, high 2), or None for the queue's default."""
-    return JOB_PRIORITY.get(payload.priority)
-
-
 def process(payload: ReportPayload, ctx: JobContext) -> dict:
     """Query the store, build the table, write the file, then enqueue one report_ready email per recipient."""
     start, end = payload.dateRange.first_day, payload.dateRange.last_day
@@ -219,6 +214,11 @@ def _write_atomically(payload: ReportPayload, ctx: JobContext, table: ReportTabl
     finally:
         temp.unlink(missing_ok=True)
     return path
+
+
+def job_priority(payload: ReportPayload) -> int | None:
+    """The job priority a report's own priority asks for (urgent 1, high 2); None keeps the queue's default."""
+    return JOB_PRIORITY.get(payload.priority)
 
 
 KIND = JobKind(
