@@ -250,13 +250,15 @@ def cmd_demo(ctx: CliContext) -> int:
     from .jobs.demo import demo_jobs
 
     broker = ctx.broker()
-    jobs = demo_jobs(random.Random(ctx.args.seed), ctx.args.count)
+    jobs = demo_jobs(random.Random(ctx.args.seed), ctx.args.count, webhook_url=ctx.settings.demo_webhook_url)
     for job in jobs:
         enqueue(job.queue, job.payload, broker=broker, **job.options)
     per_queue: dict[str, int] = {}
     for job in jobs:
         per_queue[job.queue] = per_queue.get(job.queue, 0) + 1
     print(f"enqueued {len(jobs)} demo jobs: " + ", ".join(f"{q} {n}" for q, n in sorted(per_queue.items())))
+    if not ctx.settings.demo_webhook_url:
+        print("no webhook jobs: set WELLQUEUE_DEMO_WEBHOOK_URL to a receiver to include them")
     return 0
 
 
@@ -424,7 +426,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(run=session_action(method, "queue"))
 
     p = sub.add_parser("demo", help="enqueue a realistic mixed set of jobs, some failing on purpose")
-    p.add_argument("--count", type=int, default=60)
+    p.add_argument("--count", type=int, default=39)
     p.add_argument("--seed", type=int, default=7)
     p.set_defaults(run=cmd_demo)
 

@@ -340,8 +340,8 @@ def check_regulator(reading: Reading) -> CheckOutcome:
 
 
 def check_previous_month_reported(reading: Reading, store: ProductionStore) -> CheckOutcome:
-    """A producing well reports every month: last month needs a monthly filing or a valid reading every day
-    it was on file."""
+    """A producing well reports every month: last month needs a monthly filing or valid daily readings
+    (an error when it has neither, a warning when days are missing)."""
     month_start = reading.reading_date.replace(day=1)
     first = store.first_reading_date(reading.well_id)
     if first is None or first >= month_start:
@@ -358,10 +358,17 @@ def check_previous_month_reported(reading: Reading, store: ProductionStore) -> C
     if len(reported) >= due:
         return CheckOutcome(note=f"daily readings cover {label}")
     agency = REGULATORS.get(reading.state, "regulator")
+    if not reported:
+        return CheckOutcome((Issue(
+            "month_not_reported",
+            f"well {reading.well_id} produced before {label} but has no monthly filing and no valid daily "
+            f"reading for {label}; the {agency} expects every producing month reported",
+        ),))
     return CheckOutcome((Issue(
-        "month_not_reported",
-        f"well {reading.well_id} has no monthly filing for {label} and valid daily readings for only "
-        f"{len(reported)} of {due} day(s) from {due_from}; the {agency} expects every producing month reported",
+        "month_partly_reported",
+        f"no monthly filing for {label} and valid daily readings for {len(reported)} of {due} day(s) from "
+        f"{due_from}; the filing to the {agency} will be estimated",
+        severity="warning",
     ),))
 
 
