@@ -6,6 +6,7 @@ from __future__ import annotations
 import email
 import email.policy
 import json
+import random
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
@@ -18,6 +19,7 @@ from wellqueue_tui.auth.permissions import Role
 from wellqueue_tui.auth.secrets import load_signing_key
 from wellqueue_tui.auth.tokens import issue_token
 from wellqueue_tui.jobs import enqueue
+from wellqueue_tui.jobs.demo import demo_jobs
 from wellqueue_tui.jobs.kinds import all_kinds
 from wellqueue_tui.jobs.production_store import ProductionStore
 from wellqueue_tui.jobs.registry import Registry
@@ -183,3 +185,23 @@ def test_email_notification_example_from_python(wellflow, worker_settings: Setti
 def test_email_notification_example_from_the_cli(wellflow, worker_settings: Settings, cli_session, capsys) -> None:
     _broker, registry = wellflow
     check_notification(registry, worker_settings, enqueue_with_cli("email-notifications", capsys))
+
+
+# --- the demo ------------------------------------------------------------------------------------
+
+
+def test_demo_jobs_run_and_only_the_deliberate_ones_fail(wellflow) -> None:
+    """`wellqueue demo`'s 39 jobs on a fresh store, delays dropped so the test need not wait for them."""
+    broker, registry = wellflow
+    jobs = demo_jobs(random.Random(7))
+    ids = {enqueue(job.queue, job.payload, broker=broker, **{k: v for k, v in job.options.items() if k != "delay_ms"}):
+           job for job in jobs}
+    states = {job_id: finished(registry, job_id) for job_id in ids}
+    failed = {job_id for job_id, state in states.items() if state == "failed"}
+    assert failed == {job_id for job_id, job in ids.items() if job.fails_on_purpose}, [
+        (ids[j].note, registry.get_job(j).summary.error) for j in failed ^ {j for j in ids if ids[j].fails_on_purpose}]
+    for queue in WELLFLOW_QUEUES:
+        assert any(states[j] == "completed" for j, job in ids.items() if job.queue == queue), queue
+    for job_id in failed:  # each deliberate failure names its domain reason and raised its alert
+        assert "failed production data for" in registry.get_job(job_id).summary.error
+        assert finished(registry, f"alert:{job_id}") == "completed"
