@@ -313,7 +313,7 @@ def check_stored_history(reading: Reading, store: ProductionStore) -> CheckOutco
     valid = [r for r in stored if r.status == "valid"]
     if not valid:
         return CheckOutcome(note=f"no valid reading in the {HISTORY_WINDOW_DAYS} days to {reading.reading_date}")
-    issues = []
+    issues: list[Issue] = []
     for old in valid:
         for _name, check in READING_CHECKS:
             issues.extend(replace(issue, message=f"stored reading of {old.reading_date}: {issue.message}")

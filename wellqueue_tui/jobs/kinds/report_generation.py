@@ -177,16 +177,15 @@ def process(payload: ReportPayload, ctx: JobContext) -> dict:
             "subject": f"{title}{named} ready: {start} to {end}",
             "body": (f"The {title}{named} for {start} to {end} ({len(table.rows)} row(s), "
                      f"{payload.file_format.upper()}) is ready: {path.name}"),
-            "data": {"reportPath": str(path), "reportType": payload.reportType},
+            "data": {"reportPath": str(path), "reportType": payload.reportType,
+                     **({"reportId": payload.reportId} if payload.reportId else {})},
             "organizationId": payload.organizationId,
         }
-        if payload.reportId:
-            notice["data"]["reportId"] = payload.reportId
         ctx.enqueue("email-notifications", notice, job_id=f"report_ready:{ctx.job_id}:{index}")
         ctx.progress(85 + 15 * (index + 1) / len(payload.recipients))
     ctx.log(f"notify: {len(payload.recipients)} recipient(s)")
     ctx.progress(100)
-    result = {"path": str(path), "rows": len(table.rows), "format": payload.file_format}
+    result: dict = {"path": str(path), "rows": len(table.rows), "format": payload.file_format}
     if payload.reportId:
         result["reportId"] = payload.reportId
     return result
