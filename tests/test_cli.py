@@ -112,12 +112,20 @@ def test_missing_token_is_refused_outside_dev_mode(cli_env, capsys, monkeypatch)
     assert code == 1 and "token issue" in err
 
 
-def test_demo_enqueues_jobs_on_every_queue(cli_env, capsys):
+def test_demo_enqueues_jobs_on_every_queue(cli_env, capsys, monkeypatch):
+    monkeypatch.setenv("WELLQUEUE_DEMO_WEBHOOK_URL", "https://hooks.example.com/wellqueue-demo")
     code, out, _ = run(capsys, "demo", "--count", "40")
     assert code == 0 and "enqueued 40 demo jobs" in out
     code, out, _ = run(capsys, "queues", "--json")
     states = ("waiting", "prioritized", "delayed", "active", "completed", "failed")
     assert all(sum(q[s] for s in states) > 0 for q in json.loads(out))
+
+
+def test_demo_without_a_webhook_receiver_makes_wellflows_39_jobs(cli_env, capsys, monkeypatch):
+    monkeypatch.delenv("WELLQUEUE_DEMO_WEBHOOK_URL", raising=False)
+    code, out, _ = run(capsys, "demo")
+    assert code == 0 and "enqueued 39 demo jobs" in out and "webhooks" not in out.splitlines()[0]
+    assert "set WELLQUEUE_DEMO_WEBHOOK_URL" in out
 
 
 def test_schedule_changes_need_admin_and_are_audited(cli_env, capsys):

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import platformdirs
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, StrictInt, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings.exceptions import SettingsError as SourceError
 
 #: Worker processes and threads per queue group: the reference system's concurrency.
 DEFAULT_CONCURRENCY = {
@@ -19,6 +22,37 @@ DEFAULT_CONCURRENCY = {
 }
 
 REDIS_URL_SCHEMES = ("redis://", "rediss://", "unix://", "redis+sentinel://")
+
+MAX_JOB_DELAY_MS = 7 * 24 * 3600 * 1000 - 1  # the longest delay a job option takes (jobs.options)
+BackoffType = Literal["fixed", "exponential"]
+
+
+class BackoffDefaults(BaseModel):
+    """A queue's retry backoff; what is left out comes from the global defaults."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: BackoffType | None = None
+    delay: StrictInt | None = Field(default=None, ge=0, le=MAX_JOB_DELAY_MS)
+
+
+class QueueJobDefaults(BaseModel):
+    """One queue's entry in WELLQUEUE_QUEUE_OPTIONS, Bull-style: {"attempts": 5, "delay": 0,
+    "backoff": {"type": "fixed", "delay": 1000}} (backoff may also be a delay in ms)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    delay: StrictInt | None = Field(default=None, ge=0, le=MAX_JOB_DELAY_MS)
+    attempts: StrictInt | None = Field(default=None, ge=1, le=100)
+    backoff: StrictInt | BackoffDefaults | None = None
+
+
+class JobDefaults(BaseModel):
+    """The options a job gets when its caller sets none."""
+
+    delay_ms: int
+    attempts: int
+    backoff: dict
 
 
 class SettingsError(ValueError):
@@ -56,6 +90,14 @@ class Settings(BaseSettings):
 
     webhook_secret: SecretStr | None = None
     webhook_allow_private: bool = False
+    demo_webhook_url: str | None = None  # a receiver for `wellqueue demo`'s webhook jobs; none without it
+
+    # Job options when the caller sets none (BullMQ's defaultJobOptions); unset: each queue's own.
+    default_job_delay: int | None = Field(default=None, ge=0, le=MAX_JOB_DELAY_MS)  # ms
+    default_job_attempts: int | None = Field(default=None, ge=1, le=100)
+    default_job_backoff_type: BackoffType | None = None
+    default_job_backoff_delay: int | None = Field(default=None, ge=0, le=MAX_JOB_DELAY_MS)  # ms
+    queue_options: dict[str, QueueJobDefaults] = Field(default_factory=dict)  # per queue, over the above
 
     @field_validator("redis_url")
     @classmethod
@@ -85,6 +127,28 @@ class Settings(BaseSettings):
             merged[queue] = threads
         return merged
 
+    def job_defaults(self, queue: str, *, attempts: int, backoff_ms: int, known_queues=None) -> JobDefaults:
+        """Options for a job on `queue` whose caller set none: the queue's WELLQUEUE_QUEUE_OPTIONS entry,
+        else WELLQUEUE_DEFAULT_JOB_*, else the queue's own `attempts` and exponential `backoff_ms`."""
+        if known_queues is not None:
+            unknown = sorted(set(self.queue_options) - set(known_queues))
+            if unknown:
+                raise SettingsError(
+                    f"WELLQUEUE_QUEUE_OPTIONS names unknown queue(s) {', '.join(map(repr, unknown))}; "
+                    f"known queues: {', '.join(sorted(known_queues))}"
+                )
+        own = self.queue_options.get(queue) or QueueJobDefaults()
+        backoff = own.backoff if not isinstance(own.backoff, int) else BackoffDefaults(delay=own.backoff)
+        backoff = backoff or BackoffDefaults()
+        return JobDefaults(
+            delay_ms=_first(own.delay, self.default_job_delay, 0),
+            attempts=_first(own.attempts, self.default_job_attempts, attempts),
+            backoff={
+                "type": _first(backoff.type, self.default_job_backoff_type, "exponential"),
+                "delay": _first(backoff.delay, self.default_job_backoff_delay, backoff_ms),
+            },
+        )
+
     @property
     def reports_dir(self) -> Path:
         return self.data_dir / "reports"
@@ -98,15 +162,28 @@ class Settings(BaseSettings):
         return self.data_dir / "production.sqlite3"
 
 
+def _first(*values):
+    return next(value for value in values if value is not None)
+
+
 def load_settings() -> Settings:
-    """Read the settings, turning pydantic's report into one readable error."""
+    """Read the settings, turning pydantic's report into one readable error that names each variable."""
     try:
         return Settings()
     except ValidationError as exc:
-        problems = "; ".join(
-            f"WELLQUEUE_{'_'.join(str(p) for p in err['loc']).upper()}: {err['msg']}" for err in exc.errors()
-        )
+        problems = "; ".join(f"{_variable(err['loc'])}: {err['msg']}" for err in exc.errors())
         raise SettingsError(f"bad configuration: {problems}") from None
+    except SourceError as exc:  # a JSON-valued variable that does not parse
+        field = re.search(r'field "(\w+)"', str(exc))
+        name = f"WELLQUEUE_{field.group(1).upper()}" if field else "a WELLQUEUE_* variable"
+        raise SettingsError(f"bad configuration: {name} is not valid JSON; give a JSON object") from None
+
+
+def _variable(loc: tuple) -> str:
+    """`WELLQUEUE_QUEUE_OPTIONS (webhooks.attempts)` for a value inside a JSON variable."""
+    name, *inside = (str(part) for part in loc) or ("settings",)
+    where = f" ({'.'.join(inside)})" if inside else ""
+    return f"WELLQUEUE_{name.upper()}{where}"
 
 
 @lru_cache(maxsize=1)

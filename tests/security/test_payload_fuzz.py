@@ -67,7 +67,8 @@ def data_validation_payloads(draw) -> dict:
     volumes = st.floats(allow_nan=True, allow_infinity=True)  # finiteness is the processor's check
     return without_none({
         **common,
-        "validationType": draw(st.sampled_from(["daily_production", "monthly_production"])),
+        "validationType": draw(st.sampled_from(["production_data", "well_integrity", "historical_verification",
+                                                 "regulatory_compliance", "daily_production", "monthly_production"])),
         "wellId": draw(identifiers), "leaseId": draw(identifiers), "operatorId": draw(identifiers),
         "location": {
             "latitude": draw(st.floats(-90, 90)), "longitude": draw(st.floats(-180, 180)),
@@ -88,8 +89,11 @@ def report_payloads(draw) -> dict:
         "operatorId": identifiers, "leaseId": identifiers, "wellIds": st.lists(identifiers, min_size=1, max_size=4)})))
     return without_none({
         "reportType": report_type,
-        "format": draw(st.sampled_from(["csv", "xlsx", "pdf"])),
-        "dateRange": {"start": start.isoformat(), "end": end.isoformat()},
+        "format": draw(st.sampled_from(["csv", "xlsx", "excel", "pdf"])),
+        "dateRange": {"start": start.isoformat(),  # a day, or WellFlow's instant on it
+                      "end": end.isoformat() + draw(st.sampled_from(["", "T23:59:59.999Z", "T08:00:00-05:00"]))},
+        "reportId": draw(optional(identifiers)),
+        "priority": draw(optional(st.sampled_from(["urgent", "high", "medium", "low"]))),
         "includeCharts": draw(optional(st.booleans())),
         "recipients": draw(optional(st.lists(emails, max_size=3))),
         "organizationId": draw(optional(organization_ids)),
@@ -108,7 +112,23 @@ def email_payloads(draw) -> dict:
         "recipients": draw(st.lists(emails, min_size=1, max_size=4)),
         "subject": draw(single_line),
         "body": draw(optional(st.text(max_size=300))),
+        "notificationId": draw(optional(identifiers)),
+        "wellId": draw(optional(identifiers)),
         "data": draw(optional(json_objects)),
+        "organizationId": draw(optional(organization_ids)),
+    })
+
+
+@st.composite
+def wellflow_email_payloads(draw) -> dict:
+    """WellFlow's shape: the subject is derived from the type and `message`."""
+    return without_none({
+        "notificationId": draw(optional(identifiers)),
+        "type": draw(st.sampled_from(["alert", "compliance_due", "maintenance_required", "report_ready", "reminder"])),
+        "message": draw(single_line),
+        "recipients": draw(st.lists(emails, min_size=1, max_size=4)),
+        "priority": draw(optional(st.sampled_from(["urgent", "high", "medium", "low"]))),
+        "wellId": draw(optional(identifiers)),
         "organizationId": draw(optional(organization_ids)),
     })
 
@@ -128,7 +148,7 @@ def webhook_payloads(draw) -> dict:
 VALID_PAYLOADS: dict[str, st.SearchStrategy[dict]] = {
     "data-validation": data_validation_payloads(),
     "report-generation": report_payloads(),
-    "email-notifications": email_payloads(),
+    "email-notifications": email_payloads() | wellflow_email_payloads(),
     "webhooks": webhook_payloads(),
 }
 

@@ -362,7 +362,7 @@ class StaticOperationsSource(StaticSource):
         (an urgent e-mail)."""
         # The job kinds import their libraries: only when a test runs a schedule.
         from wellqueue_tui.jobs import prepare_message
-        from wellqueue_tui.jobs.kinds import all_kinds
+        from wellqueue_tui.jobs.kind import all_kinds
 
         message, _delay = prepare_message(SimpleNamespace(kinds=all_kinds()), queue, payload, job_id=job_id)
         priority = message.options.get("wq_priority")

@@ -16,7 +16,7 @@ from wellqueue_tui.auth.permissions import PermissionDenied
 from wellqueue_tui.console_data import ConsoleSource, OperationsSource
 from wellqueue_tui.jobs import enqueue
 from wellqueue_tui.jobs.actions import ActionError
-from wellqueue_tui.jobs.kinds import all_kinds
+from wellqueue_tui.jobs.kind import all_kinds
 from wellqueue_tui.jobs.registry import Registry
 from wellqueue_tui.session import OperatorSession
 from wellqueue_tui.settings import Settings

@@ -356,3 +356,134 @@ def test_kind_wiring() -> None:
     assert (kind.name, kind.queue, kind.payload) == ("validate_production_data", "data-validation",
                                                      dv.DataValidationPayload)
     assert kind.process is dv.process and kind.max_attempts == 3 and kind.backoff_ms == 2000
+
+
+# --- the document's validation types -------------------------------------------------------------
+
+WELLFLOW_EXAMPLE = {
+    "wellId": "WELL-1250", "leaseId": "LEASE-211", "operatorId": "OP-9",
+    "location": {"latitude": 32.164755413290436, "longitude": -97.86549451222577, "county": "Howard", "state": "TX"},
+    "production": {"oil": 518, "gas": 1854, "water": 21},
+    "validationType": "production_data", "includeHistorical": False, "notifyOnFailure": True,
+}
+
+
+def test_production_data_is_validated_and_recorded_like_a_daily_reading(ctx: JobContext) -> None:
+    result = dv.process(dv.DataValidationPayload.model_validate(WELLFLOW_EXAMPLE), ctx)
+    assert result["recorded"] is True and result["validationType"] == "production_data"
+    assert "duplicate" in result["checks"]
+    day = dt.date.fromisoformat(result["date"])
+    [stored] = store_of(ctx).readings(day, day)
+    assert (stored.well_id, stored.period, stored.status) == ("WELL-1250", "day", "valid")
+
+
+def history(ctx: JobContext, days: range, **changes) -> None:
+    """Valid daily readings of WELL-001 on DAY minus each of `days`."""
+    store = store_of(ctx)
+    base = Reading("WELL-001", "LEASE-001", "OP-123", "org-a", "Midland", "TX", 31.9973, -102.0779, DAY,
+                   150.0, 320.0, 45.0, job_id=None)
+    for back in days:
+        store.record(replace(base, reading_date=DAY - dt.timedelta(days=back), **changes))
+
+
+def audit(ctx: JobContext, validation_type: str, **changes) -> dict:
+    result = run(ctx, validationType=validation_type, **changes)
+    assert result["recorded"] is False
+    return result
+
+
+@pytest.mark.parametrize("validation_type", ["well_integrity", "historical_verification", "regulatory_compliance"])
+def test_audits_record_nothing_and_pass_a_well_without_history(
+    validation_type: str, ctx: JobContext, sink: RecordingSink
+) -> None:
+    result = audit(ctx, validation_type)
+    assert result["warnings"] == [] and sink.enqueued == []
+    assert store_of(ctx).readings(DAY - dt.timedelta(days=400), DAY) == []
+    assert any("nothing" in line or "no " in line for line in sink.logs)
+
+
+def test_well_integrity_passes_when_the_well_matches_its_file(ctx: JobContext) -> None:
+    history(ctx, range(1, 4))
+    result = audit(ctx, "well_integrity")
+    assert result["warnings"] == [] and {"identity", "surface location"} <= set(result["checks"])
+
+
+@pytest.mark.parametrize(
+    ("changes", "code"),
+    [
+        ({"leaseId": "LEASE-999"}, "lease_mismatch"),
+        ({"location": {"county": "Ector"}}, "location_mismatch"),
+        ({"location": {"latitude": 32.1647, "longitude": -97.8654}}, "well_moved"),  # ~400 km away
+    ],
+)
+def test_well_integrity_errors_alert_and_fail(changes: dict, code: str, ctx: JobContext, sink: RecordingSink) -> None:
+    history(ctx, range(1, 4))
+    with pytest.raises(PermanentJobError, match=code):
+        run(ctx, validationType="well_integrity", **changes)
+    [alert] = sink.enqueued
+    assert code in [issue["code"] for issue in alert.payload["data"]["issues"]]
+    assert alert.payload["subject"].startswith("Well integrity failed: well WELL-001")
+    assert "Nothing was recorded" in alert.payload["body"]
+    EmailNotification.model_validate(alert.payload)
+    assert len(store_of(ctx).readings(DAY - dt.timedelta(days=10), DAY)) == 3  # only the history
+
+
+def test_well_integrity_operator_change_is_a_warning(ctx: JobContext) -> None:
+    history(ctx, range(1, 4))
+    result = audit(ctx, "well_integrity", operatorId="OP-777")
+    assert [w["code"] for w in result["warnings"]] == ["operator_changed"]
+
+
+def test_historical_verification_rechecks_the_stored_readings(ctx: JobContext, sink: RecordingSink) -> None:
+    history(ctx, [1, 2, 5])  # days 3 and 4 missing
+    history(ctx, [6], oil_bbl=-3.0)  # stored as valid before the volume rule: re-checking finds it
+    with pytest.raises(PermanentJobError, match="negative_volume: stored reading of"):
+        run(ctx, validationType="historical_verification")
+    issues = {issue["code"]: issue for issue in sink.enqueued[0].payload["data"]["issues"]}
+    assert issues["reading_gaps"]["severity"] == "warning" and "2 day(s)" in issues["reading_gaps"]["message"]
+
+
+def test_historical_verification_of_a_clean_history_lists_its_findings(ctx: JobContext) -> None:
+    history(ctx, [1, 2, 4], oil_bbl=10.0)  # a quiet well, so today's 150 bbl is a jump
+    store_of(ctx).record(Reading("WELL-001", "LEASE-001", "OP-123", "org-a", "Midland", "TX", 31.99, -102.07,
+                                 DAY - dt.timedelta(days=2), -1.0, 0.0, 0.0, status="invalid"))
+    result = audit(ctx, "historical_verification")
+    assert {w["code"] for w in result["warnings"]} == {"reading_gaps", "invalid_readings_on_file", "oil_jump"}
+
+
+def test_regulatory_compliance_needs_last_month_reported(ctx: JobContext, sink: RecordingSink) -> None:
+    # Producing since two months before DAY's month, nothing filed for the month before DAY's.
+    history(ctx, [60])
+    with pytest.raises(PermanentJobError, match="month_not_reported"):
+        run(ctx, validationType="regulatory_compliance")
+    [alert] = sink.enqueued
+    assert "Railroad Commission of Texas" in alert.payload["data"]["issues"][0]["message"]
+
+
+def test_regulatory_compliance_accepts_a_monthly_filing_and_warns_on_missing_days(tmp_path) -> None:
+    previous_month = (DAY.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
+    filed = make_context(tmp_path / "filed")
+    history(filed, [60])
+    store_of(filed).record(Reading("WELL-001", "LEASE-001", "OP-123", "org-a", "Midland", "TX", 31.99, -102.07,
+                                   previous_month, 4500.0, 9000.0, 1200.0, period="month"))
+    assert audit(filed, "regulatory_compliance")["warnings"] == []
+
+    partial = make_context(tmp_path / "partial")
+    history(partial, [60, DAY.day + 3])  # one day of the previous month
+    result = audit(partial, "regulatory_compliance")
+    assert [w["code"] for w in result["warnings"]] == ["month_partly_reported"]
+
+
+def test_regulatory_compliance_in_a_state_without_rules_warns(ctx: JobContext) -> None:
+    result = audit(ctx, "regulatory_compliance",
+                   location={"state": "AK", "county": "North Slope", "latitude": 70.3, "longitude": -148.7})
+    assert [w["code"] for w in result["warnings"]] == ["no_regulator_rules"]
+
+
+def test_audits_take_the_same_fields_as_a_reading() -> None:
+    with pytest.raises(ValidationError, match="production required"):
+        dv.DataValidationPayload.model_validate({**WELLFLOW_EXAMPLE, "validationType": "well_integrity",
+                                                 "production": None})
+    with pytest.raises(ValidationError) as exc:
+        dv.DataValidationPayload.model_validate({**WELLFLOW_EXAMPLE, "validationTyp": "production_data"})
+    assert "validationTyp" in error_locs(exc)

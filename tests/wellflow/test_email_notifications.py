@@ -409,3 +409,69 @@ def test_smtp_connection_refused_is_retryable(tmp_path: Path) -> None:
         port = probe.getsockname()[1]
     with pytest.raises(DeliveryError, match="SMTP server 127.0.0.1"):
         send_notification(notification(), make_context(smtp_settings(tmp_path, port)))
+
+
+# --- WellFlow's shape: notificationId, message, wellId, no subject ----------------------------------
+
+WELLFLOW = {
+    "notificationId": "NOTIF-1758639909793-40", "type": "report_ready", "message": "Safety inspection overdue",
+    "recipients": ["safety@wellflow.com", "field@wellflow.com"], "priority": "urgent", "wellId": "WELL-5012",
+    "organizationId": "ORG-4",
+}
+
+
+@pytest.mark.parametrize(
+    ("changes", "subject"),
+    [
+        ({}, "Report ready for well WELL-5012: Safety inspection overdue"),
+        ({"type": "alert", "wellId": None}, "Alert: Safety inspection overdue"),
+        ({"message": "\n  First   line\nsecond line"}, "Report ready for well WELL-5012: First line"),
+        ({"message": "x" * 500}, None),
+        ({"subject": "Given subject"}, "Given subject"),
+    ],
+)
+def test_subject_is_derived_from_type_and_message(changes: dict, subject: str | None) -> None:
+    payload = EmailNotification.model_validate({k: v for k, v in {**WELLFLOW, **changes}.items() if v is not None})
+    if subject is None:
+        assert len(payload.subject_line) == 200 and payload.subject_line.endswith("…")
+    else:
+        assert payload.subject_line == subject
+
+
+def test_wellflow_notification_renders_ids_in_headers_and_text(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path)
+    send_notification(EmailNotification.model_validate(WELLFLOW), make_context(settings))
+    [path] = outbox_files(settings)
+    message = parse(path)
+    text, html_part = text_and_html(message)
+    assert message["Subject"] == "Report ready for well WELL-5012: Safety inspection overdue"
+    assert message["X-WellFlow-Notification-Id"] == "NOTIF-1758639909793-40"
+    assert message["X-WellFlow-Well-Id"] == "WELL-5012"
+    assert text.startswith("Safety inspection overdue")
+    assert "Notification: NOTIF-1758639909793-40" in text and "Well: WELL-5012" in text
+    assert "Safety inspection overdue" in html_part
+
+
+def test_alert_with_a_top_level_well_names_it_in_the_intro(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path)
+    send_notification(EmailNotification.model_validate({**WELLFLOW, "type": "alert"}), make_context(settings))
+    text, _ = text_and_html(parse(outbox_files(settings)[0]))
+    assert "WellQueue raised an alert for well WELL-5012." in text
+
+
+@pytest.mark.parametrize(
+    ("changes", "problem"),
+    [
+        ({"body": "also a body"}, "body and message are the same text"),
+        ({"message": None}, "subject is required when there is no message"),
+        ({"message": "   "}, "subject is required when there is no message"),
+        ({"mesage": "typo"}, "mesage"),
+        ({"notificationId": "bad\nid"}, "notificationId"),
+        ({"wellId": "x" * 65}, "wellId"),
+    ],
+)
+def test_wellflow_shape_still_refuses_what_is_wrong(changes: dict, problem: str) -> None:
+    data = {k: v for k, v in {**WELLFLOW, **changes}.items() if v is not None}
+    with pytest.raises(ValidationError) as caught:
+        EmailNotification.model_validate(data)
+    assert problem in str(caught.value)

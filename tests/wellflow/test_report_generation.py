@@ -362,3 +362,74 @@ def test_kind_wiring() -> None:
     kind = rg.KIND
     assert (kind.name, kind.queue, kind.payload) == ("generate_report", "report-generation", rg.ReportPayload)
     assert kind.process is rg.process and kind.max_attempts == 3 and kind.backoff_ms == 2000
+
+
+# --- WellFlow's shape: date-time ranges, reportId, priority, excel -----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "days"),
+    [
+        ("2026-09-28T22:42:36.494Z", "2026-10-04T15:05:09.790Z", (START, END)),
+        ("2026-09-28T23:30:00-05:00", "2026-10-04T00:00:00+02:00", (START, END)),  # the day in its own offset
+        ("2026-09-28", "2026-10-04T10:00:00Z", (START, END)),
+    ],
+)
+def test_date_ranges_take_instants_with_z_or_an_offset(start: str, end: str, days: tuple) -> None:
+    payload = request(dateRange={"start": start, "end": end})
+    assert (payload.dateRange.first_day, payload.dateRange.last_day) == days
+    sent = payload.model_dump(mode="json", exclude_unset=True)
+    assert rg.ReportPayload.model_validate(sent) == payload  # what the worker validates again
+
+
+@pytest.mark.parametrize(
+    ("start", "message"),
+    [
+        ("2026-09-28T22:42:36", "needs Z or an offset"),
+        ("2026-09-28T25:00:00Z", "ISO-8601 date-time"),
+        (20260928, "must be a date"),
+    ],
+)
+def test_date_range_problems_name_the_field_and_the_fix(start, message: str) -> None:
+    with pytest.raises(ValidationError) as exc:
+        request(dateRange={"start": start, "end": "2026-10-04"})
+    assert "dateRange.start" in locs(exc) and message in str(exc.value)
+
+
+def test_instants_on_the_same_day_in_the_wrong_order_are_refused() -> None:
+    with pytest.raises(ValidationError, match=r"must be on or after start \(2026-10-04\)"):
+        request(dateRange={"start": "2026-10-04T12:00:00Z", "end": "2026-10-03T23:00:00Z"})
+
+
+def test_report_id_names_the_file_the_result_and_the_notice(ctx: JobContext, sink: RecordingSink) -> None:
+    seed(ctx)
+    result = rg.process(request(reportId="RPT-1758639909790-272", priority="urgent", recipients=["a@example.com"],
+                                dateRange={"start": "2026-09-28T00:00:00.000Z", "end": "2026-10-04T23:59:59.999Z"}),
+                        ctx)
+    assert result["reportId"] == "RPT-1758639909790-272"
+    assert Path(result["path"]).name == f"production_daily_{START}_{END}_RPT-1758639909790-272.csv"
+    [notice] = sink.enqueued_to("email-notifications")
+    assert "RPT-1758639909790-272" in notice.payload["subject"]
+    assert notice.payload["data"]["reportId"] == "RPT-1758639909790-272"
+    assert notice.payload["priority"] == "urgent"
+    EmailNotification.model_validate(notice.payload)
+
+
+def test_excel_is_an_xlsx_workbook(ctx: JobContext) -> None:
+    seed(ctx)
+    result = rg.process(request(format="excel"), ctx)
+    assert result["format"] == "xlsx" and result["path"].endswith(".xlsx")
+    assert openpyxl.load_workbook(result["path"]).active.title == "Report"
+
+
+@pytest.mark.parametrize(("priority", "job_priority"), [("urgent", 1), ("high", 2), ("medium", None), ("low", None)])
+def test_report_priority_maps_to_a_job_priority_like_emails(priority: str, job_priority: int | None) -> None:
+    assert rg.job_priority(request(priority=priority)) == job_priority
+
+
+@pytest.mark.parametrize(("changes", "loc"), [({"reportID": "R-1"}, "reportID"), ({"priority": "asap"}, "priority"),
+                                              ({"format": "xls"}, "format")])
+def test_wellflow_fields_still_refuse_typos(changes: dict, loc: str) -> None:
+    with pytest.raises(ValidationError) as exc:
+        request(**changes)
+    assert loc in locs(exc)

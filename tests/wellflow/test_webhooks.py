@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import random
 import socket
+import stat
 import threading
 import time
 from collections.abc import Iterator
@@ -17,10 +18,17 @@ from pydantic import ValidationError
 
 from wellqueue_tui.jobs.context import JobContext
 from wellqueue_tui.jobs.kind import PermanentJobError
+from wellqueue_tui.wellflow.kinds import webhooks
+from wellqueue_tui.wellflow.kinds.webhooks import (
+    KIND,
+    WEBHOOK_SECRET_FILE,
+    WebhookDelivery,
+    WebhookError,
+    deliver_webhook,
+    signing_secret,
+)
 from wellqueue_tui.settings import Settings
 from wellqueue_tui.wellflow import webhook_signing
-from wellqueue_tui.wellflow.kinds import webhooks
-from wellqueue_tui.wellflow.kinds.webhooks import KIND, WebhookDelivery, WebhookError, deliver_webhook
 from wellqueue_tui.wellflow.webhook_signing import SignatureError, sign, verify
 
 SECRET = "whsec-test-0123456789abcdef"
@@ -379,8 +387,38 @@ def test_a_retry_is_a_new_timestamp_under_the_same_delivery_id(tmp_path: Path, r
 
 
 def test_missing_secret_is_permanent(tmp_path: Path, receiver: Receiver) -> None:
+    """Outside dev mode (here: an external Redis is configured) nothing makes up a secret."""
+    settings = dict(webhook_secret=None, redis_url="redis://redis.example.com:6379")
     with pytest.raises(PermanentJobError, match="WELLQUEUE_WEBHOOK_SECRET"):
-        deliver_webhook(delivery(receiver.url("/ok")), make_context(tmp_path, webhook_secret=None))
+        deliver_webhook(delivery(receiver.url("/ok")), make_context(tmp_path, **settings))
+    assert receiver.received == []
+    assert not (tmp_path / WEBHOOK_SECRET_FILE).exists()
+
+
+#: A local session: embedded Redis, no token key, no webhook secret (see auth.secrets.is_dev_mode).
+DEV_MODE = dict(webhook_secret=None, redis_url=None, jwt_secret=None, jwt_public_key_file=None)
+
+
+def test_dev_mode_signs_with_a_secret_generated_in_the_data_dir(tmp_path: Path, receiver: Receiver) -> None:
+    """Embedded Redis and no secrets configured: a 0600 secret is made once, like the token secret."""
+    with pytest.raises(PermanentJobError, match="401"):  # the test receiver shares SECRET, not this one
+        deliver_webhook(delivery(receiver.url("/ok")), make_context(tmp_path, **DEV_MODE))
+    secret_file = tmp_path / WEBHOOK_SECRET_FILE
+    assert stat.S_IMODE(secret_file.stat().st_mode) == 0o600
+    generated = secret_file.read_bytes().strip()
+    assert len(generated) >= 32
+    [sent] = receiver.received
+    verify(generated, sent["headers"], sent["body"])
+    deliver_webhook_again = make_context(tmp_path, job_id="delivery-2", **DEV_MODE)
+    assert signing_secret(deliver_webhook_again.settings) == generated  # kept, not regenerated
+
+
+def test_dev_mode_secret_readable_by_others_is_refused(tmp_path: Path, receiver: Receiver) -> None:
+    secret_file = tmp_path / WEBHOOK_SECRET_FILE
+    secret_file.write_text("x" * 64)
+    secret_file.chmod(0o644)
+    with pytest.raises(PermanentJobError, match="chmod 600"):
+        deliver_webhook(delivery(receiver.url("/ok")), make_context(tmp_path, **DEV_MODE))
     assert receiver.received == []
 
 

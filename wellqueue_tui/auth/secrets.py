@@ -105,9 +105,14 @@ def _checked_secret(secret: bytes, source: str, fix: str) -> bytes:
 
 
 def _read_or_create_secret(path: Path) -> bytes:
+    return read_or_create_secret(path, "the JWT secret file")
+
+
+def read_or_create_secret(path: Path, what: str) -> bytes:
+    """The random secret kept in `path` (0600), created on first use; refused if others can read it."""
     if not path.exists():
         _create_secret_file(path)
-    refuse_shared_file(path, "the JWT secret file")
+    refuse_shared_file(path, what)
     return path.read_bytes().strip()
 
 

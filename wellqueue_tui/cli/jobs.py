@@ -142,16 +142,18 @@ def cmd_clean(ctx: CliContext) -> int:
 
 def cmd_demo(ctx: CliContext) -> int:
     from ..jobs import enqueue
-    from ..jobs.demo import demo_jobs
+    from ..wellflow.demo import demo_jobs
 
     broker = ctx.broker()
-    jobs = demo_jobs(random.Random(ctx.args.seed), ctx.args.count)
+    jobs = demo_jobs(random.Random(ctx.args.seed), ctx.args.count, webhook_url=ctx.settings.demo_webhook_url)
     for job in jobs:
         enqueue(job.queue, job.payload, broker=broker, **job.options)
     per_queue: dict[str, int] = {}
     for job in jobs:
         per_queue[job.queue] = per_queue.get(job.queue, 0) + 1
     print(f"enqueued {len(jobs)} demo jobs: " + ", ".join(f"{q} {n}" for q, n in sorted(per_queue.items())))
+    if not ctx.settings.demo_webhook_url:
+        print("no webhook jobs: set WELLQUEUE_DEMO_WEBHOOK_URL to a receiver to include them")
     return 0
 
 
@@ -222,6 +224,6 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         p.set_defaults(run=session_action(method, "queue"))
 
     p = sub.add_parser("demo", help="enqueue a realistic mixed set of jobs, some failing on purpose")
-    p.add_argument("--count", type=int, default=60)
+    p.add_argument("--count", type=int, default=39)
     p.add_argument("--seed", type=int, default=7)
     p.set_defaults(run=cmd_demo)

@@ -9,6 +9,7 @@ from uuid import uuid4
 from dramatiq.message import Message
 from pydantic import BaseModel, ValidationError
 
+from ..settings import get_settings
 from .kind import JobKind, all_kinds
 from .options import JobOptions
 
@@ -94,10 +95,13 @@ def prepare_message(broker, queue_or_kind: str, payload: Any, *, job_id=None, pr
     if priority is None and kind.priority_of is not None:
         priority = kind.priority_of(model)
     try:
+        defaults = get_settings().job_defaults(kind.queue, attempts=kind.max_attempts, backoff_ms=kind.backoff_ms,
+                                               known_queues=broker.kinds)
         options = JobOptions.build(
-            job_id=job_id, priority=priority, delay_ms=delay_ms, attempts=attempts, backoff=backoff,
+            job_id=job_id, priority=priority, delay_ms=defaults.delay_ms if delay_ms is None else delay_ms,
+            attempts=attempts, backoff=defaults.backoff if backoff is None else backoff,
             timeout_ms=timeout_ms, remove_on_complete=remove_on_complete, remove_on_fail=remove_on_fail,
-            default_attempts=kind.max_attempts, default_backoff_ms=kind.backoff_ms,
+            default_attempts=defaults.attempts, default_backoff_ms=kind.backoff_ms,
         )
     except (ValidationError, ValueError) as exc:
         raise EnqueueError(f"invalid job options: {_options_problem(exc)}") from None

@@ -1,6 +1,9 @@
-"""A seeded, realistic mix of demo jobs for all four queues, a few of them meant to fail.
+"""A seeded, realistic mix of demo jobs in WellFlow's payload shapes, a few of them meant to fail.
 
-Wells sit in real Permian, Eagle Ford and Bakken counties; volumes are plausible per basin.
+Like WellFlow's test-job generator: 39 jobs by default across data validation, report generation
+and e-mail notifications. Wells sit in real Permian, Eagle Ford and Bakken counties; volumes are
+plausible per basin. Webhook jobs are only made when a receiver is named (`webhook_url`, from
+WELLQUEUE_DEMO_WEBHOOK_URL): without one every delivery would fail, which shows nothing.
 `DemoJob.note` says what each job shows; `fails_on_purpose` marks the ones that should fail.
 """
 
@@ -8,13 +11,14 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
-DEMO_WEBHOOK_URL = "http://127.0.0.1:9/wellqueue-demo"
+DEMO_JOB_COUNT = 39  # as many as WellFlow's generate-test-jobs.js makes
 ORGANIZATIONS = ("permian-ops", "bakken-ops")
 
 REPORT_TYPES = ("production_daily", "production_monthly", "compliance_monthly", "environmental_quarterly", "safety_weekly")
-REPORT_FORMATS = ("csv", "xlsx", "pdf")
+REPORT_FORMATS = ("pdf", "excel", "csv")
+AUDIT_TYPES = ("well_integrity", "historical_verification", "regulatory_compliance")
 NOTIFICATION_TYPES = ("alert", "compliance_due", "maintenance_required", "report_ready", "reminder")
 NOTIFICATION_PRIORITIES = ("urgent", "high", "medium", "low")
 WEBHOOK_EVENTS = ("well.validated", "production.recorded", "report.completed", "alert.raised")
@@ -98,9 +102,11 @@ class DemoJob:
     fails_on_purpose: bool = False
 
 
-def demo_jobs(rng: random.Random, count: int = 60, *, today: date | None = None) -> list[DemoJob]:
-    """`count` jobs, the same for the same seed (and `today`); below 18 only part of the showcase fits."""
-    demo = _Demo(rng, today or date.today())
+def demo_jobs(rng: random.Random, count: int = DEMO_JOB_COUNT, *, today: date | None = None,
+              webhook_url: str | None = None) -> list[DemoJob]:
+    """`count` jobs, the same for the same seed (and `today`); below 22 only part of the showcase fits.
+    Webhook jobs, delivered to `webhook_url`, are part of the mix only when it is given."""
+    demo = _Demo(rng, today or date.today(), webhook_url)
     jobs = demo.showcase()[:count]
     while len(jobs) < count:
         jobs.append(demo.filler())
@@ -109,20 +115,25 @@ def demo_jobs(rng: random.Random, count: int = 60, *, today: date | None = None)
 
 
 class _Demo:
-    def __init__(self, rng: random.Random, today: date) -> None:
+    def __init__(self, rng: random.Random, today: date, webhook_url: str | None) -> None:
         self.rng = rng
         self.today = today
+        self.webhook_url = webhook_url
+        self.serial = 0  # numbers the report and notification ids
         self.wells = self._fleet()
         self.reading_days: set[tuple[str, date]] = set()  # (well, day or month) already in this batch
 
     def showcase(self) -> list[DemoJob]:
-        """Every report type and format, every notification type and priority, and the deliberate failures."""
+        """Every validation, report and notification type, format and priority, and the deliberate failures."""
         jobs = [self.failing_validation(kind) for kind in ("negative_volume", "outside_state", "wrong_county")]
         jobs += [self.report(rtype, REPORT_FORMATS[i % 3]) for i, rtype in enumerate(REPORT_TYPES)]
-        jobs += [self.report("production_daily", fmt) for fmt in ("xlsx", "pdf")]
+        jobs += [self.report("production_daily", fmt) for fmt in ("excel", "csv")]
         priorities = ("urgent", "high", "medium", "low", "medium")
         jobs += [self.notification(ntype, priorities[i]) for i, ntype in enumerate(NOTIFICATION_TYPES)]
-        jobs += [self.webhook(), self.webhook()]
+        if self.webhook_url:
+            jobs += [self.webhook(), self.webhook()]
+        jobs += [self.audit(audit_type) for audit_type in AUDIT_TYPES]
+        jobs += [self.validation(validation_type="monthly_production")]
         jobs += [self._delayed(self.validation()), self._prioritized(self.validation()), self.sweep()]
         return jobs
 
@@ -134,7 +145,7 @@ class _Demo:
             job = self.validation()
         elif roll < 0.70:
             job = self.report(self.rng.choice(REPORT_TYPES), self.rng.choice(REPORT_FORMATS))
-        elif roll < 0.88:
+        elif roll < 0.88 or not self.webhook_url:
             job = self.notification(self.rng.choice(NOTIFICATION_TYPES), self.rng.choice(NOTIFICATION_PRIORITIES))
         else:
             return self.webhook()
@@ -156,12 +167,17 @@ class _Demo:
 
     # --- data-validation -------------------------------------------------------------
 
-    def validation(self, well: Well | None = None) -> DemoJob:
-        if well is None and self.rng.random() < 0.1:
-            return self.sweep()
+    def validation(self, well: Well | None = None, validation_type: str | None = None) -> DemoJob:
+        if well is None and validation_type is None:
+            roll = self.rng.random()
+            if roll < 0.1:
+                return self.sweep()
+            if roll < 0.25:
+                return self.audit(self.rng.choice(AUDIT_TYPES))
         well = well or self.rng.choice(self.wells)
-        monthly = self.rng.random() < 0.2
-        validation_type = "monthly_production" if monthly else "daily_production"
+        if validation_type is None:
+            validation_type = "monthly_production" if self.rng.random() < 0.15 else "production_data"
+        monthly = validation_type == "monthly_production"
         payload = {
             "wellId": well.well_id,
             "leaseId": well.lease_id,
@@ -181,6 +197,15 @@ class _Demo:
         if payload["notifyOnFailure"]:
             payload["notifyRecipients"] = self._recipients(well.organization, 2)
         return DemoJob("data-validation", payload, note=f"{validation_type.replace('_', ' ')} check of {well.well_id}")
+
+    def audit(self, audit_type: str) -> DemoJob:
+        """An integrity, history or compliance check of a well's reading against what is on file (nothing is
+        recorded, so its day may repeat a recorded one)."""
+        well = self.rng.choice(self.wells)
+        job = self.validation(well, validation_type=audit_type)
+        job.payload["production"]["date"] = (self.today - timedelta(days=1)).isoformat()
+        job.payload["includeHistorical"] = audit_type == "historical_verification"
+        return job
 
     def sweep(self) -> DemoJob:
         """A daily sweep re-checks one organization's stored readings of a day and lists missing wells."""
@@ -220,12 +245,17 @@ class _Demo:
         organization = self.rng.choice(ORGANIZATIONS)
         start, end = self._period(report_type)
         payload = {
+            "reportId": self._document_id("RPT"),
             "reportType": report_type,
-            "format": fmt,
-            "dateRange": {"start": start.isoformat(), "end": end.isoformat()},
-            "includeCharts": fmt != "csv" and self.rng.random() < 0.7,
-            "recipients": self._recipients(organization, self.rng.randint(1, 2)),
             "organizationId": organization,
+            "dateRange": {  # WellFlow sends instants; the report covers the days they fall on (UTC)
+                "start": _instant(start, time(0, 0)),
+                "end": _instant(end, time(23, 59, 59, 999_000)),
+            },
+            "format": fmt,
+            "includeCharts": fmt != "csv" and self.rng.random() < 0.7,
+            "recipients": self._recipients(organization, self.rng.randint(1, 3)),
+            "priority": self.rng.choice(NOTIFICATION_PRIORITIES),
         }
         if self.rng.random() < 0.3:
             own_wells = [w.well_id for w in self.wells if w.organization == organization]
@@ -255,34 +285,37 @@ class _Demo:
         due = (self.today + timedelta(days=self.rng.randint(2, 14))).isoformat()
         if notification_type == "alert":
             water_cut = self.rng.randint(86, 97)
-            subject = f"Production anomaly on {well.well_id}"
-            data = {**where, "issues": [
+            message = f"Production anomaly: water cut {water_cut}% is above the 85% threshold"
+            data = {"county": well.county.name, "state": well.county.state, "issues": [
                 f"Water cut {water_cut}% is above the 85% threshold",
                 f"Oil down {self.rng.randint(25, 60)}% against the 7-day average",
             ]}
         elif notification_type == "compliance_due":
             filing, agency = FILINGS[well.county.state]
-            subject = f"{filing.split(' (')[0]} due {due}"
-            data = {**where, "leaseId": well.lease_id, "requirement": filing, "agency": agency, "dueDate": due}
+            message = f"{filing.split(' (')[0]} due {due}"
+            data = {"leaseId": well.lease_id, "requirement": filing, "agency": agency, "dueDate": due}
         elif notification_type == "maintenance_required":
             equipment, reason = self.rng.choice(EQUIPMENT)
-            subject = f"Maintenance required: {equipment} on {well.well_id}"
-            data = {**where, "equipment": equipment, "reason": reason, "scheduledDate": due}
+            message = f"Maintenance required on the {equipment}: {reason}"
+            data = {"equipment": equipment, "reason": reason, "scheduledDate": due}
         elif notification_type == "report_ready":
-            report_type, fmt = self.rng.choice(REPORT_TYPES), self.rng.choice(REPORT_FORMATS)
+            report_type = self.rng.choice(REPORT_TYPES)
             day = (self.today - timedelta(days=1)).isoformat()
-            subject = f"Report ready: {report_type.replace('_', ' ')}"
-            data = {"reportType": report_type, "format": fmt, "reportPath": f"{report_type}_{day}.{fmt}", "period": day}
+            message = f"The {report_type.replace('_', ' ')} report for {day} is ready"
+            data = {"reportType": report_type, "period": day}
         else:
-            subject = "Reminder: submit monthly flare and vent volumes"
-            data = {"task": "Enter flare and vent volumes for last month", "dueDate": due, "owner": "production engineering"}
+            message = f"Submit last month's flare and vent volumes by {due}"
+            data = {"task": "Enter flare and vent volumes for last month", "dueDate": due,
+                    "owner": "production engineering"}
         payload = {
+            "notificationId": self._document_id("NOTIF"),
             "type": notification_type,
-            "priority": priority,
+            "message": message,
             "recipients": self._recipients(well.organization, self.rng.randint(1, 3)),
-            "subject": subject,
-            "data": data,
+            "priority": priority,
+            "wellId": well.well_id,
             "organizationId": well.organization,
+            "data": data,
         }
         return DemoJob("email-notifications", payload, note=f"{notification_type} email, {priority} priority")
 
@@ -292,18 +325,12 @@ class _Demo:
         well = self.rng.choice(self.wells)
         event = self.rng.choice(WEBHOOK_EVENTS)
         payload = {
-            "url": DEMO_WEBHOOK_URL,
+            "url": self.webhook_url,
             "event": event,
             "data": {"wellId": well.well_id, "county": well.county.name, "state": well.county.state},
             "organizationId": well.organization,
         }
-        return DemoJob(
-            "webhooks",
-            payload,
-            note="fails on purpose: nothing listens on 127.0.0.1:9, so it retries and then fails "
-            "(refused at once unless WELLQUEUE_WEBHOOK_ALLOW_PRIVATE=true)",
-            fails_on_purpose=True,
-        )
+        return DemoJob("webhooks", payload, note=f"{event} webhook to the demo receiver")
 
     # --- shared pieces ----------------------------------------------------------------
 
@@ -340,10 +367,8 @@ class _Demo:
         The validator fails a second reading of the same well and day as a duplicate; the
         demo's failures should be the deliberate ones.
         """
-        if monthly:
-            day = self.today.replace(day=1)
-            for _ in range(self.rng.randint(1, 3)):
-                day = (day - timedelta(days=1)).replace(day=1)
+        if monthly:  # last month's filing: older ones would make the compliance checks find unreported months
+            day = (self.today.replace(day=1) - timedelta(days=1)).replace(day=1)
             while (well.well_id, day) in self.reading_days:
                 day = (day - timedelta(days=1)).replace(day=1)
         else:
@@ -353,7 +378,18 @@ class _Demo:
         self.reading_days.add((well.well_id, day))
         return day
 
+    def _document_id(self, prefix: str) -> str:
+        """WellFlow's `{PREFIX}-{epoch ms}-{n}` ids, from `today` so a seed always gives the same ones."""
+        self.serial += 1
+        stamp = int(datetime.combine(self.today, time(6, 0), tzinfo=UTC).timestamp() * 1000) + self.serial
+        return f"{prefix}-{stamp}-{self.rng.randint(1, 999)}"
+
     def _recipients(self, organization: str, count: int) -> list[str]:
         domain = "permian.example.com" if organization == "permian-ops" else "bakken.example.com"
         people = ("ops", "production", "field.supervisor", "compliance", "hse", "engineering")
         return [f"{name}@{domain}" for name in self.rng.sample(people, count)]
+
+
+def _instant(day: date, at: time) -> str:
+    """`2025-09-05T00:00:00.000Z`: how JavaScript's toISOString() writes a UTC instant."""
+    return datetime.combine(day, at).strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.microsecond // 1000:03d}Z"

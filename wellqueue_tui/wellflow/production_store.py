@@ -295,6 +295,28 @@ class ProductionStore:
             ).fetchone()
         return row["mean"]
 
+    def latest_reading(self, well_id: str, *, before: dt.date | None = None) -> Reading | None:
+        """The well's most recent valid reading (daily or monthly), optionally only those dated before `before`."""
+        where, params = ["well_id = ?", "status = 'valid'"], [well_id]
+        if before is not None:
+            where.append("reading_date < ?")
+            params.append(before.isoformat())
+        with self._connect() as db:
+            row = db.execute(
+                f"SELECT {_COLUMNS} FROM readings WHERE {' AND '.join(where)}"
+                " ORDER BY reading_date DESC, id DESC LIMIT 1",
+                params,
+            ).fetchone()
+        return _reading_from_row(row) if row is not None else None
+
+    def first_reading_date(self, well_id: str) -> dt.date | None:
+        """The day of the well's earliest valid reading of any period (None if it has none)."""
+        with self._connect() as db:
+            row = db.execute(
+                "SELECT MIN(reading_date) AS first FROM readings WHERE well_id = ? AND status = 'valid'", (well_id,)
+            ).fetchone()
+        return dt.date.fromisoformat(row["first"]) if row["first"] else None
+
     def wells_missing_reading(self, day: dt.date, *, organization_id: str | None = None) -> list[WellRef]:
         """Wells with a valid daily reading in the 30 days before `day` but none on `day`."""
         params: list[object] = [(day - dt.timedelta(days=SEEN_WINDOW_DAYS)).isoformat(), day.isoformat()]

@@ -1,6 +1,9 @@
 """The data-validation queue: checks one well's production reading, or sweeps a whole day, against the store.
 
-Valid readings are recorded; invalid ones are recorded as such, raise an alert and fail the job for good.
+Production readings (`production_data`, `daily_production`, `monthly_production`) are recorded, valid or
+invalid. The audits (`well_integrity`, `historical_verification`, `regulatory_compliance`) check the
+reading against what the store already holds and record nothing. Any error raises an alert (with
+`notifyOnFailure`) and fails the job for good; warnings are returned as findings.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from pydantic import BaseModel, Field, Strict, StringConstraints, model_validato
 
 from ...jobs.context import JobContext
 from ...jobs.kind import JobKind, PermanentJobError
-from ..geography import STATE_BOUNDS, county_in_state
+from ..geography import STATE_BOUNDS, county_in_state, county_key
 from ..production_store import DuplicateReadingError, ProductionStore, Reading
 from .fields import PAYLOAD_CONFIG, EmailAddress, Identifier, OrganizationId
 
@@ -28,6 +31,27 @@ JUMP_FACTOR = 5.0  # oil above this multiple of the trailing mean is flagged
 TRAILING_DAYS = {"day": 30, "month": 93}
 BOUNDS_MARGIN_DEG = 0.1
 ALERT_LIST_LIMIT = 20
+HISTORY_WINDOW_DAYS = 90  # how far back historical_verification re-checks a well's stored readings
+MAX_WELL_MOVE_KM = 1.0  # a well's surface location does not move; beyond this the coordinates are wrong
+EARTH_RADIUS_KM = 6371.0
+
+#: The agency each producing state's operators report production to.
+REGULATORS: dict[str, str] = {
+    "TX": "Railroad Commission of Texas",
+    "NM": "New Mexico Oil Conservation Division",
+    "OK": "Oklahoma Corporation Commission",
+    "ND": "North Dakota Industrial Commission",
+    "LA": "Louisiana Office of Conservation",
+    "CO": "Colorado Energy and Carbon Management Commission",
+    "WY": "Wyoming Oil and Gas Conservation Commission",
+    "PA": "Pennsylvania Department of Environmental Protection",
+    "KS": "Kansas Corporation Commission",
+    "MT": "Montana Board of Oil and Gas Conservation",
+    "UT": "Utah Division of Oil, Gas and Mining",
+    "OH": "Ohio Division of Oil and Gas Resources Management",
+    "WV": "West Virginia Office of Oil and Gas",
+    "CA": "California Geologic Energy Management Division",
+}
 
 # --- payload ---------------------------------------------------------------------------------
 
@@ -38,8 +62,13 @@ StateCode = Annotated[str, StringConstraints(to_upper=True, pattern=r"^[A-Za-z]{
 Coordinate = Annotated[float, Strict(), Field(allow_inf_nan=False)]
 Volume = Annotated[float, Strict()]  # sign and finiteness are checked by the processor, so they get recorded
 
-ValidationType = Literal["daily_production", "monthly_production", "daily_sweep"]
+ValidationType = Literal[
+    "production_data", "well_integrity", "historical_verification", "regulatory_compliance",
+    "daily_production", "monthly_production", "daily_sweep",
+]
 READING_FIELDS = ("wellId", "leaseId", "operatorId", "location", "production")
+#: The types whose reading is stored (valid or invalid); the audits only compare it with the store.
+RECORDED_TYPES = frozenset({"production_data", "daily_production", "monthly_production"})
 
 
 class Location(BaseModel):
@@ -239,6 +268,132 @@ def check_history(reading: Reading, store: ProductionStore) -> CheckOutcome:
     return CheckOutcome(note=f"{reading.oil_bbl / mean:.2f}x the {days}-day mean")
 
 
+# --- audits: the reading against the well's stored history -------------------------------------
+
+
+def check_identity(reading: Reading, store: ProductionStore) -> CheckOutcome:
+    """Lease, county and state must match the well's last valid reading; an operator change is a warning."""
+    last = store.latest_reading(reading.well_id)
+    if last is None:
+        return CheckOutcome(note=f"no reading of {reading.well_id} on file; nothing to compare")
+    on_file = f"(on file since its reading of {last.reading_date})"
+    issues = []
+    if last.lease_id != reading.lease_id:
+        issues.append(Issue("lease_mismatch", f"well {reading.well_id} is on lease {last.lease_id} {on_file}, "
+                            f"not {reading.lease_id}", field="leaseId"))
+    if (last.state, county_key(last.county)) != (reading.state, county_key(reading.county)):
+        issues.append(Issue("location_mismatch", f"well {reading.well_id} is in {last.county}, {last.state} "
+                            f"{on_file}, not {reading.county}, {reading.state}", field="location.county"))
+    if last.operator_id != reading.operator_id:
+        issues.append(Issue("operator_changed", f"well {reading.well_id} was operated by {last.operator_id} "
+                            f"{on_file}; now {reading.operator_id} (a transfer should be on file)",
+                            severity="warning", field="operatorId"))
+    return CheckOutcome(tuple(issues), note=f"matches the reading of {last.reading_date}")
+
+
+def check_surface_location(reading: Reading, store: ProductionStore) -> CheckOutcome:
+    last = store.latest_reading(reading.well_id)
+    if last is None:
+        return CheckOutcome(note="no location on file; nothing to compare")
+    distance = _distance_km(last.latitude, last.longitude, reading.latitude, reading.longitude)
+    if distance <= MAX_WELL_MOVE_KM:
+        return CheckOutcome(note=f"{distance:.2f} km from the location on file")
+    return CheckOutcome((Issue(
+        "well_moved",
+        f"({reading.latitude}, {reading.longitude}) is {distance:,.1f} km from where well {reading.well_id} "
+        f"was reported on {last.reading_date} ({last.latitude}, {last.longitude}); a well does not move",
+        field="location",
+    ),))
+
+
+def check_stored_history(reading: Reading, store: ProductionStore) -> CheckOutcome:
+    """Re-run the reading checks on the well's stored valid readings of the last 90 days and look for gaps."""
+    start = reading.reading_date - dt.timedelta(days=HISTORY_WINDOW_DAYS)
+    stored = store.readings(start, reading.reading_date, well_ids=[reading.well_id], period="day")
+    valid = [r for r in stored if r.status == "valid"]
+    if not valid:
+        return CheckOutcome(note=f"no valid reading in the {HISTORY_WINDOW_DAYS} days to {reading.reading_date}")
+    issues: list[Issue] = []
+    for old in valid:
+        for _name, check in READING_CHECKS:
+            issues.extend(replace(issue, message=f"stored reading of {old.reading_date}: {issue.message}")
+                          for issue in check(old).issues if issue.severity == "error")
+    days = {r.reading_date for r in valid}
+    first, last = min(days), max(days)
+    missing = (last - first).days + 1 - len(days)
+    if missing:
+        issues.append(Issue("reading_gaps", f"{missing} day(s) without a valid reading between {first} and {last}",
+                            severity="warning"))
+    invalid = len(stored) - len(valid)
+    if invalid:
+        issues.append(Issue("invalid_readings_on_file", f"{invalid} invalid reading(s) on file since {start}",
+                            severity="warning"))
+    return CheckOutcome(tuple(issues), note=f"{len(valid)} valid reading(s) since {start} re-checked")
+
+
+def check_regulator(reading: Reading) -> CheckOutcome:
+    agency = REGULATORS.get(reading.state)
+    if agency is None:
+        return CheckOutcome((Issue("no_regulator_rules", f"no reporting rules known for {reading.state}; "
+                                   "its filings were not checked", severity="warning", field="location.state"),))
+    return CheckOutcome(note=f"reports to the {agency}")
+
+
+def check_previous_month_reported(reading: Reading, store: ProductionStore) -> CheckOutcome:
+    """A producing well reports every month: last month needs a monthly filing or valid daily readings
+    (an error when it has neither, a warning when days are missing)."""
+    month_start = reading.reading_date.replace(day=1)
+    first = store.first_reading_date(reading.well_id)
+    if first is None or first >= month_start:
+        return CheckOutcome(note=f"no production on file before {month_start:%Y-%m}; nothing due yet")
+    previous_end = month_start - dt.timedelta(days=1)
+    previous_start = previous_end.replace(day=1)
+    label = f"{previous_start:%Y-%m}"
+    if store.has_reading(reading.well_id, previous_start, period="month"):
+        return CheckOutcome(note=f"monthly filing for {label} on file")
+    due_from = max(first, previous_start)
+    reported = {r.reading_date for r in store.readings(due_from, previous_end, well_ids=[reading.well_id],
+                                                        status="valid", period="day")}
+    due = (previous_end - due_from).days + 1
+    if len(reported) >= due:
+        return CheckOutcome(note=f"daily readings cover {label}")
+    agency = REGULATORS.get(reading.state, "regulator")
+    if not reported:
+        return CheckOutcome((Issue(
+            "month_not_reported",
+            f"well {reading.well_id} produced before {label} but has no monthly filing and no valid daily "
+            f"reading for {label}; the {agency} expects every producing month reported",
+        ),))
+    return CheckOutcome((Issue(
+        "month_partly_reported",
+        f"no monthly filing for {label} and valid daily readings for {len(reported)} of {due} day(s) from "
+        f"{due_from}; the filing to the {agency} will be estimated",
+        severity="warning",
+    ),))
+
+
+def _distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle (haversine) distance."""
+    phi1, phi2 = math.radians(lat1), math.radians(lat2)
+    a = (math.sin((phi2 - phi1) / 2) ** 2
+         + math.cos(phi1) * math.cos(phi2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2)
+    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(a)))
+
+
+def _audit_steps(validation_type: str, store: ProductionStore) -> list[tuple[str, Check]]:
+    """The checks an audit type adds to the reading checks."""
+    if validation_type == "well_integrity":
+        return [("identity", lambda r: check_identity(r, store)),
+                ("surface location", lambda r: check_surface_location(r, store))]
+    if validation_type == "historical_verification":
+        return [("stored history", lambda r: check_stored_history(r, store)),
+                ("history", lambda r: check_history(r, store))]
+    if validation_type == "regulatory_compliance":
+        return [("regulator", check_regulator),
+                ("previous month", lambda r: check_previous_month_reported(r, store))]
+    return []
+
+
 def _volumes_usable(reading: Reading) -> bool:
     volumes = (reading.oil_bbl, reading.gas_mcf, reading.water_bbl)
     return all(v is not None and math.isfinite(v) and v >= 0 for v in volumes)
@@ -264,16 +419,16 @@ def _validate_reading(payload: DataValidationPayload, ctx: JobContext) -> dict:
     today = _today(ctx)
     reading = _reading_from(payload, today, ctx.job_id)
     store = ProductionStore(ctx.settings.production_db)
+    records = payload.validationType in RECORDED_TYPES
     ctx.log(f"validating {payload.validationType} of well {reading.well_id} for {reading.reading_date}")
     ctx.progress(5)
 
-    steps: list[tuple[str, Check]] = [
-        *READING_CHECKS,
-        ("reading date", lambda r: check_not_future(r, today)),
-        ("duplicate", lambda r: check_duplicate(r, store, ctx.job_id)),
-    ]
-    if payload.includeHistorical:
-        steps.append(("history", lambda r: check_history(r, store)))
+    steps: list[tuple[str, Check]] = [*READING_CHECKS, ("reading date", lambda r: check_not_future(r, today))]
+    if records:
+        steps.append(("duplicate", lambda r: check_duplicate(r, store, ctx.job_id)))
+        if payload.includeHistorical:
+            steps.append(("history", lambda r: check_history(r, store)))
+    steps += _audit_steps(payload.validationType, store)
     issues: list[Issue] = []
     for done, (name, check) in enumerate(steps, start=1):
         outcome = check(reading)
@@ -281,41 +436,54 @@ def _validate_reading(payload: DataValidationPayload, ctx: JobContext) -> dict:
         issues.extend(outcome.issues)
         ctx.progress(5 + 80 * done / len(steps))
 
-    try:
-        _record(store, reading, issues)
-    except DuplicateReadingError as exc:  # another job recorded the same well and day since our check
-        issues.append(Issue("duplicate_reading", str(exc), field="production.date"))
-        ctx.log(f"check duplicate: error duplicate_reading: {exc}")
-        _record(store, reading, issues)
+    if records:
+        try:
+            _record(store, reading, issues)
+        except DuplicateReadingError as exc:  # another job recorded the same well and day since our check
+            issues.append(Issue("duplicate_reading", str(exc), field="production.date"))
+            ctx.log(f"check duplicate: error duplicate_reading: {exc}")
+            _record(store, reading, issues)
     ctx.progress(90)
 
     errors = [i for i in issues if i.severity == "error"]
     if errors:
-        ctx.log(f"recorded as invalid with {len(errors)} error(s)")
+        ctx.log(f"recorded as invalid with {len(errors)} error(s)" if records else f"{len(errors)} error(s) found")
         if payload.notifyOnFailure:
-            _alert(
-                ctx, payload,
-                subject=f"Production data failed validation: well {reading.well_id} on {reading.reading_date}",
-                body=(f"The {payload.validationType.replace('_', ' ')} reading of well {reading.well_id} "
-                      f"(lease {reading.lease_id}, operator {reading.operator_id}) for {reading.reading_date} "
-                      f"failed {len(errors)} check(s) and was recorded as invalid. Correct the reading and "
-                      "submit it again."),
-                data={"wellId": reading.well_id, "date": reading.reading_date.isoformat(),
-                      "issues": [asdict(i) for i in issues]},
-            )
+            _alert(ctx, payload, **_failure_notice(payload, reading, issues, records))
         raise PermanentJobError(
-            f"well {reading.well_id} failed validation for {reading.reading_date}: "
+            f"well {reading.well_id} failed {payload.validationType.replace('_', ' ')} for {reading.reading_date}: "
             + "; ".join(f"{i.code}: {i.message}" for i in errors)
         )
-    ctx.log("recorded as valid" + (f" with {len(issues)} warning(s)" if issues else ""))
+    if records:
+        ctx.log("recorded as valid" + (f" with {len(issues)} warning(s)" if issues else ""))
+    else:
+        ctx.log("passed" + (f" with {len(issues)} warning(s)" if issues else "") + "; nothing recorded")
     ctx.progress(100)
     return {
         "wellId": reading.well_id,
         "date": reading.reading_date.isoformat(),
         "validationType": payload.validationType,
+        "recorded": records,
         "checks": [name for name, _ in steps],
         "warnings": [asdict(i) for i in issues],
     }
+
+
+def _failure_notice(payload: DataValidationPayload, reading: Reading, issues: list[Issue], records: bool) -> dict:
+    """The alert's subject, body and data for a reading that failed."""
+    errors = sum(1 for i in issues if i.severity == "error")
+    what = payload.validationType.replace("_", " ")
+    who = f"well {reading.well_id} (lease {reading.lease_id}, operator {reading.operator_id})"
+    if records:
+        subject = f"Production data failed validation: well {reading.well_id} on {reading.reading_date}"
+        body = (f"The {what} reading of {who} for {reading.reading_date} failed {errors} check(s) and was "
+                "recorded as invalid. Correct the reading and submit it again.")
+    else:
+        subject = f"{what.capitalize()} failed: well {reading.well_id} on {reading.reading_date}"
+        body = (f"The {what} of {who} as of {reading.reading_date} found {errors} problem(s). Nothing was "
+                "recorded; correct the well's data on file, then run the check again.")
+    data = {"wellId": reading.well_id, "date": reading.reading_date.isoformat(), "issues": [asdict(i) for i in issues]}
+    return {"subject": subject, "body": body, "data": data}
 
 
 def _sweep_day(payload: DataValidationPayload, ctx: JobContext) -> dict:

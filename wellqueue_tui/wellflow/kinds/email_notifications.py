@@ -1,7 +1,9 @@
 """The `email-notifications` queue: render an operator notification and hand it to the mailer.
 
 Each notification type has a small plain-text template (with an HTML alternative built
-from the same lines); delivery is SMTP or the .eml outbox, see `wellflow.mailer`.
+from the same lines); delivery is SMTP or the .eml outbox, see `wellflow.mailer`. Two shapes are
+accepted: WellQueue's (`subject`, `body`, `data`) and WellFlow's (`notificationId`, `message`,
+`wellId`), whose subject is derived from the type and message.
 """
 
 from __future__ import annotations
@@ -17,13 +19,13 @@ from email.utils import formatdate
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, Field, field_validator
+from pydantic import AfterValidator, BaseModel, Field, field_validator, model_validator
 
 from ...jobs.context import JobContext
 from ...jobs.kind import JobKind
 from ...settings import Settings
 from .. import mailer
-from .fields import ORGANIZATION_ID, PAYLOAD_CONFIG, check_json_object
+from .fields import ORGANIZATION_ID, PAYLOAD_CONFIG, Identifier, check_json_object
 
 NotificationType = Literal["alert", "compliance_due", "maintenance_required", "report_ready", "reminder"]
 Priority = Literal["urgent", "high", "medium", "low"]
@@ -46,6 +48,16 @@ _PRIORITY_HEADERS = {
     "low": ("5 (Lowest)", "low"),
 }
 
+#: How a derived subject names each type.
+TYPE_LABELS = {
+    "alert": "Alert",
+    "compliance_due": "Compliance due",
+    "maintenance_required": "Maintenance required",
+    "report_ready": "Report ready",
+    "reminder": "Reminder",
+}
+MAX_SUBJECT = 200
+
 
 JsonObject = Annotated[dict, AfterValidator(functools.partial(check_json_object, max_bytes=MAX_DATA_BYTES))]
 
@@ -58,8 +70,11 @@ class EmailNotification(BaseModel):
     type: NotificationType
     priority: Priority = "medium"
     recipients: list[Annotated[str, Field(max_length=254)]] = Field(min_length=1, max_length=MAX_RECIPIENTS)
-    subject: str = Field(min_length=1, max_length=200)
+    subject: str | None = Field(default=None, min_length=1, max_length=MAX_SUBJECT)
     body: str = Field(default="", max_length=20_000)
+    message: str | None = Field(default=None, max_length=20_000)  # WellFlow's name for the body
+    notificationId: Identifier | None = None
+    wellId: Identifier | None = None
     data: JsonObject = Field(default_factory=dict)
     organizationId: str | None = Field(default=None, pattern=ORGANIZATION_ID)
 
@@ -76,10 +91,33 @@ class EmailNotification(BaseModel):
 
     @field_validator("subject")
     @classmethod
-    def _single_line(cls, value: str) -> str:
-        if _CONTROL.search(value):
+    def _single_line(cls, value: str | None) -> str | None:
+        if value is not None and _CONTROL.search(value):
             raise ValueError("subject must be one line without control characters")
         return value
+
+    @model_validator(mode="after")
+    def _one_text(self) -> EmailNotification:
+        if "body" in self.model_fields_set and self.message is not None:
+            raise ValueError("body and message are the same text; give one of them")
+        if self.subject is None and not self.text.strip():
+            raise ValueError("subject is required when there is no message (it is derived from type and message)")
+        return self
+
+    @property
+    def text(self) -> str:
+        """The message body, whichever name it came under."""
+        return self.message if self.message is not None else self.body
+
+    @property
+    def subject_line(self) -> str:
+        """The given subject, or `{type label}[ for well W]: {first line of the message}`."""
+        if self.subject is not None:
+            return self.subject
+        first_line = next((line for line in self.text.splitlines() if line.strip()), "")
+        label = TYPE_LABELS[self.type] + (f" for well {self.wellId}" if self.wellId else "")
+        subject = f"{label}: {' '.join(_CONTROL.sub(' ', first_line).split())}"
+        return subject if len(subject) <= MAX_SUBJECT else subject[: MAX_SUBJECT - 1] + "…"
 
 
 @dataclass
@@ -107,22 +145,28 @@ def send_notification(payload: EmailNotification, ctx: JobContext) -> dict:
 def render_notification(payload: EmailNotification, job_id: str, settings: Settings) -> EmailMessage:
     """The complete message: headers, text body, HTML alternative and (report_ready) attachment."""
     data = dict(payload.data)
+    if payload.wellId:
+        data.setdefault("wellId", payload.wellId)
     attachment: Path | None = None
     if payload.type == "report_ready":
         sections, attachment = _report_ready(data, settings)
     else:
         sections = _TEMPLATES[payload.type](data)
-    if payload.body:
-        sections.insert(0, Section("", payload.body.splitlines()))
+    if payload.text:
+        sections.insert(0, Section("", payload.text.splitlines()))
     details = _details(data)
     if details.lines:
         sections.append(details)
+    reference = _reference(payload)
+    if reference.lines:
+        sections.append(reference)
     footer = f"Sent by WellQueue for job {job_id}" + (
         f" (organization {payload.organizationId})" if payload.organizationId else ""
     )
 
     message = EmailMessage()
-    message["Subject"] = payload.subject
+    subject = payload.subject_line
+    message["Subject"] = subject
     message["From"] = settings.smtp_from
     message["To"] = ", ".join(payload.recipients)
     message["Date"] = formatdate(localtime=False, usegmt=True)
@@ -134,8 +178,12 @@ def render_notification(payload: EmailNotification, job_id: str, settings: Setti
     message["Importance"] = importance
     if payload.organizationId:
         message["X-WellQueue-Organization"] = payload.organizationId
+    if payload.notificationId:
+        message["X-WellFlow-Notification-Id"] = payload.notificationId
+    if payload.wellId:
+        message["X-WellFlow-Well-Id"] = payload.wellId
     message.set_content(_as_text(sections, footer))
-    message.add_alternative(_as_html(payload.subject, sections, footer), subtype="html")
+    message.add_alternative(_as_html(subject, sections, footer), subtype="html")
     if attachment is not None:
         kind, _ = mimetypes.guess_type(attachment.name)
         maintype, _, subtype = (kind or "application/octet-stream").partition("/")
@@ -213,6 +261,16 @@ def _report_attachment(raw_path: str, settings: Settings) -> tuple[Path | None, 
     if size >= MAX_ATTACHMENT_BYTES:
         return None, f"Not attached: {size / 1_048_576:.1f} MB is over the 10 MB limit; open it from the path above."
     return resolved, f"Attached: {resolved.name} ({max(1, size // 1024)} KB)."
+
+
+def _reference(payload: EmailNotification) -> Section:
+    """The sender's own ids, so a reply or a search finds the notification and the well."""
+    lines = []
+    if payload.notificationId:
+        lines.append(f"Notification: {payload.notificationId}")
+    if payload.wellId:
+        lines.append(f"Well: {payload.wellId}")
+    return Section("Reference", lines)
 
 
 def _about_well(data: dict) -> str:

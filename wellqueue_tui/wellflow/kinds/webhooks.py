@@ -2,7 +2,8 @@
 
 The body `{"id", "event", "data", "organizationId"?}` is serialized once and those exact
 bytes are signed: `X-WellQueue-Signature: v1=<hex HMAC-SHA256>` over
-`f"{delivery_id}.{timestamp}.".encode() + body` with WELLQUEUE_WEBHOOK_SECRET. The
+`f"{delivery_id}.{timestamp}.".encode() + body` with WELLQUEUE_WEBHOOK_SECRET (in development,
+with the embedded Redis and no secret set, one generated 0600 in the data dir, as for tokens). The
 signature covers the delivery id (the job id, the same on every retry) as well as the
 timestamp (new on every attempt) and the body, so a captured request can neither be
 replayed under another id nor after the receiver's 5-minute window; receivers verify with
@@ -24,10 +25,12 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, Field, field_validator
 
+from ...auth.secrets import SigningKeyError, is_dev_mode, read_or_create_secret
 from ...jobs.context import JobContext
 from ...jobs.kind import JobKind, PermanentJobError
 from ...settings import Settings
@@ -39,6 +42,7 @@ USER_AGENT = "WellQueue/0.1"
 MAX_DATA_BYTES = 256 * 1024
 MAX_RESPONSE_BYTES = 64 * 1024
 RETRYABLE_STATUSES = frozenset({408, 425, 429})
+WEBHOOK_SECRET_FILE = "webhook_secret"
 
 
 class WebhookError(Exception):
@@ -95,10 +99,7 @@ class Destination:
 def deliver_webhook(payload: WebhookDelivery, ctx: JobContext) -> dict:
     """Sign and POST the event once; raise on any non-2xx answer."""
     settings = ctx.settings
-    if settings.webhook_secret is None or not settings.webhook_secret.get_secret_value():
-        raise PermanentJobError(
-            "webhook secret is not configured: set WELLQUEUE_WEBHOOK_SECRET (shared with the receiver), then retry"
-        )
+    secret = signing_secret(settings)
     destination = resolve_destination(payload.url, settings)
 
     envelope = {"id": ctx.job_id, "event": payload.event, "data": payload.data}
@@ -106,7 +107,6 @@ def deliver_webhook(payload: WebhookDelivery, ctx: JobContext) -> dict:
         envelope["organizationId"] = payload.organizationId
     body = json.dumps(envelope, separators=(",", ":"), ensure_ascii=False).encode()
     timestamp = int(time.time())
-    secret = settings.webhook_secret.get_secret_value().encode()
     request = urllib.request.Request(
         destination.url,
         data=body,
@@ -136,6 +136,21 @@ def deliver_webhook(payload: WebhookDelivery, ctx: JobContext) -> dict:
     ctx.log(f"{destination.origin} answered {status} in {elapsed_ms} ms")
     ctx.progress(100)
     return {"status": status, "ms": elapsed_ms}
+
+
+def signing_secret(settings: Settings) -> bytes:
+    """WELLQUEUE_WEBHOOK_SECRET, or in dev mode the secret generated in `{data_dir}/webhook_secret`."""
+    if settings.webhook_secret is not None and settings.webhook_secret.get_secret_value():
+        return settings.webhook_secret.get_secret_value().encode()
+    if not is_dev_mode(settings):
+        raise PermanentJobError(
+            "webhook secret is not configured: set WELLQUEUE_WEBHOOK_SECRET (shared with the receiver), then retry"
+        )
+    path = Path(settings.data_dir) / WEBHOOK_SECRET_FILE
+    try:
+        return read_or_create_secret(path, "the webhook secret file")
+    except (OSError, SigningKeyError) as exc:
+        raise PermanentJobError(f"cannot use the development webhook secret {path}: {exc}") from None
 
 
 def resolve_destination(url: str, settings: Settings) -> Destination:
