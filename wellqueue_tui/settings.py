@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -19,6 +20,13 @@ DEFAULT_CONCURRENCY = {
 }
 
 REDIS_URL_SCHEMES = ("redis://", "rediss://", "unix://", "redis+sentinel://")
+
+
+_ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?|https?://\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?")
+
+
+def _split_origins(value: str) -> list[str]:
+    return [origin.strip().rstrip("/") for origin in value.split(",") if origin.strip()]
 
 
 class SettingsError(ValueError):
@@ -57,6 +65,9 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = None
     webhook_allow_private: bool = False
 
+    # Browser origins allowed to call /api/jobs/* (CORS), comma-separated; empty: CORS off.
+    cors_origins: str = ""
+
     @field_validator("redis_url")
     @classmethod
     def _known_scheme(cls, value: str | None) -> str | None:
@@ -75,6 +86,17 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown time zone {value!r}; use an IANA name such as America/Chicago") from None
         return value
 
+    @field_validator("cors_origins")
+    @classmethod
+    def _explicit_origins(cls, value: str) -> str:
+        for origin in _split_origins(value):
+            if not _ORIGIN.fullmatch(origin):
+                raise ValueError(
+                    f"{origin[:80]!r} is not an origin; list origins such as https://ops.example.com "
+                    "(scheme and host, optional port, no path, no wildcard)"
+                )
+        return value
+
     @field_validator("concurrency")
     @classmethod
     def _positive_concurrency(cls, value: dict[str, int]) -> dict[str, int]:
@@ -84,6 +106,10 @@ class Settings(BaseSettings):
                 raise ValueError(f"concurrency for {queue!r} must be at least 1, got {threads}")
             merged[queue] = threads
         return merged
+
+    @property
+    def cors_origin_list(self) -> tuple[str, ...]:
+        return tuple(_split_origins(self.cors_origins))
 
     @property
     def reports_dir(self) -> Path:
