@@ -14,8 +14,8 @@ from pydantic import ValidationError
 from ..auth.permissions import PermissionDenied
 from ..jobs import EnqueueError, describe_validation
 from ..jobs.actions import ActionError
-from ..workers.schedules import ScheduleError, ScheduleNotFound
 from ..sanitize import safe_str
+from ..workers.schedules import ScheduleError, ScheduleNotFound
 
 log = logging.getLogger(__name__)
 

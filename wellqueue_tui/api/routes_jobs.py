@@ -15,8 +15,17 @@ from ..session import OperatorSession
 from .bodies import read_model
 from .endpoints import Endpoint
 from .errors import ApiError, invalid, not_found
-from .models import (ActionOut, CleanRequest, EnqueueOut, EnqueueRequest, JobListQuery, JobOut, JobPageOut, QueueList,
-                     QueueOut)
+from .models import (
+    ActionOut,
+    CleanRequest,
+    EnqueueOut,
+    EnqueueRequest,
+    JobListQuery,
+    JobOut,
+    JobPageOut,
+    QueueList,
+    QueueOut,
+)
 from .responses import action_reply, reply
 from .services import services_of
 
