@@ -35,7 +35,7 @@ READING = {
     "production": {"oil": 150.5, "gas": 1200, "water": 45.2},
     "validationType": "daily_production",
 }
-ALERT = {"type": "alert", "subject": "Pump 7 pressure high", "recipients": ["ops@example.com"], "priority": "high"}
+ALERT = {"type": "alert", "subject": "Pump 7 pressure high", "recipients": ["ops@example.com"]}
 
 
 @dataclass
