@@ -34,14 +34,9 @@ async def read_body(request: web.Request) -> bytes:
     return b"".join(chunks)
 
 
-async def read_json(request: web.Request, *, required: bool = True) -> Any:
-    """The body as JSON; None when it is empty and not `required`."""
-    body = await read_body(request)
-    if not body.strip():
-        if required:
-            raise ApiError(400, "empty_body", "the body is empty; send a JSON object")
-        return None
-    if request.content_type not in ("application/json",) and not request.content_type.endswith("+json"):
+def parse_json(body: bytes, content_type: str) -> Any:
+    """A non-empty body as JSON, or a 415/400 ApiError saying what is wrong with it."""
+    if content_type != "application/json" and not content_type.endswith("+json"):
         raise ApiError(415, "unsupported_media_type", "send the body as JSON with Content-Type: application/json")
     try:
         return json.loads(body, parse_constant=_refuse_constant)
@@ -57,9 +52,14 @@ async def read_json(request: web.Request, *, required: bool = True) -> Any:
 
 
 async def read_model(request: web.Request, model: type[Model], *, required: bool = True) -> Model:
-    """The body validated into `model` (unknown fields and wrong types are 422s naming the field)."""
-    value = await read_json(request, required=required)
-    if value is None:
+    """The body validated into `model` (unknown fields and wrong types are 422s naming the field); an empty
+    body is a 400 when `required`, else the model's defaults."""
+    body = await read_body(request)
+    if body.strip():
+        value = parse_json(body, request.content_type)
+    elif required:
+        raise ApiError(400, "empty_body", "the body is empty; send a JSON object")
+    else:
         value = {}
     if not isinstance(value, dict):
         raise ApiError(422, "invalid", f"the body must be a JSON object, not {_json_type(value)}")
