@@ -115,8 +115,13 @@ def api_server(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
 @pytest.fixture
 def api(api_server: Api, redis_client: redis.Redis) -> Api:
     """The module's server on an emptied Redis (with its queues declared, as at start-up), without a token."""
-    redis_client.sadd(QUEUES, *api_server.services.broker.kinds)
-    return api_server
+    return declare_queues(api_server)
+
+
+def declare_queues(api: Api) -> Api:
+    """Declare the server's queues again after a test emptied Redis (the broker does it at start-up)."""
+    api.client.sadd(QUEUES, *api.services.broker.kinds)
+    return api
 
 
 def move_state(client: redis.Redis, job_id: str, new: str, *, at_ms: float | None = None) -> None:
