@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from ..auth.audit import AuditLog
 from ..auth.identity import Identity
 from ..auth.secrets import is_dev_mode, load_signing_key
-from ..jobs import prepare_message
+from ..jobs import EnqueueError, prepare_message
 from ..jobs.actions import ActionError
 from ..jobs.broker import WellQueueBroker, build_broker
 from ..jobs.registry import Registry
@@ -64,12 +64,14 @@ class ApiServices:
 
     def submit(self, queue: str, payload: dict, options: dict[str, Any]) -> tuple[str, bool]:
         """Validate and store one job (create only); returns its id and whether it was created."""
-        kind = self.broker.kinds[queue]
         try:
-            kind.payload.model_validate(payload)  # for errors that name the field; prepare_message checks again
-        except ValidationError as exc:
-            raise invalid(exc, "data.") from None
-        message, delay = prepare_message(self.broker, queue, payload, **options)
+            message, delay = prepare_message(self.broker, queue, payload, **options)
+        except EnqueueError:
+            try:  # validate again only to name the payload field at fault
+                self.broker.kinds[queue].payload.model_validate(payload)
+            except ValidationError as exc:
+                raise invalid(exc, "data.") from None
+            raise
         submitted = self.broker.submit(message, delay=delay, create_only=True)
         if submitted.code < 0:
             raise ActionError(f"job id {safe_str(message.message_id, 130)!r} belonged to a job removed moments ago; "
