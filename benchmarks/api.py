@@ -81,6 +81,12 @@ async def post_jobs(base: str, token: str, jobs: int, concurrency: int) -> tuple
         return time.perf_counter() - started, latencies
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
@@ -107,14 +113,15 @@ def main() -> None:
                             role=Role.OPERATOR)
         asyncio.run(post_jobs(base, token, 200, 4))  # warm-up: connections, imports, script cache
         print(f"POST {PATH} — {args.jobs} jobs per run, one client with keep-alive")
-        print(f"{'in flight':>9}  {'jobs/s':>8}  {'p50 ms':>7}  {'p99 ms':>7}")
+        print(f"{'in flight':>9}  {'jobs/s':>8}  {'p50 ms':>7}  {'p99 ms':>7}  {'server CPU/job':>14}")
         for concurrency in args.concurrency:
-            before = client.zcard("wq:q:data-validation:waiting")
+            before, cpu_before = client.zcard("wq:q:data-validation:waiting"), cpu_seconds(api.pid)
             seconds, latencies = asyncio.run(post_jobs(base, token, args.jobs, concurrency))
+            cpu_per_job = (cpu_seconds(api.pid) - cpu_before) / args.jobs
             stored = client.zcard("wq:q:data-validation:waiting") - before
             assert stored == args.jobs, f"{stored} of {args.jobs} jobs stored"
             print(f"{concurrency:>9}  {args.jobs / seconds:>8,.0f}  {statistics.median(latencies) * 1000:>7.2f}  "
-                  f"{percentile(latencies, 0.99) * 1000:>7.2f}")
+                  f"{percentile(latencies, 0.99) * 1000:>7.2f}  {cpu_per_job * 1e6:>11.0f} µs")
         print(f"audit entries written: {client.xlen('wq:audit')}")
     finally:
         api.terminate()

@@ -7,7 +7,11 @@ from prometheus_client.parser import text_string_to_metric_families
 from wellqueue_tui.api.openapi import endpoints
 from wellqueue_tui.auth.identity import Role
 from wellqueue_tui.workers.leader import LEADER_KEY
-from wellqueue_tui.workers.worker_records import WorkerRecord, WorkerState, publish_records
+from wellqueue_tui.workers.worker_records import (
+    WorkerRecord,
+    WorkerState,
+    publish_records,
+)
 
 from .conftest import READING
 

@@ -3,8 +3,9 @@ nothing changed, and each refused change leaves a `denied` audit entry."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
