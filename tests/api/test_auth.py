@@ -23,6 +23,17 @@ def test_missing_token_is_401_with_a_bearer_challenge(api):
     assert reply.headers["WWW-Authenticate"] == 'Bearer realm="wellqueue"'
 
 
+@pytest.mark.parametrize("method,path,body", [
+    ("GET", f"{QUEUES}/data-validation/jobs?state=bogus", None),
+    ("POST", f"{QUEUES}/data-validation/jobs", {"data": "bogus"}),
+    ("POST", f"{QUEUES}/data-validation/clean", {"state": "bogus"}),
+    ("POST", "/api/jobs/schedules", {"name": 1}),
+    ("PUT", "/api/jobs/schedules/x", {}),
+])
+def test_no_token_is_401_before_any_input_is_judged(api, method, path, body):
+    assert api.request(method, path, body).status == 401
+
+
 def _forged(api: Api) -> str:
     return jwt.encode({"sub": "eve", "role": "ADMIN", "iss": "wellqueue", "aud": "wellqueue",
                        "iat": 1, "exp": 4_000_000_000}, "another-secret-" + "x" * 32, algorithm="HS256")

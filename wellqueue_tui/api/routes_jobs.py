@@ -43,6 +43,7 @@ async def list_queues(request: web.Request) -> web.Response:
 
 async def list_jobs(request: web.Request) -> web.Response:
     services, name = services_of(request), request.match_info["name"]
+    session = services.session(services.verifier.identify(request))  # 401 comes before a bad query's 422
     try:
         query = JobListQuery.model_validate(dict(request.query))
     except ValidationError as exc:
@@ -54,7 +55,7 @@ async def list_jobs(request: web.Request) -> web.Response:
         return JobPageOut(queue=name, state=page.state, total=page.total, offset=page.offset, limit=query.limit,
                           jobs=page.jobs)
 
-    return reply(await services.operate(request, work))
+    return reply(await services.run(work, session))
 
 
 async def get_job(request: web.Request) -> web.Response:
