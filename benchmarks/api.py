@@ -81,6 +81,20 @@ async def post_jobs(base: str, token: str, jobs: int, concurrency: int) -> tuple
         return time.perf_counter() - started, latencies
 
 
+def direct_enqueue_rate(url: str, work: Path, jobs: int) -> float:
+    """Jobs/s of in-process `jobs.enqueue` on the same Redis: the floor the HTTP path adds to (no HTTP, no audit)."""
+    from wellqueue_tui.jobs import enqueue
+    from wellqueue_tui.jobs.broker import build_broker
+
+    broker = build_broker(url, settings=Settings(data_dir=work))
+    started = time.perf_counter()
+    for _ in range(jobs):
+        enqueue("data-validation", READING, broker=broker)
+    rate = jobs / (time.perf_counter() - started)
+    broker.client.close()
+    return rate
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time of a process so far (Linux /proc)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -123,6 +137,8 @@ def main() -> None:
             print(f"{concurrency:>9}  {args.jobs / seconds:>8,.0f}  {statistics.median(latencies) * 1000:>7.2f}  "
                   f"{percentile(latencies, 0.99) * 1000:>7.2f}  {cpu_per_job * 1e6:>11.0f} µs")
         print(f"audit entries written: {client.xlen('wq:audit')}")
+        print(f"for scale, in-process jobs.enqueue on the same Redis just now: "
+              f"{direct_enqueue_rate(server.url, work, args.jobs):,.0f} jobs/s")
     finally:
         api.terminate()
         api.wait(timeout=10)
