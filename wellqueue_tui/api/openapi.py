@@ -12,7 +12,7 @@ from pydantic.json_schema import models_json_schema
 
 from .. import __version__
 from ..auth.permissions import roles_allowed
-from ..jobs.kinds import JobKind, all_kinds
+from ..jobs import JobKind, all_kinds
 from .endpoints import Endpoint
 from .models import EnqueueRequest, ErrorOut, JobOptionsIn
 
