@@ -194,3 +194,70 @@ class OperatorSession:
         code = run()
         self._audit(action, target, 1 if code == 0 else 0, "ok" if code == 0 else "error", f"exit code {code}")
         return code
+
+    # -- the HTTP API: enqueue, schedule edits, cluster metrics -----------------------------------
+    def enqueue_job(self, queue: str, payload: object, submit: Callable[[], tuple[str, bool]]) -> ActionResult:
+        """Submit one job through `submit` (which returns its id and whether it was created): OPERATOR and up,
+        and a token with an org only for payloads whose organizationId is that org. One audit entry."""
+        if self.org and self.can(Action.ENQUEUE):
+            owner = payload.get("organizationId") if isinstance(payload, dict) else None
+            if owner != self.org:
+                self._refuse(Action.ENQUEUE, queue, f"this token may only enqueue jobs whose organizationId is {self.org!r}")
+
+        def run() -> ActionResult:
+            job_id, created = submit()
+            if created:
+                return ActionResult("enqueue", job_id, 1, f"job {job_id} enqueued on {queue}")
+            return ActionResult("enqueue", job_id, 0, f"job {job_id} exists already; nothing enqueued")
+
+        return self.perform(Action.ENQUEUE, queue, run)
+
+    def add_schedule(self, fields: dict) -> ActionResult:
+        """Create a schedule from its fields (validated, payload checked against the queue's model)."""
+        from .workers.schedules import Schedule, check_payload
+
+        def run() -> ActionResult:
+            schedule = Schedule.build(**fields)
+            check_payload(schedule, datetime.now(UTC))
+            self.schedule_store.add(schedule)
+            return ActionResult("schedule_add", schedule.name, 1, f"schedule {schedule.name} added")
+
+        return self._schedule_edit(Action.SCHEDULE_ADD, str(fields.get("name", ""))[:64], run)
+
+    def update_schedule(self, name: str, changes: dict) -> ActionResult:
+        """Change some fields of a schedule; the result is validated as a whole before it is stored."""
+        from .workers.schedules import Schedule, check_payload
+
+        def run() -> ActionResult:
+            current = self.schedule_store.require(name)
+            check_payload(Schedule.build(**{**current.model_dump(), **changes}), datetime.now(UTC))
+            self.schedule_store.update(name, **changes)
+            return ActionResult("schedule_update", name, 1, f"schedule {name} updated ({', '.join(sorted(changes))})")
+
+        return self._schedule_edit(Action.SCHEDULE_UPDATE, name, run)
+
+    def remove_schedule(self, name: str) -> ActionResult:
+        def run() -> ActionResult:
+            self.schedule_store.remove(name)
+            return ActionResult("schedule_remove", name, 1, f"schedule {name} removed")
+
+        return self._schedule_edit(Action.SCHEDULE_REMOVE, name, run)
+
+    def _schedule_edit(self, action: Action, name: str, run: Callable[[], ActionResult]) -> ActionResult:
+        if self.org and self.can(action):
+            self._refuse(action, name, "schedules enqueue jobs for every organization; ask an admin whose token has no org")
+        return self.perform(action, name, run)
+
+    def _refuse(self, action: Action, target: str, reason: str) -> None:
+        refusal = PermissionDenied(self.identity, action, reason)
+        self._audit(action, target, 0, "denied", str(refusal))
+        raise refusal
+
+    def cluster_metrics(self):
+        """Queue depths, outcomes and worker processes of the whole cluster (Prometheus); refused to a token
+        with an org, since the figures cover every organization."""
+        from .workers.prometheus import read_snapshot
+
+        if self.org:
+            raise PermissionDenied(self.identity, Action.VIEW, "metrics cover every organization; use a token without an org")
+        return read_snapshot(self.registry.client)

@@ -55,6 +55,13 @@ class JobDefaults(BaseModel):
     backoff: dict
 
 
+_ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?|https?://\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?")
+
+
+def _split_origins(value: str) -> list[str]:
+    return [origin.strip().rstrip("/") for origin in value.split(",") if origin.strip()]
+
+
 class SettingsError(ValueError):
     """The environment holds a value WellQueue cannot use; the message says which and why."""
 
@@ -99,6 +106,9 @@ class Settings(BaseSettings):
     default_job_backoff_delay: int | None = Field(default=None, ge=0, le=MAX_JOB_DELAY_MS)  # ms
     queue_options: dict[str, QueueJobDefaults] = Field(default_factory=dict)  # per queue, over the above
 
+    # Browser origins allowed to call /api/jobs/* (CORS), comma-separated; empty: CORS off.
+    cors_origins: str = ""
+
     @field_validator("redis_url")
     @classmethod
     def _known_scheme(cls, value: str | None) -> str | None:
@@ -115,6 +125,17 @@ class Settings(BaseSettings):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown time zone {value!r}; use an IANA name such as America/Chicago") from None
+        return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _explicit_origins(cls, value: str) -> str:
+        for origin in _split_origins(value):
+            if not _ORIGIN.fullmatch(origin):
+                raise ValueError(
+                    f"{origin[:80]!r} is not an origin; list origins such as https://ops.example.com "
+                    "(scheme and host, optional port, no path, no wildcard)"
+                )
         return value
 
     @field_validator("concurrency")
@@ -148,6 +169,10 @@ class Settings(BaseSettings):
                 "delay": _first(backoff.delay, self.default_job_backoff_delay, backoff_ms),
             },
         )
+
+    @property
+    def cors_origin_list(self) -> tuple[str, ...]:
+        return tuple(_split_origins(self.cors_origins))
 
     @property
     def reports_dir(self) -> Path:

@@ -1,6 +1,7 @@
 """The console in a browser (`wellqueue serve`): textual-serve runs one console process per browser
 session; each starts at the sign-in screen and runs with its token's role and scope until the token
-expires. Tokens are typed in, never put in URLs (RFC 6750 §2.3 / RFC 9700 §4.3.2)."""
+expires. Tokens are typed in, never put in URLs (RFC 6750 §2.3 / RFC 9700 §4.3.2).
+The REST API (`/api/jobs/*`) is served by the same aiohttp application, on the same port."""
 
 from __future__ import annotations
 
@@ -57,10 +58,17 @@ def console_command() -> str:
     return f"{shlex.quote(sys.executable)} -m wellqueue_tui.web"
 
 
-def serve(host: str = "127.0.0.1", port: int = 3003) -> None:
-    from textual_serve.server import Server
+def serve(host: str = "127.0.0.1", port: int = 3003, *, api_only: bool = False) -> None:
+    """Serve the browser console and the REST API on host:port (only the API with `api_only`)."""
+    from .api import build_services
+    from .api.hosting import serve_api, serve_console_and_api
 
-    Server(console_command(), host=host, port=port, title="WellQueue").serve()
+    settings = load_settings()
+    services = build_services(settings, redis_client(resolve_redis_url(settings)))
+    if api_only:
+        serve_api(services, host, port)
+    else:
+        serve_console_and_api(console_command(), services, host, port)
 
 
 def main() -> None:

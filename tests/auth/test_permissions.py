@@ -19,6 +19,7 @@ EXPECTED: dict[Action, set[Role]] = {
     Action.PAUSE: {O, A},
     Action.RESUME: {O, A},
     Action.RUN_SCHEDULE: {O, A},
+    Action.ENQUEUE: {O, A},
     Action.REMOVE: {A},
     Action.CLEAN: {A},
     Action.DRAIN: {A},
@@ -38,7 +39,7 @@ def test_expected_table_covers_every_action() -> None:
     assert [action.value for action in Action] == [
         "view", "retry", "retry_all", "promote", "pause", "resume", "run_schedule", "remove", "clean", "drain",
         "schedule_add", "schedule_update", "schedule_remove", "schedule_pause", "schedule_resume",
-        "scale_workers", "restart_worker", "view_audit", "issue_token",
+        "scale_workers", "restart_worker", "view_audit", "issue_token", "enqueue",
     ]  # fmt: skip
 
 

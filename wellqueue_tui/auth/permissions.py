@@ -27,14 +27,15 @@ class Action(StrEnum):
     RESTART_WORKER = "restart_worker"
     VIEW_AUDIT = "view_audit"
     ISSUE_TOKEN = "issue_token"
+    ENQUEUE = "enqueue"
 
 
 #: Weakest first: each role may do everything the roles before it may.
 ROLE_ORDER = (Role.MANAGER, Role.OPERATOR, Role.ADMIN)
 
 #: The weakest role allowed to perform each action. MANAGER is read-only; OPERATOR handles day-to-day
-#: recovery (retry, promote, pause/resume a queue, run a schedule now); everything destructive or
-#: structural (remove, clean, drain, schedule edits, workers, tokens) is ADMIN only.
+#: recovery (retry, promote, pause/resume a queue, run a schedule now, enqueue a job); everything
+#: destructive or structural (remove, clean, drain, schedule edits, workers, tokens) is ADMIN only.
 MINIMUM_ROLE: dict[Action, Role] = {
     Action.VIEW: Role.MANAGER,
     Action.VIEW_AUDIT: Role.MANAGER,
@@ -44,6 +45,7 @@ MINIMUM_ROLE: dict[Action, Role] = {
     Action.PAUSE: Role.OPERATOR,
     Action.RESUME: Role.OPERATOR,
     Action.RUN_SCHEDULE: Role.OPERATOR,
+    Action.ENQUEUE: Role.OPERATOR,
     Action.REMOVE: Role.ADMIN,
     Action.CLEAN: Role.ADMIN,
     Action.DRAIN: Role.ADMIN,

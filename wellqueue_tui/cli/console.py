@@ -27,7 +27,7 @@ def cmd_serve(ctx: CliContext) -> int:
         print(f"warning: serving on {ctx.args.host}: put TLS in front (a reverse proxy); tokens cross this link",
               file=sys.stderr)
     ctx.client.ping()  # fail here, clearly, rather than in every browser session
-    serve(ctx.args.host, ctx.args.port)
+    serve(ctx.args.host, ctx.args.port, api_only=ctx.args.api_only)
     return 0
 
 
@@ -43,7 +43,8 @@ def add_console_options(parser: argparse.ArgumentParser) -> None:
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
     """Register `serve`."""
-    p = sub.add_parser("serve", help="the console in a browser (each session signs in with a token)")
+    p = sub.add_parser("serve", help="the console in a browser (each session signs in with a token) and the REST API on one port")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=3003)
+    p.add_argument("--api-only", action="store_true", help="serve only the REST API (/api/jobs/*), no console")
     p.set_defaults(run=cmd_serve)

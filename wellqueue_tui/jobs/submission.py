@@ -3,6 +3,7 @@ default broker)."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 from uuid import uuid4
 
@@ -48,15 +49,27 @@ def describe_validation(exc: ValidationError, limit: int = 10) -> str:
     )
 
 
-def build_message(kind: JobKind, payload: BaseModel, options: JobOptions, job_id: str) -> Message:
-    # only what the caller set: the worker re-validates exactly that (defaults may be refused in some modes)
-    data = payload.model_dump(mode="json", exclude_unset=True)
+def build_message(kind: JobKind, payload: BaseModel, options: JobOptions, job_id: str, sent: Any = None) -> Message:
+    data = wire_data(payload, sent)
     message_options = options.message_options()
     org = data.get(kind.tenant_field) if kind.tenant_field else None
     if org:
         message_options["wq_org"] = org
     return Message(queue_name=kind.queue, actor_name=kind.name, args=(data,), kwargs={},
                    options=message_options, message_id=job_id)
+
+
+def wire_data(payload: BaseModel, sent: Any = None) -> dict:
+    """The job's data as stored and handed to the worker: the caller's own object when it is plain JSON, so
+    a payload is kept exactly as written (`2025-09-05T22:42:36.494Z` stays so), else only the fields the
+    caller set (the worker re-validates exactly that; defaults may be refused in some modes)."""
+    if isinstance(sent, dict):
+        try:
+            json.dumps(sent, allow_nan=False)
+            return sent
+        except (TypeError, ValueError, RecursionError):
+            pass
+    return payload.model_dump(mode="json", exclude_unset=True)
 
 
 def enqueue(queue_or_kind: str, payload: Any, *, broker, **options: Any) -> str:
@@ -105,7 +118,7 @@ def prepare_message(broker, queue_or_kind: str, payload: Any, *, job_id=None, pr
         )
     except (ValidationError, ValueError) as exc:
         raise EnqueueError(f"invalid job options: {_options_problem(exc)}") from None
-    return build_message(kind, model, options, options.job_id or str(uuid4())), options.delay_ms
+    return build_message(kind, model, options, options.job_id or str(uuid4()), payload), options.delay_ms
 
 
 def _options_problem(exc: Exception) -> str:
