@@ -24,6 +24,7 @@ from .connection import UnsafeRedisConfig, check_server, describe_url, redis_cli
 from .durations import DurationError, parse_duration
 from .jobs.actions import ActionError
 from .jobs.models import STATES
+from .jobs.keys import KeySchema
 from .jobs.registry import Registry, UnknownState
 from .redis_server import RedisNotAvailable, RedisStartError, embedded_status, stop_embedded
 from .session import OperatorSession
@@ -71,7 +72,11 @@ class CliContext:
 
     @property
     def registry(self) -> Registry:
-        return Registry(self.client, self.settings.namespace)
+        return Registry(self.client, self.keys)
+
+    @property
+    def keys(self) -> KeySchema:
+        return KeySchema.from_settings(self.settings)
 
     def identity(self) -> Identity:
         return authenticate(self.settings, getattr(self.args, "token", None))
@@ -276,9 +281,9 @@ def cmd_redis(ctx: CliContext) -> int:
 
 
 def cmd_workers(ctx: CliContext) -> int:
-    from .workers.worker_records import list_workers
+    from .workers.worker_records import WorkerRecords
 
-    workers = list_workers(ctx.client)
+    workers = WorkerRecords(ctx.client, ctx.keys).list_workers()
     if ctx.args.json:
         emit_json(workers)
         return 0
@@ -301,11 +306,11 @@ def cmd_schedules(ctx: CliContext) -> int:
     session = ctx.session()
     action = getattr(ctx.args, "schedule_action", None) or "list"
     if action not in SCHEDULE_PERMISSIONS:
-        return run_schedules_command(ctx.args, ctx.client, enqueue)
+        return run_schedules_command(ctx.args, session.schedule_store, enqueue)
 
     def run() -> int:
         broker = ctx.broker()
-        return run_schedules_command(ctx.args, ctx.client, functools.partial(enqueue, broker=broker))
+        return run_schedules_command(ctx.args, session.schedule_store, functools.partial(enqueue, broker=broker))
 
     return session.audited(SCHEDULE_PERMISSIONS[action], ctx.args.name, run)
 
@@ -314,14 +319,15 @@ def cmd_token(ctx: CliContext) -> int:
     from .auth.audit import AuditLog
     from .auth.token_commands import run_token_command
 
-    return run_token_command(ctx.args, ctx.settings, audit=AuditLog(ctx.client))
+    return run_token_command(ctx.args, ctx.settings, audit=AuditLog(ctx.client, ctx.keys.audit))
 
 
 def cmd_audit(ctx: CliContext) -> int:
+    from .auth.audit import AuditLog
     from .auth.token_commands import run_audit_command
 
     ctx.identity()  # every role may read the audit, but only with a valid token
-    return run_audit_command(ctx.args, ctx.client)
+    return run_audit_command(ctx.args, AuditLog(ctx.client, ctx.keys.audit))
 
 
 def cmd_serve(ctx: CliContext) -> int:

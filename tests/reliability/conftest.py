@@ -22,7 +22,7 @@ import redis
 from jobs.conftest import broker, registry, settings  # noqa: F401  (fixtures reused as they are)
 from wellqueue_tui.connection import redis_client
 from wellqueue_tui.jobs import EnqueueError, enqueue_bulk
-from wellqueue_tui.jobs.keys import job_key, job_log_key
+from wellqueue_tui.jobs.keys import DEFAULT_KEYS as KEYS
 from wellqueue_tui.jobs.reaper import reap_dead_workers
 from wellqueue_tui.settings import Settings
 from wellqueue_tui.workers.supervisor import RestartPolicy, Supervisor, WorkerGroupSpec
@@ -300,8 +300,8 @@ def audit_jobs(client: redis.Redis, ids: list[str]) -> JobAudit:
         chunk = ids[start:start + 1000]
         with client.pipeline(transaction=False) as pipe:
             for job_id in chunk:
-                pipe.hmget(job_key(job_id), fields)
-                pipe.lrange(job_log_key(job_id), 0, -1)
+                pipe.hmget(KEYS.job(job_id), fields)
+                pipe.lrange(KEYS.job_log(job_id), 0, -1)
             replies = pipe.execute()
         rows += replies[0::2]
         logs += replies[1::2]

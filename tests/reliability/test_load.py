@@ -9,7 +9,7 @@ import time
 import pytest
 
 from wellqueue_tui.jobs.broker import build_broker
-from wellqueue_tui.jobs.keys import stats_key
+from wellqueue_tui.jobs.keys import DEFAULT_KEYS as KEYS
 from wellqueue_tui.jobs.registry import Registry
 from wellqueue_tui.workers.worker_records import read_rss_bytes
 
@@ -45,7 +45,7 @@ def counted(client, since_minute: int, until_minute: int) -> tuple[int, int]:
     with client.pipeline(transaction=False) as pipe:
         for queue in QUEUES:
             for minute in range(since_minute, until_minute + 1):
-                pipe.hmget(stats_key(queue, minute), "completed", "failed")
+                pipe.hmget(KEYS.stats(queue, minute), "completed", "failed")
         rows = pipe.execute()
     return sum(int(c or 0) for c, _f in rows), sum(int(f or 0) for _c, f in rows)
 
@@ -54,7 +54,7 @@ def test_400_jobs_per_second_for_a_minute_keeps_up_with_flat_memory(redis_client
     monkeypatch.setenv("PYTHONPATH", multi_queue_pythonpath())
     settings = sample_settings(tmp_path)
     producer_broker = build_broker(redis_url, settings=settings, kinds=KINDS)
-    registry = Registry(producer_broker.client, producer_broker.namespace)
+    registry = Registry(producer_broker.client, producer_broker.keys)
     per_batch = RATE // BATCHES_PER_S
 
     def batch(index: int) -> list[dict]:  # default retention: the registry keeps the newest jobs only

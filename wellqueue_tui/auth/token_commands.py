@@ -98,10 +98,10 @@ def run_token_command(
         return 1
 
 
-def run_audit_command(args: argparse.Namespace, client: redis.Redis) -> int:
+def run_audit_command(args: argparse.Namespace, audit: AuditLog) -> int:
     """Print recent audit entries (the caller has already been authenticated; every role may view the audit)."""
     try:
-        entries = AuditLog(client).recent(args.limit, before_id=args.before)
+        entries = audit.recent(args.limit, before_id=args.before)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -56,9 +56,8 @@ def add_schedule_parser(subparsers: argparse._SubParsersAction) -> argparse.Argu
     return parser
 
 
-def run_schedules_command(args: argparse.Namespace, client: redis.Redis, enqueue_fn: EnqueueFn) -> int:
+def run_schedules_command(args: argparse.Namespace, store: ScheduleStore, enqueue_fn: EnqueueFn) -> int:
     """Run one `schedules` action; output on stdout, errors on stderr; returns the exit code."""
-    store = ScheduleStore(client)
     action = getattr(args, "schedule_action", None) or "list"
     try:
         return _ACTIONS[action](args, store, enqueue_fn)

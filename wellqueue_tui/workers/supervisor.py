@@ -19,13 +19,13 @@ from pathlib import Path
 
 import redis
 
-from ..jobs.keys import job_key, state_key
+from ..jobs.keys import KeySchema
 from ..jobs.models import JobState
 from ..logging_setup import safe_extra
 from ..settings import Settings
 from . import worker_records
 from .entry import EXIT_USAGE, WORKER_ID_ENV
-from .worker_records import ControlRequest, WorkerRecord, WorkerState
+from .worker_records import ControlRequest, WorkerRecord, WorkerRecords, WorkerState
 
 logger = logging.getLogger(__name__)
 #: Lines the worker processes log are re-logged here, tagged with `process_id`.
@@ -194,8 +194,10 @@ class Supervisor:
         self.command_factory = command_factory
         self.policy = policy
         self.heartbeat_interval_s = heartbeat_interval_s
+        self.keys = KeySchema.from_settings(settings)
         self._client = client
         self._own_client = client is None
+        self._records = WorkerRecords(client, self.keys) if client is not None else None
         self._slots: dict[str, _Slot] = {}
         self._retired: list[str] = []
         self._active_by_process: dict[str, int] = {}
@@ -214,6 +216,7 @@ class Supervisor:
             from ..connection import redis_client
 
             self._client = redis_client(self.redis_url)
+            self._records = WorkerRecords(self._client, self.keys)
         for group, spec in self.groups.items():
             if not 1 <= spec.processes <= MAX_PROCESSES_PER_GROUP or spec.threads < 1 or not spec.queues:
                 raise SupervisorError(
@@ -514,25 +517,24 @@ class Supervisor:
     def _sync_redis(
         self, records: list[WorkerRecord], retired: list[str], live: dict[str, int], queues: list[str]
     ) -> tuple[list[ControlRequest], list[str], dict[str, int]]:
-        client = self._client
-        worker_records.publish_records(client, records)
-        worker_records.remove_records(client, retired)
-        requests, rejected = ([], []) if self._stopping else worker_records.take_requests(client, self.id)
-        return requests, rejected, self._count_active(client, live, queues)
+        self._records.publish(records)
+        self._records.remove(retired)
+        requests, rejected = ([], []) if self._stopping else self._records.take_requests(self.id)
+        return requests, rejected, self._count_active(self._client, live, queues)
 
     def _count_active(self, client: redis.Redis, live: dict[str, int], queues: list[str]) -> dict[str, int]:
         if not live:
             return {}
         with client.pipeline(transaction=False) as pipe:
             for queue in queues:
-                pipe.zrange(state_key(queue, JobState.ACTIVE), 0, MAX_ACTIVE_SCANNED - 1)
+                pipe.zrange(self.keys.state(queue, JobState.ACTIVE), 0, MAX_ACTIVE_SCANNED - 1)
             id_lists = pipe.execute()
         job_ids = [worker_records.text(job_id) for ids in id_lists for job_id in ids]
         if not job_ids:
             return {}
         with client.pipeline(transaction=False) as pipe:
             for job_id in job_ids:
-                pipe.hget(job_key(job_id), "worker")
+                pipe.hget(self.keys.job(job_id), "worker")
             labels = pipe.execute()
         owner = {f"{self._machine}:{pid}:": process_id for process_id, pid in live.items()}
         counts: dict[str, int] = {}
@@ -565,8 +567,8 @@ class Supervisor:
                            exc, worker_records.RECORD_TTL_S)
 
     def _publish_stopped(self, records: list[WorkerRecord], retired: list[str]) -> None:
-        worker_records.publish_records(self._client, records)
-        worker_records.remove_records(self._client, retired)
+        self._records.publish(records)
+        self._records.remove(retired)
 
     # -- views ------------------------------------------------------------------------------------------
     def _info(self, slot: _Slot) -> ProcessInfo:
