@@ -128,7 +128,7 @@ def main() -> None:
         try:
             settings = Settings(data_dir=Path(tmp))
             broker = build_broker(server.url, settings=settings)
-            registry = Registry(broker.client, broker.namespace)
+            registry = Registry(broker.client, broker.keys)
             session = OperatorSession(registry, LOCAL_DEV)
             session.pause_queue(BIG_QUEUE)
             rate = fill(broker, args.jobs)

@@ -59,7 +59,7 @@ def main() -> None:
         server = start_redis(Path(tmp), port=0)
         try:
             broker = build_broker(server.url, settings=Settings(data_dir=Path(tmp)), kinds=[KIND])
-            registry = Registry(broker.client, broker.namespace)
+            registry = Registry(broker.client, broker.keys)
             base_memory = broker.client.info("memory")["used_memory"]
             print(f"{'jobs':>9} {'enqueue/s':>10} {'page ms':>8} {'last page ms':>12} {'counts ms':>9} "
                   f"{'detail ms':>9} {'search ms':>9} {'bytes/job':>9}")

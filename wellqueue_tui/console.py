@@ -16,6 +16,7 @@ from .auth.identity import Identity
 from .connection import check_server, redis_client
 from .jobs import enqueue
 from .jobs.broker import build_broker
+from .jobs.keys import KeySchema
 from .jobs.registry import Registry
 from .session import OperatorSession
 from .settings import Settings
@@ -38,7 +39,7 @@ def build_session(settings: Settings, identity: Identity, url: str) -> OperatorS
     for warning in check_server(client):
         print(f"warning: {warning}", file=sys.stderr)
     broker = build_broker(url, settings=settings, client=client)
-    return OperatorSession(Registry(client, settings.namespace), identity,
+    return OperatorSession(Registry(client, KeySchema.from_settings(settings)), identity,
                            enqueue_fn=functools.partial(enqueue, broker=broker))
 
 

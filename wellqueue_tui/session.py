@@ -15,11 +15,9 @@ from .jobs import actions
 from .jobs.actions import ActionError, ActionResult
 from .jobs.models import JobDetail, JobPage, MinuteStats, QueueCounts
 from .jobs.registry import Registry
-from .workers import worker_records
-from .workers.leader import LEADER_KEY
 from .workers.scheduler import run_schedule_now
 from .workers.schedules import ScheduleStatus, ScheduleStore
-from .workers.worker_records import ControlError, WorkerInfo
+from .workers.worker_records import ControlError, WorkerInfo, WorkerRecords
 
 EnqueueFn = Callable[..., str]
 
@@ -29,9 +27,11 @@ class OperatorSession:
                  enqueue_fn: EnqueueFn | None = None) -> None:
         self.registry = registry
         self.identity = identity
-        self.audit = audit or AuditLog(registry.client)
+        # Every store of this session is built here, once, from the registry's key schema.
+        self.audit = audit or AuditLog(registry.client, registry.keys.audit)
         self.enqueue_fn = enqueue_fn  # for running a schedule now; None where nothing may be enqueued
-        self.schedule_store = ScheduleStore(registry.client)
+        self.schedule_store = ScheduleStore(registry.client, registry.keys)
+        self.worker_records = WorkerRecords(registry.client, registry.keys)
 
     @property
     def org(self) -> str | None:
@@ -71,14 +71,14 @@ class OperatorSession:
 
     def workers(self) -> list[WorkerInfo]:
         """Worker processes on every host (what any console on any host sees)."""
-        return worker_records.list_workers(self.registry.client)
+        return self.worker_records.list_workers()
 
     def schedules(self) -> list[ScheduleStatus]:
         return self.schedule_store.overview(datetime.now(UTC))
 
     def scheduler_leader(self) -> str | None:
         """Who runs the cron schedules now (`host:pid:…`), or None when no scheduler holds the lease."""
-        holder = self.registry.client.get(LEADER_KEY)
+        holder = self.registry.client.get(self.registry.keys.leader)
         return holder.decode("utf-8", "replace") if holder else None
 
     def audit_entries(self, limit: int = 200) -> list:
@@ -154,14 +154,14 @@ class OperatorSession:
     def scale_workers(self, target: str, group: str, delta: int) -> ActionResult:
         """Add (delta > 0) or remove worker processes of `group` on the supervisor `target` (host or host:pid)."""
         def run() -> ActionResult:
-            supervisor = worker_records.request_scale(self.registry.client, target, group, delta)
+            supervisor = self.worker_records.request_scale(target, group, delta)
             return ActionResult("scale_workers", f"{supervisor}/{group}", abs(delta),
                                 f"asked {supervisor} to {'add' if delta > 0 else 'remove'} {abs(delta)} {group} process(es)")
         return self.perform(Action.SCALE_WORKERS, f"{target}/{group}", run)
 
     def restart_worker(self, worker_id: str) -> ActionResult:
         def run() -> ActionResult:
-            supervisor = worker_records.request_restart(self.registry.client, worker_id)
+            supervisor = self.worker_records.request_restart(worker_id)
             return ActionResult("restart_worker", worker_id, 1, f"asked {supervisor} to restart {worker_id}")
         return self.perform(Action.RESTART_WORKER, worker_id, run)
 
@@ -260,4 +260,4 @@ class OperatorSession:
 
         if self.org:
             raise PermissionDenied(self.identity, Action.VIEW, "metrics cover every organization; use a token without an org")
-        return read_snapshot(self.registry.client)
+        return read_snapshot(self.registry, self.worker_records)

@@ -74,6 +74,7 @@ class Settings(BaseSettings):
     redis_url: str | None = Field(default=None, validation_alias=AliasChoices("REDIS_URL", "WELLQUEUE_REDIS_URL"))
     data_dir: Path = Field(default_factory=lambda: Path(platformdirs.user_data_dir("wellqueue")))
     namespace: str = "wellqueue"
+    key_prefix: str | None = None  # registry keys' prefix; default `wq` for namespace wellqueue, else `{namespace}:wq`
     timezone: str = "America/Chicago"
 
     jwt_secret: SecretStr | None = None

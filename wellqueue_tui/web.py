@@ -18,6 +18,7 @@ from .auth.tokens import TokenClaims, read_claims
 from .connection import redis_client, resolve_redis_url
 from .jobs import enqueue
 from .jobs.broker import build_broker
+from .jobs.keys import KeySchema
 from .jobs.registry import Registry
 from .screens.signin import SignInScreen
 from .session import OperatorSession
@@ -77,7 +78,7 @@ def main() -> None:
     url = resolve_redis_url(settings)
     client = redis_client(url)
     broker = build_broker(url, settings=settings, client=client)
-    WebConsoleApp(settings, Registry(client, settings.namespace),
+    WebConsoleApp(settings, Registry(client, KeySchema.from_settings(settings)),
                   enqueue_fn=functools.partial(enqueue, broker=broker)).run()
 
 

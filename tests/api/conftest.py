@@ -21,7 +21,7 @@ from wellqueue_tui.auth.identity import Role
 from wellqueue_tui.auth.secrets import load_signing_key
 from wellqueue_tui.auth.tokens import issue_token
 from wellqueue_tui.connection import redis_client as make_redis_client
-from wellqueue_tui.jobs.keys import QUEUES, job_key, state_key
+from wellqueue_tui.jobs.keys import DEFAULT_KEYS as KEYS
 from wellqueue_tui.settings import Settings
 
 SECRET = "api-test-secret-" + "k" * 32
@@ -120,19 +120,19 @@ def api(api_server: Api, redis_client: redis.Redis) -> Api:
 
 def declare_queues(api: Api) -> Api:
     """Declare the server's queues again after a test emptied Redis (the broker does it at start-up)."""
-    api.client.sadd(QUEUES, *api.services.broker.kinds)
+    api.client.sadd(KEYS.queues, *api.services.broker.kinds)
     return api
 
 
 def move_state(client: redis.Redis, job_id: str, new: str, *, at_ms: float | None = None) -> None:
     """Put a job into another state the way the registry scripts do (for failed/completed fixtures)."""
-    queue, org, old = (v.decode() if v else None for v in client.hmget(job_key(job_id), "queue", "org", "state"))
+    queue, org, old = (v.decode() if v else None for v in client.hmget(KEYS.job(job_id), "queue", "org", "state"))
     score = at_ms if at_ms is not None else client.time()[0] * 1000
     with client.pipeline() as pipe:
         for scope in {None, org or None}:
-            pipe.zrem(state_key(queue, old, scope), job_id)
-            pipe.zadd(state_key(queue, new, scope), {job_id: score})
-        pipe.hset(job_key(job_id), mapping={"state": new, "finished_at": score})
+            pipe.zrem(KEYS.state(queue, old, scope), job_id)
+            pipe.zadd(KEYS.state(queue, new, scope), {job_id: score})
+        pipe.hset(KEYS.job(job_id), mapping={"state": new, "finished_at": score})
         pipe.execute()
 
 

@@ -6,11 +6,11 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from wellqueue_tui.api.openapi import endpoints
 from wellqueue_tui.auth.identity import Role
-from wellqueue_tui.workers.leader import LEADER_KEY
+from wellqueue_tui.jobs.keys import DEFAULT_KEYS as KEYS
 from wellqueue_tui.workers.worker_records import (
     WorkerRecord,
     WorkerState,
-    publish_records,
+    WorkerRecords,
 )
 
 from .conftest import READING
@@ -26,23 +26,23 @@ def test_health_is_503_until_workers_and_a_scheduler_are_up(api):
     reply = api.get("/api/jobs/health")
     assert reply.status == 503
     assert reply.json == {"status": "unavailable", "redis": True, "workers": False, "scheduler": False}
-    publish_records(api.client, [worker()])
+    WorkerRecords(api.client, KEYS).publish([worker()])
     assert api.get("/api/jobs/health").json["workers"] is True
-    api.client.set(LEADER_KEY, "host-a:100:abc", px=15_000)
+    api.client.set(KEYS.leader, "host-a:100:abc", px=15_000)
     reply = api.get("/api/jobs/health")
     assert reply.status == 200 and reply.json == {"status": "ok", "redis": True, "workers": True, "scheduler": True}
 
 
 def test_health_does_not_count_stopped_workers(api):
-    publish_records(api.client, [worker(WorkerState.CRASH_LOOP)])
-    api.client.set(LEADER_KEY, "host-a:100:abc", px=15_000)
+    WorkerRecords(api.client, KEYS).publish([worker(WorkerState.CRASH_LOOP)])
+    api.client.set(KEYS.leader, "host-a:100:abc", px=15_000)
     assert api.get("/api/jobs/health").status == 503
 
 
 def test_metrics_in_prometheus_text_format(api):
     admin = api.as_role(Role.ADMIN)
     admin.enqueue("data-validation", READING)
-    publish_records(api.client, [worker()])
+    WorkerRecords(api.client, KEYS).publish([worker()])
     reply = admin.get("/api/jobs/metrics")
     assert reply.status == 200 and reply.headers["Content-Type"].startswith("text/plain; version=")
     families = {f.name: f for f in text_string_to_metric_families(reply.body.decode())}

@@ -9,13 +9,14 @@ import pytest
 from wellqueue_tui.auth.audit import AuditLog
 from wellqueue_tui.auth.identity import Identity, Role
 from wellqueue_tui.auth.permissions import Action
+from wellqueue_tui.jobs.keys import DEFAULT_KEYS as KEYS
 
 OLGA = Identity(sub="olga", role=Role.OPERATOR, org="acme")
 ADA = Identity(sub="ada", role=Role.ADMIN)
 
 
 def test_record_and_read_back(fake_redis) -> None:
-    log = AuditLog(fake_redis)
+    log = AuditLog(fake_redis, KEYS.audit)
     entry_id = log.record(OLGA, Action.RETRY, "job:42", 1, "ok")
     [entry] = log.recent()
     assert entry.id == entry_id
@@ -26,7 +27,7 @@ def test_record_and_read_back(fake_redis) -> None:
 
 
 def test_time_is_redis_server_time(fake_redis) -> None:
-    log = AuditLog(fake_redis)
+    log = AuditLog(fake_redis, KEYS.audit)
     seconds, micros = fake_redis.time()
     server_now = seconds + micros / 1e6
     log.record(ADA, Action.DRAIN, "emails", 12, "ok")
@@ -37,13 +38,13 @@ def test_time_is_redis_server_time(fake_redis) -> None:
 
 def test_time_comes_from_the_server_not_the_host_clock(fake_redis, monkeypatch) -> None:
     monkeypatch.setattr(fake_redis, "time", lambda: (1_000_000_000, 250_000))
-    AuditLog(fake_redis).record(ADA, Action.DRAIN, "emails", 1, "ok")
-    assert AuditLog(fake_redis).recent()[0].at == 1_000_000_000.25
+    AuditLog(fake_redis, KEYS.audit).record(ADA, Action.DRAIN, "emails", 1, "ok")
+    assert AuditLog(fake_redis, KEYS.audit).recent()[0].at == 1_000_000_000.25
     assert abs(time.time() - 1_000_000_000) > 1e8
 
 
 def test_newest_first_and_paged(fake_redis) -> None:
-    log = AuditLog(fake_redis)
+    log = AuditLog(fake_redis, KEYS.audit)
     ids = [log.record(ADA, Action.REMOVE, f"job:{n}", 1, "ok") for n in range(7)]
     first = log.recent(3)
     assert [entry.target for entry in first] == ["job:6", "job:5", "job:4"]
@@ -53,7 +54,7 @@ def test_newest_first_and_paged(fake_redis) -> None:
 
 
 def test_denied_and_error_outcomes_are_recorded_and_unknown_refused(fake_redis) -> None:
-    log = AuditLog(fake_redis)
+    log = AuditLog(fake_redis, KEYS.audit)
     log.record(OLGA, Action.DRAIN, "emails", 0, "denied", "drain needs ADMIN; you are OPERATOR")
     log.record(ADA, Action.CLEAN, "emails", 0, "error", "Redis unavailable")
     assert [entry.outcome for entry in log.recent()] == ["error", "denied"]
@@ -63,7 +64,7 @@ def test_denied_and_error_outcomes_are_recorded_and_unknown_refused(fake_redis) 
 
 def test_tokens_never_reach_the_stream(fake_redis) -> None:
     token = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhZGEiLCJyb2xlIjoiQURNSU4ifQ.c2lnbmF0dXJlLWJ5dGVz"
-    log = AuditLog(fake_redis)
+    log = AuditLog(fake_redis, KEYS.audit)
     log.record(ADA, Action.ISSUE_TOKEN, f"bob {token}", 1, "error", f"bad token {token} given")
     [entry] = log.recent()
     raw = repr(fake_redis.xrange("wq:audit"))
@@ -72,14 +73,14 @@ def test_tokens_never_reach_the_stream(fake_redis) -> None:
 
 
 def test_long_fields_are_capped(fake_redis) -> None:
-    log = AuditLog(fake_redis)
+    log = AuditLog(fake_redis, KEYS.audit)
     log.record(ADA, Action.CLEAN, "t" * 5000, 1, "ok", "d" * 50_000)
     [entry] = log.recent()
     assert len(entry.target) == 256 and len(entry.detail) == 1024
 
 
 def test_stream_is_capped(fake_redis) -> None:
-    log = AuditLog(fake_redis, maxlen=10)
+    log = AuditLog(fake_redis, KEYS.audit, maxlen=10)
     for n in range(300):
         log.record(ADA, Action.VIEW, f"q{n}", 0, "ok")
     # MAXLEN ~ trims whole macro nodes, so the length stays near the cap rather than exactly at it.
@@ -87,7 +88,7 @@ def test_stream_is_capped(fake_redis) -> None:
 
 
 def test_malformed_entries_are_returned_with_a_problem(fake_redis) -> None:
-    log = AuditLog(fake_redis)
+    log = AuditLog(fake_redis, KEYS.audit)
     log.record(ADA, Action.VIEW, "overview", 0, "ok")
     fake_redis.xadd("wq:audit", {"who": b"\xff\xfe", "count": "many", "outcome": "exploded", "role": "ROOT"})
     fake_redis.xadd("wq:audit", {"unrelated": "1"})
@@ -105,8 +106,8 @@ def test_decoded_clients_work_too(fake_redis) -> None:
     import fakeredis
 
     client = fakeredis.FakeRedis(server=fake_redis.connection_pool.connection_kwargs["server"], decode_responses=True)
-    AuditLog(client).record(OLGA, "retry", "job:1", 1, "ok")
-    assert AuditLog(client).recent()[0].who == "olga"
+    AuditLog(client, KEYS.audit).record(OLGA, "retry", "job:1", 1, "ok")
+    assert AuditLog(client, KEYS.audit).recent()[0].who == "olga"
 
 
 @pytest.mark.parametrize(
@@ -114,4 +115,4 @@ def test_decoded_clients_work_too(fake_redis) -> None:
 )
 def test_bad_page_arguments(fake_redis, kwargs, message) -> None:
     with pytest.raises(ValueError, match=message):
-        AuditLog(fake_redis).recent(**kwargs)
+        AuditLog(fake_redis, KEYS.audit).recent(**kwargs)

@@ -35,6 +35,7 @@ from wellqueue_tui.auth.tokens import (
 )
 from wellqueue_tui.cli.tokens import add_audit_parser, add_token_parser, run_audit_command, run_token_command
 from wellqueue_tui.durations import DurationError, parse_duration
+from wellqueue_tui.jobs.keys import DEFAULT_KEYS as KEYS
 from wellqueue_tui.settings import Settings
 
 SECRET = "0123456789abcdef" * 2 + "-wellqueue-test"  # 47 bytes
@@ -568,7 +569,7 @@ def test_cli_issue_with_operator_token_and_inherited_secret_is_denied_and_audite
 ) -> None:
     operator = issue_token(hs_key, sub="olga", role=Role.OPERATOR)
     args = cli.parse_args(["token", "issue", "--sub", "olga", "--role", "ADMIN"])
-    audit = AuditLog(fake_redis)
+    audit = AuditLog(fake_redis, KEYS.audit)
     assert run_token_command(args, hs_settings, env={"WELLQUEUE_TOKEN": operator}, audit=audit) == 1
     out, err = capsys.readouterr()
     assert out == "" and "issue_token needs ADMIN; you are OPERATOR" in err
@@ -579,7 +580,7 @@ def test_cli_issue_with_operator_token_and_inherited_secret_is_denied_and_audite
 def test_cli_issue_with_admin_token_is_allowed_and_audited(cli, hs_settings, hs_key, fake_redis, capsys) -> None:
     admin = issue_token(hs_key, sub="root-ann", role=Role.ADMIN)
     args = cli.parse_args(["token", "issue", "--sub", "olga", "--role", "OPERATOR", "--org", "acme"])
-    audit = AuditLog(fake_redis)
+    audit = AuditLog(fake_redis, KEYS.audit)
     assert run_token_command(args, hs_settings, env={"WELLQUEUE_TOKEN": admin}, audit=audit) == 0
     token = capsys.readouterr().out.strip()
     assert verify_token(hs_key, token) == Identity(sub="olga", role=Role.OPERATOR, org="acme")
@@ -609,7 +610,7 @@ def test_cli_readable_secret_file_overrides_a_non_admin_token(cli, make_settings
     key = load_signing_key(settings, env={})
     manager = issue_token(key, sub="mo", role=Role.MANAGER, org="acme")
     args = cli.parse_args(["token", "issue", "--sub", "new", "--role", "OPERATOR"])
-    audit = AuditLog(fake_redis)
+    audit = AuditLog(fake_redis, KEYS.audit)
     assert run_token_command(args, settings, env={"WELLQUEUE_TOKEN": manager}, audit=audit) == 0
     assert verify_token(key, capsys.readouterr().out.strip()) == Identity(sub="new", role=Role.OPERATOR)
     [entry] = audit.recent()
@@ -622,7 +623,7 @@ def test_cli_issue_prints_no_token_when_the_audit_write_fails(cli, hs_settings, 
 
     monkeypatch.setattr(fake_redis, "xadd", unavailable)
     args = cli.parse_args(["token", "issue", "--sub", "x", "--role", "ADMIN"])
-    assert run_token_command(args, hs_settings, env={}, audit=AuditLog(fake_redis)) == 1
+    assert run_token_command(args, hs_settings, env={}, audit=AuditLog(fake_redis, KEYS.audit)) == 1
     out, err = capsys.readouterr()
     assert out == "" and "cannot write the audit entry, so no token was issued" in err
 
@@ -649,15 +650,15 @@ def test_cli_global_token_option_is_not_overwritten(make_settings) -> None:
 
 
 def test_cli_audit_lines_and_json(cli, fake_redis, capsys) -> None:
-    log = AuditLog(fake_redis)
+    log = AuditLog(fake_redis, KEYS.audit)
     log.record(Identity("olga", Role.OPERATOR, "acme"), "retry", "job:1", 1, "ok")
     log.record(Identity("mal\x1b]52;c;x\x07", Role.MANAGER), "drain", "emails\u202e", 0, "denied", "drain needs ADMIN")
-    assert run_audit_command(cli.parse_args(["audit"]), fake_redis) == 0
+    assert run_audit_command(cli.parse_args(["audit"]), AuditLog(fake_redis, KEYS.audit)) == 0
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 2 and "\x1b" not in lines[0] and "\u202e" not in lines[0]
     assert "mal\\x1b]52;c;x\\x07 (MANAGER)" in lines[0] and "emails\\u202e" in lines[0]
     assert "olga (OPERATOR@acme)  retry  job:1  count=1" in lines[1]
-    assert run_audit_command(cli.parse_args(["audit", "--json", "--limit", "1"]), fake_redis) == 0
+    assert run_audit_command(cli.parse_args(["audit", "--json", "--limit", "1"]), AuditLog(fake_redis, KEYS.audit)) == 0
     out, err = capsys.readouterr()
     [entry] = json.loads(out)
     assert entry["action"] == "drain" and entry["outcome"] == "denied"

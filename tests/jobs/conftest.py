@@ -47,7 +47,7 @@ def broker(redis_client, redis_url, settings):
 
 @pytest.fixture
 def registry(broker) -> Registry:
-    return Registry(broker.client, broker.namespace)
+    return Registry(broker.client, broker.keys)
 
 
 @contextlib.contextmanager

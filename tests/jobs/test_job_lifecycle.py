@@ -7,7 +7,7 @@ import time
 import pytest
 
 from wellqueue_tui.jobs import EnqueueError, enqueue
-from wellqueue_tui.jobs.keys import state_key
+from wellqueue_tui.jobs.keys import DEFAULT_KEYS as KEYS
 from wellqueue_tui.jobs.models import STATES
 
 from .conftest import running_worker, state_of, wait_for
@@ -145,7 +145,7 @@ def test_every_job_is_in_exactly_one_state_set(broker, registry):
                  registry.queue_counts("samples").active == 0, timeout=20)
     client = broker.client
     for job_id in ids:
-        memberships = [s for s in STATES if client.zscore(state_key("samples", s), job_id) is not None]
+        memberships = [s for s in STATES if client.zscore(KEYS.state("samples", s), job_id) is not None]
         assert memberships == [client.hget(f"wq:job:{job_id}", "state").decode()]
     counts = registry.queue_counts("samples")
     assert counts.total == len(ids)

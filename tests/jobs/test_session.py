@@ -9,6 +9,7 @@ from wellqueue_tui.auth.identity import Identity, Role
 from wellqueue_tui.auth.permissions import PermissionDenied
 from wellqueue_tui.jobs import enqueue
 from wellqueue_tui.jobs.actions import ActionError
+from wellqueue_tui.jobs.keys import DEFAULT_KEYS as KEYS
 from wellqueue_tui.session import OperatorSession
 
 from .conftest import running_worker, state_of, wait_for
@@ -60,7 +61,7 @@ RANK = {Role.MANAGER: 0, Role.OPERATOR: 1, Role.ADMIN: 2}
 def test_each_role_against_each_action(registry, jobs, role, action):
     needed, call = ACTIONS[action]
     session = OperatorSession(registry, Identity(f"user-{role}", role))
-    audit = AuditLog(registry.client)
+    audit = AuditLog(registry.client, KEYS.audit)
     if RANK[role] >= RANK[needed]:
         result = call(session, jobs)
         assert result.count >= 1
@@ -79,7 +80,7 @@ def test_failed_action_is_audited_as_error(registry, jobs):
     session = OperatorSession(registry, ADMIN)
     with pytest.raises(ActionError):
         session.retry_job(jobs["waiting"])
-    assert AuditLog(registry.client).recent(1)[0].outcome == "error"
+    assert AuditLog(registry.client, KEYS.audit).recent(1)[0].outcome == "error"
 
 
 def test_scoped_operator_sees_and_touches_only_their_organization(broker, registry):

@@ -41,7 +41,7 @@ def test_sigkilled_worker_jobs_are_redelivered_and_complete(broker, registry, re
 
     # still "active" until the reaper sees the heartbeat go stale (Redis server time)
     assert registry.queue_counts("samples").active == 2
-    report = wait_for(lambda: reap_dead_workers(broker.client, broker.namespace, timeout_ms=1500).dead_workers,
+    report = wait_for(lambda: reap_dead_workers(broker.client, broker.keys, timeout_ms=1500).dead_workers,
                       timeout=10, interval=0.5)
     assert report == 1
     assert registry.queue_counts("samples").active == 0

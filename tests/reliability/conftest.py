@@ -22,7 +22,7 @@ import redis
 from jobs.conftest import broker, registry, settings  # noqa: F401  (fixtures reused as they are)
 from wellqueue_tui.connection import redis_client
 from wellqueue_tui.jobs import EnqueueError, enqueue_bulk
-from wellqueue_tui.jobs.keys import job_key, job_log_key
+from wellqueue_tui.jobs.keys import DEFAULT_KEYS as KEYS, KeySchema
 from wellqueue_tui.jobs.reaper import reap_dead_workers
 from wellqueue_tui.settings import Settings
 from wellqueue_tui.workers.supervisor import RestartPolicy, Supervisor, WorkerGroupSpec
@@ -186,11 +186,11 @@ class ReaperLoop(threading.Thread):
     """The test reaper (reliability.md §5): every `interval_s`, requeue the jobs of workers whose heartbeat
     is older than `timeout_ms`. Redis errors are counted, not raised: some scenarios take Redis away."""
 
-    def __init__(self, redis_url: str, namespace: str = "wellqueue", timeout_ms: int = 2000,
+    def __init__(self, redis_url: str, keys: KeySchema = KEYS, timeout_ms: int = 2000,
                  interval_s: float = 0.5) -> None:
         super().__init__(name="test-reaper", daemon=True)
         self.client = redis_client(redis_url)
-        self.namespace = namespace
+        self.keys = keys
         self.timeout_ms = timeout_ms
         self.interval_s = interval_s
         self.dead_workers = self.requeued = self.failed = self.errors = 0
@@ -199,7 +199,7 @@ class ReaperLoop(threading.Thread):
     def run(self) -> None:
         while not self._stop_event.wait(self.interval_s):
             try:
-                found = reap_dead_workers(self.client, self.namespace, self.timeout_ms)
+                found = reap_dead_workers(self.client, self.keys, self.timeout_ms)
             except (redis.RedisError, OSError):
                 self.errors += 1
                 continue
@@ -300,8 +300,8 @@ def audit_jobs(client: redis.Redis, ids: list[str]) -> JobAudit:
         chunk = ids[start:start + 1000]
         with client.pipeline(transaction=False) as pipe:
             for job_id in chunk:
-                pipe.hmget(job_key(job_id), fields)
-                pipe.lrange(job_log_key(job_id), 0, -1)
+                pipe.hmget(KEYS.job(job_id), fields)
+                pipe.lrange(KEYS.job_log(job_id), 0, -1)
             replies = pipe.execute()
         rows += replies[0::2]
         logs += replies[1::2]

@@ -13,7 +13,7 @@ from pathlib import Path
 import redis
 
 from wellqueue_tui.jobs.broker import build_broker
-from wellqueue_tui.jobs.keys import BROKERS, stats_key
+from wellqueue_tui.jobs.keys import DEFAULT_KEYS as KEYS
 from wellqueue_tui.jobs.registry import Registry
 from wellqueue_tui.workers.worker_records import read_rss_bytes
 
@@ -84,7 +84,7 @@ def counted(client: redis.Redis, since_minute: int, until_minute: int) -> tuple[
     with client.pipeline(transaction=False) as pipe:
         for queue in QUEUES:
             for minute in range(since_minute, until_minute + 1):
-                pipe.hmget(stats_key(queue, minute), "completed", "failed")
+                pipe.hmget(KEYS.stats(queue, minute), "completed", "failed")
         rows = pipe.execute()
     return sum(int(c or 0) for c, _f in rows), sum(int(f or 0) for _c, f in rows)
 
@@ -117,7 +117,7 @@ def run_load(redis_url: str, data_dir: Path, *, rate: int = 400, seconds: int = 
     first_minute = int(registry.server_time() // 60)
     try:
         with RunningSupervisor(sample_supervisor(settings, redis_url, processes, threads, QUEUES)) as running:
-            ready = wait_until(lambda: client.zcard(BROKERS) >= processes, timeout=DRAIN_TIMEOUT_S)
+            ready = wait_until(lambda: client.zcard(KEYS.brokers) >= processes, timeout=DRAIN_TIMEOUT_S)
             assert ready, "the worker processes never sent a heartbeat"
             pids = running.live_pids()
             started = time.monotonic()

@@ -68,7 +68,7 @@ def count_safely(registry, what: str) -> int:
 def test_killed_and_paused_connections_lose_no_job(redis_client, redis_url, settings, tmp_path):
     rng = random.Random(8)
     broker = build_broker(redis_url, settings=settings, kinds=KINDS)
-    registry = Registry(broker.client, broker.namespace)
+    registry = Registry(broker.client, broker.keys)
     jobs = sample_jobs(rng, JOBS, [QUEUE], sleep_ms=(40, 120))
     ids = enqueue_bulk(jobs, broker=broker)
     meant_to_fail = {job_id for job_id, job in zip(ids, jobs) if job["payload"]["permanent"]}

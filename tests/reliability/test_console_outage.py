@@ -42,7 +42,7 @@ def test_console_survives_a_ten_second_redis_outage(tmp_path):
     try:
         broker = build_broker(server.url, settings=Settings(data_dir=tmp_path))
         enqueue("email-notifications", READING, broker=broker)
-        session = OperatorSession(Registry(redis_client(server.url), "wellqueue"), LOCAL_DEV)
+        session = OperatorSession(Registry(redis_client(server.url)), LOCAL_DEV)
         app = WellQueueApp(session, refresh_interval=0.5)
 
         async def scenario() -> dict:

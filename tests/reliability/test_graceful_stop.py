@@ -73,7 +73,7 @@ def kill_group(process: subprocess.Popen | None) -> None:
 
 def test_sigterm_with_200_jobs_in_flight_drains_them_and_loses_none(redis_client, redis_url, settings, tmp_path):
     broker = build_broker(redis_url, settings=settings, kinds=KINDS)
-    registry = Registry(broker.client, broker.namespace)
+    registry = Registry(broker.client, broker.keys)
     jobs = [{"queue": QUEUE, "payload": {"n": n, "sleep_ms": JOB_MS}, "remove_on_complete": False}
             for n in range(JOBS)]
     log_path = tmp_path / "workers-only.log"

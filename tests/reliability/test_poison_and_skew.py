@@ -64,7 +64,7 @@ def test_worker_with_a_skewed_clock_does_not_make_live_workers_look_dead(broker,
     try:
         deadline = time.monotonic() + PATIENCE_S
         while registry.queue_counts("samples").completed < 12 and time.monotonic() < deadline:
-            reaped += reap_dead_workers(broker.client, broker.namespace, timeout_ms=2000).requeued
+            reaped += reap_dead_workers(broker.client, broker.keys, timeout_ms=2000).requeued
             time.sleep(0.5)
     finally:
         for process in (honest, skewed):

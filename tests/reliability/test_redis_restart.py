@@ -78,7 +78,7 @@ def test_redis_killed_midway_loses_no_acknowledged_job(tmp_path, monkeypatch):
     try:
         settings = sample_settings(tmp_path)
         producer = build_broker(server.url, settings=settings, kinds=KINDS)
-        registry = Registry(producer.client, producer.namespace)
+        registry = Registry(producer.client, producer.keys)
         rng = random.Random(2)
         upfront = sample_jobs(rng, JOBS, QUEUES)
         acked = [job_id for start in range(0, JOBS, 500)
@@ -157,7 +157,7 @@ def test_a_retry_waiting_in_a_worker_survives_a_redis_restart(tmp_path):
     try:
         settings = Settings(data_dir=tmp_path)
         producer = build_broker(server.url, settings=settings, kinds=[SAMPLE_KIND])
-        registry = Registry(producer.client, producer.namespace)
+        registry = Registry(producer.client, producer.keys)
         job_id = enqueue("samples", {"n": 1, "fail_times": 1}, backoff={"type": "fixed", "delay": RETRY_DELAY_MS},
                          broker=producer)
         worker = start_worker(server.url, tmp_path, threads=2, output=log)

@@ -87,7 +87,7 @@ def test_sigkilled_workers_lose_no_job_and_every_rerun_shows(redis_client, redis
     rng = random.Random(1)
     settings = sample_settings(tmp_path)
     producer = build_broker(redis_url, settings=settings, kinds=KINDS)
-    registry = Registry(producer.client, producer.namespace)
+    registry = Registry(producer.client, producer.keys)
     jobs = sample_jobs(rng, JOBS, QUEUES)
     ids = [job_id for start in range(0, JOBS, 500) for job_id in enqueue_bulk(jobs[start:start + 500], broker=producer)]
     meant_to_fail = {job_id for job_id, job in zip(ids, jobs) if job["payload"]["permanent"]}

@@ -17,10 +17,9 @@ import pytest
 from hypothesis import assume, given, strategies as st
 
 from wellqueue_tui.durations import MAX_DURATION, DurationError, parse_duration
+from wellqueue_tui.jobs.keys import DEFAULT_KEYS as KEYS
 from wellqueue_tui.workers.crontab import cron_trigger, parse_crontab
 from wellqueue_tui.workers.schedules import (
-    SCHEDULES_KEY,
-    STATE_KEY,
     Schedule,
     ScheduleError,
     ScheduleStore,
@@ -322,13 +321,13 @@ STORED_JUNK = [b"{", b"[]", b"null", b"\xff\xfe", b"[" * 100_000, json.dumps({"n
 
 def test_stored_schedule_junk_is_skipped_or_a_schedule_error(fake_redis) -> None:
     """Definitions and fire states are read back from Redis: junk there never raises anything else."""
-    store = ScheduleStore(fake_redis)
+    store = ScheduleStore(fake_redis, KEYS)
     good = Schedule.build(name="good", cron="0 6 * * *", queue="webhooks", timezone=ZONE_NAME)
     store.add(good)
     for index, raw in enumerate(STORED_JUNK):
-        fake_redis.hset(SCHEDULES_KEY, f"junk{index}", raw)
-        fake_redis.hset(STATE_KEY, f"junk{index}", raw)
-    fake_redis.hset(STATE_KEY, "good", b"[" * 100_000)
+        fake_redis.hset(KEYS.schedules, f"junk{index}", raw)
+        fake_redis.hset(KEYS.schedule_state, f"junk{index}", raw)
+    fake_redis.hset(KEYS.schedule_state, "good", b"[" * 100_000)
 
     assert [schedule.name for schedule in store.list()] == ["good"]
     for index in range(len(STORED_JUNK)):
@@ -343,7 +342,7 @@ def test_stored_schedule_junk_is_skipped_or_a_schedule_error(fake_redis) -> None
             pass
         except Exception as exc:  # noqa: BLE001 - the point is which exception escapes
             problems.append(f"{name}: {type(exc).__name__}")
-    assert not problems, f"junk fire state in {STATE_KEY} escapes as {problems}"
+    assert not problems, f"junk fire state in {KEYS.schedule_state} escapes as {problems}"
 
 
 def test_cron_errors_show_control_characters_escaped() -> None:

@@ -18,7 +18,7 @@ from wellqueue_tui.app import WellQueueApp
 from wellqueue_tui.auth.identity import LOCAL_DEV
 from wellqueue_tui.jobs import actions
 from wellqueue_tui.jobs.actions import ActionError, ActionResult
-from wellqueue_tui.jobs.keys import PAUSED, QUEUES, job_key, job_log_key, state_key
+from wellqueue_tui.jobs.keys import DEFAULT_KEYS as KEYS
 from wellqueue_tui.jobs.models import STATES, JobDetail, JobSummary
 from wellqueue_tui.jobs.registry import Registry
 from wellqueue_tui.screens.job import JobScreen, heading_text
@@ -85,10 +85,10 @@ PLANTED_STATES = ("failed", "delayed", "waiting")
 
 
 def plant(client: redis.Redis, name: str, fields: dict) -> None:
-    client.hset(job_key(name), mapping=fields)
+    client.hset(KEYS.job(name), mapping=fields)
     for state in PLANTED_STATES:
-        client.zadd(state_key(QUEUE, state), {name: 1_750_000_000_000})
-    client.sadd(QUEUES, QUEUE)
+        client.zadd(KEYS.state(QUEUE, state), {name: 1_750_000_000_000})
+    client.sadd(KEYS.queues, QUEUE)
 
 
 @pytest.fixture
@@ -143,7 +143,7 @@ def test_list_jobs_returns_typed_rows_and_keeps_the_good_ones(registry: Registry
 @pytest.mark.parametrize("name", sorted(MALFORMED))
 def test_get_job_returns_a_typed_record_naming_the_bad_fields(registry: Registry, name: str) -> None:
     plant(registry.client, name, MALFORMED[name])
-    registry.client.rpush(job_log_key(name), b"\xff\xfe bad bytes", "fine line")
+    registry.client.rpush(KEYS.job_log(name), b"\xff\xfe bad bytes", "fine line")
     detail = registry.get_job(name)
     if detail is None:
         assert name == "no-fields", "a record with fields is shown, not hidden"
@@ -156,8 +156,8 @@ def test_get_job_returns_a_typed_record_naming_the_bad_fields(registry: Registry
 
 def test_counts_and_queue_names_survive_junk_in_the_queue_sets(registry: Registry) -> None:
     client = registry.client
-    client.sadd(QUEUES, b"\xff\xfe", "[@click=app.quit]x\x1b[2J", "q" * 10_000)
-    client.sadd(PAUSED, b"\x80", "not-a-queue")
+    client.sadd(KEYS.queues, b"\xff\xfe", "[@click=app.quit]x\x1b[2J", "q" * 10_000)
+    client.sadd(KEYS.paused, b"\x80", "not-a-queue")
     queues = registry.known_queues()
     assert QUEUE in queues and all(isinstance(queue, str) for queue in queues)
     counts = {c.queue: c for c in registry.all_counts()}
@@ -168,11 +168,11 @@ def test_counts_and_queue_names_survive_junk_in_the_queue_sets(registry: Registr
 def test_keys_of_the_wrong_type_are_problems_not_errors(registry: Registry) -> None:
     """A job key holding a string (or a log key holding a hash) must not take the whole page down."""
     client = registry.client
-    client.set(job_key("a-string"), "not a hash")
-    client.zadd(state_key(QUEUE, "failed"), {"a-string": 1})
+    client.set(KEYS.job("a-string"), "not a hash")
+    client.zadd(KEYS.state(QUEUE, "failed"), {"a-string": 1})
     plant(client, "log-is-a-hash", {**GOOD, "id": "log-is-a-hash"})
-    client.hset(job_log_key("log-is-a-hash"), "line", "x")
-    client.set(state_key(QUEUE, "active"), "not a zset")
+    client.hset(KEYS.job_log("log-is-a-hash"), "line", "x")
+    client.set(KEYS.state(QUEUE, "active"), "not a zset")
     page = registry.list_jobs(QUEUE, "failed")
     assert "good" in [job.id for job in page.jobs]
     detail = registry.get_job("log-is-a-hash")

@@ -27,7 +27,7 @@ from wellqueue_tui.auth.identity import LOCAL_DEV, Role
 from wellqueue_tui.auth.secrets import HS256, SigningKey
 from wellqueue_tui.auth.tokens import issue_token
 from wellqueue_tui.jobs import enqueue
-from wellqueue_tui.jobs.keys import QUEUES, job_key, job_log_key
+from wellqueue_tui.jobs.keys import DEFAULT_KEYS as KEYS
 from wellqueue_tui.jobs.kind import PermanentJobError
 from wellqueue_tui.logging_setup import JsonLineFormatter, TextFormatter
 from wellqueue_tui.sanitize import JSON_STYLES, safe_json, safe_str, safe_text
@@ -201,14 +201,14 @@ def seed_hostile_jobs(broker, registry, *, with_failed: bool = True) -> dict[str
     ids["huge"] = enqueue("hostile", {"text": HOSTILE["huge_csi"], "wellId": TABLE_KEY}, broker=broker,
                           job_id="hostile-huge")  # a 1 MiB payload (1.5 MiB of JSON: each ESC is \u001b)
     raw = lambda text: text.encode("utf-8", "surrogatepass")  # noqa: E731 - lone surrogates as a C worker might write them
-    client.hset(job_key(ids["waiting"]), mapping={
+    client.hset(KEYS.job(ids["waiting"]), mapping={
         "error": raw(ERROR_HEAD + "".join(corpus)),
         "traceback": raw("Traceback (most recent call last):\n" + "\n".join(corpus)),
         "attempt_errors": json.dumps([[n, 1_750_000_000_000 + n, value] for n, value in enumerate(corpus[:4], 1)]),
         "worker": HOSTILE["osc8_st"],
     })
-    client.rpush(job_log_key(ids["waiting"]), *[raw(value) for value in corpus])
-    client.sadd(QUEUES, HOSTILE_QUEUE.encode("utf-8"))
+    client.rpush(KEYS.job_log(ids["waiting"]), *[raw(value) for value in corpus])
+    client.sadd(KEYS.queues, HOSTILE_QUEUE.encode("utf-8"))
     return ids
 
 

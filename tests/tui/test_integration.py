@@ -38,7 +38,7 @@ def session(redis_client, redis_url, tmp_path) -> OperatorSession:
     broker = build_broker(redis_url, settings=Settings(data_dir=tmp_path))
     for job in demo_jobs(random.Random(7), count=30, today=date(2025, 6, 15)):
         enqueue(job.queue, job.payload, broker=broker, **job.options)
-    yield OperatorSession(Registry(broker.client, broker.namespace), LOCAL_DEV)
+    yield OperatorSession(Registry(broker.client, broker.keys), LOCAL_DEV)
     broker.client.close()
 
 

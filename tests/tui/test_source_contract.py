@@ -20,9 +20,9 @@ from wellqueue_tui.jobs.kind import all_kinds
 from wellqueue_tui.jobs.registry import Registry
 from wellqueue_tui.session import OperatorSession
 from wellqueue_tui.settings import Settings
-from wellqueue_tui.workers.leader import LEADER_KEY
 from wellqueue_tui.workers.schedules import ScheduleStore, default_schedules
-from wellqueue_tui.workers.worker_records import WorkerInfo, WorkerRecord, WorkerState, publish_records
+from wellqueue_tui.jobs.keys import DEFAULT_KEYS as KEYS
+from wellqueue_tui.workers.worker_records import WorkerInfo, WorkerRecord, WorkerState, WorkerRecords
 
 from jobs.conftest import make_broker, running_worker, state_of, wait_for
 from jobs.sample_kinds import KIND as SAMPLE_KIND
@@ -98,8 +98,8 @@ def redis_world(redis_client, redis_url, tmp_path) -> Iterator[World]:
                     wait_for(lambda job_id=job_id, state=state: state_of(registry, job_id) == state)
         client = broker.client
         ScheduleStore(client).install_defaults()
-        publish_records(client, [dataclasses.replace(record, started=None) for record in WORKERS])
-        client.set(LEADER_KEY, LEADER)
+        WorkerRecords(client, KEYS).publish([dataclasses.replace(record, started=None) for record in WORKERS])
+        client.set(KEYS.leader, LEADER)
 
         def as_role(identity: Identity) -> OperatorSession:
             return OperatorSession(registry, identity, enqueue_fn=partial(enqueue, broker=broker))

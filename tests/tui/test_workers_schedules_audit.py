@@ -16,6 +16,7 @@ from wellqueue_tui.auth.identity import LOCAL_DEV, Identity, Role
 from wellqueue_tui.console_data import OperationsSource
 from wellqueue_tui.jobs import enqueue
 from wellqueue_tui.jobs.broker import build_broker
+from wellqueue_tui.jobs.keys import DEFAULT_KEYS as KEYS
 from wellqueue_tui.jobs.registry import Registry
 from wellqueue_tui.screens.audit import AuditScreen
 from wellqueue_tui.screens.confirm import ConfirmScreen
@@ -29,9 +30,8 @@ from wellqueue_tui.widgets.audit_table import AuditTable
 from wellqueue_tui.widgets.schedule_table import ScheduleTable
 from wellqueue_tui.widgets.status_bars import ConsoleHeader, scheduler_summary
 from wellqueue_tui.widgets.worker_table import WorkerTable, group_label, up_summary
-from wellqueue_tui.workers.leader import LEADER_KEY
 from wellqueue_tui.workers.schedules import ScheduleState, ScheduleStore, default_schedules
-from wellqueue_tui.workers.worker_records import WorkerInfo, WorkerRecord, WorkerState, control_key, publish_records
+from wellqueue_tui.workers.worker_records import WorkerInfo, WorkerRecord, WorkerState, WorkerRecords
 
 from .conftest import SIZE, notifications, press, screen_text, settle, type_text
 from .sample_data import HOSTILE, NOW, job, sample_source
@@ -463,7 +463,7 @@ async def test_a_source_without_these_calls_hides_their_keys(source, make_app):
 async def test_the_screens_over_the_real_session(redis_client, redis_url, tmp_path):
     broker = build_broker(redis_url, settings=Settings(data_dir=tmp_path))
     client = broker.client
-    store = ScheduleStore(client)
+    store = ScheduleStore(client, KEYS)
     defaults = store.install_defaults()
     now = float(client.time()[0])
     records = [
@@ -472,9 +472,9 @@ async def test_the_screens_over_the_real_session(redis_client, redis_url, tmp_pa
         WorkerRecord("h1:10:webhooks:0", "h1:10", "h1", "webhooks", ("webhooks",), 5,
                      WorkerState.CRASH_LOOP, None, None, 6, 1, None, 0, "OSError: " + HOSTILE["osc52"]),
     ]
-    publish_records(client, records)
-    client.set(LEADER_KEY, "h1:10:" + "ab" * 16)
-    session = OperatorSession(Registry(client, broker.namespace), LOCAL_DEV, enqueue_fn=partial(enqueue, broker=broker))
+    WorkerRecords(client, KEYS).publish(records)
+    client.set(KEYS.leader, "h1:10:" + "ab" * 16)
+    session = OperatorSession(Registry(client, broker.keys), LOCAL_DEV, enqueue_fn=partial(enqueue, broker=broker))
     assert isinstance(session, OperationsSource)
     app = WellQueueApp(session, refresh_interval=3600)
     async with app.run_test(size=SIZE) as pilot:
@@ -505,7 +505,7 @@ async def test_the_screens_over_the_real_session(redis_client, redis_url, tmp_pa
         text = screen_text(app.export_screenshot())
         assert "crash-loop" in text and "1m" in text and "64" in text
         await press(pilot, "plus", "j", "x", "y")
-        requests = [json.loads(raw) for raw in client.lrange(control_key("h1:10"), 0, -1)]
+        requests = [json.loads(raw) for raw in client.lrange(KEYS.worker_control("h1:10"), 0, -1)]
         assert requests == [
             {"action": "scale", "group": "data-validation", "delta": 1},
             {"action": "restart", "worker_id": "h1:10:webhooks:0"},

@@ -80,7 +80,7 @@ def web_env(redis_client, redis_url, tmp_path, monkeypatch):
 def test_operator_signs_in_sees_queues_and_retries_a_failed_job(web_env, redis_url, tmp_path):
     settings = Settings(data_dir=tmp_path, jwt_secret=SECRET)
     broker = build_broker(redis_url, settings=settings)
-    registry = Registry(broker.client, broker.namespace)
+    registry = Registry(broker.client, broker.keys)
     failed = enqueue("data-validation", READING, broker=broker, attempts=1)
     broker.client.hset(f"wq:job:{failed}", mapping={"state": "failed", "error": "SMTP relay down"})
     broker.client.zrem("wq:q:data-validation:waiting", failed)

@@ -11,7 +11,8 @@ from collections.abc import Callable, Iterator
 import pytest
 import redis
 
-from wellqueue_tui.workers.leader import LEADER_KEY, LeaderLease
+from wellqueue_tui.jobs.keys import DEFAULT_KEYS as KEYS
+from wellqueue_tui.workers.leader import LeaderLease
 
 TTL_MS = 1500  # renewed every 500 ms; leadership lapses locally after 1200 ms without a confirmation
 
@@ -59,6 +60,7 @@ def leases(redis_client: redis.Redis, redis_url: str) -> Iterator[Callable[..., 
             clients.append(client)
         lease = LeaderLease(
             client,
+            KEYS.leader,
             ttl_ms=TTL_MS,
             on_elected=events.elected.set if events else None,
             on_lost=events.on_lost if events else None,
@@ -82,7 +84,7 @@ def test_only_one_process_acquires_and_holder_names_it(leases, redis_client) -> 
     assert first.holder() == second.holder() == first.token
     host, pid, unique = first.token.split(":")
     assert (host, int(pid), len(unique)) == (socket.gethostname(), os.getpid(), 32)
-    assert 0 < redis_client.pttl(LEADER_KEY) <= TTL_MS
+    assert 0 < redis_client.pttl(KEYS.leader) <= TTL_MS
 
 
 def test_renewal_keeps_the_lease_past_its_ttl(leases, redis_client) -> None:
@@ -91,8 +93,8 @@ def test_renewal_keeps_the_lease_past_its_ttl(leases, redis_client) -> None:
     wait_for(lambda: lease.is_leader, 1.0)
     time.sleep(TTL_MS / 1000 * 2)
     assert lease.is_leader
-    assert redis_client.get(LEADER_KEY) == lease.token.encode()
-    assert redis_client.pttl(LEADER_KEY) > TTL_MS - 700
+    assert redis_client.get(KEYS.leader) == lease.token.encode()
+    assert redis_client.pttl(KEYS.leader) > TTL_MS - 700
 
 
 def test_release_on_stop_lets_a_follower_take_over_at_its_next_attempt(leases, redis_client) -> None:
@@ -127,10 +129,10 @@ def test_a_stolen_lease_is_given_up_at_the_next_renewal(leases, redis_client) ->
     lease = leases(events=events)
     lease.start()
     assert events.elected.wait(1.0)
-    redis_client.set(LEADER_KEY, "other-host:1:abc", px=TTL_MS)
+    redis_client.set(KEYS.leader, "other-host:1:abc", px=TTL_MS)
     assert events.lost.wait(lease.renew_interval_ms / 1000 + 0.3)
     assert not lease.is_leader
-    assert redis_client.get(LEADER_KEY) == b"other-host:1:abc"
+    assert redis_client.get(KEYS.leader) == b"other-host:1:abc"
 
 
 def test_leadership_lapses_before_the_key_can_expire_when_redis_is_unreachable(leases, redis_url, redis_client) -> None:
@@ -149,7 +151,7 @@ def test_leadership_lapses_before_the_key_can_expire_when_redis_is_unreachable(l
     assert lapsed_after <= (TTL_MS - leader.margin_ms) / 1000 + 0.1
     assert not leader.is_leader and events.lost_count == 1
     # Our lapse comes before the key expires, so there is never a moment with two leaders ...
-    assert redis_client.get(LEADER_KEY) == leader.token.encode() and not follower.is_leader
+    assert redis_client.get(KEYS.leader) == leader.token.encode() and not follower.is_leader
     # ... and the follower takes over once it does.
     wait_for(lambda: follower.is_leader, (TTL_MS + follower.renew_interval_ms) / 1000)
     flaky.broken = False
@@ -160,11 +162,11 @@ def test_leadership_lapses_before_the_key_can_expire_when_redis_is_unreachable(l
 def test_release_never_deletes_another_holders_lease(leases, redis_client) -> None:
     lease = leases()
     lease.tick()
-    redis_client.set(LEADER_KEY, "other-host:1:abc", px=TTL_MS)
+    redis_client.set(KEYS.leader, "other-host:1:abc", px=TTL_MS)
     lease.stop(release=True)
-    assert redis_client.get(LEADER_KEY) == b"other-host:1:abc"
+    assert redis_client.get(KEYS.leader) == b"other-host:1:abc"
 
 
 def test_renew_interval_must_fit_inside_the_ttl(redis_client) -> None:
     with pytest.raises(ValueError, match="renew_interval_ms"):
-        LeaderLease(redis_client, ttl_ms=1000, renew_interval_ms=900)
+        LeaderLease(redis_client, KEYS.leader, ttl_ms=1000, renew_interval_ms=900)

@@ -9,6 +9,7 @@ import redis
 from prometheus_client.parser import text_string_to_metric_families
 
 from wellqueue_tui.connection import redis_client as make_client
+from wellqueue_tui.jobs.keys import DEFAULT_KEYS as KEYS
 from wellqueue_tui.redis_server import free_port
 from wellqueue_tui.workers import worker_records
 from wellqueue_tui.workers.prometheus import serve_metrics
@@ -43,13 +44,13 @@ def seed(client: redis.Redis) -> None:
                      last_exit_code=None, rss_bytes=None, active=0)
         for i, state in enumerate([WorkerState.RUNNING, WorkerState.RUNNING, WorkerState.CRASH_LOOP])
     ]
-    worker_records.publish_records(client, records)
+    worker_records.WorkerRecords(client, KEYS).publish(records)
 
 
 def test_metrics_endpoint_serves_the_expected_metrics(redis_url, redis_client):
     seed(redis_client)
     client = make_client(redis_url)
-    server = serve_metrics(0, client)
+    server = serve_metrics(0, client, KEYS)
     try:
         assert server.server.server_address[0] == "127.0.0.1"
         text, samples = scrape(server.port)
@@ -80,7 +81,7 @@ def test_metrics_endpoint_serves_the_expected_metrics(redis_url, redis_client):
 
 def test_unreachable_redis_reports_wellqueue_up_0():
     client = make_client(f"redis://127.0.0.1:{free_port()}/0")
-    server = serve_metrics(0, client)
+    server = serve_metrics(0, client, KEYS)
     try:
         _text, samples = scrape(server.port)
     finally:

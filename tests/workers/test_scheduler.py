@@ -10,13 +10,14 @@ import fakeredis
 import pytest
 import redis
 
+from wellqueue_tui.jobs.keys import DEFAULT_KEYS as KEYS
 from wellqueue_tui.settings import Settings
-from wellqueue_tui.workers.leader import LEADER_KEY, LeaderLease
+from wellqueue_tui.workers.leader import LeaderLease
 from wellqueue_tui.workers.scheduler import MISFIRE_GRACE_S, CronScheduler, resume_point
 from wellqueue_tui.workers.schedules import (
-    INSTALLED_KEY,
     Schedule,
     ScheduleNotFound,
+    ScheduleStore,
     default_schedules,
     fire_job_id,
     next_fire_times,
@@ -71,7 +72,8 @@ def schedulers() -> Iterator[Callable[..., CronScheduler]]:
 
     def make(client: redis.Redis, enqueue, **options) -> CronScheduler:
         options.setdefault("settings", settings())
-        options.setdefault("lease", LeaderLease(client, ttl_ms=TTL_MS))
+        options.setdefault("lease", LeaderLease(client, KEYS.leader, ttl_ms=TTL_MS))
+        options.setdefault("store", ScheduleStore(client, KEYS))
         scheduler = CronScheduler(client, enqueue, **options)
         made.append(scheduler)
         return scheduler
@@ -84,7 +86,7 @@ def schedulers() -> Iterator[Callable[..., CronScheduler]]:
 @pytest.fixture
 def fake() -> fakeredis.FakeRedis:
     client = fakeredis.FakeRedis(server=fakeredis.FakeServer())
-    client.set(INSTALLED_KEY, "tests")  # keep the default schedules out of the fire counts
+    client.set(KEYS.schedules_installed, "tests")  # keep the default schedules out of the fire counts
     return client
 
 
@@ -197,7 +199,7 @@ def test_losing_the_lease_stops_firing_at_once(fake, schedulers) -> None:
     scheduler.store.add(every_second())
     scheduler.start()
     wait_for(lambda: len(enqueue.calls) >= 1, 2.5)
-    fake.set(LEADER_KEY, "other-host:1:abc", px=10_000)
+    fake.set(KEYS.leader, "other-host:1:abc", px=10_000)
     wait_for(lambda: not scheduler.is_running_schedules, scheduler.lease.renew_interval_ms / 1000 + 0.3)
     fired = len(enqueue.calls)
     time.sleep(1.5)
@@ -265,7 +267,7 @@ def real_clients(redis_client: redis.Redis, redis_url: str) -> Iterator[Callable
 
 
 def test_two_schedulers_fire_each_occurrence_exactly_once(redis_client, real_clients, schedulers) -> None:
-    redis_client.set(INSTALLED_KEY, "tests")
+    redis_client.set(KEYS.schedules_installed, "tests")
     calls: list = []
     first_client, second_client = real_clients(), real_clients()
     first = schedulers(first_client, IdempotentEnqueue(first_client, "first", calls))
@@ -287,7 +289,7 @@ def test_two_schedulers_fire_each_occurrence_exactly_once(redis_client, real_cli
 
 
 def test_failover_to_the_other_scheduler_within_ttl_plus_interval(redis_client, real_clients, schedulers) -> None:
-    redis_client.set(INSTALLED_KEY, "tests")
+    redis_client.set(KEYS.schedules_installed, "tests")
     calls: list = []
     first_client, second_client = real_clients(), real_clients()
     first = schedulers(first_client, IdempotentEnqueue(first_client, "first", calls))

@@ -13,12 +13,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from wellqueue_tui.cli.schedules import add_schedule_parser, run_schedules_command
+from wellqueue_tui.jobs.keys import DEFAULT_KEYS as KEYS
 from wellqueue_tui.workers.crontab import MAX_CRON_LENGTH, cron_trigger, parse_crontab
 from wellqueue_tui.workers.schedules import (
-    CHANGED_CHANNEL,
-    INSTALLED_KEY,
-    SCHEDULES_KEY,
-    STATE_KEY,
     Schedule,
     ScheduleError,
     ScheduleNotFound,
@@ -515,14 +512,14 @@ def test_default_payloads_match_their_queue_models() -> None:
 
 @pytest.fixture
 def store(fake_redis) -> ScheduleStore:
-    return ScheduleStore(fake_redis)
+    return ScheduleStore(fake_redis, KEYS)
 
 
 def test_crud_round_trip(store: ScheduleStore, fake_redis) -> None:
     nightly = schedule(payload={"url": "https://example.com/hook", "day": "{{yesterday}}"}, description="nightly ping")
     store.add(nightly)
     assert store.get("nightly") == nightly
-    stored = json.loads(fake_redis.hget(SCHEDULES_KEY, "nightly"))  # JSON, never pickle
+    stored = json.loads(fake_redis.hget(KEYS.schedules, "nightly"))  # JSON, never pickle
     assert stored["cron"] == "0 2 * * *" and stored["payload"]["day"] == "{{yesterday}}" and "second" not in stored
 
     store.add(schedule(name="another", cron="0 6 * * 1-5"))
@@ -564,7 +561,7 @@ def test_missing_schedules_are_named(store: ScheduleStore) -> None:
 
 def test_an_unreadable_entry_is_skipped_by_list(store: ScheduleStore, fake_redis) -> None:
     store.add(schedule())
-    fake_redis.hset(SCHEDULES_KEY, "broken", '{"name": "broken"}')
+    fake_redis.hset(KEYS.schedules, "broken", '{"name": "broken"}')
     assert [sched.name for sched in store.list()] == ["nightly"]
     with pytest.raises(ScheduleError, match="'broken' is stored in an unreadable form"):
         store.get("broken")
@@ -573,8 +570,8 @@ def test_an_unreadable_entry_is_skipped_by_list(store: ScheduleStore, fake_redis
 @pytest.mark.parametrize("raw", [b"{", b"[]", b"null", b"\xff\xfe", b"[" * 100_000, b'{"last_job_id": 5}'])
 def test_unreadable_fire_state_counts_as_never_fired(store: ScheduleStore, fake_redis, caplog, raw: bytes) -> None:
     store.add(schedule())
-    fake_redis.hset(STATE_KEY, "nightly", raw)
-    fake_redis.hset(STATE_KEY, b"\xff\x1b", raw)
+    fake_redis.hset(KEYS.schedule_state, "nightly", raw)
+    fake_redis.hset(KEYS.schedule_state, b"\xff\x1b", raw)
     with caplog.at_level(logging.WARNING, logger="wellqueue_tui.workers.schedules"):
         assert store.state("nightly") == ScheduleState()
         assert store.states() == {"nightly": ScheduleState(), "\\xff\x1b": ScheduleState()}
@@ -586,10 +583,10 @@ def test_unreadable_fire_state_counts_as_never_fired(store: ScheduleStore, fake_
 
 
 def test_updating_an_unreadable_entry_is_a_schedule_error(store: ScheduleStore, fake_redis) -> None:
-    fake_redis.hset(SCHEDULES_KEY, "broken", b"[" * 100_000)
+    fake_redis.hset(KEYS.schedules, "broken", b"[" * 100_000)
     with pytest.raises(ScheduleError, match="'broken' is stored in an unreadable form .*; remove it"):
         store.update("broken", enabled=False)
-    fake_redis.hset(SCHEDULES_KEY, "odd", json.dumps({"name": "odd", "cron": "* * * * *", "queue": "webhooks",
+    fake_redis.hset(KEYS.schedules, "odd", json.dumps({"name": "odd", "cron": "* * * * *", "queue": "webhooks",
                                                      "\x1b]0;title\x07": 1}))
     with pytest.raises(ScheduleError) as caught:
         store.get("odd")
@@ -598,7 +595,7 @@ def test_updating_an_unreadable_entry_is_a_schedule_error(store: ScheduleStore, 
 
 def test_every_change_is_published(store: ScheduleStore, fake_redis) -> None:
     pubsub = fake_redis.pubsub(ignore_subscribe_messages=True)
-    pubsub.subscribe(CHANGED_CHANNEL)
+    pubsub.subscribe(KEYS.schedules_changed)
     pubsub.get_message(timeout=0.1)
     store.add(schedule())
     store.update("nightly", cron="0 3 * * *")
@@ -622,7 +619,7 @@ def test_fire_state_is_kept_apart_and_removed_with_the_schedule(store: ScheduleS
     store.record_fire("nightly", utc(2026, 3, 9, 9, 0), "cron:nightly:2026-03-09T04:00", error="EnqueueError: boom")
     assert store.states()["nightly"].last_error == "EnqueueError: boom"
     store.remove("nightly")
-    assert fake_redis.hget(STATE_KEY, "nightly") is None
+    assert fake_redis.hget(KEYS.schedule_state, "nightly") is None
 
 
 def test_overview_shows_next_run_in_both_zones(store: ScheduleStore) -> None:
@@ -644,7 +641,7 @@ def test_defaults_are_installed_once_and_not_brought_back(store: ScheduleStore, 
     store.remove("compliance-report")
     assert store.install_defaults() == []
     assert "compliance-report" not in {sched.name for sched in store.list()}
-    fake_redis.delete(SCHEDULES_KEY)
+    fake_redis.delete(KEYS.schedules)
     assert store.install_defaults() == []  # the marker remembers, even with an empty store
 
 
@@ -652,7 +649,7 @@ def test_defaults_are_not_installed_over_existing_schedules(store: ScheduleStore
     store.add(schedule())
     assert store.install_defaults() == []
     assert [sched.name for sched in store.list()] == ["nightly"]
-    assert fake_redis.exists(INSTALLED_KEY)
+    assert fake_redis.exists(KEYS.schedules_installed)
 
 
 # --- the `schedules` command -----------------------------------------------------------------------------
@@ -670,7 +667,7 @@ class RecordingEnqueue:
 def run_cli(argv: list[str], client, enqueue=None) -> int:
     parser = argparse.ArgumentParser(prog="wellqueue")
     add_schedule_parser(parser.add_subparsers(dest="command"))
-    return run_schedules_command(parser.parse_args(argv), client, enqueue or RecordingEnqueue())
+    return run_schedules_command(parser.parse_args(argv), ScheduleStore(client, KEYS), enqueue or RecordingEnqueue())
 
 
 def test_cli_add_list_pause_resume_remove(fake_redis, capsys, tmp_path) -> None:
@@ -692,15 +689,15 @@ def test_cli_add_list_pause_resume_remove(fake_redis, capsys, tmp_path) -> None:
     assert (row["name"], row["enabled"], row["next_run"]) == ("ping", False, None)
 
     assert run_cli(["schedules", "resume", "ping"], fake_redis) == 0
-    assert ScheduleStore(fake_redis).get("ping").enabled is True
+    assert ScheduleStore(fake_redis, KEYS).get("ping").enabled is True
     assert run_cli(["schedules", "remove", "ping"], fake_redis) == 0
-    assert ScheduleStore(fake_redis).list() == []
+    assert ScheduleStore(fake_redis, KEYS).list() == []
 
 
 def test_cli_update_changes_only_what_is_given(fake_redis, capsys) -> None:
-    ScheduleStore(fake_redis).add(schedule(payload={"url": "https://example.com/a", "event": "x", "data": {}}))
+    ScheduleStore(fake_redis, KEYS).add(schedule(payload={"url": "https://example.com/a", "event": "x", "data": {}}))
     assert run_cli(["schedules", "update", "nightly", "--cron", "0 6 * * 1-5", "--tz", "UTC"], fake_redis) == 0
-    updated = ScheduleStore(fake_redis).get("nightly")
+    updated = ScheduleStore(fake_redis, KEYS).get("nightly")
     assert (updated.cron, updated.timezone, updated.queue) == ("0 6 * * 1-5", "UTC", "webhooks")
     assert updated.payload == {"url": "https://example.com/a", "event": "x", "data": {}}
 
@@ -736,15 +733,15 @@ def test_cli_add_refuses_a_payload_the_queue_model_rejects(fake_redis, capsys) -
     assert run_cli(["schedules", "add", "x", "--cron", "0 2 * * *", "--queue", "report-generation",
                     "--data", '{"reportType": 5}'], fake_redis) == 2
     assert "payload for queue 'report-generation' is not valid" in capsys.readouterr().err
-    assert ScheduleStore(fake_redis).get("x") is None
+    assert ScheduleStore(fake_redis, KEYS).get("x") is None
 
 
 def test_cli_run_now_enqueues_with_a_manual_id(fake_redis, capsys) -> None:
-    ScheduleStore(fake_redis).add(schedule(payload={"day": "{{today}}"}, enabled=False))
+    ScheduleStore(fake_redis, KEYS).add(schedule(payload={"day": "{{today}}"}, enabled=False))
     enqueue = RecordingEnqueue()
     assert run_cli(["schedules", "run-now", "nightly"], fake_redis, enqueue) == 0
     ((queue, payload, job_id),) = enqueue.calls
     assert queue == "webhooks" and job_id.startswith("manual:nightly:") and job_id.split(":")[2].isdigit()
     assert payload["day"] == datetime.now(CHICAGO).date().isoformat()
     assert f"enqueued {job_id}" in capsys.readouterr().out
-    assert ScheduleStore(fake_redis).state("nightly").last_job_id == job_id
+    assert ScheduleStore(fake_redis, KEYS).state("nightly").last_job_id == job_id

@@ -24,6 +24,7 @@ from tests.workers.test_entry import (
     markers,
     send_nap,
 )
+from wellqueue_tui.jobs.keys import DEFAULT_KEYS as KEYS
 from wellqueue_tui.settings import Settings
 from wellqueue_tui.workers import worker_records
 from wellqueue_tui.workers.supervisor import (
@@ -72,8 +73,12 @@ def only(supervisor: Supervisor):
     return process
 
 
+def worker_store(client) -> worker_records.WorkerRecords:
+    return worker_records.WorkerRecords(client, KEYS)
+
+
 def record(client, worker_id: str) -> worker_records.WorkerInfo | None:
-    return next((w for w in worker_records.list_workers(client) if w.id == worker_id), None)
+    return next((w for w in worker_store(client).list_workers() if w.id == worker_id), None)
 
 
 # -- defaults ------------------------------------------------------------------------------------------------
@@ -307,11 +312,11 @@ def test_scale_and_restart(redis_url, redis_client):
                         PATIENCE_S, "three processes")
             ids = [p.id for p in supervisor.processes()]
             assert [p.slot for p in supervisor.processes()] == [0, 1, 2]
-            await until(lambda: len(worker_records.list_workers(redis_client)) == 3, PATIENCE_S, "three records")
+            await until(lambda: len(worker_store(redis_client).list_workers()) == 3, PATIENCE_S, "three records")
 
             assert supervisor.scale("test", -1) == 2
             await until(lambda: len(supervisor.processes()) == 2, PATIENCE_S, "the retired process to go")
-            await until(lambda: {w.id for w in worker_records.list_workers(redis_client)} == set(ids[:2]), PATIENCE_S,
+            await until(lambda: {w.id for w in worker_store(redis_client).list_workers()} == set(ids[:2]), PATIENCE_S,
                         "its record to go")
 
             old_pid = supervisor.processes()[0].pid
@@ -339,34 +344,34 @@ def test_control_requests_from_another_console(redis_url, redis_client):
         supervisor = make_supervisor(redis_url, command=python_command(sleeper), host="rig-7")
         await supervisor.start()
         try:
-            await until(lambda: worker_records.list_workers(redis_client), PATIENCE_S, "the records")
-            target = await asyncio.to_thread(worker_records.request_scale, redis_client, "rig-7", "test", 1)
+            await until(lambda: worker_store(redis_client).list_workers(), PATIENCE_S, "the records")
+            target = await asyncio.to_thread(worker_store(redis_client).request_scale, "rig-7", "test", 1)
             assert target == supervisor.id
             await until(lambda: len(supervisor.processes()) == 2, PATIENCE_S, "the scale-up")
 
             first = supervisor.processes()[0]
-            await asyncio.to_thread(worker_records.request_restart, redis_client, first.id)
+            await asyncio.to_thread(worker_store(redis_client).request_restart, first.id)
             await until(lambda: supervisor.processes()[0].pid not in (None, first.pid),
                         PATIENCE_S, "the remote restart")
 
             # a request naming an unknown group is refused by the supervisor, which keeps running
-            await asyncio.to_thread(worker_records.request_scale, redis_client, supervisor.id, "nope", 1)
+            await asyncio.to_thread(worker_store(redis_client).request_scale, supervisor.id, "nope", 1)
             await asyncio.sleep(0.4)
             assert len(supervisor.processes()) == 2
         finally:
             await supervisor.stop(2)
 
     asyncio.run(scenario())
-    stopped = worker_records.list_workers(redis_client)
+    stopped = worker_store(redis_client).list_workers()
     assert stopped and {w.state for w in stopped} == {"stopped"}  # still listed until they expire
     with pytest.raises(ControlError, match="no running supervisor"):
-        worker_records.request_scale(redis_client, "rig-7", "test", 1)
+        worker_store(redis_client).request_scale("rig-7", "test", 1)
     with pytest.raises(ControlError, match="no worker process"):
-        worker_records.request_restart(redis_client, stopped[0].id)
+        worker_store(redis_client).request_restart(stopped[0].id)
     with pytest.raises(ControlError, match="no running supervisor"):
-        worker_records.request_scale(redis_client, "no-such-host", "test", 1)
+        worker_store(redis_client).request_scale("no-such-host", "test", 1)
     with pytest.raises(ControlError, match="no worker process"):
-        worker_records.request_restart(redis_client, "no-such-host:1:test:0")
+        worker_store(redis_client).request_restart("no-such-host:1:test:0")
 
 
 def test_in_flight_counts_registry_active_jobs_of_own_processes(redis_url, redis_client):
@@ -425,22 +430,22 @@ def test_child_log_lines_are_relayed_with_the_process_id(redis_url, caplog):
 
 def test_list_workers_reports_malformed_records_and_drops_stale_ones(redis_client):
     now_ms = worker_records.server_ms(redis_client)
-    redis_client.zadd(worker_records.WORKERS, {"h:1:g:0": now_ms, "h:1:g:1": now_ms - 120_000, "h:1:g:2": now_ms})
+    redis_client.zadd(KEYS.workers, {"h:1:g:0": now_ms, "h:1:g:1": now_ms - 120_000, "h:1:g:2": now_ms})
     redis_client.hset("wq:worker:h:1:g:0", mapping={"host": "h", "queues": "not json", "threads": "two",
                                                      "state": "dancing", "restarts": "1"})
     redis_client.hset("wq:worker:h:1:g:1", mapping={"host": "h", "state": "running"})  # stale heartbeat
     # h:1:g:2 has no hash any more (expired): dropped as well
-    [worker] = worker_records.list_workers(redis_client)
+    [worker] = worker_store(redis_client).list_workers()
     assert worker.id == "h:1:g:0" and worker.restarts == 1 and worker.threads is None and worker.queues == ()
     assert "queues" in worker.problem and "threads" in worker.problem and "dancing" in worker.problem
-    assert redis_client.zrange(worker_records.WORKERS, 0, -1) == [b"h:1:g:0"]
+    assert redis_client.zrange(KEYS.workers, 0, -1) == [b"h:1:g:0"]
 
 
 def test_malformed_control_requests_are_reported_not_applied(redis_client):
-    key = worker_records.control_key("h:1")
+    key = KEYS.worker_control("h:1")
     redis_client.rpush(key, "{not json", json.dumps({"action": "explode"}),
                        json.dumps({"action": "scale", "group": "g", "delta": 1}))
-    requests, rejected = worker_records.take_requests(redis_client, "h:1")
+    requests, rejected = worker_store(redis_client).take_requests("h:1")
     assert [r.action for r in requests] == ["scale"] and len(rejected) == 2
     assert redis_client.llen(key) == 0
 
@@ -469,11 +474,11 @@ def test_a_host_with_two_supervisors_must_be_named_precisely(redis_client):
                                     last_exit_code=None, rss_bytes=None, active=0)
         for pid in (1, 2)
     ]
-    worker_records.publish_records(redis_client, records)
+    worker_store(redis_client).publish(records)
     with pytest.raises(ControlError, match=r"runs 2 supervisors \(h:1, h:2\)"):
-        worker_records.request_scale(redis_client, "h", "g", 1)
-    assert worker_records.request_scale(redis_client, "h:2", "g", -1) == "h:2"
-    [request], rejected = worker_records.take_requests(redis_client, "h:2")
+        worker_store(redis_client).request_scale("h", "g", 1)
+    assert worker_store(redis_client).request_scale("h:2", "g", -1) == "h:2"
+    [request], rejected = worker_store(redis_client).take_requests("h:2")
     assert (request.action, request.group, request.delta, rejected) == ("scale", "g", -1, [])
 
 

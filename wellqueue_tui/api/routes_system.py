@@ -12,9 +12,9 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.metrics_core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from ..workers.leader import LEADER_KEY
 from ..workers.prometheus import MetricsSnapshot, describe
-from ..workers.worker_records import ALIVE_WITHIN_S, WorkerState, list_workers
+from ..jobs.keys import KeySchema
+from ..workers.worker_records import ALIVE_WITHIN_S, WorkerRecords, WorkerState
 from .endpoints import Endpoint
 from .models import HealthOut, QueueStats, StatsOut
 from .responses import reply
@@ -22,13 +22,13 @@ from .services import services_of
 from .stats import read_queue_stats
 
 
-def check_health(client: redis.Redis) -> HealthOut:
+def check_health(client: redis.Redis, keys: KeySchema) -> HealthOut:
     """Redis answers, some worker process runs, a scheduler holds the lease; nothing more is told."""
     try:
         client.ping()
         workers = any(w.state == WorkerState.RUNNING and w.heartbeat_age_s < ALIVE_WITHIN_S
-                      for w in list_workers(client))
-        scheduler = client.exists(LEADER_KEY) == 1
+                      for w in WorkerRecords(client, keys).list_workers())
+        scheduler = client.exists(keys.leader) == 1
     except redis.RedisError:
         return HealthOut(status="unavailable", redis=False, workers=False, scheduler=False)
     return HealthOut(status="ok" if workers and scheduler else "unavailable", redis=True, workers=workers,
@@ -37,7 +37,7 @@ def check_health(client: redis.Redis) -> HealthOut:
 
 async def health(request: web.Request) -> web.Response:
     services = services_of(request)
-    report = await services.run(check_health, services.client)
+    report = await services.run(check_health, services.client, services.registry.keys)
     return reply(report, 200 if report.status == "ok" else 503)
 
 

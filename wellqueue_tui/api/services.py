@@ -20,6 +20,7 @@ from ..auth.secrets import is_dev_mode, load_signing_key
 from ..jobs import EnqueueError, prepare_message
 from ..jobs.actions import ActionError
 from ..jobs.broker import WellQueueBroker, build_broker
+from ..jobs.keys import KeySchema
 from ..jobs.registry import Registry
 from ..sanitize import safe_str
 from ..session import OperatorSession
@@ -91,11 +92,11 @@ def services_of(request: web.Request) -> ApiServices:
 
 def build_services(settings: Settings, client: redis.Redis) -> ApiServices:
     """The API's services over `client` (needs Redis now: the broker declares the queues)."""
-    registry = Registry(client, settings.namespace)
+    registry = Registry(client, KeySchema.from_settings(settings))
     return ApiServices(
         settings=settings,
         registry=registry,
         broker=build_broker(settings=settings, client=client),
         verifier=Verifier(load_signing_key(settings), is_dev_mode(settings)),
-        audit=AuditLog(client),
+        audit=AuditLog(client, registry.keys.audit),
     )

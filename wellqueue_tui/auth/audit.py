@@ -11,7 +11,6 @@ import redis
 from wellqueue_tui.auth.identity import Identity, Role
 from wellqueue_tui.auth.permissions import Action
 
-AUDIT_KEY = "wq:audit"
 DEFAULT_MAXLEN = 100_000
 MAX_PAGE = 1000
 Outcome = Literal["ok", "denied", "error"]
@@ -43,9 +42,9 @@ class AuditEntry:
 
 
 class AuditLog:
-    """Append to and page through the `wq:audit` stream, capped at about `maxlen` entries."""
+    """Append to and page through one deployment's audit stream (`KeySchema.audit`), capped at about `maxlen` entries."""
 
-    def __init__(self, client: redis.Redis, key: str = AUDIT_KEY, maxlen: int = DEFAULT_MAXLEN) -> None:
+    def __init__(self, client: redis.Redis, key: str, maxlen: int = DEFAULT_MAXLEN) -> None:
         if maxlen < 1:
             raise ValueError(f"audit maxlen must be at least 1, got {maxlen}")
         self.client = client

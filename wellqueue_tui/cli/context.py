@@ -11,6 +11,7 @@ import redis
 from ..auth.identity import Identity
 from ..auth.tokens import authenticate
 from ..connection import check_server, describe_url, redis_client, resolve_redis_url
+from ..jobs.keys import KeySchema
 from ..jobs.registry import Registry
 from ..session import OperatorSession
 from ..settings import Settings, load_settings
@@ -57,7 +58,11 @@ class CliContext:
 
     @property
     def registry(self) -> Registry:
-        return Registry(self.client, self.settings.namespace)
+        return Registry(self.client, self.keys)
+
+    @property
+    def keys(self) -> KeySchema:
+        return KeySchema.from_settings(self.settings)
 
     def identity(self) -> Identity:
         return authenticate(self.settings, getattr(self.args, "token", None))

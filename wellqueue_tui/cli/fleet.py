@@ -10,9 +10,9 @@ from .output import emit_json, table
 
 
 def cmd_workers(ctx: CliContext) -> int:
-    from ..workers.worker_records import list_workers
+    from ..workers.worker_records import WorkerRecords
 
-    workers = list_workers(ctx.client)
+    workers = WorkerRecords(ctx.client, ctx.keys).list_workers()
     if ctx.args.json:
         emit_json(workers)
         return 0

@@ -88,18 +88,17 @@ def cmd_schedules(ctx: CliContext) -> int:
     session = ctx.session()
     action = getattr(ctx.args, "schedule_action", None) or "list"
     if action not in SCHEDULE_PERMISSIONS:
-        return run_schedules_command(ctx.args, ctx.client, enqueue)
+        return run_schedules_command(ctx.args, session.schedule_store, enqueue)
 
     def run() -> int:
         broker = ctx.broker()
-        return run_schedules_command(ctx.args, ctx.client, functools.partial(enqueue, broker=broker))
+        return run_schedules_command(ctx.args, session.schedule_store, functools.partial(enqueue, broker=broker))
 
     return session.audited(SCHEDULE_PERMISSIONS[action], ctx.args.name, run)
 
 
-def run_schedules_command(args: argparse.Namespace, client: redis.Redis, enqueue_fn: EnqueueFn) -> int:
+def run_schedules_command(args: argparse.Namespace, store: ScheduleStore, enqueue_fn: EnqueueFn) -> int:
     """Run one `schedules` action; output on stdout, errors on stderr; returns the exit code."""
-    store = ScheduleStore(client)
     action = getattr(args, "schedule_action", None) or "list"
     try:
         return _ACTIONS[action](args, store, enqueue_fn)

@@ -67,12 +67,12 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_token(ctx: CliContext) -> int:
-    return run_token_command(ctx.args, ctx.settings, audit=AuditLog(ctx.client))
+    return run_token_command(ctx.args, ctx.settings, audit=AuditLog(ctx.client, ctx.keys.audit))
 
 
 def cmd_audit(ctx: CliContext) -> int:
     ctx.identity()  # every role may read the audit, but only with a valid token
-    return run_audit_command(ctx.args, ctx.client)
+    return run_audit_command(ctx.args, AuditLog(ctx.client, ctx.keys.audit))
 
 
 def run_token_command(
@@ -106,10 +106,10 @@ def run_token_command(
         return 1
 
 
-def run_audit_command(args: argparse.Namespace, client: redis.Redis) -> int:
+def run_audit_command(args: argparse.Namespace, audit: AuditLog) -> int:
     """Print recent audit entries (the caller has already been authenticated; every role may view the audit)."""
     try:
-        entries = AuditLog(client).recent(args.limit, before_id=args.before)
+        entries = audit.recent(args.limit, before_id=args.before)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -10,7 +10,6 @@ from uuid import uuid4
 from dramatiq.message import Message
 
 from ..sanitize import safe_str
-from .keys import CONTROL_CHANNEL, PAUSED, QUEUES, QueueKeys, job_key, state_key
 from .models import JobState
 from .registry import Registry, _state
 from .scripts import RegistryScripts
@@ -34,7 +33,7 @@ class ActionError(Exception):
 def _scripts(reg: Registry) -> RegistryScripts:
     scripts = getattr(reg, "_scripts", None)
     if scripts is None:
-        scripts = reg._scripts = RegistryScripts(reg.client)
+        scripts = reg._scripts = RegistryScripts(reg.client, reg.keys)
     return scripts
 
 
@@ -44,7 +43,7 @@ def _resubmit(reg: Registry, ids: list[str], expected: str, org: str | None) -> 
         return {}
     with reg.client.pipeline(transaction=False) as pipe:
         for job_id in ids:
-            pipe.hmget(job_key(job_id), RESUBMIT_FIELDS)
+            pipe.hmget(reg.keys.job(job_id), RESUBMIT_FIELDS)
         rows = pipe.execute(raise_on_error=False)
     script = _scripts(reg).resubmit
     codes: dict[str, int] = {}
@@ -66,9 +65,9 @@ def _resubmit(reg: Registry, ids: list[str], expected: str, org: str | None) -> 
             except (ValueError, TypeError, AttributeError, RecursionError):
                 codes[job_id] = -3  # malformed record: cannot be rebuilt
                 continue
-            keys = QueueKeys(reg.namespace, queue)
+            keys = reg.keys.queue(queue)
             script(
-                keys=[job_key(job_id), keys.ready, keys.prioritized, keys.msgs, keys.dead, keys.dead_msgs,
+                keys=[reg.keys.job(job_id), keys.ready, keys.prioritized, keys.msgs, keys.dead, keys.dead_msgs,
                       keys.delayed_msgs, keys.priority_seq],
                 args=[job_id, expected, gen if gen is not None else "", message.options["redis_message_id"],
                       message.encode(), org or ""],
@@ -134,7 +133,7 @@ def retry_all_failed(reg: Registry, queue: str, *, org: str | None = None) -> Ac
     done = 0
     seen: set[str] = set()
     while True:
-        ids = [i.decode() for i in reg.client.zrange(state_key(queue, JobState.FAILED, org), 0, BATCH - 1)]
+        ids = [i.decode() for i in reg.client.zrange(reg.keys.state(queue, JobState.FAILED, org), 0, BATCH - 1)]
         ids = [i for i in ids if i not in seen]  # unretryable records stay in `failed`; don't loop on them
         if not ids:
             break
@@ -148,7 +147,7 @@ def _remove(reg: Registry, job_ids: list[str], org: str | None, states: str = ""
         return {}
     with reg.client.pipeline(transaction=False) as pipe:
         for job_id in job_ids:
-            pipe.hget(job_key(job_id), "queue")
+            pipe.hget(reg.keys.job(job_id), "queue")
         queues = pipe.execute(raise_on_error=False)
     script = _scripts(reg).remove
     codes: dict[str, int] = {}
@@ -158,8 +157,8 @@ def _remove(reg: Registry, job_ids: list[str], org: str | None, states: str = ""
             if not isinstance(queue, bytes):  # gone, or not a job record at all
                 codes[job_id] = -2
                 continue
-            keys = QueueKeys(reg.namespace, queue.decode("utf-8", "replace"))
-            script(keys=[job_key(job_id), keys.msgs, keys.delayed_msgs, keys.dead, keys.dead_msgs],
+            keys = reg.keys.queue(queue.decode("utf-8", "replace"))
+            script(keys=[reg.keys.job(job_id), keys.msgs, keys.delayed_msgs, keys.dead, keys.dead_msgs],
                    args=[job_id, org or "", states], client=pipe)
             queued.append(job_id)
         for job_id, code in zip(queued, pipe.execute()):
@@ -192,7 +191,7 @@ def clean_jobs(reg: Registry, queue: str, state: str, older_than_ms: int, limit:
     if JobState(state) not in CLEANABLE:
         raise ActionError(f"cannot clean {state} jobs; clean one of {', '.join(CLEANABLE)}")
     cutoff = reg.server_time() * 1000 - older_than_ms
-    key = state_key(queue, state, org)
+    key = reg.keys.state(queue, state, org)
     done = 0
     while done < limit:
         if JobState(state) in (JobState.DELAYED, JobState.PRIORITIZED):  # scores are not entry times here
@@ -212,7 +211,7 @@ def _created_before(reg: Registry, key: str, cutoff_ms: float, count: int) -> li
     ids = [i.decode() for i in reg.client.zrange(key, 0, 4 * count - 1)]
     with reg.client.pipeline(transaction=False) as pipe:
         for job_id in ids:
-            pipe.hget(job_key(job_id), "created_at")
+            pipe.hget(reg.keys.job(job_id), "created_at")
         created = pipe.execute(raise_on_error=False)
     return [i for i, c in zip(ids, created) if (_ms(c) or cutoff_ms) < cutoff_ms][:count]
 
@@ -228,7 +227,7 @@ def drain_queue(reg: Registry, queue: str, *, org: str | None = None) -> ActionR
     """Remove every job waiting to run (waiting and prioritized); delayed jobs stay."""
     done = 0
     for state in (JobState.WAITING, JobState.PRIORITIZED):
-        key = state_key(queue, state, org)
+        key = reg.keys.state(queue, state, org)
         while True:
             ids = [i.decode() for i in reg.client.zrange(key, 0, BATCH - 1)]
             if not ids:
@@ -243,8 +242,8 @@ def drain_queue(reg: Registry, queue: str, *, org: str | None = None) -> ActionR
 def pause_queue(reg: Registry, queue: str) -> ActionResult:
     _known(reg, queue)
     with reg.client.pipeline(transaction=True) as pipe:
-        pipe.sadd(PAUSED, queue)
-        pipe.publish(CONTROL_CHANNEL, json.dumps({"paused": queue}))
+        pipe.sadd(reg.keys.paused, queue)
+        pipe.publish(reg.keys.control_channel, json.dumps({"paused": queue}))
         pipe.execute()
     return ActionResult("pause", queue, 1, f"{queue} paused: workers on every host stop taking its jobs")
 
@@ -252,12 +251,12 @@ def pause_queue(reg: Registry, queue: str) -> ActionResult:
 def resume_queue(reg: Registry, queue: str) -> ActionResult:
     _known(reg, queue)
     with reg.client.pipeline(transaction=True) as pipe:
-        pipe.srem(PAUSED, queue)
-        pipe.publish(CONTROL_CHANNEL, json.dumps({"resumed": queue}))
+        pipe.srem(reg.keys.paused, queue)
+        pipe.publish(reg.keys.control_channel, json.dumps({"resumed": queue}))
         pipe.execute()
     return ActionResult("resume", queue, 1, f"{queue} resumed")
 
 
 def _known(reg: Registry, queue: str) -> None:
-    if not reg.client.sismember(QUEUES, queue):
+    if not reg.client.sismember(reg.keys.queues, queue):
         raise ActionError(safe_str(f"unknown queue {queue!r}; known queues: {', '.join(reg.known_queues())}", 500))

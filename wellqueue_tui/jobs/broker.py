@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from uuid import uuid4
 
@@ -25,13 +25,16 @@ from dramatiq.message import Message
 from dramatiq.middleware import CurrentMessage, ShutdownNotifications, TimeLimit
 
 from ..settings import Settings, get_settings
-from .keys import QUEUES, QueueKeys, job_key, tomb_key
+from .keys import KeySchema
 from .kind import JobKind
+from .middleware import Attempts, Heartbeat, JobContexts, Outcome, PauseGate, outcome_of
 from .options import DEFAULT_KEEP_COMPLETED, DEFAULT_KEEP_FAILED
 from .scripts import RegistryScripts
 
 #: A job that killed its worker this many times is failed instead of redelivered again.
 REDELIVERY_LIMIT = 5
+#: What a delivery without a registry transition finishes with (a delayed copy moved to its ready queue).
+ACKED = Outcome("ack")
 #: How long a closing consumer keeps trying to hand back its messages through a Redis outage.
 CLOSE_RETRY_S = 30.0
 
@@ -51,15 +54,16 @@ class Submitted:
 class WellQueueBroker(RedisBroker):
     """RedisBroker whose enqueue also upserts the job registry, in the same script."""
 
-    def __init__(self, *, client: redis.Redis, namespace: str, heartbeat_timeout: int, middleware=None) -> None:
+    def __init__(self, *, client: redis.Redis, keys: KeySchema, heartbeat_timeout: int, middleware=None) -> None:
         super().__init__(
             client=client,
-            namespace=namespace,
+            namespace=keys.namespace,
             middleware=middleware,
             maintenance_chance=0,  # our reaper recovers dead workers; Dramatiq's maintenance runs KEYS
             heartbeat_timeout=heartbeat_timeout,
         )
-        self.registry_scripts = RegistryScripts(client)
+        self.keys = keys
+        self.registry_scripts = RegistryScripts(client, keys)
         self.paused_queues: frozenset[str] = frozenset()
         self.kinds: dict[str, JobKind] = {}  # queue name -> kind, filled by declare_kind
 
@@ -95,7 +99,7 @@ class WellQueueBroker(RedisBroker):
 
     def _prepare(self, message: Message, delay: int | None, create_only: bool) -> tuple[Message, list, list]:
         queue = q_name(message.queue_name)
-        keys = QueueKeys(self.namespace, queue)
+        keys = self.keys.queue(queue)
         message = message.copy(options={"redis_message_id": str(uuid4())})
         priority = message.options.get("wq_priority")
         if delay is not None:
@@ -106,8 +110,8 @@ class WellQueueBroker(RedisBroker):
         else:
             state, ready, msgs = "waiting", keys.ready, keys.msgs
         self.emit_before("enqueue", message, delay)
-        script_keys = [ready, msgs, job_key(message.message_id), tomb_key(message.message_id), QUEUES,
-                       keys.priority_seq]
+        script_keys = [ready, msgs, self.keys.job(message.message_id), self.keys.tomb(message.message_id),
+                       self.keys.queues, keys.priority_seq]
         args = [
             "create" if create_only else "upsert",
             message.options["redis_message_id"],
@@ -144,10 +148,12 @@ class WellQueueConsumer(_RedisConsumer):
         super().__init__(broker, queue_name, prefetch, timeout)
         self.is_delay_queue = queue_name.endswith(".DQ")
         self.canonical = q_name(queue_name)
-        self.keys = QueueKeys(broker.namespace, self.canonical)
+        self.registry_keys = broker.keys
+        self.keys = broker.keys.queue(self.canonical)
         self.acks_key = self.keys.acks(broker.broker_id, delayed=self.is_delay_queue)
         self.msgs_key = self.keys.delayed_msgs if self.is_delay_queue else self.keys.msgs
         self.list_key = self.keys.delayed if self.is_delay_queue else self.keys.ready
+        self.ready_zset_key = self.keys.delayed_prioritized if self.is_delay_queue else self.keys.prioritized
         self.scripts: RegistryScripts = broker.registry_scripts
 
     # -- fetching ---------------------------------------------------------------------------
@@ -175,9 +181,8 @@ class WellQueueConsumer(_RedisConsumer):
                 wanted = self.prefetch - self.outstanding_message_count
                 if wanted > 0:
                     flat = self.scripts.fetch(
-                        keys=[self.keys.prioritized if not self.is_delay_queue else self.keys.delayed + ".PQ",
-                              self.list_key, self.msgs_key, self.acks_key,
-                              f"{self.broker.namespace}:__fetch__.{uuid4()}"],
+                        keys=[self.ready_zset_key, self.list_key, self.msgs_key, self.acks_key,
+                              self.registry_keys.fetch_batch(str(uuid4()))],
                         args=[wanted],
                     )
                     self.message_cache = [(flat[i], flat[i + 1]) for i in range(0, len(flat), 2)]
@@ -195,7 +200,8 @@ class WellQueueConsumer(_RedisConsumer):
         excerpt = data[:2000].decode("utf-8", "replace")
         poison_id = f"poison:{rid.decode('utf-8', 'replace')}"
         self.scripts.poison(
-            keys=[self.acks_key, self.msgs_key, self.keys.dead, self.keys.dead_msgs, job_key(poison_id)],
+            keys=[self.acks_key, self.msgs_key, self.keys.dead, self.keys.dead_msgs, self.registry_keys.job(poison_id),
+                  self.registry_keys.queues],
             args=[rid, self.canonical, reason, excerpt],
         )
 
@@ -204,33 +210,33 @@ class WellQueueConsumer(_RedisConsumer):
 
     # -- finishing --------------------------------------------------------------------------
     def ack(self, message: MessageProxy) -> None:
-        outcome = getattr(message, "_wq_outcome", None)
-        self._finish(message, outcome["outcome"] if outcome and not self.is_delay_queue else "ack", outcome or {})
+        outcome = outcome_of(message)
+        self._finish(message, outcome if outcome and not self.is_delay_queue else ACKED)
 
     def nack(self, message: MessageProxy) -> None:
-        outcome = getattr(message, "_wq_outcome", None) or {}
-        if "error" not in outcome:  # e.g. an unknown actor: no process hooks ran
+        outcome = outcome_of(message) or Outcome("failed")
+        if not outcome.error:  # e.g. an unknown actor: no process hooks ran
             exc = getattr(message, "_exception", None)
-            outcome = {**outcome, "error": f"{type(exc).__name__}: {exc}" if exc else "rejected by the worker"}
-        self._finish(message, "failed", outcome)
+            outcome = replace(outcome, error=f"{type(exc).__name__}: {exc}" if exc else "rejected by the worker")
+        self._finish(message, replace(outcome, kind="failed"))
 
-    def _finish(self, message: MessageProxy, outcome: str, data: dict) -> None:
+    def _finish(self, message: MessageProxy, outcome: Outcome) -> None:
         keep = message.options.get("wq_keep") or [DEFAULT_KEEP_COMPLETED, 0, DEFAULT_KEEP_FAILED, 0]
-        retry: Message | None = data.get("retry_message")
+        retry = outcome.retry
         try:
             self.scripts.finish(
-                keys=[self.acks_key, self.msgs_key, job_key(message.message_id), self.keys.dead,
+                keys=[self.acks_key, self.msgs_key, self.registry_keys.job(message.message_id), self.keys.dead,
                       self.keys.dead_msgs, self.keys.delayed, self.keys.delayed_msgs],
                 args=[
-                    outcome,
+                    outcome.kind,
                     message.options["redis_message_id"],
                     message.message_id,
                     self.canonical,
-                    int(data.get("duration_ms", 0)),
-                    data.get("error", ""),
-                    data.get("traceback", ""),
-                    data.get("result", ""),
-                    data.get("worker", ""),
+                    outcome.duration_ms,
+                    outcome.error,
+                    outcome.traceback,
+                    outcome.result,
+                    outcome.worker,
                     *keep,
                     retry.options["redis_message_id"] if retry else "",
                     retry.encode() if retry else "",
@@ -282,19 +288,19 @@ def build_broker(url: str | None = None, *, settings: Settings | None = None, cl
     """A broker with the WellQueue middleware and an actor per job kind (default: every configured kind)."""
     from ..connection import redis_client
     from .kind import all_kinds
-    from .middleware import RegistryMiddleware
 
     settings = settings or get_settings()
     client = client or redis_client(url)
     broker = WellQueueBroker(
         client=client,
-        namespace=settings.namespace,
+        keys=KeySchema.from_settings(settings),
         heartbeat_timeout=settings.heartbeat_timeout_ms,
-        middleware=[TimeLimit(), ShutdownNotifications(), CurrentMessage(), RegistryMiddleware(settings)],
+        middleware=[TimeLimit(), ShutdownNotifications(), CurrentMessage(), PauseGate(),
+                    Heartbeat(settings.heartbeat_timeout_ms), Attempts(), JobContexts(settings)],
     )
     for kind in kinds if kinds is not None else all_kinds(settings.kind_modules).values():
         declare_kind(broker, kind)
-    client.sadd(QUEUES, *broker.kinds)  # every console lists every queue, even before its first job
+    client.sadd(broker.keys.queues, *broker.kinds)  # every console lists every queue, even before its first job
     return broker
 
 
@@ -306,14 +312,13 @@ def declare_kind(broker: WellQueueBroker, kind) -> dramatiq.Actor:
     from .context import current_job
     from .kind import PermanentJobError
 
-    def run(payload: dict) -> None:
+    def run(payload: dict) -> Any:
         try:
             model = kind.payload.model_validate(payload)
         except ValidationError as exc:
             raise PermanentJobError(f"invalid payload: {describe_validation(exc)}") from None
-        context = current_job.get()
-        # The result goes to the registry through the context, not to Dramatiq's Results backend.
-        context.result = kind.process(model, context)
+        # The result reaches the registry through the Attempts middleware, not Dramatiq's Results backend.
+        return kind.process(model, current_job.get())
 
     broker.kinds[kind.queue] = kind
     run.__name__ = run.__qualname__ = kind.name

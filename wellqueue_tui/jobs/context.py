@@ -24,7 +24,6 @@ class JobContext:
         self.queue = queue
         self.attempt = attempt
         self.settings = settings
-        self.result: object = None
         self._sink = sink
 
     def progress(self, percent: float) -> None:
@@ -40,5 +39,5 @@ class JobContext:
         return self._sink.enqueue(queue_or_kind, payload, **options)
 
 
-#: The context of the job running in this thread, set by the registry middleware.
+#: The context of the job running in this thread, set by the JobContexts middleware.
 current_job: ContextVar[JobContext | None] = ContextVar("current_job", default=None)

@@ -1,36 +1,146 @@
-"""Redis key names: Dramatiq's (under the namespace) and the registry's (under `wq:`), in one place."""
+"""Every Redis key name WellQueue uses: the registry's under one prefix tied to the deployment's namespace
+(`KeySchema`), and Dramatiq's own under the namespace (`QueueKeys`). No other module spells a key."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
-QUEUES = "wq:queues"
-PAUSED = "wq:paused"
-CONTROL_CHANNEL = "wq:ctl"
-BROKERS = "wq:brokers"  # worker processes' heartbeats, scored with Redis server time
-EVENTS = "wq:events"
+DEFAULT_NAMESPACE = "wellqueue"
+#: The default deployment's registry prefix; kept so data written before namespaced prefixes stays visible.
+DEFAULT_PREFIX = "wq"
+#: A prefix is part of every key name: no whitespace, no glob characters (SCAN MATCH), no braces.
+PREFIX_PATTERN = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 
 
-def job_key(job_id: str) -> str:
-    return f"wq:job:{job_id}"
+def prefix_for(namespace: str) -> str:
+    """The registry prefix of a namespace: `wq` for the default one, `{namespace}:wq` for any other."""
+    return DEFAULT_PREFIX if namespace == DEFAULT_NAMESPACE else f"{namespace}:{DEFAULT_PREFIX}"
 
 
-def job_log_key(job_id: str) -> str:
-    return f"wq:job:{job_id}:log"
+@dataclass(frozen=True)
+class KeySchema:
+    """The registry's key names for one deployment (prefix) plus the Dramatiq namespace they live beside."""
+
+    namespace: str = DEFAULT_NAMESPACE
+    prefix: str = DEFAULT_PREFIX
+
+    @classmethod
+    def for_namespace(cls, namespace: str, prefix: str | None = None) -> KeySchema:
+        """The schema of a deployment; `prefix` overrides the one derived from the namespace."""
+        prefix = prefix or prefix_for(namespace)
+        if not PREFIX_PATTERN.fullmatch(prefix):
+            raise ValueError(f"key prefix {prefix[:80]!r} (from WELLQUEUE_NAMESPACE or WELLQUEUE_KEY_PREFIX) "
+                             "must be 1-64 letters, digits or . _ : -")
+        return cls(namespace, prefix)
+
+    @classmethod
+    def from_settings(cls, settings) -> KeySchema:
+        return cls.for_namespace(settings.namespace, settings.key_prefix)
+
+    def _k(self, *parts: object) -> str:
+        return ":".join((self.prefix, *map(str, parts)))
+
+    # -- fixed names ---------------------------------------------------------------------------
+    @property
+    def queues(self) -> str:
+        """Set of known queue names."""
+        return self._k("queues")
+
+    @property
+    def paused(self) -> str:
+        """Set of paused queue names."""
+        return self._k("paused")
+
+    @property
+    def control_channel(self) -> str:
+        """Pub/sub channel announcing pause and resume."""
+        return self._k("ctl")
+
+    @property
+    def brokers(self) -> str:
+        """Zset of worker processes' heartbeats (Redis server ms), read by the reaper."""
+        return self._k("brokers")
+
+    @property
+    def workers(self) -> str:
+        """Zset of supervised worker process records (score = last refresh, Redis server ms)."""
+        return self._k("workers")
+
+    @property
+    def schedules(self) -> str:
+        """Hash name -> schedule definition (JSON)."""
+        return self._k("schedules")
+
+    @property
+    def schedule_state(self) -> str:
+        """Hash name -> what the scheduler last did with that schedule (JSON)."""
+        return self._k("schedules", "state")
+
+    @property
+    def schedules_installed(self) -> str:
+        """String marking that the default schedules were installed once."""
+        return self._k("schedules", "installed")
+
+    @property
+    def schedules_changed(self) -> str:
+        """Pub/sub channel announcing a schedule change (message = schedule name)."""
+        return self._k("schedules", "changed")
+
+    @property
+    def leader(self) -> str:
+        """String holding the scheduler leader lease."""
+        return self._k("scheduler", "leader")
+
+    @property
+    def audit(self) -> str:
+        """Stream of operator actions."""
+        return self._k("audit")
+
+    # -- names per job, queue, worker ---------------------------------------------------------
+    def job(self, job_id: str) -> str:
+        return self._k("job", job_id)
+
+    def job_log(self, job_id: str) -> str:
+        return self._k("job", job_id, "log")
+
+    def tomb(self, job_id: str) -> str:
+        return self._k("tomb", job_id)
+
+    def state(self, queue: str, state: str, org: str | None = None) -> str:
+        if org:
+            return self._k("org", org, "q", queue, state)
+        return self._k("q", queue, state)
+
+    def stats(self, queue: str, minute: int | str) -> str:
+        return self._k("stats", queue, minute)
+
+    def worker(self, worker_id: str) -> str:
+        return self._k("worker", worker_id)
+
+    def worker_control(self, supervisor_id: str) -> str:
+        """List of scale/restart requests waiting for one supervisor."""
+        return self._k("ctl", supervisor_id)
+
+    # -- Dramatiq's names, under the namespace ------------------------------------------------
+    def queue(self, queue: str) -> QueueKeys:
+        return QueueKeys(self.namespace, queue)
+
+    def acks_prefix(self, broker_id: str) -> str:
+        """What every acks set of one Dramatiq broker (worker process) starts with."""
+        return f"{self.namespace}:__acks__.{broker_id}."
+
+    def fetch_batch(self, token: str) -> str:
+        """The batch one fetch call took, kept briefly so a re-sent call returns it again."""
+        return f"{self.namespace}:__fetch__.{token}"
+
+    @property
+    def dramatiq_heartbeats(self) -> str:
+        return f"{self.namespace}:__heartbeats__"
 
 
-def tomb_key(job_id: str) -> str:
-    return f"wq:tomb:{job_id}"
-
-
-def state_key(queue: str, state: str, org: str | None = None) -> str:
-    if org:
-        return f"wq:org:{org}:q:{queue}:{state}"
-    return f"wq:q:{queue}:{state}"
-
-
-def stats_key(queue: str, minute: int) -> str:
-    return f"wq:stats:{queue}:{minute}"
+#: The default deployment's schema (namespace `wellqueue`, prefix `wq`).
+DEFAULT_KEYS = KeySchema()
 
 
 @dataclass(frozen=True)
@@ -62,6 +172,11 @@ class QueueKeys:
     @property
     def delayed(self) -> str:
         return self._k(".DQ")
+
+    @property
+    def delayed_prioritized(self) -> str:
+        """Never filled (delayed messages are not prioritized); the fetch script needs some zset to pop."""
+        return self._k(".DQ.PQ")
 
     @property
     def delayed_msgs(self) -> str:

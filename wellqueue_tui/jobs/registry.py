@@ -8,7 +8,7 @@ import math
 
 import redis
 
-from .keys import PAUSED, QUEUES, job_key, job_log_key, state_key, stats_key
+from .keys import DEFAULT_KEYS, KeySchema
 from .models import STATES, AttemptRecord, JobDetail, JobPage, JobState, JobSummary, MinuteStats, QueueCounts
 
 SUMMARY_FIELDS = ("id", "queue", "kind", "state", "data", "priority", "attempts", "max_attempts", "progress",
@@ -82,11 +82,12 @@ def _decode_summary(job_id: str, values: list[bytes | None], problems: list[str]
 
 
 class Registry:
-    """The read side of the registry over one Redis client; actions live in `jobs.actions`."""
+    """The read side of one deployment's registry (its key schema) over one Redis client; actions live in
+    `jobs.actions`."""
 
-    def __init__(self, client: redis.Redis, namespace: str = "wellqueue") -> None:
+    def __init__(self, client: redis.Redis, keys: KeySchema = DEFAULT_KEYS) -> None:
         self.client = client
-        self.namespace = namespace
+        self.keys = keys
 
     def ping(self) -> bool:
         return bool(self.client.ping())
@@ -96,10 +97,10 @@ class Registry:
         return seconds + micros / 1e6
 
     def known_queues(self) -> list[str]:
-        return sorted(q.decode("utf-8", "replace") for q in self.client.smembers(QUEUES))
+        return sorted(q.decode("utf-8", "replace") for q in self.client.smembers(self.keys.queues))
 
     def paused_queues(self) -> set[str]:
-        return {q.decode("utf-8", "replace") for q in self.client.smembers(PAUSED)}
+        return {q.decode("utf-8", "replace") for q in self.client.smembers(self.keys.paused)}
 
     def queue_counts(self, queue: str, org: str | None = None) -> QueueCounts:
         return self.all_counts(org, queues=[queue])[0]
@@ -109,8 +110,8 @@ class Registry:
         with self.client.pipeline(transaction=False) as pipe:
             for queue in queues:
                 for state in STATES:
-                    pipe.zcard(state_key(queue, state, org))
-            pipe.smembers(PAUSED)
+                    pipe.zcard(self.keys.state(queue, state, org))
+            pipe.smembers(self.keys.paused)
             *cards, paused = pipe.execute(raise_on_error=False)
         cards = [c if isinstance(c, int) else 0 for c in cards]  # a foreign key at a state name counts nothing
         if isinstance(paused, Exception):
@@ -123,7 +124,7 @@ class Registry:
         ]
 
     def page_ids(self, queue: str, state: str, offset: int, limit: int, org: str | None = None) -> list[str]:
-        key = state_key(queue, _state(state), org)
+        key = self.keys.state(queue, _state(state), org)
         if JobState(state) in ASCENDING_STATES:
             ids = self.client.zrange(key, offset, offset + limit - 1)
         else:
@@ -132,7 +133,7 @@ class Registry:
 
     def list_jobs(self, queue: str, state: str, offset: int = 0, limit: int = 50, org: str | None = None) -> JobPage:
         state = _state(state)
-        total = self.client.zcard(state_key(queue, state, org))
+        total = self.client.zcard(self.keys.state(queue, state, org))
         ids = self.page_ids(queue, state, offset, limit, org)
         return JobPage(queue, state, total, offset, self._summaries(ids))
 
@@ -144,7 +145,7 @@ class Registry:
         direct = [i for i in ids if needle in i.lower()]
         with self.client.pipeline(transaction=False) as pipe:
             for job_id in ids:
-                pipe.hget(job_key(job_id), "data")
+                pipe.hget(self.keys.job(job_id), "data")
             datas = pipe.execute(raise_on_error=False)
         matching = [i for i, d in zip(ids, datas)
                     if i in direct or (isinstance(d, bytes) and needle in d.decode("utf-8", "replace").lower())]
@@ -156,7 +157,7 @@ class Registry:
             return []
         with self.client.pipeline(transaction=False) as pipe:
             for job_id in ids:
-                pipe.hmget(job_key(job_id), SUMMARY_FIELDS)
+                pipe.hmget(self.keys.job(job_id), SUMMARY_FIELDS)
             rows = pipe.execute(raise_on_error=False)
         summaries = []
         for job_id, row in zip(ids, rows):
@@ -168,8 +169,8 @@ class Registry:
 
     def get_job(self, job_id: str, org: str | None = None, log_lines: int = 200) -> JobDetail | None:
         with self.client.pipeline(transaction=False) as pipe:
-            pipe.hmget(job_key(job_id), DETAIL_FIELDS)
-            pipe.lrange(job_log_key(job_id), -log_lines, -1)
+            pipe.hmget(self.keys.job(job_id), DETAIL_FIELDS)
+            pipe.lrange(self.keys.job_log(job_id), -log_lines, -1)
             row, logs = pipe.execute(raise_on_error=False)
         problems: list[str] = []
         if isinstance(row, Exception):
@@ -203,7 +204,7 @@ class Registry:
         wanted = range(current - minutes + 1, current + 1)
         with self.client.pipeline(transaction=False) as pipe:
             for minute in wanted:
-                pipe.hmget(stats_key(queue, minute), "completed", "failed", "duration_ms_sum")
+                pipe.hmget(self.keys.stats(queue, minute), "completed", "failed", "duration_ms_sum")
             rows = pipe.execute()
         return [MinuteStats(m, int(c or 0), int(f or 0), int(d or 0)) for m, (c, f, d) in zip(wanted, rows)]
 

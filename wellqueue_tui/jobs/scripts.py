@@ -1,11 +1,17 @@
-"""Loads the registry's Lua scripts (each prefixed with the shared prelude in lua/common.lua)."""
+"""Loads the registry's Lua scripts (each prefixed with the shared prelude in lua/common.lua) and binds them
+to one deployment's key prefix, which every registry script takes as ARGV[1]."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import redis
+from redis.commands.core import Script
+
+from .keys import KeySchema
 
 LUA_DIR = Path(__file__).parent / "lua"
 SCRIPT_NAMES = ("enqueue", "fetch", "finish", "mark_active", "requeue", "resubmit", "remove", "heartbeat", "poison")
@@ -17,9 +23,31 @@ def script_source(name: str) -> str:
     return prelude + "\n" + (LUA_DIR / f"{name}.lua").read_text()
 
 
+class PrefixedScript:
+    """One registry script whose ARGV[1] is always the key prefix; callers pass only the script's own args."""
+
+    def __init__(self, script: Script, prefix: str) -> None:
+        self._script = script
+        self._prefix = prefix
+
+    def __call__(self, keys: Sequence[Any] = (), args: Sequence[Any] = (), client: Any = None) -> Any:
+        return self._script(keys=list(keys), args=[self._prefix, *args], client=client)
+
+
 class RegistryScripts:
     """The registry scripts registered on one client (EVALSHA, reloaded by redis-py after a restart)."""
 
-    def __init__(self, client: redis.Redis) -> None:
+    enqueue: PrefixedScript
+    fetch: PrefixedScript
+    finish: PrefixedScript
+    mark_active: PrefixedScript
+    requeue: PrefixedScript
+    resubmit: PrefixedScript
+    remove: PrefixedScript
+    heartbeat: PrefixedScript
+    poison: PrefixedScript
+
+    def __init__(self, client: redis.Redis, keys: KeySchema) -> None:
+        self.keys = keys
         for name in SCRIPT_NAMES:
-            setattr(self, name, client.register_script(script_source(name)))
+            setattr(self, name, PrefixedScript(client.register_script(script_source(name)), keys.prefix))

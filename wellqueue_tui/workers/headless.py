@@ -14,6 +14,7 @@ from ..logging_setup import LogFormat, configure_logging
 from ..redis_server import RedisNotAvailable, RedisStartError
 from ..settings import Settings
 from .host import WorkerHost
+from ..jobs.keys import KeySchema
 from .prometheus import MetricsServer, serve_metrics
 
 logger = logging.getLogger(__name__)
@@ -92,7 +93,7 @@ async def _serve(
     try:
         if metrics_port is not None:
             try:
-                metrics = serve_metrics(metrics_port, client)
+                metrics = serve_metrics(metrics_port, client, KeySchema.from_settings(settings))
             except OSError as exc:
                 logger.error("Cannot serve metrics on 127.0.0.1:%d: %s; choose another --metrics-port",
                              metrics_port, exc)

@@ -10,9 +10,12 @@ import logging
 from ..connection import redis_client
 from ..jobs import enqueue
 from ..jobs.broker import build_broker
+from ..jobs.keys import KeySchema
 from ..jobs.reaper import reap_dead_workers
 from ..settings import Settings
+from .leader import LeaderLease
 from .scheduler import CronScheduler
+from .schedules import ScheduleStore
 from .supervisor import Supervisor
 
 logger = logging.getLogger(__name__)
@@ -34,14 +37,16 @@ class WorkerHost:
     def _start_scheduler(self) -> CronScheduler:
         client = redis_client(self.url)
         broker = build_broker(self.url, settings=self.settings, client=client)  # fires use *these* settings
+        keys = KeySchema.from_settings(self.settings)
 
         def reap() -> None:
-            report = reap_dead_workers(client, self.settings.namespace, self.settings.heartbeat_timeout_ms)
+            report = reap_dead_workers(client, keys, self.settings.heartbeat_timeout_ms)
             if report.dead_workers:
                 logger.warning("Reaper: %d dead worker(s); %d job(s) requeued, %d failed after too many "
                                "redeliveries", report.dead_workers, report.requeued, report.failed)
 
         scheduler = CronScheduler(client, functools.partial(enqueue, broker=broker), settings=self.settings,
+                                  store=ScheduleStore(client, keys), lease=LeaderLease(client, keys.leader),
                                   on_leader_tick=reap)
         scheduler.start()
         return scheduler

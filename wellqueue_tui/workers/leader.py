@@ -1,4 +1,4 @@
-"""The scheduler leader lease: at most one process holds `wq:scheduler:leader` and runs the cron loop."""
+"""The scheduler leader lease: at most one process holds the lease key (`KeySchema.leader`) and runs the cron loop."""
 
 from __future__ import annotations
 
@@ -14,8 +14,6 @@ from importlib.resources import files
 import redis
 
 log = logging.getLogger(__name__)
-
-LEADER_KEY = "wq:scheduler:leader"
 
 Listener = Callable[[], None]
 
@@ -36,7 +34,7 @@ class LeaderLease:
     def __init__(
         self,
         client: redis.Redis,
-        key: str = LEADER_KEY,
+        key: str,
         ttl_ms: int = 15_000,
         *,
         renew_interval_ms: int | None = None,

@@ -15,9 +15,10 @@ from prometheus_client import CollectorRegistry, start_http_server
 from prometheus_client.metrics_core import GaugeMetricFamily, Metric, SummaryMetricFamily
 from prometheus_client.registry import Collector
 
+from ..jobs.keys import KeySchema
 from ..jobs.models import STATES, QueueCounts
 from ..jobs.registry import Registry
-from .worker_records import WorkerState, list_workers
+from .worker_records import WorkerRecords, WorkerState
 
 logger = logging.getLogger(__name__)
 
@@ -42,9 +43,8 @@ class MetricsSnapshot:
     workers: Counter = field(default_factory=Counter)  # (host, state) -> processes
 
 
-def read_snapshot(client: redis.Redis) -> MetricsSnapshot:
+def read_snapshot(registry: Registry, workers: WorkerRecords) -> MetricsSnapshot:
     """Everything one scrape reports: ZCARDs per state, minute stats, worker records."""
-    registry = Registry(client)
     now = registry.server_time()
     counts = registry.all_counts()
     outcomes = {}
@@ -57,21 +57,22 @@ def read_snapshot(client: redis.Redis) -> MetricsSnapshot:
             completed_60m=sum(m.completed for m in recent),
             duration_s_60m=sum(m.duration_ms_sum for m in recent) / 1000,
         )
-    workers = Counter((w.host, w.state) for w in list_workers(client))
-    return MetricsSnapshot(counts, outcomes, workers)
+    processes = Counter((w.host, w.state) for w in workers.list_workers())
+    return MetricsSnapshot(counts, outcomes, processes)
 
 
 class WellQueueCollector(Collector):
     """Reads a fresh snapshot on every scrape; `wellqueue_up` is 0 (and nothing else is reported) when Redis
     cannot be read."""
 
-    def __init__(self, client: redis.Redis) -> None:
-        self.client = client
+    def __init__(self, client: redis.Redis, keys: KeySchema) -> None:
+        self.registry = Registry(client, keys)
+        self.workers = WorkerRecords(client, keys)
 
     def collect(self) -> Iterator[Metric]:
         up = GaugeMetricFamily("wellqueue_up", "1 when the metrics endpoint could read Redis, else 0")
         try:
-            snapshot = read_snapshot(self.client)
+            snapshot = read_snapshot(self.registry, self.workers)
         except (redis.RedisError, OSError) as exc:
             logger.warning("Metrics scrape could not read Redis: %s", exc)
             up.add_metric([], 0)
@@ -142,10 +143,10 @@ class MetricsServer:
         self.thread.join(timeout=5)
 
 
-def serve_metrics(port: int, client: redis.Redis, host: str = "127.0.0.1") -> MetricsServer:
+def serve_metrics(port: int, client: redis.Redis, keys: KeySchema, host: str = "127.0.0.1") -> MetricsServer:
     """Serve `/metrics` on host:port (port 0 picks a free one) from a daemon thread."""
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(WellQueueCollector(client))
+    registry.register(WellQueueCollector(client, keys))
     server, thread = start_http_server(port, addr=host, registry=registry)
     logger.info("Prometheus metrics on http://%s:%d/metrics", host, server.server_port)
     return MetricsServer(server, thread)

@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 
 import redis
 
-from ..jobs.keys import job_key, state_key
+from ..jobs.keys import KeySchema
 from ..jobs.models import JobState
 from . import worker_records
-from .worker_records import ControlRequest, WorkerRecord
+from .worker_records import ControlRequest, WorkerRecord, WorkerRecords
 
 MAX_ACTIVE_SCANNED = 1000  # per queue; the active sets hold at most the cluster's concurrency plus stalled jobs
 
@@ -26,8 +26,10 @@ class RecordSync:
     """Blocking Redis calls (run them in a thread); `machine` is how worker processes name themselves in
     job records (`{machine}:{pid}:…`)."""
 
-    def __init__(self, client: redis.Redis, supervisor_id: str, machine: str) -> None:
+    def __init__(self, client: redis.Redis, keys: KeySchema, supervisor_id: str, machine: str) -> None:
         self.client = client
+        self.keys = keys
+        self.records = WorkerRecords(client, keys)
         self.supervisor_id = supervisor_id
         self.machine = machine
 
@@ -35,16 +37,16 @@ class RecordSync:
              *, take_requests: bool) -> SyncResult:
         """Publish `records`, remove `retired`, take control requests (when asked) and count active jobs of
         the `live` processes (process id -> pid) in `queues`."""
-        worker_records.publish_records(self.client, records)
-        worker_records.remove_records(self.client, retired)
+        self.records.publish(records)
+        self.records.remove(retired)
         if not take_requests:  # stopping: leave them for whichever supervisor runs next
             return SyncResult(active=self.count_active(live, queues))
-        requests, rejected = worker_records.take_requests(self.client, self.supervisor_id)
+        requests, rejected = self.records.take_requests(self.supervisor_id)
         return SyncResult(requests, rejected, self.count_active(live, queues))
 
     def publish_final(self, records: list[WorkerRecord], retired: list[str]) -> None:
-        worker_records.publish_records(self.client, records)
-        worker_records.remove_records(self.client, retired)
+        self.records.publish(records)
+        self.records.remove(retired)
 
     def count_active(self, live: dict[str, int], queues: list[str]) -> dict[str, int]:
         """Members of the queues' active sets whose job `worker` field names one of the `live` processes."""
@@ -52,14 +54,14 @@ class RecordSync:
             return {}
         with self.client.pipeline(transaction=False) as pipe:
             for queue in queues:
-                pipe.zrange(state_key(queue, JobState.ACTIVE), 0, MAX_ACTIVE_SCANNED - 1)
+                pipe.zrange(self.keys.state(queue, JobState.ACTIVE), 0, MAX_ACTIVE_SCANNED - 1)
             id_lists = pipe.execute()
         job_ids = [worker_records.text(job_id) for ids in id_lists for job_id in ids]
         if not job_ids:
             return {}
         with self.client.pipeline(transaction=False) as pipe:
             for job_id in job_ids:
-                pipe.hget(job_key(job_id), "worker")
+                pipe.hget(self.keys.job(job_id), "worker")
             labels = pipe.execute()
         owner = {f"{self.machine}:{pid}:": process_id for process_id, pid in live.items()}
         counts: dict[str, int] = {}

@@ -1,8 +1,8 @@
 """The cron loop: while this process holds the leader lease, APScheduler 3 fires the stored schedules into the queues.
 
 Every fire enqueues with an idempotent job id (`schedules.fire_job_id`), so a brief split brain or a
-catch-up after failover cannot enqueue an occurrence twice. Schedules come from `wq:schedules` and
-are reloaded on a `wq:schedules:changed` notice or every few seconds.
+catch-up after failover cannot enqueue an occurrence twice. Schedules come from the schedule store and
+are reloaded on a change notice (the schema's `schedules_changed` channel) or every few seconds.
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ from apscheduler.triggers.base import BaseTrigger
 from ..settings import Settings
 from .leader import LeaderLease
 from .schedules import (
-    CHANGED_CHANNEL,
     Schedule,
     ScheduleStatus,
     ScheduleStore,
@@ -132,14 +131,15 @@ class CronScheduler:
         enqueue_fn: EnqueueFn,
         *,
         settings: Settings,
-        lease: LeaderLease | None = None,
+        store: ScheduleStore,
+        lease: LeaderLease,
         clock: Callable[[], datetime] | None = None,
         on_leader_tick: Callable[[], None] | None = None,
         poll_interval_s: float = POLL_INTERVAL_S,
         tick_s: float = 0.25,
     ) -> None:
-        self.store = ScheduleStore(client)
-        self.lease = lease or LeaderLease(client)
+        self.store = store
+        self.lease = lease
         self._client = client
         self._enqueue = enqueue_fn
         self._settings = settings
@@ -243,7 +243,7 @@ class CronScheduler:
     def _drain_change_notices(self) -> bool:
         if self._pubsub is None:
             pubsub = self._client.pubsub()
-            pubsub.subscribe(CHANGED_CHANNEL)
+            pubsub.subscribe(self.store.keys.schedules_changed)
             self._pubsub = pubsub
         changed = False
         try:

@@ -1,7 +1,7 @@
 """Cron schedules: the pydantic definition, payload templates, fire ids and the Redis store.
 
-Definitions live as JSON in the hash `wq:schedules` (name → schedule); what the scheduler last did with
-each one lives apart in `wq:schedules:state`, so editing a schedule never races with a fire being recorded.
+Definitions live as JSON in the hash `{prefix}:schedules` (name → schedule); what the scheduler last did with
+each one lives apart in `{prefix}:schedules:state`, so editing a schedule never races with a fire being recorded.
 The crontab translation itself is in `crontab`.
 """
 
@@ -18,6 +18,7 @@ import redis
 from apscheduler.triggers.base import BaseTrigger
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from ..jobs.keys import KeySchema
 from ..sanitize import safe_str
 from ..settings import DEFAULT_CONCURRENCY, get_settings
 from .crontab import (
@@ -32,11 +33,6 @@ from .crontab import (
 )
 
 log = logging.getLogger(__name__)
-
-SCHEDULES_KEY = "wq:schedules"
-STATE_KEY = "wq:schedules:state"
-INSTALLED_KEY = "wq:schedules:installed"
-CHANGED_CHANNEL = "wq:schedules:changed"
 
 KNOWN_QUEUES = tuple(DEFAULT_CONCURRENCY)
 DEFAULT_TIMEZONE = "America/Chicago"
@@ -425,13 +421,13 @@ def _stored_schedule(name: str | bytes, raw: bytes | str) -> Schedule:
         ) from None
 
 
-def _stored_state(name: str | bytes, raw: bytes | str) -> ScheduleState:
+def _stored_state(name: str | bytes, raw: bytes | str, key: str) -> ScheduleState:
     """A stored fire state; junk counts as "never fired" (it is only a record, rewritten at the next fire)."""
     try:
         return ScheduleState.model_validate_json(raw)
     except ValidationError as exc:
         log.warning("fire state of schedule %r in %s is unreadable (%s); treated as never fired",
-                    _text(name), STATE_KEY, _explain(exc))
+                    _text(name), key, _explain(exc))
         return ScheduleState()
 
 
@@ -440,15 +436,17 @@ def _encode(schedule: Schedule) -> str:
 
 
 class ScheduleStore:
-    """CRUD over `wq:schedules` plus per-schedule fire state; every change is announced on `wq:schedules:changed`."""
+    """CRUD over one deployment's schedules plus per-schedule fire state; every change is announced on the
+    schema's `schedules_changed` channel."""
 
-    def __init__(self, client: redis.Redis) -> None:
+    def __init__(self, client: redis.Redis, keys: KeySchema) -> None:
         self._client = client
+        self.keys = keys
 
     def list(self) -> list[Schedule]:
         """All readable schedules, by name (an unreadable entry is logged and left out)."""
         schedules = []
-        for name, raw in self._client.hgetall(SCHEDULES_KEY).items():
+        for name, raw in self._client.hgetall(self.keys.schedules).items():
             try:
                 schedules.append(_stored_schedule(name, raw))
             except ScheduleError as exc:
@@ -456,7 +454,7 @@ class ScheduleStore:
         return sorted(schedules, key=lambda schedule: schedule.name)
 
     def get(self, name: str) -> Schedule | None:
-        raw = self._client.hget(SCHEDULES_KEY, name)
+        raw = self._client.hget(self.keys.schedules, name)
         return None if raw is None else _stored_schedule(name, raw)
 
     def require(self, name: str) -> Schedule:
@@ -467,7 +465,7 @@ class ScheduleStore:
         return schedule
 
     def add(self, schedule: Schedule) -> Schedule:
-        if not self._client.hsetnx(SCHEDULES_KEY, schedule.name, _encode(schedule)):
+        if not self._client.hsetnx(self.keys.schedules, schedule.name, _encode(schedule)):
             raise ScheduleError(f"schedule {quoted(schedule.name)} already exists; use `update` to change it")
         self._announce(schedule.name)
         return schedule
@@ -481,21 +479,21 @@ class ScheduleStore:
             )
 
         def apply(pipe: redis.client.Pipeline) -> Schedule:
-            raw = pipe.hget(SCHEDULES_KEY, name)
+            raw = pipe.hget(self.keys.schedules, name)
             if raw is None:
                 raise ScheduleNotFound(f"no schedule named {quoted(name)}; `wellqueue schedules list` shows them")
             current = _stored_schedule(name, raw)
             updated = Schedule.build(**{**current.model_dump(), **changes})
             pipe.multi()
-            pipe.hset(SCHEDULES_KEY, name, _encode(updated))
+            pipe.hset(self.keys.schedules, name, _encode(updated))
             return updated
 
-        updated = self._client.transaction(apply, SCHEDULES_KEY, value_from_callable=True)
+        updated = self._client.transaction(apply, self.keys.schedules, value_from_callable=True)
         self._announce(name)
         return updated
 
     def remove(self, name: str) -> None:
-        removed, _ = self._client.pipeline().hdel(SCHEDULES_KEY, name).hdel(STATE_KEY, name).execute()
+        removed, _ = self._client.pipeline().hdel(self.keys.schedules, name).hdel(self.keys.schedule_state, name).execute()
         if not removed:
             raise ScheduleNotFound(f"no schedule named {quoted(name)}; `wellqueue schedules list` shows them")
         self._announce(name)
@@ -509,15 +507,15 @@ class ScheduleStore:
 
     def record_fire(self, name: str, fire_utc: datetime, job_id: str | None, error: str | None = None) -> None:
         state = ScheduleState(last_fire_utc=fire_utc.astimezone(timezone.utc), last_job_id=job_id, last_error=error)
-        self._client.hset(STATE_KEY, name, state.model_dump_json())
+        self._client.hset(self.keys.schedule_state, name, state.model_dump_json())
 
     def state(self, name: str) -> ScheduleState:
         """What the scheduler last did for `name` (empty if never fired, or if the stored state is unreadable)."""
-        raw = self._client.hget(STATE_KEY, name)
-        return _stored_state(name, raw) if raw is not None else ScheduleState()
+        raw = self._client.hget(self.keys.schedule_state, name)
+        return _stored_state(name, raw, self.keys.schedule_state) if raw is not None else ScheduleState()
 
     def states(self) -> dict[str, ScheduleState]:
-        return {_text(name): _stored_state(name, raw) for name, raw in self._client.hgetall(STATE_KEY).items()}
+        return {_text(name): _stored_state(name, raw, self.keys.schedule_state) for name, raw in self._client.hgetall(self.keys.schedule_state).items()}
 
     def overview(self, now: datetime) -> list[ScheduleStatus]:
         """Every schedule with its next run (none while paused) and last fire, for screens and the CLI."""
@@ -528,20 +526,20 @@ class ScheduleStore:
         """Install default_schedules() once per Redis: only into an empty store, never again after that."""
 
         def apply(pipe: redis.client.Pipeline) -> list[str]:
-            if pipe.exists(INSTALLED_KEY):
+            if pipe.exists(self.keys.schedules_installed):
                 return []
-            empty = pipe.hlen(SCHEDULES_KEY) == 0
+            empty = pipe.hlen(self.keys.schedules) == 0
             defaults = default_schedules() if empty else []
             pipe.multi()
             for schedule in defaults:
-                pipe.hset(SCHEDULES_KEY, schedule.name, _encode(schedule))
-            pipe.set(INSTALLED_KEY, datetime.now(timezone.utc).isoformat())
+                pipe.hset(self.keys.schedules, schedule.name, _encode(schedule))
+            pipe.set(self.keys.schedules_installed, datetime.now(timezone.utc).isoformat())
             return [schedule.name for schedule in defaults]
 
-        installed = self._client.transaction(apply, INSTALLED_KEY, SCHEDULES_KEY, value_from_callable=True)
+        installed = self._client.transaction(apply, self.keys.schedules_installed, self.keys.schedules, value_from_callable=True)
         if installed:
             self._announce("*")
         return installed
 
     def _announce(self, name: str) -> None:
-        self._client.publish(CHANGED_CHANNEL, name)
+        self._client.publish(self.keys.schedules_changed, name)

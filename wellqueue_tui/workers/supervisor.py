@@ -72,6 +72,7 @@ class Supervisor:
         self.command_factory = command_factory
         self.policy = policy
         self.heartbeat_interval_s = heartbeat_interval_s
+        self.keys = KeySchema.from_settings(settings)
         self._client = client
         self._own_client = client is None
         self._records: RecordSync | None = None
@@ -93,7 +94,7 @@ class Supervisor:
             from ..connection import redis_client
 
             self._client = redis_client(self.redis_url)
-        self._records = RecordSync(self._client, self.id, self._machine)
+        self._records = RecordSync(self._client, self.keys, self.id, self._machine)
         for group, spec in self.groups.items():
             if not 1 <= spec.processes <= MAX_PROCESSES_PER_GROUP or spec.threads < 1 or not spec.queues:
                 raise SupervisorError(

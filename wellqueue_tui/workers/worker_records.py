@@ -12,12 +12,14 @@ from typing import Literal
 import redis
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-# Records: zset `wq:workers` (member = process id `{host}:{supervisor_pid}:{group}:{slot}`, score = last
-# heartbeat in Redis server ms) plus hash `wq:worker:{id}` (TTL 30 s), refreshed by the owning supervisor every ~2 s.
-# Control: a console pushes a JSON request onto the list `wq:ctl:{host}:{supervisor_pid}` (TTL 5 min, so requests to
-# a vanished supervisor expire) and the supervisor pops it on its next refresh. A list rather than pub/sub: a request
-# survives the supervisor's brief Redis outage, and the sender learns at once when no live supervisor matches.
-WORKERS = "wq:workers"
+from ..jobs.keys import KeySchema
+
+# Records: zset `{prefix}:workers` (member = process id `{host}:{supervisor_pid}:{group}:{slot}`, score = last
+# heartbeat in Redis server ms) plus hash `{prefix}:worker:{id}` (TTL 30 s), refreshed by the owning supervisor every
+# ~2 s. Control: a console pushes a JSON request onto the list `{prefix}:ctl:{host}:{supervisor_pid}` (TTL 5 min, so
+# requests to a vanished supervisor expire) and the supervisor pops it on its next refresh. A list rather than
+# pub/sub: a request survives the supervisor's brief Redis outage, and the sender learns at once when no live
+# supervisor matches.
 RECORD_TTL_S = 30
 STALE_AFTER_MS = 60_000
 MAX_LISTED = 1000
@@ -37,14 +39,6 @@ class WorkerState(StrEnum):
 
 class ControlError(RuntimeError):
     """A scale or restart request could not be addressed; the message says why and what to do."""
-
-
-def worker_key(worker_id: str) -> str:
-    return f"wq:worker:{worker_id}"
-
-
-def control_key(supervisor_id: str) -> str:
-    return f"wq:ctl:{supervisor_id}"
 
 
 @dataclass(frozen=True)
@@ -110,52 +104,6 @@ class WorkerInfo:
 def server_ms(client: redis.Redis) -> int:
     seconds, micros = client.time()
     return int(seconds) * 1000 + int(micros) // 1000
-
-
-def publish_records(client: redis.Redis, records: list[WorkerRecord], ttl_s: int = RECORD_TTL_S) -> int:
-    """Write (or refresh) the records with a heartbeat from Redis server time, in one MULTI; returns that time."""
-    now = server_ms(client)
-    with client.pipeline(transaction=True) as pipe:
-        for record in records:
-            key = worker_key(record.id)
-            pipe.hset(key, mapping={**record.as_hash(), "heartbeat": str(now)})
-            pipe.expire(key, ttl_s)
-            pipe.zadd(WORKERS, {record.id: now})
-        pipe.execute()
-    return now
-
-
-def remove_records(client: redis.Redis, worker_ids: list[str]) -> None:
-    """Forget processes that no longer exist (scaled away)."""
-    if not worker_ids:
-        return
-    with client.pipeline(transaction=True) as pipe:
-        pipe.zrem(WORKERS, *worker_ids)
-        pipe.delete(*(worker_key(worker_id) for worker_id in worker_ids))
-        pipe.execute()
-
-
-def list_workers(client: redis.Redis, stale_after_ms: int = STALE_AFTER_MS) -> list[WorkerInfo]:
-    """Every live worker process on every host, sorted by id.
-
-    Members whose heartbeat is older than `stale_after_ms`, or whose hash expired, are dropped on read."""
-    now = server_ms(client)
-    client.zremrangebyscore(WORKERS, "-inf", now - stale_after_ms - 1)
-    members = client.zrange(WORKERS, 0, MAX_LISTED - 1, withscores=True)
-    with client.pipeline(transaction=False) as pipe:
-        for member, _score in members:
-            pipe.hgetall(worker_key(text(member)))
-        hashes = pipe.execute()
-    workers, expired = [], []
-    for (member, score), fields in zip(members, hashes, strict=True):
-        worker_id = text(member)
-        if not fields:
-            expired.append(worker_id)
-            continue
-        workers.append(_decode_worker(worker_id, {text(k): text(v) for k, v in fields.items()}, score, now))
-    if expired:
-        client.zrem(WORKERS, *expired)
-    return sorted(workers, key=lambda worker: worker.id)
 
 
 def _decode_worker(worker_id: str, fields: dict[str, str], score: float, now_ms: int) -> WorkerInfo:
@@ -238,54 +186,102 @@ class ControlRequest(BaseModel):
     worker_id: str | None = None
 
 
-def request_scale(client: redis.Redis, target: str, group: str, delta: int) -> str:
-    """Ask the supervisor on `target` (a host name, or a supervisor id `host:pid`) to add or remove processes
-    of `group`; returns the supervisor id the request went to."""
-    if delta == 0:
-        raise ControlError("scale: delta must be +N or -N, not 0")
-    supervisors = sorted({w.supervisor for w in list_workers(client) if target in (w.host, w.supervisor) and _alive(w)})
-    if not supervisors:
-        raise ControlError(f"no running supervisor on {target!r}; check the host name on the workers screen")
-    if len(supervisors) > 1:
-        raise ControlError(
-            f"{target!r} runs {len(supervisors)} supervisors ({', '.join(supervisors)}); "
-            "name one of them instead of the host"
-        )
-    _push(client, supervisors[0], ControlRequest(action="scale", group=group, delta=delta))
-    return supervisors[0]
-
-
-def request_restart(client: redis.Redis, worker_id: str) -> str:
-    """Ask the supervisor that owns `worker_id` to restart that process; returns the supervisor id."""
-    supervisor, state = client.hmget(worker_key(worker_id), "supervisor", "state")
-    if not supervisor or text(state or b"") == WorkerState.STOPPED:
-        raise ControlError(f"no worker process {worker_id!r} (it may have stopped); refresh the workers screen")
-    supervisor_id = text(supervisor)
-    _push(client, supervisor_id, ControlRequest(action="restart", worker_id=worker_id))
-    return supervisor_id
-
-
 def _alive(worker: WorkerInfo) -> bool:
     """Whether the worker's supervisor still runs and refreshes its records (so it will read requests)."""
     return bool(worker.supervisor) and worker.state != WorkerState.STOPPED and worker.heartbeat_age_s < ALIVE_WITHIN_S
 
 
-def _push(client: redis.Redis, supervisor_id: str, request: ControlRequest) -> None:
-    key = control_key(supervisor_id)
-    with client.pipeline(transaction=True) as pipe:
-        pipe.rpush(key, request.model_dump_json(exclude_none=True))
-        pipe.expire(key, CONTROL_TTL_S)
-        pipe.execute()
+class WorkerRecords:
+    """The worker process records and control lists of one deployment (its key schema) on one Redis client."""
 
+    def __init__(self, client: redis.Redis, keys: KeySchema) -> None:
+        self.client = client
+        self.keys = keys
 
-def take_requests(client: redis.Redis, supervisor_id: str) -> tuple[list[ControlRequest], list[str]]:
-    """Pop the pending requests for a supervisor: (valid requests, descriptions of malformed ones)."""
-    raw = client.lpop(control_key(supervisor_id), MAX_REQUESTS_PER_POLL) or []
-    requests, rejected = [], []
-    for item in raw:
-        raw_request = text(item)
-        try:
-            requests.append(ControlRequest.model_validate_json(raw_request))
-        except ValidationError as exc:
-            rejected.append(f"{raw_request[:200]!r}: {exc.errors()[0]['msg']}")
-    return requests, rejected
+    def publish(self, records: list[WorkerRecord], ttl_s: int = RECORD_TTL_S) -> int:
+        """Write (or refresh) the records with a heartbeat from Redis server time, in one MULTI; returns that time."""
+        now = server_ms(self.client)
+        with self.client.pipeline(transaction=True) as pipe:
+            for record in records:
+                key = self.keys.worker(record.id)
+                pipe.hset(key, mapping={**record.as_hash(), "heartbeat": str(now)})
+                pipe.expire(key, ttl_s)
+                pipe.zadd(self.keys.workers, {record.id: now})
+            pipe.execute()
+        return now
+
+    def remove(self, worker_ids: list[str]) -> None:
+        """Forget processes that no longer exist (scaled away)."""
+        if not worker_ids:
+            return
+        with self.client.pipeline(transaction=True) as pipe:
+            pipe.zrem(self.keys.workers, *worker_ids)
+            pipe.delete(*(self.keys.worker(worker_id) for worker_id in worker_ids))
+            pipe.execute()
+
+    def list_workers(self, stale_after_ms: int = STALE_AFTER_MS) -> list[WorkerInfo]:
+        """Every live worker process on every host, sorted by id.
+
+        Members whose heartbeat is older than `stale_after_ms`, or whose hash expired, are dropped on read."""
+        client = self.client
+        now = server_ms(client)
+        client.zremrangebyscore(self.keys.workers, "-inf", now - stale_after_ms - 1)
+        members = client.zrange(self.keys.workers, 0, MAX_LISTED - 1, withscores=True)
+        with client.pipeline(transaction=False) as pipe:
+            for member, _score in members:
+                pipe.hgetall(self.keys.worker(text(member)))
+            hashes = pipe.execute()
+        workers, expired = [], []
+        for (member, score), fields in zip(members, hashes, strict=True):
+            worker_id = text(member)
+            if not fields:
+                expired.append(worker_id)
+                continue
+            workers.append(_decode_worker(worker_id, {text(k): text(v) for k, v in fields.items()}, score, now))
+        if expired:
+            client.zrem(self.keys.workers, *expired)
+        return sorted(workers, key=lambda worker: worker.id)
+
+    def request_scale(self, target: str, group: str, delta: int) -> str:
+        """Ask the supervisor on `target` (a host name, or a supervisor id `host:pid`) to add or remove processes
+        of `group`; returns the supervisor id the request went to."""
+        if delta == 0:
+            raise ControlError("scale: delta must be +N or -N, not 0")
+        supervisors = sorted({w.supervisor for w in self.list_workers() if target in (w.host, w.supervisor) and _alive(w)})
+        if not supervisors:
+            raise ControlError(f"no running supervisor on {target!r}; check the host name on the workers screen")
+        if len(supervisors) > 1:
+            raise ControlError(
+                f"{target!r} runs {len(supervisors)} supervisors ({', '.join(supervisors)}); "
+                "name one of them instead of the host"
+            )
+        self._push(supervisors[0], ControlRequest(action="scale", group=group, delta=delta))
+        return supervisors[0]
+
+    def request_restart(self, worker_id: str) -> str:
+        """Ask the supervisor that owns `worker_id` to restart that process; returns the supervisor id."""
+        supervisor, state = self.client.hmget(self.keys.worker(worker_id), "supervisor", "state")
+        if not supervisor or text(state or b"") == WorkerState.STOPPED:
+            raise ControlError(f"no worker process {worker_id!r} (it may have stopped); refresh the workers screen")
+        supervisor_id = text(supervisor)
+        self._push(supervisor_id, ControlRequest(action="restart", worker_id=worker_id))
+        return supervisor_id
+
+    def _push(self, supervisor_id: str, request: ControlRequest) -> None:
+        key = self.keys.worker_control(supervisor_id)
+        with self.client.pipeline(transaction=True) as pipe:
+            pipe.rpush(key, request.model_dump_json(exclude_none=True))
+            pipe.expire(key, CONTROL_TTL_S)
+            pipe.execute()
+
+    def take_requests(self, supervisor_id: str) -> tuple[list[ControlRequest], list[str]]:
+        """Pop the pending requests for a supervisor: (valid requests, descriptions of malformed ones)."""
+        raw = self.client.lpop(self.keys.worker_control(supervisor_id), MAX_REQUESTS_PER_POLL) or []
+        requests, rejected = [], []
+        for item in raw:
+            raw_request = text(item)
+            try:
+                requests.append(ControlRequest.model_validate_json(raw_request))
+            except ValidationError as exc:
+                rejected.append(f"{raw_request[:200]!r}: {exc.errors()[0]['msg']}")
+        return requests, rejected

@@ -1,13 +1,14 @@
 -- enqueue: store a Dramatiq message and upsert its registry record in one step.
--- KEYS[1] ready structure: list ns:{q} / ns:{q}.DQ, or zset ns:{q}.PQ for prioritized jobs
--- KEYS[2] payload hash: ns:{q}.msgs or ns:{q}.DQ.msgs
--- KEYS[3] job hash wq:job:{id}    KEYS[4] tombstone wq:tomb:{id}    KEYS[5] set wq:queues
--- KEYS[6] priority sequence counter ns:{q}.PQ.seq
--- ARGV: mode (create|upsert), rid, payload, job_id, queue, kind, state (waiting|prioritized|delayed),
+-- KEYS[1] ready structure: list {ns}:{q} / {ns}:{q}.DQ, or zset {ns}:{q}.PQ for prioritized jobs
+-- KEYS[2] payload hash: {ns}:{q}.msgs or {ns}:{q}.DQ.msgs
+-- KEYS[3] job hash {prefix}:job:{id}    KEYS[4] tombstone {prefix}:tomb:{id}    KEYS[5] set {prefix}:queues
+-- KEYS[6] priority sequence counter {ns}:{q}.PQ.seq
+-- ARGV[1] key prefix
+-- ARGV[2..15]: mode (create|upsert), rid, payload, job_id, queue, kind, state (waiting|prioritized|delayed),
 --       eta_ms (delayed), priority ('' = none), data_json, options_json, max_attempts, org ('' = none), gen ('' = none)
 -- Returns {code, server_ms}: 1 created, 2 updated, 0 already exists (create mode), -1 dropped (removed or stale copy).
-local mode, rid, payload, job_id, queue, kind, state = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
-local eta, priority, data, options, max_attempts, org, gen = ARGV[8], ARGV[9], ARGV[10], ARGV[11], ARGV[12], ARGV[13], ARGV[14]
+local mode, rid, payload, job_id, queue, kind, state = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8]
+local eta, priority, data, options, max_attempts, org, gen = ARGV[9], ARGV[10], ARGV[11], ARGV[12], ARGV[13], ARGV[14], ARGV[15]
 local now = now_ms()
 
 if redis.call('EXISTS', KEYS[4]) == 1 then return {-1, now} end

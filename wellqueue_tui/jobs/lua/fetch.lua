@@ -1,11 +1,12 @@
 -- fetch: take up to n ready messages for one consumer, prioritized ones first, and record them as unacked.
 -- Idempotent per fetch token: when a reply is lost (a killed connection) and redis-py re-sends the call,
 -- the same batch is returned again instead of a second batch while the first sits unknown in the acks set.
--- KEYS[1] zset ns:{q}.PQ   KEYS[2] list ns:{q}   KEYS[3] hash ns:{q}.msgs   KEYS[4] set ns:__acks__.{broker}.{q}
--- KEYS[5] string ns:__fetch__.{token} (the batch of this call, kept 10 s: redis-py re-sends at once)
--- ARGV[1] n
+-- KEYS[1] zset {ns}:{q}.PQ   KEYS[2] list {ns}:{q}   KEYS[3] hash {ns}:{q}.msgs   KEYS[4] set {ns}:__acks__.{broker}.{q}
+-- KEYS[5] string {ns}:__fetch__.{token} (the batch of this call, kept 10 s: redis-py re-sends at once)
+-- ARGV[1] key prefix (unused here)
+-- ARGV[2] n
 -- Returns a flat list {rid1, payload1, rid2, payload2, ...}; a payload may be false (removed meanwhile).
-local n = tonumber(ARGV[1])
+local n = tonumber(ARGV[2])
 local rids = {}
 local replayed = redis.call('GET', KEYS[5])
 if replayed then

@@ -1,14 +1,16 @@
 -- finish: Dramatiq's ack/nack fused with the job's terminal (or retry) transition, counters and retention.
--- KEYS[1] acks set of this consumer     KEYS[2] payload hash of the consumer queue (ns:{q}.msgs)
--- KEYS[3] job hash wq:job:{id}           KEYS[4] dead letters zset ns:{q}.XQ   KEYS[5] hash ns:{q}.XQ.msgs
--- KEYS[6] delay list ns:{q}.DQ           KEYS[7] hash ns:{q}.DQ.msgs
--- ARGV: outcome (completed|retry|failed|requeued|ack), rid, job_id, queue, duration_ms, error, traceback,
+-- KEYS[1] acks set of this consumer     KEYS[2] payload hash of the consumer queue ({ns}:{q}.msgs)
+-- KEYS[3] job hash {prefix}:job:{id}     KEYS[4] dead letters zset {ns}:{q}.XQ   KEYS[5] hash {ns}:{q}.XQ.msgs
+-- KEYS[6] delay list {ns}:{q}.DQ         KEYS[7] hash {ns}:{q}.DQ.msgs
+-- ARGV[1] key prefix (per-minute counters {prefix}:stats:{queue}:{minute} are built from it)
+-- ARGV[2..17]: outcome (completed|retry|failed|requeued|ack), rid, job_id, queue, duration_ms, error, traceback,
 --       result_json, worker, keep_completed, keep_completed_age_ms, keep_failed, keep_failed_age_ms,
 --       retry_rid, retry_payload, retry_eta_ms
 -- Returns 1 when the registry changed, 0 otherwise.
-local outcome, rid, job_id, queue = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local duration, err, tb, result, worker = tonumber(ARGV[5]), ARGV[6], ARGV[7], ARGV[8], ARGV[9]
-local keep_c, keep_c_age, keep_f, keep_f_age = tonumber(ARGV[10]), tonumber(ARGV[11]), tonumber(ARGV[12]), tonumber(ARGV[13])
+local outcome, rid, job_id, queue = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local duration, err, tb, result, worker = tonumber(ARGV[6]), ARGV[7], ARGV[8], ARGV[9], ARGV[10]
+local keep_c, keep_c_age, keep_f, keep_f_age = tonumber(ARGV[11]), tonumber(ARGV[12]), tonumber(ARGV[13]), tonumber(ARGV[14])
+local retry_rid, retry_payload, retry_eta = ARGV[15], ARGV[16], ARGV[17]
 local now = now_ms()
 
 local owned = redis.call('SREM', KEYS[1], rid) == 1
@@ -34,7 +36,7 @@ if outcome == 'requeued' then
 end
 
 local minute = math.floor(now / 60000)
-local stats = 'wq:stats:' .. queue .. ':' .. minute
+local stats = stats_key(queue, minute)
 
 local function record_error()
   redis.call('HINCRBY', job, 'attempts', 1)
@@ -68,11 +70,10 @@ redis.call('HSET', job, 'started_at', now - duration)
 if outcome == 'retry' then
   -- Only the owner of the delivery schedules the retry; a reaped copy is already queued elsewhere.
   if owned then
-    local eta = ARGV[16]
-    redis.call('HSET', KEYS[7], ARGV[14], ARGV[15])
-    redis.call('RPUSH', KEYS[6], ARGV[14])
-    redis.call('HSET', job, 'rid', ARGV[14], 'run_at', eta)
-    set_state(job, job_id, 'delayed', tonumber(eta))
+    redis.call('HSET', KEYS[7], retry_rid, retry_payload)
+    redis.call('RPUSH', KEYS[6], retry_rid)
+    redis.call('HSET', job, 'rid', retry_rid, 'run_at', retry_eta)
+    set_state(job, job_id, 'delayed', tonumber(retry_eta))
   end
   return 1
 end

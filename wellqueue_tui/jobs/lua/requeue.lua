@@ -1,15 +1,16 @@
 -- requeue: return unacked messages to their queue, either handed back by a stopping consumer
 -- (mode 'graceful', ids given) or reaped from a dead worker (mode 'dead', the whole acks set).
--- KEYS[1] acks set ns:__acks__.{broker}.{q}   KEYS[2] payload hash ns:{q}.msgs   KEYS[3] list ns:{q}
--- KEYS[4] zset ns:{q}.PQ   KEYS[5] dead letters ns:{q}.XQ   KEYS[6] hash ns:{q}.XQ.msgs
--- ARGV: mode, redelivery_limit, is_delay_queue (1|0), rid...
+-- KEYS[1] acks set {ns}:__acks__.{broker}.{q}   KEYS[2] payload hash {ns}:{q}.msgs   KEYS[3] list {ns}:{q}
+-- KEYS[4] zset {ns}:{q}.PQ   KEYS[5] dead letters {ns}:{q}.XQ   KEYS[6] hash {ns}:{q}.XQ.msgs
+-- ARGV[1] key prefix (job hashes {prefix}:job:{id} of the payloads' message ids are built from it)
+-- ARGV[2..]: mode, redelivery_limit, is_delay_queue (1|0), rid...
 -- Returns {requeued, failed}.
-local mode, limit, is_dq = ARGV[1], tonumber(ARGV[2]), ARGV[3] == '1'
+local mode, limit, is_dq = ARGV[2], tonumber(ARGV[3]), ARGV[4] == '1'
 local rids = {}
 if mode == 'dead' then
   rids = redis.call('SMEMBERS', KEYS[1])
 else
-  for i = 4, #ARGV do rids[#rids + 1] = ARGV[i] end
+  for i = 5, #ARGV do rids[#rids + 1] = ARGV[i] end
 end
 local now = now_ms()
 local requeued, failed = 0, 0
@@ -19,7 +20,7 @@ for _, rid in ipairs(rids) do
   if payload then
     local ok, message = pcall(cjson.decode, payload)
     local job_id = ok and type(message) == 'table' and message['message_id'] or nil
-    local job = job_id and ('wq:job:' .. job_id) or nil
+    local job = job_id and job_key(job_id) or nil
     local known = job and redis.call('EXISTS', job) == 1
     local redeliveries = 0
     if known and mode == 'dead' and not is_dq then

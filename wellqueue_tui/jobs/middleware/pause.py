@@ -1,0 +1,58 @@
+"""Pause gate: keeps the process's view of paused queues fresh and hands back a message of a paused queue
+unstarted (the consumer also stops fetching for it), so it waits again instead of running."""
+
+from __future__ import annotations
+
+import threading
+
+import redis
+from dramatiq.common import q_name
+from dramatiq.middleware import Middleware, SkipMessage
+
+from .outcome import Outcome, record_outcome
+
+#: Workers on every host notice a queue being paused or resumed within this long.
+PAUSE_POLL_S = 1.0
+
+
+class PauseGate(Middleware):
+    """Polls the schema's paused set into `broker.paused_queues` and skips messages of paused queues."""
+
+    def __init__(self, poll_s: float = PAUSE_POLL_S) -> None:
+        self.poll_s = poll_s
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def before_worker_boot(self, broker, worker) -> None:
+        self.refresh(broker)
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._watch, args=(broker,), name="wellqueue-pause", daemon=True)
+        self._thread.start()
+
+    def after_worker_shutdown(self, broker, worker) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def refresh(self, broker) -> None:
+        paused = broker.client.smembers(broker.keys.paused)
+        broker.paused_queues = frozenset(q.decode("utf-8", "replace") for q in paused)
+
+    def _watch(self, broker) -> None:
+        while not self._stop.wait(self.poll_s):
+            try:
+                self.refresh(broker)
+            except redis.RedisError:
+                pass  # Redis away: consumers report it; keep the last known set and retry
+
+    def before_process_message(self, broker, message) -> None:
+        queue = q_name(message.queue_name)
+        if queue not in broker.paused_queues:
+            return
+        record_outcome(message, Outcome("requeued"))
+        keys = broker.keys.queue(queue)
+        broker.registry_scripts.requeue(
+            keys=[keys.acks(broker.broker_id), keys.msgs, keys.ready, keys.prioritized, keys.dead, keys.dead_msgs],
+            args=["graceful", 0, 0, message.options["redis_message_id"]],
+        )
+        raise SkipMessage("queue paused; handed back")
