@@ -10,6 +10,8 @@ import platformdirs
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from .address_policy import parse_entry
+
 #: Worker processes and threads per queue group: the reference system's concurrency.
 DEFAULT_CONCURRENCY = {
     "data-validation": 3,
@@ -17,6 +19,9 @@ DEFAULT_CONCURRENCY = {
     "email-notifications": 5,
     "webhooks": 5,
 }
+
+#: Largest JSON-encoded payload `enqueue` accepts unless WELLQUEUE_MAX_PAYLOAD_BYTES says otherwise (1 MiB).
+DEFAULT_MAX_PAYLOAD_BYTES = 1024 * 1024
 
 REDIS_URL_SCHEMES = ("redis://", "rediss://", "unix://", "redis+sentinel://")
 
@@ -55,7 +60,10 @@ class Settings(BaseSettings):
     smtp_starttls: bool = True
 
     webhook_secret: SecretStr | None = None
-    webhook_allow_private: bool = False
+    webhook_allowed_networks: list[str] = Field(default_factory=list)  # hosts, addresses, CIDRs webhooks may reach
+    webhook_allow_private: bool = False  # retired: refused when true, see _retired_allow_private
+
+    max_payload_bytes: int = Field(default=DEFAULT_MAX_PAYLOAD_BYTES, ge=1024)
 
     @field_validator("redis_url")
     @classmethod
@@ -84,6 +92,22 @@ class Settings(BaseSettings):
                 raise ValueError(f"concurrency for {queue!r} must be at least 1, got {threads}")
             merged[queue] = threads
         return merged
+
+    @field_validator("webhook_allowed_networks")
+    @classmethod
+    def _valid_allow_list(cls, value: list[str]) -> list[str]:
+        return [str(parse_entry(entry)) for entry in value]
+
+    @field_validator("webhook_allow_private")
+    @classmethod
+    def _retired_allow_private(cls, value: bool) -> bool:
+        if value:
+            raise ValueError(
+                "is no longer supported: it opened every address to webhooks, cloud metadata included. Remove it "
+                'and name what webhooks may reach in WELLQUEUE_WEBHOOK_ALLOWED_NETWORKS, e.g. ["127.0.0.1/32", '
+                '"hooks.internal"]'
+            )
+        return value
 
     @property
     def reports_dir(self) -> Path:

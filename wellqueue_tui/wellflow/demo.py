@@ -301,7 +301,7 @@ class _Demo:
             "webhooks",
             payload,
             note="fails on purpose: nothing listens on 127.0.0.1:9, so it retries and then fails "
-            "(refused at once unless WELLQUEUE_WEBHOOK_ALLOW_PRIVATE=true)",
+            "(refused at once unless WELLQUEUE_WEBHOOK_ALLOWED_NETWORKS names 127.0.0.1)",
             fails_on_purpose=True,
         )
 
