@@ -13,6 +13,8 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, Stri
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from pydantic_settings.exceptions import SettingsError as SourceError
 
+from .address_policy import parse_entry
+
 #: Worker processes and threads per queue group: the reference system's concurrency.
 DEFAULT_CONCURRENCY = {
     "data-validation": 3,
@@ -20,6 +22,9 @@ DEFAULT_CONCURRENCY = {
     "email-notifications": 5,
     "webhooks": 5,
 }
+
+#: Largest JSON-encoded payload `enqueue` accepts unless WELLQUEUE_MAX_PAYLOAD_BYTES says otherwise (1 MiB).
+DEFAULT_MAX_PAYLOAD_BYTES = 1024 * 1024
 
 REDIS_URL_SCHEMES = ("redis://", "rediss://", "unix://", "redis+sentinel://")
 
@@ -97,7 +102,10 @@ class Settings(BaseSettings):
     smtp_starttls: bool = True
 
     webhook_secret: SecretStr | None = None
-    webhook_allow_private: bool = False
+    webhook_allowed_networks: list[str] = Field(default_factory=list)  # hosts, addresses, CIDRs webhooks may reach
+    webhook_allow_private: bool = False  # retired: refused when true, see _retired_allow_private
+
+    max_payload_bytes: int = Field(default=DEFAULT_MAX_PAYLOAD_BYTES, ge=1024)
     demo_webhook_url: str | None = None  # a receiver for `wellqueue demo`'s webhook jobs; none without it
 
     # Job options when the caller sets none (BullMQ's defaultJobOptions); unset: each queue's own.
@@ -174,6 +182,22 @@ class Settings(BaseSettings):
     @property
     def cors_origin_list(self) -> tuple[str, ...]:
         return tuple(_split_origins(self.cors_origins))
+
+    @field_validator("webhook_allowed_networks")
+    @classmethod
+    def _valid_allow_list(cls, value: list[str]) -> list[str]:
+        return [str(parse_entry(entry)) for entry in value]
+
+    @field_validator("webhook_allow_private")
+    @classmethod
+    def _retired_allow_private(cls, value: bool) -> bool:
+        if value:
+            raise ValueError(
+                "is no longer supported: it opened every address to webhooks, cloud metadata included. Remove it "
+                'and name what webhooks may reach in WELLQUEUE_WEBHOOK_ALLOWED_NETWORKS, e.g. ["127.0.0.1/32", '
+                '"hooks.internal"]'
+            )
+        return value
 
     @property
     def reports_dir(self) -> Path:

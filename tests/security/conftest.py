@@ -187,7 +187,8 @@ HOSTILE_KIND = JobKind(name="echo_hostile", queue="hostile", payload=HostilePayl
 
 @pytest.fixture
 def settings(tmp_path) -> Settings:
-    return Settings(data_dir=tmp_path)
+    # the corpus holds a 1 MiB payload of escapes (2.25 MiB of JSON): above the default enqueue limit
+    return Settings(data_dir=tmp_path, max_payload_bytes=4 * MIB)
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import socket
 import stat
 import threading
@@ -50,7 +51,7 @@ class RecordingSink:
 
 
 def make_context(tmp_path: Path, job_id: str = "delivery-1", **settings) -> JobContext:
-    values = dict(data_dir=tmp_path, webhook_secret=SECRET, webhook_allow_private=True)
+    values = dict(data_dir=tmp_path, webhook_secret=SECRET, webhook_allowed_networks=["127.0.0.1/32"])
     values.update(settings)
     return JobContext(job_id, "webhooks", 1, Settings(**values), RecordingSink())
 
@@ -459,20 +460,21 @@ def no_connections(monkeypatch: pytest.MonkeyPatch) -> None:
         ("https://127.0.0.1/hook", "loopback"),
         ("https://10.0.0.1/hook", "private"),
         ("https://192.168.1.20:8443/hook", "private"),
-        ("https://169.254.169.254/latest/meta-data/", "link-local"),
+        ("https://169.254.169.254/latest/meta-data/", "cloud metadata"),
+        ("https://169.254.1.1/hook", "link-local"),
         ("https://[::1]/hook", "loopback"),
         ("https://[::ffff:10.0.0.1]/hook", "private"),
         ("https://0.0.0.0/hook", "unspecified"),
         ("https://224.0.0.1/hook", "multicast"),
-        ("https://100.64.0.1/hook", "non-public"),
+        ("https://100.64.0.1/hook", r"shared \(carrier-grade NAT\)"),
         ("https://localhost/hook", "loopback"),
     ],
 )
 def test_non_public_targets_are_refused(tmp_path: Path, no_connections: None, url: str, label: str) -> None:
-    ctx = make_context(tmp_path, webhook_allow_private=False)
-    with pytest.raises(PermanentJobError, match=f"^url: .* a {label} address") as caught:
+    ctx = make_context(tmp_path, webhook_allowed_networks=[])
+    with pytest.raises(PermanentJobError, match=f"^url: .* an? {label} address") as caught:
         deliver_webhook(delivery(url), ctx)
-    assert "WELLQUEUE_WEBHOOK_ALLOW_PRIVATE" in str(caught.value)
+    assert "WELLQUEUE_WEBHOOK_ALLOWED_NETWORKS" in str(caught.value)
 
 
 def test_one_private_address_among_public_ones_is_enough_to_refuse(
@@ -484,7 +486,7 @@ def test_one_private_address_among_public_ones_is_enough_to_refuse(
         lambda *a, **k: [(socket.AF_INET, socket.SOCK_STREAM, 6, "", address) for address in answers],
     )
     with pytest.raises(PermanentJobError, match="10.1.2.3, a private address"):
-        deliver_webhook(delivery("https://hooks.example.com/x"), make_context(tmp_path, webhook_allow_private=False))
+        deliver_webhook(delivery("https://hooks.example.com/x"), make_context(tmp_path, webhook_allowed_networks=[]))
 
 
 def test_http_is_refused_unless_private_targets_are_allowed(
@@ -495,7 +497,7 @@ def test_http_is_refused_unless_private_targets_are_allowed(
 
     monkeypatch.setattr(webhooks.socket, "getaddrinfo", no_lookup)
     with pytest.raises(PermanentJobError, match=r"url must start with https://"):
-        deliver_webhook(delivery("http://hooks.example.com/x"), make_context(tmp_path, webhook_allow_private=False))
+        deliver_webhook(delivery("http://hooks.example.com/x"), make_context(tmp_path, webhook_allowed_networks=[]))
 
 
 def test_public_https_targets_pass_the_guard(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -504,7 +506,114 @@ def test_public_https_targets_pass_the_guard(monkeypatch: pytest.MonkeyPatch, tm
         lambda *a, **k: [(socket.AF_INET6, socket.SOCK_STREAM, 6, "", ("2606:4700::6810:84e5", 443, 0, 0)),
                          (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.215.14", 443))],
     )
-    settings = Settings(data_dir=tmp_path, webhook_allow_private=False)
+    settings = Settings(data_dir=tmp_path, webhook_allowed_networks=[])
     destination = webhooks.resolve_destination("https://hooks.example.com/path?token=abc", settings)
     assert destination.addresses == ("2606:4700::6810:84e5", "93.184.215.14")
     assert destination.origin == "https://hooks.example.com"  # messages never show the path or query
+
+
+# --- the address policy at delivery: gaps closed, loopback spellings, what the allow-list opens ---------------
+
+
+def fake_dns(monkeypatch: pytest.MonkeyPatch, answers: dict[str, list[str]]) -> list[str]:
+    """Answer getaddrinfo from `answers` (host -> addresses) and record the hosts looked up."""
+    lookups = []
+
+    def getaddrinfo(host, port, *args, **kwargs):
+        lookups.append(host)
+        return [(socket.AF_INET6 if ":" in address else socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))
+                for address in answers[host]]
+
+    monkeypatch.setattr(webhooks.socket, "getaddrinfo", getaddrinfo)
+    return lookups
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("https://[2002:a9fe:a9fe::1]/hook", "a 6to4 address embedding 169.254.169.254, a cloud metadata address"),
+        ("https://[fec0::1]/hook", "a site-local address"),
+        ("https://[2001:0:a9fe:a9fe::1]/hook", "a Teredo address embedding 169.254.169.254"),
+        ("https://[64:ff9b::a9fe:a9fe]/hook", "a NAT64 address embedding 169.254.169.254"),
+        ("https://[64:ff9b:1::a00:1]/hook", "a local-use NAT64 address"),
+        ("https://[::127.0.0.1]/hook", "an IPv4-compatible address"),
+        ("https://[::ffff:169.254.169.254]/hook", "a cloud metadata address"),
+        ("https://[fd00:ec2::254]/hook", "a cloud metadata address"),
+        ("https://[fd12::1]/hook", "a unique-local address"),
+        ("https://[fe80::1]/hook", "a link-local address"),
+        ("https://[ff02::1]/hook", "a multicast address"),
+        ("https://255.255.255.255/hook", "a broadcast address"),
+        ("https://198.18.0.1/hook", "a benchmarking address"),
+        ("https://192.0.2.1/hook", "a documentation address"),
+        ("https://[2001:db8::1]/hook", "a documentation address"),
+        ("https://240.0.0.1/hook", "a reserved address"),
+        ("https://[::1]:6379/hook", "a loopback address"),
+        ("https://0x7f.1/hook", "a loopback address"),
+        ("https://2130706433/hook", "a loopback address"),
+        ("https://0177.0.0.1/hook", "a loopback address"),
+        ("https://127.1/hook", "a loopback address"),
+        ("https://[::ffff:7f00:1]/hook", "a loopback address"),
+        ("https://[0:0:0:0:0:ffff:127.0.0.1]/hook", "a loopback address"),
+        ("https://0/hook", "an unspecified address"),
+    ],
+)
+def test_every_spelling_and_embedding_is_judged_on_the_resolved_address(
+    tmp_path: Path, no_connections: None, url: str, reason: str
+) -> None:
+    with pytest.raises(PermanentJobError, match="^url: .* resolves to .*, " + re.escape(reason)):
+        deliver_webhook(delivery(url), make_context(tmp_path, webhook_allowed_networks=[]))
+
+
+def test_a_rebinding_name_is_judged_on_what_it_resolves_to(
+    tmp_path: Path, no_connections: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake_dns(monkeypatch, {"rebind.example.com": ["2002:a9fe:a9fe::1"]})
+    with pytest.raises(PermanentJobError, match="rebind.example.com resolves to 2002:a9fe:a9fe::1, a 6to4 address"):
+        deliver_webhook(delivery("https://rebind.example.com/x"), make_context(tmp_path, webhook_allowed_networks=[]))
+
+
+def test_the_allow_list_opens_only_what_it_names(tmp_path: Path, no_connections: None) -> None:
+    settings = Settings(data_dir=tmp_path, webhook_allowed_networks=["127.0.0.1/32"])
+    assert webhooks.resolve_destination("http://127.0.0.1:8080/hook", settings).addresses == ("127.0.0.1",)
+    for url, reason in [("https://[::1]:6379/x", "a loopback address"), ("https://127.0.0.2/x", "a loopback address"),
+                        ("https://10.0.0.1/x", "a private address"),
+                        ("https://169.254.169.254/x", "a cloud metadata address")]:
+        with pytest.raises(PermanentJobError, match=re.escape(reason)):
+            webhooks.resolve_destination(url, settings)
+
+
+def test_a_named_host_opens_its_private_addresses_but_never_metadata(
+    tmp_path: Path, no_connections: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake_dns(monkeypatch, {"hooks.internal": ["10.1.2.3", "fd12::3"], "meta.internal": ["169.254.169.254"],
+                           "other.internal": ["10.1.2.3"]})
+    settings = Settings(data_dir=tmp_path, webhook_allowed_networks=["hooks.internal", "meta.internal",
+                                                                     "169.254.0.0/16"])
+    destination = webhooks.resolve_destination("http://HOOKS.internal:8080/x", settings)
+    assert destination.addresses == ("10.1.2.3", "fd12::3")
+    with pytest.raises(PermanentJobError, match="a cloud metadata address.*only an entry naming 169.254.169.254 itself"):
+        webhooks.resolve_destination("https://meta.internal/x", settings)
+    with pytest.raises(PermanentJobError, match="other.internal resolves to 10.1.2.3, a private address"):
+        webhooks.resolve_destination("https://other.internal/x", settings)
+    named = Settings(data_dir=tmp_path, webhook_allowed_networks=["169.254.169.254"])
+    assert webhooks.resolve_destination("https://meta.internal/x", named).addresses == ("169.254.169.254",)
+
+
+def test_http_needs_every_address_opened_by_the_allow_list(
+    tmp_path: Path, no_connections: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake_dns(monkeypatch, {"hooks.example.com": ["93.184.215.14"], "mixed.internal": ["10.1.2.3", "93.184.215.14"]})
+    settings = Settings(data_dir=tmp_path, webhook_allowed_networks=["10.0.0.0/8"])
+    with pytest.raises(PermanentJobError, match="url must start with https://.*WELLQUEUE_WEBHOOK_ALLOWED_NETWORKS"):
+        webhooks.resolve_destination("http://hooks.example.com/x", settings)  # public, but not named
+    with pytest.raises(PermanentJobError, match="url must start with https://"):
+        webhooks.resolve_destination("http://mixed.internal/x", settings)
+    assert webhooks.resolve_destination("https://mixed.internal/x", settings).addresses == ("10.1.2.3", "93.184.215.14")
+
+
+def test_public_nat64_targets_pass_for_ipv6_only_hosts(
+    tmp_path: Path, no_connections: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake_dns(monkeypatch, {"hooks.example.com": ["64:ff9b::5db8:d70e"]})  # DNS64 answer for 93.184.215.14
+    settings = Settings(data_dir=tmp_path)
+    assert webhooks.resolve_destination("https://hooks.example.com/x", settings).addresses == ("64:ff9b::5db8:d70e",)

@@ -88,7 +88,7 @@ class SlowReceiver:
 
 
 #: Settings under which a real webhook job may target the local receiver.
-WEBHOOK_SETTINGS = {"webhook_secret": "test-secret-0123456789-0123456789", "webhook_allow_private": True}
+WEBHOOK_SETTINGS = {"webhook_secret": "test-secret-0123456789-0123456789", "webhook_allowed_networks": ["127.0.0.1/32"]}
 
 
 def enqueue_webhook(redis_url: str, settings: Settings, url: str) -> str:
@@ -216,7 +216,7 @@ def test_sigterm_drains_a_real_job_of_the_wellqueue_broker(redis_url, redis_clie
     """The default broker (jobs.broker.build_broker): the job finishes and the registry records it completed."""
     receiver = SlowReceiver(1.0)
     env = {**child_env(redis_url), "WELLQUEUE_WEBHOOK_SECRET": WEBHOOK_SETTINGS["webhook_secret"],
-           "WELLQUEUE_WEBHOOK_ALLOW_PRIVATE": "true"}
+           "WELLQUEUE_WEBHOOK_ALLOWED_NETWORKS": '["127.0.0.1/32"]'}
     argv = entry_argv("--queues", "webhooks", "--threads", "2", "--worker-id", "host:1:webhooks:0",
                       "--grace-ms", "10000")
     worker = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)

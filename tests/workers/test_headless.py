@@ -34,7 +34,7 @@ def headless(redis_url: str, tmp_path: Path, *, scheduler: bool = False, grace_s
         "WELLQUEUE_DATA_DIR": str(tmp_path),
         "WELLQUEUE_GRACE_SECONDS": str(grace_s),
         "WELLQUEUE_WEBHOOK_SECRET": WEBHOOK_SETTINGS["webhook_secret"],
-        "WELLQUEUE_WEBHOOK_ALLOW_PRIVATE": "true",
+        "WELLQUEUE_WEBHOOK_ALLOWED_NETWORKS": '["127.0.0.1/32"]',
     }
     argv = [sys.executable, "-c", RUN_HEADLESS, "scheduler" if scheduler else "no-scheduler"]
     return subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

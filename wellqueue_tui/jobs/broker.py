@@ -24,7 +24,7 @@ from dramatiq.errors import ConnectionClosed, DecodeError
 from dramatiq.message import Message
 from dramatiq.middleware import CurrentMessage, ShutdownNotifications, TimeLimit
 
-from ..settings import Settings, get_settings
+from ..settings import DEFAULT_MAX_PAYLOAD_BYTES, Settings, get_settings
 from .keys import KeySchema
 from .kind import JobKind
 from .middleware import Attempts, Heartbeat, JobContexts, Outcome, PauseGate, outcome_of
@@ -54,7 +54,8 @@ class Submitted:
 class WellQueueBroker(RedisBroker):
     """RedisBroker whose enqueue also upserts the job registry, in the same script."""
 
-    def __init__(self, *, client: redis.Redis, keys: KeySchema, heartbeat_timeout: int, middleware=None) -> None:
+    def __init__(self, *, client: redis.Redis, keys: KeySchema, heartbeat_timeout: int, middleware=None,
+                 max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES) -> None:
         super().__init__(
             client=client,
             namespace=keys.namespace,
@@ -66,6 +67,7 @@ class WellQueueBroker(RedisBroker):
         self.registry_scripts = RegistryScripts(client, keys)
         self.paused_queues: frozenset[str] = frozenset()
         self.kinds: dict[str, JobKind] = {}  # queue name -> kind, filled by declare_kind
+        self.max_payload_bytes = max_payload_bytes  # `submission` refuses larger JSON-encoded payloads
 
     @property
     def consumer_class(self):
@@ -297,6 +299,7 @@ def build_broker(url: str | None = None, *, settings: Settings | None = None, cl
         heartbeat_timeout=settings.heartbeat_timeout_ms,
         middleware=[TimeLimit(), ShutdownNotifications(), CurrentMessage(), PauseGate(),
                     Heartbeat(settings.heartbeat_timeout_ms), Attempts(), JobContexts(settings)],
+        max_payload_bytes=settings.max_payload_bytes,
     )
     for kind in kinds if kinds is not None else all_kinds(settings.kind_modules).values():
         declare_kind(broker, kind)

@@ -8,6 +8,7 @@ import math
 
 import redis
 
+from .bounded_reads import RECORD_READ_BYTES, ROW_READ_BYTES, CutField, decode, queue_bounded_hmget
 from .keys import DEFAULT_KEYS, KeySchema
 from .models import STATES, AttemptRecord, JobDetail, JobPage, JobState, JobSummary, MinuteStats, QueueCounts
 
@@ -145,8 +146,9 @@ class Registry:
         direct = [i for i in ids if needle in i.lower()]
         with self.client.pipeline(transaction=False) as pipe:
             for job_id in ids:
-                pipe.hget(self.keys.job(job_id), "data")
-            datas = pipe.execute(raise_on_error=False)
+                queue_bounded_hmget(pipe, self.keys.job(job_id), ("data",), ROW_READ_BYTES)
+            rows = [decode(row) for row in pipe.execute(raise_on_error=False)]
+        datas = [None if isinstance(row, Exception) or isinstance(row[0], CutField) else row[0] for row in rows]
         matching = [i for i, d in zip(ids, datas)
                     if i in direct or (isinstance(d, bytes) and needle in d.decode("utf-8", "replace").lower())]
         found = self._summaries(matching[:limit])
@@ -157,8 +159,8 @@ class Registry:
             return []
         with self.client.pipeline(transaction=False) as pipe:
             for job_id in ids:
-                pipe.hmget(self.keys.job(job_id), SUMMARY_FIELDS)
-            rows = pipe.execute(raise_on_error=False)
+                queue_bounded_hmget(pipe, self.keys.job(job_id), SUMMARY_FIELDS, ROW_READ_BYTES)
+            rows = [decode(row) for row in pipe.execute(raise_on_error=False)]
         summaries = []
         for job_id, row in zip(ids, rows):
             if isinstance(row, Exception):  # e.g. WRONGTYPE: someone wrote another type at the job's key
@@ -169,9 +171,10 @@ class Registry:
 
     def get_job(self, job_id: str, org: str | None = None, log_lines: int = 200) -> JobDetail | None:
         with self.client.pipeline(transaction=False) as pipe:
-            pipe.hmget(self.keys.job(job_id), DETAIL_FIELDS)
+            queue_bounded_hmget(pipe, self.keys.job(job_id), DETAIL_FIELDS, RECORD_READ_BYTES)
             pipe.lrange(self.keys.job_log(job_id), -log_lines, -1)
-            row, logs = pipe.execute(raise_on_error=False)
+            reply, logs = pipe.execute(raise_on_error=False)
+        row = decode(reply)
         problems: list[str] = []
         if isinstance(row, Exception):
             return JobDetail(summary=_unreadable(job_id, row), options={}, delayed_until=None, worker=None,
@@ -229,6 +232,9 @@ def _state(state: str) -> str:
 
 def _json(raw: bytes | None, default, name: str, problems: list[str]):
     if raw in (None, b""):
+        return default
+    if isinstance(raw, CutField):
+        problems.append(f"{name} is too large to show ({raw.size} bytes, left in Redis)")
         return default
     try:
         value = json.loads(raw)

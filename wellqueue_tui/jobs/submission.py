@@ -10,7 +10,7 @@ from uuid import uuid4
 from dramatiq.message import Message
 from pydantic import BaseModel, ValidationError
 
-from ..settings import get_settings
+from ..settings import DEFAULT_MAX_PAYLOAD_BYTES, get_settings
 from .kind import JobKind, all_kinds
 from .options import JobOptions
 
@@ -118,7 +118,20 @@ def prepare_message(broker, queue_or_kind: str, payload: Any, *, job_id=None, pr
         )
     except (ValidationError, ValueError) as exc:
         raise EnqueueError(f"invalid job options: {_options_problem(exc)}") from None
-    return build_message(kind, model, options, options.job_id or str(uuid4()), payload), options.delay_ms
+    message = build_message(kind, model, options, options.job_id or str(uuid4()), payload)
+    # a broker that names no limit (a stand-in with only `kinds`) gets the default one
+    check_payload_size(kind, message.args[0], getattr(broker, "max_payload_bytes", DEFAULT_MAX_PAYLOAD_BYTES))
+    return message, options.delay_ms
+
+
+def check_payload_size(kind: JobKind, data: Any, limit: int) -> None:
+    """Refuse a payload whose JSON encoding exceeds `limit` bytes (WELLQUEUE_MAX_PAYLOAD_BYTES)."""
+    size = len(json.dumps(data, separators=(",", ":")))  # as Dramatiq encodes it: compact, non-ASCII escaped
+    if size > limit:
+        raise EnqueueError(
+            f"payload for {kind.queue} is {size} bytes of JSON, over the limit of {limit} bytes "
+            "(WELLQUEUE_MAX_PAYLOAD_BYTES); store large data elsewhere and pass a reference"
+        )
 
 
 def _options_problem(exc: Exception) -> str:

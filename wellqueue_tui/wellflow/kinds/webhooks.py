@@ -8,9 +8,10 @@ signature covers the delivery id (the job id, the same on every retry) as well a
 timestamp (new on every attempt) and the body, so a captured request can neither be
 replayed under another id nor after the receiver's 5-minute window; receivers verify with
 `wellflow.webhook_signing.verify` and drop delivery ids they have already seen.
-Targets are resolved first and refused if any address is loopback, private, link-local,
-multicast, reserved or unspecified; the connection then goes to the vetted address
-(no second DNS lookup to rebind), redirects are not followed and sockets time out in 10 s.
+Targets are resolved first and refused if any address is not public unicast or embeds one
+that is not (`address_policy`), unless WELLQUEUE_WEBHOOK_ALLOWED_NETWORKS names it; the
+connection then goes to the vetted address (no second DNS lookup to rebind), redirects are
+not followed and sockets time out in 10 s.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, Field, field_validator
 
+from ...address_policy import AllowList, is_metadata
 from ...auth.secrets import SigningKeyError, is_dev_mode, read_or_create_secret
 from ...jobs.context import JobContext
 from ...jobs.kind import JobKind, PermanentJobError
@@ -42,6 +44,7 @@ USER_AGENT = "WellQueue/0.1"
 MAX_DATA_BYTES = 256 * 1024
 MAX_RESPONSE_BYTES = 64 * 1024
 RETRYABLE_STATUSES = frozenset({408, 425, 429})
+HTTP_RULE = "http:// is allowed only for hosts and networks named in WELLQUEUE_WEBHOOK_ALLOWED_NETWORKS"
 WEBHOOK_SECRET_FILE = "webhook_secret"
 
 
@@ -154,45 +157,32 @@ def signing_secret(settings: Settings) -> bytes:
 
 
 def resolve_destination(url: str, settings: Settings) -> Destination:
-    """Apply the https rule and resolve the host, refusing non-public addresses unless allowed."""
+    """Resolve the host and vet every address it resolves to (see `address_policy`); http:// only where allowed."""
     parts = urlsplit(url)
     host = parts.hostname or ""
     origin = f"{parts.scheme}://{parts.netloc}"
-    if parts.scheme != "https" and not settings.webhook_allow_private:
-        raise PermanentJobError(
-            "url must start with https:// (http:// is allowed only with WELLQUEUE_WEBHOOK_ALLOW_PRIVATE=true)"
-        )
+    allowed = AllowList.parse(settings.webhook_allowed_networks)
+    if parts.scheme != "https" and not allowed:
+        raise PermanentJobError(f"url must start with https:// ({HTTP_RULE})")
     port = parts.port or (443 if parts.scheme == "https" else 80)
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
         raise WebhookError(f"could not resolve the host of url {origin}: {exc}") from exc
     addresses = tuple(dict.fromkeys(info[4][0] for info in infos))
-    if not settings.webhook_allow_private:
-        for address in addresses:
-            label = _non_public(ipaddress.ip_address(address.partition("%")[0]))
-            if label:
-                raise PermanentJobError(
-                    f"url: {host} resolves to {address}, a {label} address; webhooks may only target public "
-                    "addresses (WELLQUEUE_WEBHOOK_ALLOW_PRIVATE=true allows others, for local testing)"
-                )
+    vetted = [(address, ipaddress.ip_address(address.partition("%")[0])) for address in addresses]
+    for address, ip in vetted:
+        reason = allowed.refusal(host, ip)
+        if reason:
+            remedy = (f"only an entry naming {ip} itself in WELLQUEUE_WEBHOOK_ALLOWED_NETWORKS allows it"
+                      if is_metadata(ip) else
+                      "name a host, address or network in WELLQUEUE_WEBHOOK_ALLOWED_NETWORKS to allow it")
+            raise PermanentJobError(
+                f"url: {host} resolves to {address}, {reason}; webhooks may only target public addresses ({remedy})"
+            )
+    if parts.scheme != "https" and not all(allowed.opens(host, ip) for _address, ip in vetted):
+        raise PermanentJobError(f"url must start with https:// ({HTTP_RULE})")
     return Destination(url=url, origin=origin, addresses=addresses)
-
-
-def _non_public(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
-    if ip.version == 6 and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    for flag, label in (
-        ("is_unspecified", "unspecified"),
-        ("is_loopback", "loopback"),
-        ("is_link_local", "link-local"),
-        ("is_multicast", "multicast"),
-        ("is_private", "private"),
-        ("is_reserved", "reserved"),
-    ):
-        if getattr(ip, flag):
-            return label
-    return None if ip.is_global else "non-public"
 
 
 def _answer_failure(exc: urllib.error.HTTPError, destination: Destination) -> Exception:
