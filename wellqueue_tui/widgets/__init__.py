@@ -1,0 +1,1 @@
+"""Reusable console widgets: they render plain data objects and never reach for Redis."""
