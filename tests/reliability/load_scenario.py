@@ -105,7 +105,7 @@ def run_load(redis_url: str, data_dir: Path, *, rate: int = 400, seconds: int = 
     settings = sample_settings(data_dir)
     producer_broker = build_broker(redis_url, settings=settings, kinds=KINDS)
     client = producer_broker.client
-    registry = Registry(client, producer_broker.namespace)
+    registry = Registry(client, producer_broker.keys)
     per_batch = rate // BATCHES_PER_S
 
     def batch(index: int) -> list[dict]:  # default retention: the registry keeps the newest jobs only

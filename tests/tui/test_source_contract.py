@@ -89,7 +89,7 @@ def static_world() -> World:
 def redis_world(redis_client, redis_url, tmp_path) -> Iterator[World]:
     settings = Settings(data_dir=tmp_path)
     with make_broker(redis_url, settings, [*all_kinds().values(), SAMPLE_KIND]) as broker:
-        registry = Registry(broker.client, broker.namespace)
+        registry = Registry(broker.client, broker.keys)
         for job_id, (state, payload) in JOBS.items():
             options = {"priority": 2} if state == "prioritized" else {"delay_ms": DELAY_S[job_id] * 1000} if state == "delayed" else {}
             enqueue(QUEUE, payload, job_id=job_id, broker=broker, **options)
@@ -97,7 +97,7 @@ def redis_world(redis_client, redis_url, tmp_path) -> Iterator[World]:
                 with running_worker(broker):
                     wait_for(lambda job_id=job_id, state=state: state_of(registry, job_id) == state)
         client = broker.client
-        ScheduleStore(client).install_defaults()
+        ScheduleStore(client, KEYS).install_defaults()
         WorkerRecords(client, KEYS).publish([dataclasses.replace(record, started=None) for record in WORKERS])
         client.set(KEYS.leader, LEADER)
 

@@ -87,6 +87,8 @@ class Registry:
     `jobs.actions`."""
 
     def __init__(self, client: redis.Redis, keys: KeySchema = DEFAULT_KEYS) -> None:
+        if not isinstance(keys, KeySchema):  # a namespace string here would read another deployment's keys
+            raise TypeError(f"Registry takes a KeySchema, not {type(keys).__name__}")
         self.client = client
         self.keys = keys
 
