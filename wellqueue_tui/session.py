@@ -29,8 +29,9 @@ from .workers.schedules import TENANT_FIELD, ScheduleStatus, ScheduleStore
 from .workers.worker_records import ControlError, WorkerInfo
 
 EnqueueFn = Callable[..., str]
-#: Who a target belongs to: the organization, or a function that looks it up (before the action runs).
-TargetOrg = str | None | Callable[[], str | None]
+#: Who a target belongs to: its organization (anything but a non-empty str counts as none), or a function
+#: that looks it up before the action runs.
+TargetOrg = object | Callable[[], object]
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -165,12 +166,11 @@ class OperatorSession:
         """The target's organization for the audit entry: a token with an org acts on its own only."""
         if self.org:
             return self.org
-        if not callable(target_org):
-            return target_org
         try:
-            return target_org()
+            owner = target_org() if callable(target_org) else target_org
         except (redis.RedisError, ValueError):  # an unreadable target still gets its audit entry
             return None
+        return owner if isinstance(owner, str) and owner else None
 
     def _job_org(self, job_id: str) -> str | None:
         raw = self.registry.client.hget(job_key(job_id), "org")
@@ -291,7 +291,7 @@ class OperatorSession:
                 return ActionResult("enqueue", job_id, 1, f"job {job_id} enqueued on {queue}")
             return ActionResult("enqueue", job_id, 0, f"job {job_id} exists already; nothing enqueued")
 
-        return self.perform(Action.ENQUEUE, queue, run, owner if isinstance(owner, str) else None)
+        return self.perform(Action.ENQUEUE, queue, run, owner)
 
     def enqueue_demo(self, submit: Callable[[], ActionResult]) -> ActionResult:
         """Enqueue the demo's jobs through `submit` (ADMIN; they belong to several organizations, so a token
@@ -311,10 +311,13 @@ class OperatorSession:
             self.schedule_store.add(schedule)
             return ActionResult("schedule_add", schedule.name, 1, f"schedule {schedule.name} added")
 
+        name = str(fields.get("name", ""))[:64]
         payload = fields.get("payload")
         owner = payload.get(TENANT_FIELD) if isinstance(payload, dict) else None
-        return self.perform(Action.SCHEDULE_ADD, str(fields.get("name", ""))[:64], run,
-                            owner if isinstance(owner, str) else None)
+        if self.org and self.can(Action.SCHEDULE_ADD) and owner != self.org:
+            self._refuse(Action.SCHEDULE_ADD, name, f"this token may only add schedules whose payload's "
+                         f"{TENANT_FIELD} is {self.org!r}")
+        return self.perform(Action.SCHEDULE_ADD, name, run, owner)
 
     def update_schedule(self, name: str, changes: dict) -> ActionResult:
         """Change some fields of a schedule; the result is validated as a whole before it is stored."""

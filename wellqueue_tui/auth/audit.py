@@ -154,8 +154,8 @@ class AuditLog:
 
         lost = f"; {self._pending.dropped} older entries were dropped" if self._pending.dropped else ""
         return AuditWriteFailed(f"the audit entry could not be written ({explain_redis_error(self.client, exc)}); "
-                                f"{self.pending} entries are kept in this process and retried with the next "
-                                f"audit write{lost}")
+                                f"{self.pending} {'entry is' if self.pending == 1 else 'entries are'} kept in this "
+                                f"process and retried with the next audit write{lost}")
 
     def recent(self, limit: int = 200, *, before_id: str | None = None, org: str | None = None) -> list[AuditEntry]:
         """Up to `limit` entries, newest first; pass the last id seen as `before_id` for the next page.
