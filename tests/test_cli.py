@@ -273,7 +273,11 @@ def test_schedules_and_audit_are_scoped_to_the_token_org(cli_env, capsys):
 
 
 def test_worker_records_show_no_job_errors_to_an_org_token(cli_env, capsys, redis_client):
-    from wellqueue_tui.workers.worker_records import WorkerRecord, WorkerState, publish_records
+    from wellqueue_tui.workers.worker_records import (
+        WorkerRecord,
+        WorkerState,
+        publish_records,
+    )
 
     publish_records(redis_client, [WorkerRecord(
         id="host:1:emails:0", supervisor="host:1", host="host", group="emails", queues=("email-notifications",),

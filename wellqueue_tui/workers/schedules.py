@@ -530,15 +530,14 @@ class ScheduleStore:
         return updated
 
     def remove(self, name: str) -> None:
-        def apply(pipe: redis.client.Pipeline) -> int:
+        def apply(pipe: redis.client.Pipeline) -> None:
             if self.org is not None:
                 self._current(pipe, name)
             pipe.multi()
             pipe.hdel(SCHEDULES_KEY, name)
             pipe.hdel(STATE_KEY, name)
-            return 0
 
-        removed, _ = self._client.transaction(apply, SCHEDULES_KEY)
+        removed, _ = self._client.transaction(apply, SCHEDULES_KEY) or (0, 0)
         if not removed:
             raise _not_found(name)
         self._announce(name)
