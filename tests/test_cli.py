@@ -194,3 +194,115 @@ def test_a_closed_pipe_ends_the_command_quietly(cli_env, tmp_path):
         os.close(writer)
     assert finished.stderr == ""
     assert finished.returncode == 1
+
+
+# -- tenants sealed, audit failures reported apart, wrong-type keys named (issue 15) ----------------------------
+
+ALERT = {"type": "alert", "recipients": ["ops@example.com"], "subject": "Tank high"}
+
+
+def scheduled(org: str) -> str:
+    return json.dumps({**ALERT, "subject": f"Tanks of {org} {{{{today}}}}", "organizationId": org})
+
+
+@pytest.mark.parametrize("argv", [
+    ["enqueue", "webhooks", "--data", "{}"], ["demo"], ["workers"], ["audit"], ["schedules", "list"],
+    ["redis", "status"],
+])
+def test_every_command_needs_a_token_when_auth_is_on(cli_env, capsys, monkeypatch, argv):
+    monkeypatch.delenv("WELLQUEUE_TOKEN")
+    code, out, err = run(capsys, *argv)
+    assert code == 1 and "token issue" in err and out == ""
+
+
+def test_enqueue_and_demo_pass_the_permission_table(cli_env, capsys, redis_client):
+    mine, theirs = {**ALERT, "organizationId": "ORG-A"}, {**ALERT, "organizationId": "ORG-B"}
+    cli_env(Role.MANAGER)
+    code, _, err = run(capsys, "enqueue", "email-notifications", "--data", json.dumps(mine))
+    assert code == 1 and "enqueue needs OPERATOR or ADMIN" in err
+    cli_env(Role.OPERATOR, org="ORG-A")
+    for payload in (theirs, ALERT):
+        code, _, err = run(capsys, "enqueue", "email-notifications", "--data", json.dumps(payload))
+        assert code == 1 and "organizationId is 'ORG-A'" in err
+    code, out, err = run(capsys, "enqueue", "email-notifications", "--data", json.dumps(mine), "--job-id", "a-1")
+    assert (code, out.strip()) == (0, "a-1"), err
+    code, _, err = run(capsys, "demo")
+    assert code == 1 and "demo needs ADMIN" in err
+    cli_env(Role.ADMIN, org="ORG-A")
+    code, _, err = run(capsys, "demo")
+    assert code == 1 and "several organizations" in err
+    assert [key for key in redis_client.scan_iter("wq:job:*") if not key.endswith(b":log")] == [b"wq:job:a-1"]
+    code, out, _ = run(capsys, "audit", "--json")
+    assert [(e["action"], e["outcome"]) for e in json.loads(out)[:4]] == [
+        ("demo", "denied"), ("demo", "denied"), ("enqueue", "ok"), ("enqueue", "denied")]
+
+
+def test_schedules_and_audit_are_scoped_to_the_token_org(cli_env, capsys):
+    for org in ("ORG-A", "ORG-B"):
+        code, _, err = run(capsys, "schedules", "add", f"tanks-{org.lower()}", "--cron", "0 7 * * *", "--queue",
+                           "email-notifications", "--data", scheduled(org))
+        assert code == 0, err
+    cli_env(Role.OPERATOR, org="ORG-A")
+    code, out, _ = run(capsys, "schedules", "list", "--json")
+    assert [(row["name"], row["org"]) for row in json.loads(out)] == [("tanks-org-a", "ORG-A")]
+    code, _, err = run(capsys, "schedules", "run-now", "tanks-org-b")
+    assert code == 2 and "no schedule named 'tanks-org-b'" in err
+    code, _, err = run(capsys, "schedules", "run-now", "tanks-org-a")
+    assert code == 0, err
+    cli_env(Role.ADMIN, org="ORG-A")
+    for action in ("pause", "resume", "remove"):
+        code, _, err = run(capsys, "schedules", action, "tanks-org-b")
+        assert code == 2 and "no schedule named 'tanks-org-b'" in err
+    code, _, err = run(capsys, "schedules", "update", "tanks-org-b", "--cron", "0 8 * * *")
+    assert code == 2 and "no schedule named 'tanks-org-b'" in err
+    code, _, err = run(capsys, "schedules", "add", "sneaky", "--cron", "0 7 * * *", "--queue", "email-notifications",
+                       "--data", scheduled("ORG-B"))
+    assert code == 2 and "must be 'ORG-A'" in err
+
+    code, out, _ = run(capsys, "audit", "--json")
+    seen = json.loads(out)
+    assert seen and all("ORG-A" in (e["org"], e["target_org"]) for e in seen)
+    assert ("schedule_add", "tanks-org-a", None, "ORG-A") in {(e["action"], e["target"], e["org"], e["target_org"])
+                                                              for e in seen}
+    assert not any("org-b" in e["target"] and e["outcome"] == "ok" for e in seen)
+    cli_env(Role.ADMIN)
+    code, out, _ = run(capsys, "schedules", "list", "--json")
+    assert [(row["name"], row["enabled"]) for row in json.loads(out)] == [("tanks-org-a", True), ("tanks-org-b", True)]
+    code, out, _ = run(capsys, "audit", "--json")
+    assert any(e["target"] == "tanks-org-b" and e["target_org"] == "ORG-B" for e in json.loads(out))
+
+
+def test_worker_records_show_no_job_errors_to_an_org_token(cli_env, capsys, redis_client):
+    from wellqueue_tui.jobs.keys import DEFAULT_KEYS
+    from wellqueue_tui.workers.worker_records import WorkerRecord, WorkerRecords, WorkerState
+
+    WorkerRecords(redis_client, DEFAULT_KEYS).publish([WorkerRecord(
+        id="host:1:emails:0", supervisor="host:1", host="host", group="emails", queues=("email-notifications",),
+        threads=2, state=WorkerState.RUNNING, pid=4242, started=None, restarts=0, last_exit_code=None,
+        rss_bytes=None, active=1, last_error="job ORG-B-secret failed: bad recipient for ORG-B")])
+    code, out, _ = run(capsys, "workers", "--json")
+    assert code == 0 and "ORG-B-secret" in json.loads(out)[0]["last_error"]
+    cli_env(Role.MANAGER, org="ORG-A")
+    code, out, err = run(capsys, "workers", "--json")
+    (worker,) = json.loads(out)
+    assert code == 0 and worker["id"] == "host:1:emails:0" and worker["last_error"] is None, err
+    assert "ORG-B" not in out
+
+
+def test_an_action_whose_audit_write_fails_is_reported_done(cli_env, capsys, redis_client):
+    run(capsys, "enqueue", "data-validation", "--data", json.dumps(VALID), "--job-id", "j1")
+    redis_client.delete("wq:audit")
+    redis_client.set("wq:audit", "not a stream")
+    code, out, err = run(capsys, "pause", "data-validation")
+    assert code == 0 and "paused" in out
+    assert "warning: pause was done, but the audit entry could not be written" in err
+    assert "wq:audit holds a string, expected a stream: fix or delete it" in err
+    assert redis_client.sismember("wq:paused", "data-validation")
+
+
+def test_a_wrong_type_key_is_named_not_called_unreachable(cli_env, capsys, redis_client):
+    redis_client.set("wq:queues", "oops")
+    for argv in (["queues"], ["enqueue", "data-validation", "--data", json.dumps(VALID)]):
+        code, _, err = run(capsys, *argv)
+        assert code == 3 and "wq:queues holds a string, expected a set: fix or delete it" in err
+        assert "unreachable" not in err

@@ -263,6 +263,8 @@ class WellQueueApp(App[None]):
             self.notify(safe_str(exc, 300), severity="error", markup=False)
             return
         self.notify(safe_str(result.message, 300), markup=False)
+        if getattr(result, "warning", None):  # done, but something to tell apart (its audit entry was not written)
+            self.notify(safe_str(result.warning, 300), severity="warning", markup=False)
         self.post_message(ActionFinished(after))
 
     def on_action_finished(self, message: ActionFinished) -> None:

@@ -1,25 +1,50 @@
 """An operator's view of the system: registry reads scoped to their tenant, and actions that pass the
-permission table and leave one audit entry each. The console and the CLI both go through it."""
+permission table and leave one audit entry each. The console, the CLI and the REST API all go through it.
+
+A token with an org sees only that organization's jobs, schedules and audit entries, and worker records
+without what came from other organizations' jobs."""
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 from datetime import UTC, datetime
-from typing import Callable
+from typing import Callable, ParamSpec, TypeVar
 
 import redis
 
-from .auth.audit import AuditLog
+from .auth.audit import AuditLog, AuditPage
 from .auth.identity import Identity
 from .auth.permissions import Action, PermissionDenied, allowed, check
 from .jobs import actions
 from .jobs.actions import ActionError, ActionResult
 from .jobs.models import JobDetail, JobPage, MinuteStats, QueueCounts
 from .jobs.registry import Registry
+from .jobs.key_types import name_wrong_type
 from .workers.scheduler import run_schedule_now
-from .workers.schedules import ScheduleStatus, ScheduleStore
+from .workers.schedules import TENANT_FIELD, ScheduleStatus, ScheduleStore
 from .workers.worker_records import ControlError, WorkerInfo, WorkerRecords
 
 EnqueueFn = Callable[..., str]
+#: Who a target belongs to: its organization (anything but a non-empty str counts as none), or a function
+#: that looks it up before the action runs.
+TargetOrg = object | Callable[[], object]
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def naming_wrong_keys(method: Callable[P, R]) -> Callable[P, R]:
+    """Turn Redis's WRONGTYPE (which names no key) into a WrongKeyType naming the fixed key at fault."""
+    @functools.wraps(method)
+    def call(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return method(*args, **kwargs)
+        except redis.ResponseError as exc:
+            named = name_wrong_type(args[0].registry.client, args[0].registry.keys, exc)  # type: ignore[attr-defined]
+            if named is None or named is exc:
+                raise
+            raise named from exc
+    return call
 
 
 class OperatorSession:
@@ -30,7 +55,7 @@ class OperatorSession:
         # Every store of this session is built here, once, from the registry's key schema.
         self.audit = audit or AuditLog(registry.client, registry.keys.audit)
         self.enqueue_fn = enqueue_fn  # for running a schedule now; None where nothing may be enqueued
-        self.schedule_store = ScheduleStore(registry.client, registry.keys)
+        self.schedule_store = ScheduleStore(registry.client, registry.keys, org=identity.org)
         self.worker_records = WorkerRecords(registry.client, registry.keys)
 
     @property
@@ -41,75 +66,124 @@ class OperatorSession:
         return allowed(self.identity.role, Action(action))
 
     # -- reads (scoped to the identity's organization) -------------------------------------
+    @naming_wrong_keys
     def ping(self) -> bool:
         return self.registry.ping()
 
+    @naming_wrong_keys
     def server_time(self) -> float:
         return self.registry.server_time()
 
+    @naming_wrong_keys
     def known_queues(self) -> list[str]:
         return self.registry.known_queues()
 
+    @naming_wrong_keys
     def all_counts(self) -> list[QueueCounts]:
         return self.registry.all_counts(org=self.org)
 
+    @naming_wrong_keys
     def queue_counts(self, queue: str) -> QueueCounts:
         return self.registry.queue_counts(queue, org=self.org)
 
+    @naming_wrong_keys
     def list_jobs(self, queue: str, state: str, offset: int = 0, limit: int = 50) -> JobPage:
         return self.registry.list_jobs(queue, state, offset, limit, org=self.org)
 
+    @naming_wrong_keys
     def search_jobs(self, queue: str, state: str, text: str, limit: int = 50) -> JobPage:
         return self.registry.search_jobs(queue, state, text, limit, org=self.org)
 
+    @naming_wrong_keys
     def get_job(self, job_id: str) -> JobDetail | None:
         return self.registry.get_job(job_id, org=self.org)
 
+    @naming_wrong_keys
     def throughput(self, queue: str, minutes: int = 60) -> list[MinuteStats]:
         # Per-minute counters are per queue, not per tenant: a scoped operator sees no cross-tenant totals.
         return [] if self.org else self.registry.throughput(queue, minutes)
 
+    @naming_wrong_keys
     def workers(self) -> list[WorkerInfo]:
-        """Worker processes on every host (what any console on any host sees)."""
-        return self.worker_records.list_workers()
+        """Worker processes on every host (what any console on any host sees). A token with an org does not
+        see a process's last error line: it comes from whichever organization's job failed last."""
+        workers = self.worker_records.list_workers()
+        if self.org:
+            return [dataclasses.replace(worker, last_error=None) for worker in workers]
+        return workers
 
+    @naming_wrong_keys
     def schedules(self) -> list[ScheduleStatus]:
         return self.schedule_store.overview(datetime.now(UTC))
 
+    @naming_wrong_keys
     def scheduler_leader(self) -> str | None:
         """Who runs the cron schedules now (`host:pid:…`), or None when no scheduler holds the lease."""
         holder = self.registry.client.get(self.registry.keys.leader)
         return holder.decode("utf-8", "replace") if holder else None
 
+    @naming_wrong_keys
     def audit_entries(self, limit: int = 200) -> list:
+        """The newest audit entries this identity may see (a token with an org: its organization's only)."""
+        return self.audit_page(limit).entries
+
+    @naming_wrong_keys
+    def audit_page(self, limit: int = 200, before_id: str | None = None) -> AuditPage:
         check(self.identity, Action.VIEW_AUDIT)
-        return self.audit.recent(limit)
+        return self.audit.page(limit, before_id=before_id, org=self.org)
 
     # -- actions ----------------------------------------------------------------------------
-    def perform(self, action: Action, target: str, run: Callable[[], ActionResult]) -> ActionResult:
-        """Check the permission (before any Redis write), run the action, and audit the outcome."""
+    @naming_wrong_keys
+    def perform(self, action: Action, target: str, run: Callable[[], ActionResult],
+                target_org: TargetOrg = None) -> ActionResult:
+        """Check the permission (before any Redis write), run the action, and audit the outcome. An action
+        that happened is reported as done even when its audit entry cannot be written (see `warning`)."""
         try:
             check(self.identity, action)
         except PermissionDenied as exc:
             self._audit(action, target, 0, "denied", str(exc))
             raise
+        owner = self._owner(target_org)
         try:
             result = run()
         except (ActionError, ValueError, ControlError) as exc:
-            self._audit(action, target, 0, "error", str(exc))
+            self._audit(action, target, 0, "error", str(exc), owner)
             raise
-        self._audit(action, target, result.count, "ok", result.message)
-        return result
+        warning = self._audit(action, target, result.count, "ok", result.message, owner)
+        return dataclasses.replace(result, warning=warning) if warning else result
 
-    def _audit(self, action: Action, target: str, count: int, outcome: str, detail: str) -> None:
+    def _audit(self, action: Action, target: str, count: int, outcome: str, detail: str,
+               target_org: str | None = None) -> str | None:
+        """Record one entry; a failed write comes back as a warning (the log keeps the entry and retries it)."""
         try:
-            self.audit.record(self.identity, action, target, count, outcome, detail)
-        except redis.RedisError:
-            if outcome == "ok":
-                raise
+            self.audit.record(self.identity, action, target, count, outcome, detail, target_org=target_org)
+        except redis.RedisError as exc:
+            return f"{action} was done, but {exc}" if outcome == "ok" else str(exc)
+        return None
+
+    def _owner(self, target_org: TargetOrg) -> str | None:
+        """The target's organization for the audit entry: a token with an org acts on its own only."""
+        if self.org:
+            return self.org
+        try:
+            owner = target_org() if callable(target_org) else target_org
+        except (redis.RedisError, ValueError):  # an unreadable target still gets its audit entry
+            return None
+        return owner if isinstance(owner, str) and owner else None
+
+    def _job_org(self, job_id: str) -> str | None:
+        raw = self.registry.client.hget(self.registry.keys.job(job_id), "org")
+        owner = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+        return owner or None
+
+    def schedule_org(self, name: str) -> str | None:
+        """The organization of schedule `name`, if it has one and this identity may see it."""
+        schedule = self.schedule_store.get(name)
+        return schedule.org if schedule else None
 
     def retry_job(self, job_id: str) -> ActionResult:
-        return self.perform(Action.RETRY, job_id, lambda: actions.retry_job(self.registry, job_id, org=self.org))
+        return self.perform(Action.RETRY, job_id, lambda: actions.retry_job(self.registry, job_id, org=self.org),
+                            lambda: self._job_org(job_id))
 
     def retry_jobs(self, job_ids: list[str]) -> ActionResult:
         return self.perform(Action.RETRY, ",".join(job_ids)[:200],
@@ -119,14 +193,16 @@ class OperatorSession:
         return self.perform(Action.RETRY_ALL, queue, lambda: actions.retry_all_failed(self.registry, queue, org=self.org))
 
     def promote_job(self, job_id: str) -> ActionResult:
-        return self.perform(Action.PROMOTE, job_id, lambda: actions.promote_job(self.registry, job_id, org=self.org))
+        return self.perform(Action.PROMOTE, job_id, lambda: actions.promote_job(self.registry, job_id, org=self.org),
+                            lambda: self._job_org(job_id))
 
     def promote_jobs(self, job_ids: list[str]) -> ActionResult:
         return self.perform(Action.PROMOTE, ",".join(job_ids)[:200],
                             lambda: actions.promote_jobs(self.registry, job_ids, org=self.org))
 
     def remove_job(self, job_id: str) -> ActionResult:
-        return self.perform(Action.REMOVE, job_id, lambda: actions.remove_job(self.registry, job_id, org=self.org))
+        return self.perform(Action.REMOVE, job_id, lambda: actions.remove_job(self.registry, job_id, org=self.org),
+                            lambda: self._job_org(job_id))
 
     def remove_jobs(self, job_ids: list[str]) -> ActionResult:
         return self.perform(Action.REMOVE, ",".join(job_ids)[:200],
@@ -166,10 +242,12 @@ class OperatorSession:
         return self.perform(Action.RESTART_WORKER, worker_id, run)
 
     def pause_schedule(self, name: str) -> ActionResult:
-        return self.perform(Action.SCHEDULE_PAUSE, name, lambda: self._set_enabled(name, False))
+        return self.perform(Action.SCHEDULE_PAUSE, name, lambda: self._set_enabled(name, False),
+                            lambda: self.schedule_org(name))
 
     def resume_schedule(self, name: str) -> ActionResult:
-        return self.perform(Action.SCHEDULE_RESUME, name, lambda: self._set_enabled(name, True))
+        return self.perform(Action.SCHEDULE_RESUME, name, lambda: self._set_enabled(name, True),
+                            lambda: self.schedule_org(name))
 
     def _set_enabled(self, name: str, enabled: bool) -> ActionResult:
         self.schedule_store.set_enabled(name, enabled)
@@ -182,27 +260,29 @@ class OperatorSession:
                 raise ActionError("this console cannot enqueue jobs (no broker); use `wellqueue schedules run-now`")
             job_id = run_schedule_now(self.schedule_store, self.enqueue_fn, name, datetime.now(UTC))
             return ActionResult("run_schedule", name, 1, f"schedule {name} enqueued job {job_id}")
-        return self.perform(Action.RUN_SCHEDULE, name, run)
+        return self.perform(Action.RUN_SCHEDULE, name, run, lambda: self.schedule_org(name))
 
-    def audited(self, action: Action, target: str, run: Callable[[], int]) -> int:
-        """For CLI commands that report through an exit code: permission first, then one audit entry."""
+    def audited(self, action: Action, target: str, run: Callable[[], int],
+                target_org: TargetOrg = None) -> tuple[int, str | None]:
+        """For CLI commands that report through an exit code: permission first, then one audit entry.
+        Returns the exit code and, when the audit entry could not be written, a warning saying so."""
         try:
             check(self.identity, action)
         except PermissionDenied as exc:
             self._audit(action, target, 0, "denied", str(exc))
             raise
+        owner = self._owner(target_org)
         code = run()
-        self._audit(action, target, 1 if code == 0 else 0, "ok" if code == 0 else "error", f"exit code {code}")
-        return code
+        outcome = "ok" if code == 0 else "error"
+        return code, self._audit(action, target, 1 if code == 0 else 0, outcome, f"exit code {code}", owner)
 
     # -- the HTTP API: enqueue, schedule edits, cluster metrics -----------------------------------
     def enqueue_job(self, queue: str, payload: object, submit: Callable[[], tuple[str, bool]]) -> ActionResult:
         """Submit one job through `submit` (which returns its id and whether it was created): OPERATOR and up,
         and a token with an org only for payloads whose organizationId is that org. One audit entry."""
-        if self.org and self.can(Action.ENQUEUE):
-            owner = payload.get("organizationId") if isinstance(payload, dict) else None
-            if owner != self.org:
-                self._refuse(Action.ENQUEUE, queue, f"this token may only enqueue jobs whose organizationId is {self.org!r}")
+        owner = payload.get(TENANT_FIELD) if isinstance(payload, dict) else None
+        if self.org and self.can(Action.ENQUEUE) and owner != self.org:
+            self._refuse(Action.ENQUEUE, queue, f"this token may only enqueue jobs whose {TENANT_FIELD} is {self.org!r}")
 
         def run() -> ActionResult:
             job_id, created = submit()
@@ -210,7 +290,15 @@ class OperatorSession:
                 return ActionResult("enqueue", job_id, 1, f"job {job_id} enqueued on {queue}")
             return ActionResult("enqueue", job_id, 0, f"job {job_id} exists already; nothing enqueued")
 
-        return self.perform(Action.ENQUEUE, queue, run)
+        return self.perform(Action.ENQUEUE, queue, run, owner)
+
+    def enqueue_demo(self, submit: Callable[[], ActionResult]) -> ActionResult:
+        """Enqueue the demo's jobs through `submit` (ADMIN; they belong to several organizations, so a token
+        with an org may not). One audit entry for the lot."""
+        if self.org and self.can(Action.DEMO):
+            self._refuse(Action.DEMO, "demo", "the demo's jobs belong to several organizations; "
+                         "use a token without an org")
+        return self.perform(Action.DEMO, "demo", submit)
 
     def add_schedule(self, fields: dict) -> ActionResult:
         """Create a schedule from its fields (validated, payload checked against the queue's model)."""
@@ -222,7 +310,13 @@ class OperatorSession:
             self.schedule_store.add(schedule)
             return ActionResult("schedule_add", schedule.name, 1, f"schedule {schedule.name} added")
 
-        return self._schedule_edit(Action.SCHEDULE_ADD, str(fields.get("name", ""))[:64], run)
+        name = str(fields.get("name", ""))[:64]
+        payload = fields.get("payload")
+        owner = payload.get(TENANT_FIELD) if isinstance(payload, dict) else None
+        if self.org and self.can(Action.SCHEDULE_ADD) and owner != self.org:
+            self._refuse(Action.SCHEDULE_ADD, name, f"this token may only add schedules whose payload's "
+                         f"{TENANT_FIELD} is {self.org!r}")
+        return self.perform(Action.SCHEDULE_ADD, name, run, owner)
 
     def update_schedule(self, name: str, changes: dict) -> ActionResult:
         """Change some fields of a schedule; the result is validated as a whole before it is stored."""
@@ -234,19 +328,14 @@ class OperatorSession:
             self.schedule_store.update(name, **changes)
             return ActionResult("schedule_update", name, 1, f"schedule {name} updated ({', '.join(sorted(changes))})")
 
-        return self._schedule_edit(Action.SCHEDULE_UPDATE, name, run)
+        return self.perform(Action.SCHEDULE_UPDATE, name, run, lambda: self.schedule_org(name))
 
     def remove_schedule(self, name: str) -> ActionResult:
         def run() -> ActionResult:
             self.schedule_store.remove(name)
             return ActionResult("schedule_remove", name, 1, f"schedule {name} removed")
 
-        return self._schedule_edit(Action.SCHEDULE_REMOVE, name, run)
-
-    def _schedule_edit(self, action: Action, name: str, run: Callable[[], ActionResult]) -> ActionResult:
-        if self.org and self.can(action):
-            self._refuse(action, name, "schedules enqueue jobs for every organization; ask an admin whose token has no org")
-        return self.perform(action, name, run)
+        return self.perform(Action.SCHEDULE_REMOVE, name, run, lambda: self.schedule_org(name))
 
     def _refuse(self, action: Action, target: str, reason: str) -> None:
         refusal = PermissionDenied(self.identity, action, reason)

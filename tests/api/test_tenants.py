@@ -71,10 +71,26 @@ def test_enqueue_only_for_the_token_org(api):
     ("POST", f"{Q}/resume", None),
     ("GET", "/api/jobs/metrics", None),
     ("POST", "/api/jobs/schedules", {"name": "tenant-job", "cron": "0 2 * * *", "queue": "email-notifications",
-                                     "payload": {**ALERT, "organizationId": "ORG-A"}}),
+                                     "payload": {**ALERT, "organizationId": "ORG-B"}}),
+    ("POST", "/api/jobs/schedules", {"name": "tenant-job", "cron": "0 2 * * *", "queue": "email-notifications",
+                                     "payload": ALERT}),
 ])
 def test_what_affects_every_org_is_refused_to_a_scoped_token(api, method, path, body):
     reply = api.as_role(Role.ADMIN, org="ORG-A").request(method, path, body)
     assert reply.status == 403 and reply.json["error"] == "forbidden", reply
     assert not api.client.sismember("wq:paused", "email-notifications")
     assert not api.client.hexists("wq:schedules", "tenant-job")
+
+
+def test_a_scoped_admin_keeps_schedules_of_their_own_org(api):
+    """A schedule made with an org token is that org's: other orgs' tokens neither see nor touch it."""
+    body = {"name": "tenant-job", "cron": "0 2 * * *", "queue": "email-notifications",
+            "payload": {**ALERT, "organizationId": "ORG-A"}}
+    org_a, org_b = api.as_role(Role.ADMIN, org="ORG-A"), api.as_role(Role.ADMIN, org="ORG-B")
+    created = org_a.post("/api/jobs/schedules", body)
+    assert created.status == 201 and created.json["org"] == "ORG-A"
+    assert [row["name"] for row in org_a.get("/api/jobs/schedules").json["schedules"]] == ["tenant-job"]
+    assert org_b.get("/api/jobs/schedules").json["schedules"] == []
+    assert org_b.request("PUT", "/api/jobs/schedules/tenant-job", {"enabled": False}).status == 404
+    assert org_b.request("DELETE", "/api/jobs/schedules/tenant-job", None).status == 404
+    assert api.client.hexists("wq:schedules", "tenant-job")

@@ -116,3 +116,48 @@ def test_decoded_clients_work_too(fake_redis) -> None:
 def test_bad_page_arguments(fake_redis, kwargs, message) -> None:
     with pytest.raises(ValueError, match=message):
         AuditLog(fake_redis, KEYS.audit).recent(**kwargs)
+
+
+# -- scoped reads and failed writes (issue 15) ---------------------------------------------------------------
+
+ACME_OPS = Identity(sub="otto", role=Role.OPERATOR, org="acme")
+GLOBEX_OPS = Identity(sub="gina", role=Role.OPERATOR, org="globex")
+
+
+def test_a_scoped_read_sees_its_orgs_entries_and_entries_about_its_targets(fake_redis) -> None:
+    log = AuditLog(fake_redis, KEYS.audit)
+    log.record(ACME_OPS, Action.RETRY, "job:a1", 1, "ok", target_org="acme")
+    log.record(GLOBEX_OPS, Action.RETRY, "job:g1", 1, "ok", target_org="globex")
+    log.record(ADA, Action.REMOVE, "job:a2", 1, "ok", target_org="acme")
+    log.record(ADA, Action.DRAIN, "emails", 3, "ok")
+    assert [e.target for e in log.recent(org="acme")] == ["job:a2", "job:a1"]
+    assert [e.target for e in log.recent(org="globex")] == ["job:g1"]
+    assert len(log.recent()) == 4
+    assert log.recent(org="acme")[0].target_org == "acme"
+
+
+def test_a_scoped_read_pages_past_other_orgs_entries(fake_redis, monkeypatch) -> None:
+    monkeypatch.setattr("wellqueue_tui.auth.audit.MAX_PAGE", 5)
+    log = AuditLog(fake_redis, KEYS.audit)
+    for n in range(3):
+        log.record(ACME_OPS, Action.RETRY, f"job:a{n}", 1, "ok")
+        for m in range(7):
+            log.record(GLOBEX_OPS, Action.RETRY, f"job:g{n}{m}", 1, "ok")
+    first = log.page(2, org="acme")
+    assert [e.target for e in first.entries] == ["job:a2", "job:a1"] and first.older == first.entries[-1].id
+    rest = log.page(2, before_id=first.older, org="acme")
+    assert [e.target for e in rest.entries] == ["job:a0"] and rest.older is None
+
+
+def test_a_failed_write_is_kept_and_written_with_the_next(fake_redis) -> None:
+    from wellqueue_tui.auth.audit import AuditWriteFailed
+
+    log = AuditLog(fake_redis, KEYS.audit)
+    fake_redis.set("wq:audit", "not a stream")
+    with pytest.raises(AuditWriteFailed, match="wq:audit holds a string, expected a stream: fix or delete it"):
+        log.record(ADA, Action.PAUSE, "emails", 1, "ok")
+    assert log.pending == 1
+    fake_redis.delete("wq:audit")
+    log.record(ADA, Action.RESUME, "emails", 1, "ok")
+    assert log.pending == 0
+    assert [(e.action, e.outcome) for e in log.recent()] == [("resume", "ok"), ("pause", "ok")]

@@ -31,6 +31,8 @@ EXPECTED: dict[Action, set[Role]] = {
     Action.SCALE_WORKERS: {A},
     Action.RESTART_WORKER: {A},
     Action.ISSUE_TOKEN: {A},
+    Action.DEMO: {A},
+    Action.REDIS_STOP: {A},
 }
 
 
@@ -39,7 +41,7 @@ def test_expected_table_covers_every_action() -> None:
     assert [action.value for action in Action] == [
         "view", "retry", "retry_all", "promote", "pause", "resume", "run_schedule", "remove", "clean", "drain",
         "schedule_add", "schedule_update", "schedule_remove", "schedule_pause", "schedule_resume",
-        "scale_workers", "restart_worker", "view_audit", "issue_token", "enqueue",
+        "scale_workers", "restart_worker", "view_audit", "issue_token", "enqueue", "demo", "redis_stop",
     ]  # fmt: skip
 
 

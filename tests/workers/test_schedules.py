@@ -745,3 +745,46 @@ def test_cli_run_now_enqueues_with_a_manual_id(fake_redis, capsys) -> None:
     assert payload["day"] == datetime.now(CHICAGO).date().isoformat()
     assert f"enqueued {job_id}" in capsys.readouterr().out
     assert ScheduleStore(fake_redis, KEYS).state("nightly").last_job_id == job_id
+
+
+# --- tenant scope (issue 15) -------------------------------------------------------------------------------
+
+
+def test_a_schedule_belongs_to_its_payloads_organization(fake_redis) -> None:
+    assert schedule(payload={"organizationId": "acme", "event": "x"}).org == "acme"
+    assert schedule(payload={"event": "x"}).org is None
+    store = ScheduleStore(fake_redis, KEYS)
+    store.add(schedule(payload={"organizationId": "acme"}))
+    assert [row.org for row in store.overview(datetime.now(CHICAGO))] == ["acme"]
+
+
+def test_an_org_store_sees_and_changes_only_its_own_schedules(fake_redis) -> None:
+    everyone = ScheduleStore(fake_redis, KEYS)
+    everyone.add(schedule(name="acme-night", payload={"organizationId": "acme"}))
+    everyone.add(schedule(name="globex-night", payload={"organizationId": "globex"}))
+    everyone.add(schedule(name="shared", payload={}))
+    acme = ScheduleStore(fake_redis, KEYS, org="acme")
+    assert [s.name for s in acme.list()] == ["acme-night"]
+    assert acme.get("globex-night") is None and acme.get("shared") is None
+    for change in (lambda: acme.remove("globex-night"), lambda: acme.set_enabled("globex-night", False),
+                   lambda: acme.update("globex-night", cron="0 3 * * *"), lambda: acme.require("shared")):
+        with pytest.raises(ScheduleNotFound, match="no schedule named"):
+            change()
+    assert everyone.get("globex-night").enabled and everyone.get("globex-night").cron == "0 2 * * *"
+    with pytest.raises(ScheduleError, match="organizationId: must be 'acme'"):
+        acme.add(schedule(name="sneaky", payload={"organizationId": "globex"}))
+    with pytest.raises(ScheduleError, match="organizationId: must be 'acme'"):
+        acme.update("acme-night", payload={"organizationId": "globex"})
+    assert everyone.get("sneaky") is None and everyone.get("acme-night").org == "acme"
+    acme.remove("acme-night")
+    assert [s.name for s in everyone.list()] == ["globex-night", "shared"]
+
+
+def test_cli_run_now_of_another_orgs_schedule_is_not_found(fake_redis, capsys) -> None:
+    ScheduleStore(fake_redis, KEYS).add(schedule(payload={"organizationId": "globex"}))
+    parser = argparse.ArgumentParser(prog="wellqueue")
+    add_schedule_parser(parser.add_subparsers(dest="command"))
+    enqueue = RecordingEnqueue()
+    assert run_schedules_command(parser.parse_args(["schedules", "run-now", "nightly"]),
+                                 ScheduleStore(fake_redis, KEYS, org="acme"), enqueue) == 2
+    assert "no schedule named 'nightly'" in capsys.readouterr().err and enqueue.calls == []

@@ -1,9 +1,15 @@
-"""The audit stream: one capped Redis stream entry per operator action (allowed, denied or failed), newest first."""
+"""The audit stream: one capped Redis stream entry per operator action (allowed, denied or failed), newest first.
+
+An entry that cannot be written is kept in this process and written before the next one, so a failed
+audit write never turns an action that happened into one reported as failed."""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
 from typing import Literal
 
 import redis
@@ -21,7 +27,12 @@ MAX_DETAIL_CHARS = 1024
 # A JWT pasted into a detail or error message must not end up in the audit trail.
 _JWT_LIKE = re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
 _STREAM_ID = re.compile(r"\d{1,20}(-\d{1,20})?")
-_FIELDS = ("at", "who", "role", "org", "action", "target", "count", "outcome", "detail")
+_FIELDS = ("at", "who", "role", "org", "action", "target", "count", "outcome", "detail", "target_org")
+_OPTIONAL_FIELDS = ("org", "detail", "target_org")
+#: Entries kept in memory while the stream cannot be written; beyond this the oldest are dropped (and counted).
+MAX_PENDING = 1000
+#: How many entries one scoped read looks through, at most, for the caller's organization.
+MAX_SCANNED = 10_000
 
 
 @dataclass(frozen=True)
@@ -39,6 +50,31 @@ class AuditEntry:
     outcome: str
     detail: str = ""
     problem: str | None = None
+    target_org: str | None = None  # the organization of the job or schedule acted on, where known
+
+    def visible_to(self, org: str | None) -> bool:
+        """Whether a token scoped to `org` may see this entry (None sees every entry)."""
+        return org is None or org in (self.org, self.target_org)
+
+
+@dataclass(frozen=True)
+class AuditPage:
+    """Entries newest first, and the id to pass as `before_id` for older ones (None: the stream's end)."""
+
+    entries: list[AuditEntry]
+    older: str | None
+
+
+class AuditWriteFailed(redis.RedisError):
+    """The entry was not written (it is kept and retried with the next write); the message says why."""
+
+
+@dataclass
+class _Pending:
+    """Entries not yet written, oldest first, and how many were dropped for want of room."""
+
+    fields: deque = field(default_factory=lambda: deque(maxlen=MAX_PENDING))
+    dropped: int = 0
 
 
 class AuditLog:
@@ -50,6 +86,13 @@ class AuditLog:
         self.client = client
         self.key = key
         self.maxlen = maxlen
+        self._pending = _Pending()
+        self._writing = threading.Lock()  # one log may serve many threads (the API's); each entry is written once
+
+    @property
+    def pending(self) -> int:
+        """Entries waiting to be written (after a failed write)."""
+        return len(self._pending.fields)
 
     def record(
         self,
@@ -59,13 +102,15 @@ class AuditLog:
         count: int,
         outcome: Outcome,
         detail: str = "",
+        *,
+        target_org: str | None = None,
     ) -> str:
-        """Append one entry stamped with Redis server time; returns the stream id."""
+        """Append one entry stamped with Redis server time (entries kept from failed writes go first); returns
+        the stream id. If Redis fails, the entry is kept for the next write and AuditWriteFailed is raised."""
         if outcome not in OUTCOMES:
             raise ValueError(f"audit outcome must be one of {', '.join(OUTCOMES)}, got {outcome!r}")
-        seconds, micros = self.client.time()
         fields = {
-            "at": f"{seconds}.{micros:06d}",
+            "at": self._now(),
             "who": identity.sub,
             "role": str(identity.role),
             "org": identity.org or "",
@@ -74,25 +119,78 @@ class AuditLog:
             "count": str(int(count)),
             "outcome": outcome,
             "detail": _scrub(detail, MAX_DETAIL_CHARS),
+            "target_org": target_org or "",
         }
-        entry_id = self.client.xadd(self.key, fields, maxlen=self.maxlen, approximate=True)
-        return _text(entry_id)
+        with self._writing:
+            return self._write(fields)
 
-    def recent(self, limit: int = 200, *, before_id: str | None = None) -> list[AuditEntry]:
-        """Up to `limit` entries, newest first; pass the last id seen as `before_id` for the next page."""
+    def _write(self, fields: dict[str, str]) -> str:
+        """Write the kept entries, oldest first, then `fields`; whatever is not written stays kept."""
+        pending = self._pending
+        if len(pending.fields) == pending.fields.maxlen:
+            pending.dropped += 1
+        pending.fields.append(fields)
+        entry_id = ""
+        while pending.fields:
+            try:
+                entry_id = _text(self.client.xadd(self.key, pending.fields[0], maxlen=self.maxlen, approximate=True))
+            except redis.RedisError as exc:
+                raise self._failed(exc) from exc
+            pending.fields.popleft()
+        pending.dropped = 0
+        return entry_id
+
+    def _now(self) -> str:
+        """Redis server time; the host clock when Redis cannot answer (the entry is then kept for later)."""
+        try:
+            seconds, micros = self.client.time()
+        except redis.RedisError:
+            return f"{time.time():.6f}"
+        return f"{seconds}.{micros:06d}"
+
+    def _failed(self, exc: BaseException) -> AuditWriteFailed:
+        from ..jobs.key_types import explain_redis_error
+
+        lost = f"; {self._pending.dropped} older entries were dropped" if self._pending.dropped else ""
+        return AuditWriteFailed(f"the audit entry could not be written ({explain_redis_error(self.client, {self.key: 'stream'}, exc)}); "
+                                f"{self.pending} {'entry is' if self.pending == 1 else 'entries are'} kept in this "
+                                f"process and retried with the next audit write{lost}")
+
+    def recent(self, limit: int = 200, *, before_id: str | None = None, org: str | None = None) -> list[AuditEntry]:
+        """Up to `limit` entries, newest first; pass the last id seen as `before_id` for the next page.
+        With `org`, only the entries a token scoped to that organization may see (see `page`)."""
+        return self.page(limit, before_id=before_id, org=org).entries
+
+    def page(self, limit: int = 200, *, before_id: str | None = None, org: str | None = None) -> AuditPage:
+        """Up to `limit` entries older than `before_id`, newest first. With `org`: only entries by that
+        organization's tokens or about its jobs and schedules, looking through at most MAX_SCANNED entries."""
         if not 1 <= limit <= MAX_PAGE:
             raise ValueError(f"audit limit must be between 1 and {MAX_PAGE}, got {limit}")
         if before_id is not None and not _STREAM_ID.fullmatch(before_id):
             raise ValueError(f"audit page id must look like 1700000000000-0, got {before_id[:40]!r}")
-        newest = f"({before_id}" if before_id else "+"
-        rows = self.client.xrevrange(self.key, max=newest, min="-", count=limit)
-        return [_entry(_text(entry_id), fields) for entry_id, fields in rows]
+        entries: list[AuditEntry] = []
+        scanned, cursor = 0, before_id
+        batch = limit if org is None else MAX_PAGE
+        while True:
+            rows = self.client.xrevrange(self.key, max=f"({cursor}" if cursor else "+", min="-", count=batch)
+            for entry_id, fields in rows:
+                cursor = _text(entry_id)
+                entry = _entry(cursor, fields)
+                if entry.visible_to(org):
+                    entries.append(entry)
+                    if len(entries) == limit:
+                        return AuditPage(entries, cursor)
+            scanned += len(rows)
+            if len(rows) < batch:
+                return AuditPage(entries, None)
+            if scanned >= MAX_SCANNED:
+                return AuditPage(entries, cursor)
 
 
 def _entry(entry_id: str, raw: dict) -> AuditEntry:
     """Read one stream entry, tolerating missing or garbled fields (noted in `problem`)."""
     fields = {_text(name): _text(value) for name, value in raw.items()}
-    problems = [f"missing {name}" for name in _FIELDS if name not in fields and name not in ("org", "detail")]
+    problems = [f"missing {name}" for name in _FIELDS if name not in fields and name not in _OPTIONAL_FIELDS]
     try:
         at = float(fields["at"])
     except (KeyError, ValueError):
@@ -120,6 +218,7 @@ def _entry(entry_id: str, raw: dict) -> AuditEntry:
         outcome=fields.get("outcome", ""),
         detail=fields.get("detail", ""),
         problem="; ".join(problems) or None,
+        target_org=fields.get("target_org") or None,
     )
 
 

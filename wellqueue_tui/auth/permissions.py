@@ -28,6 +28,8 @@ class Action(StrEnum):
     VIEW_AUDIT = "view_audit"
     ISSUE_TOKEN = "issue_token"
     ENQUEUE = "enqueue"
+    DEMO = "demo"
+    REDIS_STOP = "redis_stop"
 
 
 #: Weakest first: each role may do everything the roles before it may.
@@ -35,7 +37,8 @@ ROLE_ORDER = (Role.MANAGER, Role.OPERATOR, Role.ADMIN)
 
 #: The weakest role allowed to perform each action. MANAGER is read-only; OPERATOR handles day-to-day
 #: recovery (retry, promote, pause/resume a queue, run a schedule now, enqueue a job); everything
-#: destructive or structural (remove, clean, drain, schedule edits, workers, tokens) is ADMIN only.
+#: destructive or structural (remove, clean, drain, schedule edits, workers, tokens, the demo's jobs,
+#: stopping the embedded Redis) is ADMIN only.
 MINIMUM_ROLE: dict[Action, Role] = {
     Action.VIEW: Role.MANAGER,
     Action.VIEW_AUDIT: Role.MANAGER,
@@ -57,6 +60,8 @@ MINIMUM_ROLE: dict[Action, Role] = {
     Action.SCALE_WORKERS: Role.ADMIN,
     Action.RESTART_WORKER: Role.ADMIN,
     Action.ISSUE_TOKEN: Role.ADMIN,
+    Action.DEMO: Role.ADMIN,
+    Action.REDIS_STOP: Role.ADMIN,
 }
 
 

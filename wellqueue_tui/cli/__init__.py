@@ -53,6 +53,9 @@ def main(argv: list[str] | None = None) -> int:
     except (RedisNotAvailable, RedisStartError, UnsafeRedisConfig) as exc:
         print(f"error: {printable(exc, 2000)}", file=sys.stderr)
         return 3
+    except redis.ResponseError as exc:  # Redis answered, but refused: name the key at fault where one is
+        print(f"error: {ctx.redis_label()} refused a command: {ctx.explain_redis_error(exc)}", file=sys.stderr)
+        return 3
     except redis.RedisError as exc:
         print(f"error: {ctx.redis_label()} is unreachable or failed: {exc}", file=sys.stderr)
         return 3

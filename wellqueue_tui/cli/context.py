@@ -77,6 +77,14 @@ class CliContext:
         use_broker(broker)
         return broker
 
+    def explain_redis_error(self, exc: BaseException) -> str:
+        """A Redis refusal for the operator: a wrong-type key by name, else the error itself."""
+        from ..jobs.key_types import explain_redis_error
+
+        if self._client is None:
+            return str(exc)
+        return explain_redis_error(self._client, self.keys, exc)
+
     def redis_label(self) -> str:
         """The Redis a failure happened on, for error messages (without its password)."""
         return describe_url(self._url) if self._url else "Redis"

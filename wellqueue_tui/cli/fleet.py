@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import argparse
 
+from ..auth.permissions import Action, check
 from ..redis_server import embedded_status, stop_embedded
 from .context import CliContext
 from .output import emit_json, table
 
 
 def cmd_workers(ctx: CliContext) -> int:
-    from ..workers.worker_records import WorkerRecords
-
-    workers = WorkerRecords(ctx.client, ctx.keys).list_workers()
+    """Worker processes through the session: a valid token, and a token with an org sees no job errors."""
+    workers = ctx.session().workers()
     if ctx.args.json:
         emit_json(workers)
         return 0
@@ -23,7 +23,10 @@ def cmd_workers(ctx: CliContext) -> int:
 
 
 def cmd_redis(ctx: CliContext) -> int:
+    """The embedded Redis on this host: status needs a valid token, stop an ADMIN one. Neither is audited:
+    they work on local files, with Redis stopped or about to be."""
     data_dir = ctx.settings.data_dir
+    check(ctx.identity(), Action.REDIS_STOP if ctx.args.redis_command == "stop" else Action.VIEW)
     if ctx.args.redis_command == "stop":
         stopped = stop_embedded(data_dir)
         print("embedded Redis stopped" if stopped else "embedded Redis was not running")

@@ -14,7 +14,7 @@ from typing import Any
 from ..durations import DurationError, parse_duration
 from ..jobs.models import STATES
 from .context import EXIT_USAGE, CliContext, CliError
-from .output import emit_json, printable, report, table, when
+from .output import emit_json, printable, report, table, warn, when
 
 
 def read_data_argument(text: str) -> Any:
@@ -33,12 +33,23 @@ def read_data_argument(text: str) -> Any:
 
 
 def cmd_enqueue(ctx: CliContext) -> int:
-    from ..jobs import enqueue
+    """Submit one job through the session (ENQUEUE; a token with an org only for its own organization's
+    payloads); prints the job's id, also when a job with that id exists already."""
+    from ..jobs.submission import prepare_message
 
     a = ctx.args
-    job_id = enqueue(a.queue, read_data_argument(a.data), job_id=a.job_id, priority=a.priority,
-                     delay_ms=a.delay, attempts=a.attempts, broker=ctx.broker())
-    print(job_id)
+    payload = read_data_argument(a.data)
+    session = ctx.session()
+
+    def submit() -> tuple[str, bool]:
+        broker = ctx.broker()
+        message, delay = prepare_message(broker, a.queue, payload, job_id=a.job_id, priority=a.priority,
+                                         delay_ms=a.delay, attempts=a.attempts)
+        return message.message_id, broker.submit(message, delay=delay, create_only=True).created
+
+    result = session.enqueue_job(a.queue, payload, submit)
+    print(result.target)
+    warn(result)
     return 0
 
 
@@ -141,20 +152,26 @@ def cmd_clean(ctx: CliContext) -> int:
 
 
 def cmd_demo(ctx: CliContext) -> int:
+    """Enqueue the demo's jobs through the session (ADMIN, a token without an org)."""
     from ..jobs import enqueue
+    from ..jobs.actions import ActionResult
     from ..wellflow.demo import demo_jobs
 
-    broker = ctx.broker()
-    jobs = demo_jobs(random.Random(ctx.args.seed), ctx.args.count, webhook_url=ctx.settings.demo_webhook_url)
-    for job in jobs:
-        enqueue(job.queue, job.payload, broker=broker, **job.options)
-    per_queue: dict[str, int] = {}
-    for job in jobs:
-        per_queue[job.queue] = per_queue.get(job.queue, 0) + 1
-    print(f"enqueued {len(jobs)} demo jobs: " + ", ".join(f"{q} {n}" for q, n in sorted(per_queue.items())))
+    def submit() -> ActionResult:
+        broker = ctx.broker()
+        jobs = demo_jobs(random.Random(ctx.args.seed), ctx.args.count, webhook_url=ctx.settings.demo_webhook_url)
+        for job in jobs:
+            enqueue(job.queue, job.payload, broker=broker, **job.options)
+        per_queue: dict[str, int] = {}
+        for job in jobs:
+            per_queue[job.queue] = per_queue.get(job.queue, 0) + 1
+        return ActionResult("demo", "demo", len(jobs), f"enqueued {len(jobs)} demo jobs: "
+                            + ", ".join(f"{q} {n}" for q, n in sorted(per_queue.items())))
+
+    code = report(ctx.session().enqueue_demo(submit))
     if not ctx.settings.demo_webhook_url:
         print("no webhook jobs: set WELLQUEUE_DEMO_WEBHOOK_URL to a receiver to include them")
-    return 0
+    return code
 
 
 def session_action(method: str, *names: str) -> Callable[[CliContext], int]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import sys
 import time
 from typing import Any
 
@@ -36,6 +37,14 @@ def when(epoch: float | None) -> str:
 
 
 def report(result: ActionResult) -> int:
-    """Print what an action did; the exit code of a command that succeeded."""
+    """Print what an action did (and any warning, on stderr); the exit code of a command that succeeded."""
     print(result.message)
+    warn(result)
     return 0
+
+
+def warn(result: ActionResult | str | None) -> None:
+    """A warning beside an outcome (e.g. the audit entry could not be written) on stderr."""
+    text = result.warning if isinstance(result, ActionResult) else result
+    if text:
+        print(f"warning: {printable(text, 2000)}", file=sys.stderr)

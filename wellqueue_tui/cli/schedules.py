@@ -1,6 +1,7 @@
 """`wellqueue schedules …`: list, add, update, remove, pause, resume and run cron schedules from the shell.
 
-Changes pass the permission table and leave an audit entry, through the operator session."""
+Changes pass the permission table and leave an audit entry, through the operator session; a token with an
+org sees and changes only the schedules whose payload's organizationId is that org."""
 
 from __future__ import annotations
 
@@ -15,11 +16,13 @@ from typing import Any
 
 import redis
 
-from ..auth.permissions import Action
+from ..auth.permissions import Action, check
+from ..jobs.key_types import explain_redis_error
 from ..sanitize import safe_str
 from ..workers.scheduler import EnqueueFn, run_schedule_now
 from ..workers.schedules import (
     KNOWN_QUEUES,
+    TENANT_FIELD,
     Schedule,
     ScheduleError,
     ScheduleStatus,
@@ -27,6 +30,7 @@ from ..workers.schedules import (
     check_payload,
 )
 from .context import CliContext
+from .output import warn
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -88,17 +92,28 @@ def cmd_schedules(ctx: CliContext) -> int:
     session = ctx.session()
     action = getattr(ctx.args, "schedule_action", None) or "list"
     if action not in SCHEDULE_PERMISSIONS:
+        check(session.identity, Action.VIEW)
         return run_schedules_command(ctx.args, session.schedule_store, enqueue)
 
     def run() -> int:
         broker = ctx.broker()
-        return run_schedules_command(ctx.args, session.schedule_store, functools.partial(enqueue, broker=broker))
+        return run_schedules_command(ctx.args, session.schedule_store,
+                                     functools.partial(enqueue, broker=broker))
 
-    return session.audited(SCHEDULE_PERMISSIONS[action], ctx.args.name, run)
+    def owner() -> str | None:
+        """The organization of the schedule acted on, for its audit entry."""
+        if action == "add":
+            return _payload(ctx.args.data).get(TENANT_FIELD)
+        return session.schedule_org(ctx.args.name)
+
+    code, warning = session.audited(SCHEDULE_PERMISSIONS[action], ctx.args.name, run, owner)
+    warn(warning)
+    return code
 
 
 def run_schedules_command(args: argparse.Namespace, store: ScheduleStore, enqueue_fn: EnqueueFn) -> int:
-    """Run one `schedules` action; output on stdout, errors on stderr; returns the exit code."""
+    """Run one `schedules` action on `store` (scoped to an organization or not); output on stdout, errors on
+    stderr; returns the exit code."""
     action = getattr(args, "schedule_action", None) or "list"
     try:
         return _ACTIONS[action](args, store, enqueue_fn)
@@ -106,7 +121,7 @@ def run_schedules_command(args: argparse.Namespace, store: ScheduleStore, enqueu
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except redis.RedisError as exc:
-        print(f"error: Redis: {exc}", file=sys.stderr)
+        print(f"error: Redis: {explain_redis_error(store.client, store.keys, exc)}", file=sys.stderr)
         return EXIT_FAILED
 
 

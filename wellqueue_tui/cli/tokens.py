@@ -17,7 +17,7 @@ import redis
 
 from ..auth.audit import MAX_PAGE, AuditEntry, AuditLog
 from ..auth.identity import LOCAL_DEV, Identity, Role
-from ..auth.permissions import Action, PermissionDenied
+from ..auth.permissions import Action, PermissionDenied, check
 from ..auth.secrets import SigningKey, SigningKeyError, is_dev_mode, load_signing_key
 from ..auth.tokens import (
     CLI_TOKEN_WARNING,
@@ -30,6 +30,7 @@ from ..auth.tokens import (
     resolve_token,
 )
 from ..durations import DurationError, parse_duration
+from ..jobs.key_types import explain_redis_error
 from .context import CliContext
 
 if TYPE_CHECKING:
@@ -71,8 +72,10 @@ def cmd_token(ctx: CliContext) -> int:
 
 
 def cmd_audit(ctx: CliContext) -> int:
-    ctx.identity()  # every role may read the audit, but only with a valid token
-    return run_audit_command(ctx.args, AuditLog(ctx.client, ctx.keys.audit))
+    """Every role may read the audit, with a valid token; a token with an org sees its organization's entries."""
+    session = ctx.session()
+    check(session.identity, Action.VIEW_AUDIT)
+    return run_audit_command(ctx.args, AuditLog(ctx.client, ctx.keys.audit), org=session.org)
 
 
 def run_token_command(
@@ -106,23 +109,25 @@ def run_token_command(
         return 1
 
 
-def run_audit_command(args: argparse.Namespace, audit: AuditLog) -> int:
-    """Print recent audit entries (the caller has already been authenticated; every role may view the audit)."""
+def run_audit_command(args: argparse.Namespace, audit: AuditLog, org: str | None = None) -> int:
+    """Print recent audit entries (the caller has already been authenticated; every role may view the audit),
+    only those of organization `org` when given."""
     try:
-        entries = audit.recent(args.limit, before_id=args.before)
+        page = audit.page(args.limit, before_id=args.before, org=org)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except redis.RedisError as exc:
-        print(f"error: cannot read the audit stream: {exc}", file=sys.stderr)
+        print(f"error: cannot read the audit stream: {explain_redis_error(audit.client, {audit.key: 'stream'}, exc)}", file=sys.stderr)
         return 1
+    entries = page.entries
     if args.json:
         print(json.dumps([asdict(entry) for entry in entries], indent=2))
     else:
         for entry in entries:
             print(_audit_line(entry))
-    if len(entries) == args.limit:
-        print(f"(older entries: --before {entries[-1].id})", file=sys.stderr)
+    if page.older:
+        print(f"(older entries: --before {page.older})", file=sys.stderr)
     return 0
 
 
@@ -201,7 +206,8 @@ def _key_holder() -> Identity:
 
 def _audit_line(entry: AuditEntry) -> str:
     who = f"{entry.who} ({entry.role}{'@' + entry.org if entry.org else ''})"
-    parts = [entry.id, _utc(entry.at), entry.outcome, who, entry.action, entry.target, f"count={entry.count}"]
+    target = f"{entry.target}@{entry.target_org}" if entry.target_org else entry.target
+    parts = [entry.id, _utc(entry.at), entry.outcome, who, entry.action, target, f"count={entry.count}"]
     if entry.detail:
         parts.append(entry.detail)
     if entry.problem:

@@ -24,6 +24,7 @@ class ActionResult:
     target: str
     count: int
     message: str
+    warning: str | None = None  # something to tell besides the outcome (the audit entry could not be written)
 
 
 class ActionError(Exception):

@@ -10,6 +10,7 @@ tests/test_broker_contract.py checks the contract against the real Lua.
 from __future__ import annotations
 
 import json
+import logging
 import time
 from dataclasses import dataclass, replace
 from typing import Any
@@ -303,8 +304,22 @@ def build_broker(url: str | None = None, *, settings: Settings | None = None, cl
     )
     for kind in kinds if kinds is not None else all_kinds(settings.kind_modules).values():
         declare_kind(broker, kind)
-    client.sadd(broker.keys.queues, *broker.kinds)  # every console lists every queue, even before its first job
+    register_queue_names(client, broker.keys, list(broker.kinds))
     return broker
+
+
+def register_queue_names(client: redis.Redis, keys: KeySchema, names: list[str]) -> None:
+    """Add the queue names to the known-queue set, so every console lists every queue even before its first
+    job. A wrong-type key is logged by name and left alone: workers keep running the queues they can."""
+    from .key_types import name_wrong_type
+
+    try:
+        client.sadd(keys.queues, *names)
+    except redis.ResponseError as exc:
+        named = name_wrong_type(client, keys, exc)
+        if named is None:
+            raise
+        logging.getLogger(__name__).error("Cannot register the queue names: %s", named)
 
 
 def declare_kind(broker: WellQueueBroker, kind) -> dramatiq.Actor:

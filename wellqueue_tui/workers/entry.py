@@ -185,6 +185,20 @@ def redis_reachable(url: str) -> str | None:
     return None
 
 
+def explain_refusal(url: str, exc: BaseException) -> str:
+    """Redis's refusal for the log: a wrong-type key by name (WRONGTYPE itself names none), else the error."""
+    from ..connection import redis_client
+    from ..jobs.key_types import explain_redis_error
+    from ..jobs.keys import KeySchema
+    from ..settings import get_settings
+
+    client = redis_client(url)
+    try:
+        return explain_redis_error(client, KeySchema.from_settings(get_settings()), exc)
+    finally:
+        client.close()
+
+
 def load_broker(path: str, url: str) -> dramatiq.Broker:
     """Build the broker with `path` (`module:callable`) and make it the process-wide one."""
     module_name, _, attr = path.partition(":")
@@ -224,6 +238,9 @@ def run(options: EntryOptions) -> int:
     except (redis.ConnectionError, redis.TimeoutError, BrokerConnectionError):
         logger.exception("Redis connection failed while loading the broker")
         return EXIT_UNREACHABLE
+    except redis.ResponseError as exc:  # Redis answers but refuses (a key of the wrong kind): restarting cannot help
+        logger.error("Redis refused a command while loading the broker: %s", explain_refusal(url, exc))
+        return EXIT_USAGE
 
     unknown = sorted(set(options.queues) - set(broker.get_declared_queues()))
     if unknown:

@@ -2,7 +2,8 @@
 
 Definitions live as JSON in the hash `{prefix}:schedules` (name → schedule); what the scheduler last did with
 each one lives apart in `{prefix}:schedules:state`, so editing a schedule never races with a fire being recorded.
-The crontab translation itself is in `crontab`.
+A schedule belongs to the organization its payload's `organizationId` names; a store opened for one
+organization sees and changes only that organization's schedules. The crontab translation is in `crontab`.
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ log = logging.getLogger(__name__)
 KNOWN_QUEUES = tuple(DEFAULT_CONCURRENCY)
 DEFAULT_TIMEZONE = "America/Chicago"
 EDITABLE_FIELDS = frozenset({"cron", "timezone", "queue", "payload", "enabled", "description", "second"})
+#: The payload field naming the organization whose jobs a schedule makes (as for jobs, see `JobKind.tenant_field`).
+TENANT_FIELD = "organizationId"
 
 _NAME = re.compile(r"[a-z0-9_-]{1,64}")
 # How deep a payload template may nest (rendering walks it recursively).
@@ -227,6 +230,12 @@ class Schedule(BaseModel):
         except ValidationError as exc:
             raise ScheduleError(_explain(exc)) from None
 
+    @property
+    def org(self) -> str | None:
+        """The organization whose jobs this schedule makes (its payload's organizationId), or None for none."""
+        owner = self.payload.get(TENANT_FIELD)
+        return owner if isinstance(owner, str) and owner else None
+
     def trigger(self) -> BaseTrigger:
         """The APScheduler trigger for this schedule."""
         return cron_trigger(self.cron, self.timezone, self.second)
@@ -271,6 +280,7 @@ class ScheduleStatus(BaseModel):
     last_fire_utc: datetime | None
     last_job_id: str | None
     last_error: str | None
+    org: str | None = None  # the organization whose jobs it makes
 
 
 def fire_job_id(schedule: Schedule, fire_time: datetime) -> str:
@@ -306,6 +316,7 @@ def schedule_status(schedule: Schedule, state: ScheduleState, now: datetime) -> 
         last_fire_utc=state.last_fire_utc,
         last_job_id=state.last_job_id,
         last_error=state.last_error,
+        org=schedule.org,
     )
 
 
@@ -435,37 +446,63 @@ def _encode(schedule: Schedule) -> str:
     return schedule.model_dump_json(exclude={"second"} if schedule.second == "0" else None)
 
 
+def _not_found(name: str) -> ScheduleNotFound:
+    return ScheduleNotFound(f"no schedule named {quoted(name)}; `wellqueue schedules list` shows them")
+
+
 class ScheduleStore:
     """CRUD over one deployment's schedules plus per-schedule fire state; every change is announced on the
-    schema's `schedules_changed` channel."""
+    schema's `schedules_changed` channel.
 
-    def __init__(self, client: redis.Redis, keys: KeySchema) -> None:
-        self._client = client
+    With `org`, the store holds only that organization's schedules: another one's is "not found", as a
+    missing one is, and a schedule added or changed must stay that organization's."""
+
+    def __init__(self, client: redis.Redis, keys: KeySchema, org: str | None = None) -> None:
+        self.client = client
         self.keys = keys
+        self.org = org
+
+    def _in_scope(self, schedule: Schedule) -> bool:
+        return self.org is None or schedule.org == self.org
+
+    def _check_owner(self, schedule: Schedule) -> None:
+        if not self._in_scope(schedule):
+            raise ScheduleError(f"payload.{TENANT_FIELD}: must be {quoted(self.org or '')}, the organization of "
+                                "your token; schedules make jobs for that organization only")
 
     def list(self) -> list[Schedule]:
-        """All readable schedules, by name (an unreadable entry is logged and left out)."""
+        """All readable schedules in scope, by name (an unreadable entry is logged and left out)."""
         schedules = []
-        for name, raw in self._client.hgetall(self.keys.schedules).items():
+        for name, raw in self.client.hgetall(self.keys.schedules).items():
             try:
                 schedules.append(_stored_schedule(name, raw))
             except ScheduleError as exc:
-                log.warning("%s; skipped by list()", exc)
-        return sorted(schedules, key=lambda schedule: schedule.name)
+                if self.org is None:
+                    log.warning("%s; skipped by list()", exc)
+        return sorted((s for s in schedules if self._in_scope(s)), key=lambda schedule: schedule.name)
 
     def get(self, name: str) -> Schedule | None:
-        raw = self._client.hget(self.keys.schedules, name)
-        return None if raw is None else _stored_schedule(name, raw)
+        raw = self.client.hget(self.keys.schedules, name)
+        if raw is None:
+            return None
+        try:
+            schedule = _stored_schedule(name, raw)
+        except ScheduleError:
+            if self.org is not None:  # whose it is cannot be told: not this organization's to see
+                return None
+            raise
+        return schedule if self._in_scope(schedule) else None
 
     def require(self, name: str) -> Schedule:
         """Like get(), but a missing schedule is a ScheduleNotFound naming it."""
         schedule = self.get(name)
         if schedule is None:
-            raise ScheduleNotFound(f"no schedule named {quoted(name)}; `wellqueue schedules list` shows them")
+            raise _not_found(name)
         return schedule
 
     def add(self, schedule: Schedule) -> Schedule:
-        if not self._client.hsetnx(self.keys.schedules, schedule.name, _encode(schedule)):
+        self._check_owner(schedule)
+        if not self.client.hsetnx(self.keys.schedules, schedule.name, _encode(schedule)):
             raise ScheduleError(f"schedule {quoted(schedule.name)} already exists; use `update` to change it")
         self._announce(schedule.name)
         return schedule
@@ -479,24 +516,44 @@ class ScheduleStore:
             )
 
         def apply(pipe: redis.client.Pipeline) -> Schedule:
-            raw = pipe.hget(self.keys.schedules, name)
-            if raw is None:
-                raise ScheduleNotFound(f"no schedule named {quoted(name)}; `wellqueue schedules list` shows them")
-            current = _stored_schedule(name, raw)
+            current = self._current(pipe, name)
             updated = Schedule.build(**{**current.model_dump(), **changes})
+            self._check_owner(updated)
             pipe.multi()
             pipe.hset(self.keys.schedules, name, _encode(updated))
             return updated
 
-        updated = self._client.transaction(apply, self.keys.schedules, value_from_callable=True)
+        updated = self.client.transaction(apply, self.keys.schedules, value_from_callable=True)
         self._announce(name)
         return updated
 
     def remove(self, name: str) -> None:
-        removed, _ = self._client.pipeline().hdel(self.keys.schedules, name).hdel(self.keys.schedule_state, name).execute()
+        def apply(pipe: redis.client.Pipeline) -> None:
+            if self.org is not None:
+                self._current(pipe, name)
+            pipe.multi()
+            pipe.hdel(self.keys.schedules, name)
+            pipe.hdel(self.keys.schedule_state, name)
+
+        removed, _ = self.client.transaction(apply, self.keys.schedules) or (0, 0)
         if not removed:
-            raise ScheduleNotFound(f"no schedule named {quoted(name)}; `wellqueue schedules list` shows them")
+            raise _not_found(name)
         self._announce(name)
+
+    def _current(self, pipe: redis.client.Pipeline, name: str) -> Schedule:
+        """The stored schedule `name` inside a WATCH, or ScheduleNotFound when missing or out of scope."""
+        raw = pipe.hget(self.keys.schedules, name)
+        if raw is None:
+            raise _not_found(name)
+        try:
+            current = _stored_schedule(name, raw)
+        except ScheduleError:
+            if self.org is not None:
+                raise _not_found(name) from None
+            raise
+        if not self._in_scope(current):
+            raise _not_found(name)
+        return current
 
     def set_enabled(self, name: str, enabled: bool) -> Schedule:
         return self.update(name, enabled=enabled)
@@ -507,15 +564,15 @@ class ScheduleStore:
 
     def record_fire(self, name: str, fire_utc: datetime, job_id: str | None, error: str | None = None) -> None:
         state = ScheduleState(last_fire_utc=fire_utc.astimezone(timezone.utc), last_job_id=job_id, last_error=error)
-        self._client.hset(self.keys.schedule_state, name, state.model_dump_json())
+        self.client.hset(self.keys.schedule_state, name, state.model_dump_json())
 
     def state(self, name: str) -> ScheduleState:
         """What the scheduler last did for `name` (empty if never fired, or if the stored state is unreadable)."""
-        raw = self._client.hget(self.keys.schedule_state, name)
+        raw = self.client.hget(self.keys.schedule_state, name)
         return _stored_state(name, raw, self.keys.schedule_state) if raw is not None else ScheduleState()
 
     def states(self) -> dict[str, ScheduleState]:
-        return {_text(name): _stored_state(name, raw, self.keys.schedule_state) for name, raw in self._client.hgetall(self.keys.schedule_state).items()}
+        return {_text(name): _stored_state(name, raw, self.keys.schedule_state) for name, raw in self.client.hgetall(self.keys.schedule_state).items()}
 
     def overview(self, now: datetime) -> list[ScheduleStatus]:
         """Every schedule with its next run (none while paused) and last fire, for screens and the CLI."""
@@ -536,10 +593,10 @@ class ScheduleStore:
             pipe.set(self.keys.schedules_installed, datetime.now(timezone.utc).isoformat())
             return [schedule.name for schedule in defaults]
 
-        installed = self._client.transaction(apply, self.keys.schedules_installed, self.keys.schedules, value_from_callable=True)
+        installed = self.client.transaction(apply, self.keys.schedules_installed, self.keys.schedules, value_from_callable=True)
         if installed:
             self._announce("*")
         return installed
 
     def _announce(self, name: str) -> None:
-        self._client.publish(self.keys.schedules_changed, name)
+        self.client.publish(self.keys.schedules_changed, name)
