@@ -13,7 +13,14 @@ from wellqueue_tui.jobs.context import JobContext
 from wellqueue_tui.jobs.kind import JobKind, PermanentJobError
 
 from .fields import PAYLOAD_CONFIG, Identifier
-from .store import BatchItem, batch_items, index_value, now_iso, open_store, record_message
+from .store import (
+    BatchItem,
+    batch_items,
+    index_value,
+    now_iso,
+    open_store,
+    record_message,
+)
 
 COMPLETED_EVENT = "calc.batch.completed"
 

@@ -8,9 +8,9 @@ repeated upload leaves the same rows. A malformed row fails the job at once, nam
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import math
-import datetime as dt
 from typing import Annotated
 
 from pydantic import BaseModel, Field, StringConstraints

@@ -63,9 +63,9 @@ def pack_settings(tmp_path: Path) -> Settings:
 def run_pack(redis_url: str, settings: Settings, module: str, threads: int = 3) -> Iterator[PackRun]:
     """The pack's kinds on a broker, and a worker on every queue of the pack."""
     kinds = list(importlib.import_module(module).KINDS)
-    with make_broker(redis_url, settings, kinds) as broker:
-        with running_worker(broker, threads=threads, queues=[kind.queue for kind in kinds]):
-            yield PackRun(broker, Registry(broker.client, broker.namespace), settings)
+    queues = [kind.queue for kind in kinds]
+    with make_broker(redis_url, settings, kinds) as broker, running_worker(broker, threads=threads, queues=queues):
+        yield PackRun(broker, Registry(broker.client, broker.namespace), settings)
 
 
 # --- a provider on loopback ------------------------------------------------------------------------------

@@ -7,8 +7,8 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from pack_harness import example, run_pack
 from jobs.conftest import state_of, wait_for
+from pack_harness import example, run_pack
 
 from examples.pam import queue as pam
 from examples.pam.store import BatchItem, define_batch, open_store, record_message
