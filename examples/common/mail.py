@@ -4,6 +4,7 @@ WELLQUEUE_SMTP_HOST is set, else an .eml file in `{data_dir}/outbox`)."""
 from __future__ import annotations
 
 import mimetypes
+from email import policy
 from email.message import EmailMessage
 from email.utils import formatdate
 from pathlib import Path
@@ -11,13 +12,16 @@ from pathlib import Path
 from wellqueue_tui.jobs.context import JobContext
 from wellqueue_tui.wellflow import mailer
 
+# Long subjects stay on one line (RFC 5322 allows 998 characters): folded, some readers show a leading space.
+UNFOLDED = policy.default.clone(max_line_length=998)
+
 
 def compose(ctx: JobContext, *, to: list[str], subject: str, text: str, html: str | None = None,
             sender: str | None = None, attachments: tuple[tuple[Path, str], ...] = (),
             headers: dict[str, str] | None = None) -> EmailMessage:
     """A message whose Message-ID comes from the job id, so a retried send is recognisably the same."""
     sender = sender or ctx.settings.smtp_from
-    message = EmailMessage()
+    message = EmailMessage(policy=UNFOLDED)
     message["Subject"] = " ".join(subject.split())
     message["From"] = sender
     message["To"] = ", ".join(to)
