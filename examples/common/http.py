@@ -44,6 +44,22 @@ class Answer:
         return value
 
 
+def check_url(value: str) -> str:
+    """A payload's target URL: http(s), a host, no credentials, no spaces or control characters."""
+    if any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in value):
+        raise ValueError("url must not contain spaces or control characters")
+    parts = urlsplit(value)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise ValueError("url must be an https:// URL naming a host, e.g. https://hooks.example.com/in")
+    if parts.username is not None or parts.password is not None:
+        raise ValueError("url must not contain a user name or password")
+    try:
+        parts.port
+    except ValueError:
+        raise ValueError("url has an invalid port") from None
+    return value
+
+
 def call_json(method: str, url: str, *, body: dict | None = None, raw_body: bytes | None = None,
               headers: dict[str, str] | None = None, timeout: float = TIMEOUT_S) -> Answer:
     """One request to a configured provider (`body` as JSON, or `raw_body` exactly); raises unless 2xx."""
