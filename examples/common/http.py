@@ -54,7 +54,7 @@ def check_url(value: str) -> str:
     if parts.username is not None or parts.password is not None:
         raise ValueError("url must not contain a user name or password")
     try:
-        parts.port
+        _ = parts.port  # raises on a port that is not a number in range
     except ValueError:
         raise ValueError("url has an invalid port") from None
     return value
@@ -112,7 +112,7 @@ def _exchange(scheme: str, host: str, port: int | None, addresses: tuple[str, ..
 def _connection(scheme: str, host: str, port: int, addresses: tuple[str, ...],
                 timeout: float) -> http.client.HTTPConnection:
     if scheme == "https":
-        return _PinnedHTTPS(host, port, timeout=timeout, addresses=addresses, context=ssl.create_default_context())
+        return _PinnedHTTPS(host, port, timeout=timeout, addresses=addresses, tls=ssl.create_default_context())
     return _PinnedHTTP(host, port, timeout=timeout, addresses=addresses)
 
 
@@ -140,10 +140,11 @@ class _PinnedHTTP(http.client.HTTPConnection):
 class _PinnedHTTPS(http.client.HTTPSConnection):
     """As `_PinnedHTTP`, with TLS verified against the URL's host name."""
 
-    def __init__(self, *args, addresses: tuple[str, ...], **kwargs) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, *args, addresses: tuple[str, ...], tls: ssl.SSLContext, **kwargs) -> None:
+        super().__init__(*args, context=tls, **kwargs)
         self._addresses = addresses
+        self._tls = tls
 
     def connect(self) -> None:
         sock = _connect_any(self._addresses, self.port, self.timeout)
-        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
+        self.sock = self._tls.wrap_socket(sock, server_hostname=self.host)

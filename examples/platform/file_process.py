@@ -60,7 +60,11 @@ def resize(source: Path, options: dict) -> tuple[str, bytes]:
     if width is None and height is None:
         raise PermanentJobError("options: resize needs width and/or height in pixels")
     ratio = image.width / image.height
-    size = (width or round(height * ratio), height or round(width / ratio))
+    if width is None:
+        width = max(1, round(height * ratio)) if height is not None else image.width
+    if height is None:
+        height = max(1, round(width / ratio))
+    size = (width, height)
     fmt = image.format or "PNG"
     return source.name, _encode(image.resize(size), fmt, options)
 

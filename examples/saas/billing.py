@@ -24,7 +24,8 @@ class Subscription:
 
 def configured() -> tuple[str, str]:
     """The API base URL and key; fails the job at once when either is unset."""
-    return config.required("Stripe billing", URL_VARIABLE, KEY_VARIABLE)
+    url, key = config.required("Stripe billing", URL_VARIABLE, KEY_VARIABLE)
+    return url, key
 
 
 def verify_subscription(customer_id: str, subscription_id: str) -> Subscription:

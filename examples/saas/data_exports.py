@@ -45,14 +45,15 @@ def export_data(payload: DataExportPayload, ctx: JobContext) -> dict:
     else:
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-            for entity, rows in exported.items():
-                archive.writestr(f"{entity}.csv", tables.to_csv(rows, USER_COLUMNS if entity == "users" else RECORD_COLUMNS))
+            for name, rows in exported.items():
+                columns = USER_COLUMNS if name == "users" else RECORD_COLUMNS
+                archive.writestr(f"{name}.csv", tables.to_csv(rows, columns))
         content, extension = buffer.getvalue(), "zip"
     folder = area(ctx.settings.data_dir, "exports", files.safe_name(payload.organizationId))
     path = files.write_atomic(folder / f"export_{files.safe_name(ctx.job_id)}.{extension}", content)
     notice = notify.file_ready(ctx, payload.notifyEmail, "data export", path, payload.organizationId)
     ctx.progress(100)
-    return {"path": str(path), "counts": {entity: len(rows) for entity, rows in exported.items()},
+    return {"path": str(path), "counts": {name: len(rows) for name, rows in exported.items()},
             "notification": notice}
 
 

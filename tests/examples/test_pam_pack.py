@@ -3,7 +3,7 @@ loaded on the private Redis."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -12,8 +12,13 @@ from pack_harness import example, run_pack
 
 from examples.pam import queue as pam
 from examples.pam.store import BatchItem, define_batch, open_store, record_message
+from wellqueue_tui import cli
+from wellqueue_tui.auth.permissions import Role
+from wellqueue_tui.auth.secrets import load_signing_key
+from wellqueue_tui.auth.tokens import issue_token
 from wellqueue_tui.jobs.actions import promote_job
 from wellqueue_tui.jobs.kind import all_kinds
+from wellqueue_tui.settings import load_settings
 from wellqueue_tui.wellflow import webhook_signing
 
 SECRET = "pam-test-secret-" + "x" * 24
@@ -147,3 +152,19 @@ def test_pam_priority_bounds_are_the_documents() -> None:
     assert pam.engine_priority(1000) == 1 and pam.engine_priority(1) == 1000 and pam.engine_priority(0) is None
     with pytest.raises(ValueError, match="0 to 1000"):
         pam.engine_priority(1001)
+
+
+def test_the_cli_enqueues_onto_a_pack_loaded_from_the_environment(pam_run, redis_url, tmp_path, monkeypatch,
+                                                                   capsys) -> None:
+    """What the README shows: WELLQUEUE_KIND_MODULES names the pack, `wellqueue enqueue` finds its queues."""
+    monkeypatch.setenv("REDIS_URL", redis_url)
+    monkeypatch.setenv("WELLQUEUE_DATA_DIR", str(tmp_path / "cli"))
+    monkeypatch.setenv("WELLQUEUE_JWT_SECRET", "pam-cli-" + "s" * 32)
+    monkeypatch.setenv("WELLQUEUE_KIND_MODULES", '["examples.pam"]')
+    key = load_signing_key(load_settings())
+    monkeypatch.setenv("WELLQUEUE_TOKEN", issue_token(key, sub="cli-operator", role=Role.OPERATOR, org=None,
+                                                      ttl=timedelta(minutes=5)))
+    fixture = Path(__file__).resolve().parents[1] / "fixtures" / "pam" / "ingestion.json"
+    capsys.readouterr()
+    assert cli.main(["enqueue", "pam.ingestion", "--data", f"@{fixture}"]) == 0, capsys.readouterr().err
+    pam_run.completed(capsys.readouterr().out.strip())
