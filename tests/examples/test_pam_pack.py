@@ -83,6 +83,18 @@ def test_calculation_example_prices_the_batch_with_progress_and_an_idempotent_jo
     assert prices["freight"] == pytest.approx(200 * (0.75 + 0.25 * 72.68 / 70.77))
 
 
+def test_the_documents_testing_example(pam_run) -> None:
+    """Its unit test (the job has an id and carries the batch) and integration test (it completes)."""
+    define_batch(pam_run.settings.data_dir, "test-tenant", "test-batch",
+                 [BatchItem("line-1", 50.0, "WTI", date(2024, 1, 2), date(2024, 1, 15))])
+    pam_run.completed(pam.enqueue_ingestion({**example("pam", "ingestion"), "tenantId": "test-tenant"},
+                                            broker=pam_run.broker))
+    job_id = pam.enqueue_calculation(example("pam", "calculation-test"), broker=pam_run.broker)
+    assert job_id and pam_run.registry.get_job(job_id).summary.data["batchId"] == "test-batch"
+    pam_run.completed(job_id)
+    assert pam.get_job_status(pam_run.registry, "calculation", job_id)["state"] == "completed"
+
+
 def test_calculation_priority_100_runs_as_a_high_wellqueue_priority(pam_run) -> None:
     define_example_batch(pam_run.settings.data_dir)
     ingest_example(pam_run)
