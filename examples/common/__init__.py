@@ -1,0 +1,1 @@
+"""What the example packs share: provider configuration, HTTP calls, e-mail, SQLite, files and tables."""
