@@ -64,7 +64,13 @@ def running_worker(broker, threads: int = 2, queues: Iterable[str] = ("samples",
         worker.stop(timeout=5000)
 
 
-def wait_for(predicate, timeout: float = 10.0, interval: float = 0.05):
+#: The shortest deadline a wait gets: it returns as soon as the condition holds, so a short deadline only makes
+#: a busy machine fail a test that is right.
+MIN_PATIENCE_S = 30.0
+
+
+def wait_for(predicate, timeout: float = MIN_PATIENCE_S, interval: float = 0.05):
+    timeout = max(timeout, MIN_PATIENCE_S)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = predicate()

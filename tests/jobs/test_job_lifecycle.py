@@ -113,7 +113,7 @@ def test_timeout_stops_the_job_and_counts_as_a_failed_attempt(broker, registry):
         wait_for(lambda: state_of(registry, job_id) == "failed", timeout=10)
     job = registry.get_job(job_id)
     assert "TimeLimitExceeded" in job.summary.error
-    assert job.summary.duration_ms < 3000
+    assert job.summary.duration_ms < 5000  # cut short: the handler alone sleeps 5 s
 
 
 def test_long_job_shows_as_active_while_it_runs(broker, registry):
