@@ -46,6 +46,9 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+#: Each browser session boots a console process; on a busy machine that takes a while. Waits end early.
+PATIENCE_S = 90.0
+
 class Screen:
     """Everything the browser received on the console's websocket, as plain text."""
 
@@ -60,7 +63,7 @@ class Screen:
     def text(self) -> str:
         return "".join(self.chunks)
 
-    def wait_for(self, *needles: str, timeout: float = 20) -> None:
+    def wait_for(self, *needles: str, timeout: float = PATIENCE_S) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if all(n in self.text() for n in needles):
@@ -92,7 +95,7 @@ def test_operator_signs_in_sees_queues_and_retries_a_failed_job(web_env, redis_u
                               env=web_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
     screen = Screen()
     try:
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + PATIENCE_S
         while time.monotonic() < deadline:
             try:
                 socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
@@ -118,7 +121,7 @@ def test_operator_signs_in_sees_queues_and_retries_a_failed_job(web_env, redis_u
                 page.wait_for_timeout(300)
             screen.wait_for(failed[:8])
             page.keyboard.press("r")
-            deadline = time.monotonic() + 15
+            deadline = time.monotonic() + PATIENCE_S
             while registry.get_job(failed).summary.state != "waiting" and time.monotonic() < deadline:
                 page.wait_for_timeout(200)
             browser.close()
