@@ -153,14 +153,14 @@ class JobScreen(ConsoleScreen):
 
     def action_scroll(self, step: int) -> None:
         body = self.query_one(".job-body", VerticalScroll)
-        body.scroll_relative(y=step, animate=False)
+        body.scroll_relative(y=step, animate=False, immediate=True)  # deferred, a burst would add to a stale offset
 
     def action_edge(self, bottom: bool) -> None:
         body = self.query_one(".job-body", VerticalScroll)
         if bottom:
-            body.scroll_end(animate=False)
+            body.scroll_end(animate=False, immediate=True)
         else:
-            body.scroll_home(animate=False)
+            body.scroll_home(animate=False, immediate=True)
 
     def action_retry(self) -> None:
         self.console.operator.retry([self.job_id])

@@ -120,7 +120,7 @@ class OverviewScreen(ConsoleScreen):
         if not panels:
             return
         current = panels.index(self.focused) if self.focused in panels else -1
-        panels[(current + step) % len(panels)].focus()
+        self.set_focus(panels[(current + step) % len(panels)])  # at once: `focus()` waits for queued keys
 
     def action_open_queue(self) -> None:
         if self.selected_queue is not None:

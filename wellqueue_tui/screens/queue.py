@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rich.text import Text
 from textual import on, work
+from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
@@ -27,7 +28,8 @@ class QueueScreen(ConsoleScreen):
     BINDINGS = [
         Binding("escape", "back", "Back"),
         Binding("enter", "open_job", "Open"),
-        Binding("slash", "filter", "Filter", key_display="/"),
+        # priority: runs as the key arrives, so the keys typed after it are routed to the field it focuses
+        Binding("slash", "filter", "Filter", key_display="/", priority=True),
         Binding("r", "retry", "Retry"),
         Binding("d", "remove", "Remove"),
         Binding("p", "toggle_pause", "Pause/resume"),
@@ -162,17 +164,24 @@ class QueueScreen(ConsoleScreen):
 
     @on(Tabs.TabActivated)
     def tab_activated(self, event: Tabs.TabActivated) -> None:
+        if event.tab.id != self.query_one(Tabs).active:
+            return  # announced after a later switch: h/l switch at once, their tab messages come late
         state = (event.tab.id or "").removeprefix("state-")
-        if state and state != self.state:
-            self.state, self.page_offset = state, 0
-            self.selected.clear()
-            self.table.move_cursor(row=0)
-            self.table.focus()
-            self.reload()
+        if state and state != self.state:  # a click on a tab
+            self.show_state(state)
+
+    def show_state(self, state: str) -> None:
+        """Switch to `state` now, so the next key of a burst starts from it (not from the tab message to come)."""
+        self.state, self.page_offset = str(state), 0
+        self.selected.clear()
+        self.query_one(Tabs).active = f"state-{state}"
+        self.table.move_cursor(row=0)
+        self.set_focus(self.table)
+        self.reload()
 
     def action_step_state(self, step: int) -> None:
         index = (STATES.index(JobState(self.state)) + step) % len(STATES)
-        self.query_one(Tabs).active = f"state-{STATES[index]}"
+        self.show_state(STATES[index])
 
     def action_page(self, step: int) -> None:
         if self.search:
@@ -184,23 +193,25 @@ class QueueScreen(ConsoleScreen):
 
     def action_filter(self) -> None:
         field = self.query_one(".queue-filter", Input)
+        if self.focused is field:
+            raise SkipAction()  # a `/` typed into the filter is text
         field.display = True
         field.value = self.search
-        field.focus()
+        self.set_focus(field)  # at once: the text typed right after `/` must land in the field
 
     @on(Input.Submitted, ".queue-filter")
     def filter_submitted(self, event: Input.Submitted) -> None:
         self.search = event.value.strip()
         self.page_offset = 0
         event.input.display = bool(self.search)
-        self.table.focus()
+        self.set_focus(self.table)
         self.reload()
 
     def action_back(self) -> None:
         field = self.query_one(".queue-filter", Input)
         if field.display:
             field.display = False
-            self.table.focus()
+            self.set_focus(self.table)
             if self.search:
                 self.search = ""
                 self.reload()
