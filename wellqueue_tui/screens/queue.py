@@ -10,12 +10,13 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import DataTable, Footer, Input, Static, Tab, Tabs
 
-from ..jobs.models import STATES, JobPage, JobState, MinuteStats, QueueCounts
-from ..sanitize import safe_text
+from ..jobs.models import STATES, JobDetail, JobPage, JobState, MinuteStats, QueueCounts
+from ..sanitize import safe_str, safe_text
 from ..widgets import formats
 from ..widgets.job_table import JobTable
 from ..widgets.throughput_chart import ThroughputChart, throughput_series
 from .base import ConsoleScreen
+from .clipboard import copy_incident, copy_job_id
 from .overview import THROUGHPUT_EVERY_S
 
 #: Rows fetched per page (the registry reads exactly one page per refresh).
@@ -38,6 +39,8 @@ class QueueScreen(ConsoleScreen):
         Binding("c", "clean", "Clean", show=False),
         Binding("D", "drain", "Drain waiting", show=False),
         Binding("space", "select", "Select row", show=False),
+        Binding("y", "copy_id", "Copy job id", show=False),
+        Binding("Y", "copy_incident", "Copy incident summary", show=False),
         Binding("s", "sort", "Sort column", show=False),
         Binding("h", "step_state(-1)", "Previous state", show=False),
         Binding("l", "step_state(1)", "Next state", show=False),
@@ -58,6 +61,14 @@ class QueueScreen(ConsoleScreen):
         "clean": "clean",
         "drain": "drain",
     }
+
+    class DetailRead(Message):
+        """The highlighted job in full, read for its incident summary (None: it is gone)."""
+
+        def __init__(self, job_id: str, detail: JobDetail | None) -> None:
+            super().__init__()
+            self.job_id = job_id
+            self.detail = detail
 
     class Loaded(Message):
         def __init__(self, counts: QueueCounts, page: JobPage, search: str, throughput: list[MinuteStats] | None) -> None:
@@ -134,7 +145,7 @@ class QueueScreen(ConsoleScreen):
         now = self.console.now()
         for state in STATES:
             self.query_one(f"#state-{state}", Tab).label = f"{state} {formats.count(message.counts.of(state))}"
-        self.table.show_jobs(page.jobs, now, self.selected)
+        self.table.show_jobs(page.jobs, now, self.selected, self.state)
         if message.throughput is not None:
             self.query_one(ThroughputChart).show(self.queue, throughput_series(message.throughput, now))
         self.show_title(message.counts)
@@ -201,9 +212,15 @@ class QueueScreen(ConsoleScreen):
 
     @on(Input.Submitted, ".queue-filter")
     def filter_submitted(self, event: Input.Submitted) -> None:
-        self.search = event.value.strip()
+        self.apply_filter(event.value)
+
+    def apply_filter(self, text: str) -> None:
+        """List the jobs of this state whose id or payload holds `text` ("" lists them all again)."""
+        field = self.query_one(".queue-filter", Input)
+        self.search = text.strip()
         self.page_offset = 0
-        event.input.display = bool(self.search)
+        field.value = self.search
+        field.display = bool(self.search)
         self.set_focus(self.table)
         self.reload()
 
@@ -237,6 +254,25 @@ class QueueScreen(ConsoleScreen):
         self.selected.symmetric_difference_update({job_id})
         self.table.mark(job_id, job_id in self.selected)
         self.show_title()
+
+    def action_copy_id(self) -> None:
+        if self.table.highlighted_id is not None:
+            copy_job_id(self.console, self.table.highlighted_id)
+
+    def action_copy_incident(self) -> None:
+        if self.table.highlighted_id is not None:
+            self.read_detail(self.table.highlighted_id)
+
+    @work(thread=True, group="copy")
+    def read_detail(self, job_id: str) -> None:
+        with self.console.reading():
+            self.post_message(self.DetailRead(job_id, self.console.source.get_job(job_id)))
+
+    def on_queue_screen_detail_read(self, message: DetailRead) -> None:
+        if message.detail is None:
+            self.notify(f"Nothing to copy: job {safe_str(message.job_id, 80)} no longer exists.", markup=False)
+        else:
+            copy_incident(self.console, message.detail)
 
     def action_open_job(self) -> None:
         if self.table.highlighted_id is not None:
