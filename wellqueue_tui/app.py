@@ -201,6 +201,7 @@ class WellQueueApp(App[None]):
         self.clock_offset = 0.0  # Redis server time minus our clock: job times are server times
         self.local_zone = local_zone  # where "local time" is (schedules); None: this machine's time zone
         self.counts: dict[str, QueueCounts] = {}  # latest counts per queue, for confirmations and the palette
+        self.fleet: list[Any] | None = None  # the worker processes the heartbeat read last, when the source has them
         self.operator = OperatorActions(self)
 
     def now(self) -> float:
@@ -252,6 +253,7 @@ class WellQueueApp(App[None]):
     def on_server_checked(self, message: ServerChecked) -> None:
         self.clock_offset = message.clock_offset
         if message.workers is not None:
+            self.fleet = message.workers
             self.workers_summary = f"workers {up_summary(message.workers)}"
         if message.knows_scheduler:
             self.scheduler_summary = scheduler_summary(message.scheduler)

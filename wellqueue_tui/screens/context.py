@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
     from ..console_data import ConsoleSource
     from ..jobs.models import QueueCounts
+    from ..workers.worker_records import WorkerInfo
     from .operator_actions import OperatorActions
 
 
@@ -27,6 +28,8 @@ class ConsoleContext(Protocol):
     source: ConsoleSource
     #: The latest counts per queue the screens loaded, for confirmations and the palette.
     counts: dict[str, QueueCounts]
+    #: The worker processes the heartbeat read last (None when the source does not report them).
+    fleet: list[WorkerInfo] | None
     #: Where "local time" is (schedules); None: this machine's time zone.
     local_zone: tzinfo | None
     #: `scheduler host-a:4242` or `scheduler: no leader`, when the source can tell.

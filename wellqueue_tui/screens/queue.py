@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from rich.text import Text
 from textual import on, work
 from textual.actions import SkipAction
@@ -10,10 +12,11 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import DataTable, Footer, Input, Static, Tab, Tabs
 
-from ..jobs.models import STATES, JobDetail, JobPage, JobState, MinuteStats, QueueCounts
+from ..jobs.models import STATES, JobDetail, JobPage, JobState, JobSummary, MinuteStats, QueueCounts
 from ..sanitize import safe_str, safe_text
 from ..widgets import formats
 from ..widgets.job_table import JobTable
+from ..widgets.queue_history import WINDOWS_H, LatencySample, bucket_minutes, bucketed, history_text, next_window
 from ..widgets.throughput_chart import ThroughputChart, throughput_series
 from .base import ConsoleScreen
 from .clipboard import copy_incident, copy_job_id
@@ -21,6 +24,17 @@ from .overview import THROUGHPUT_EVERY_S
 
 #: Rows fetched per page (the registry reads exactly one page per refresh).
 PAGE_SIZE = 20
+#: Newest completed jobs whose wait and run times the history line sums up.
+LATENCY_SAMPLE = 50
+
+
+@dataclass(frozen=True)
+class History:
+    """What the chart and the history line show: per-minute stats of the window, and recent completed jobs."""
+
+    hours: int
+    throughput: list[MinuteStats]
+    recent_completed: list[JobSummary]
 
 
 class QueueScreen(ConsoleScreen):
@@ -42,6 +56,7 @@ class QueueScreen(ConsoleScreen):
         Binding("y", "copy_id", "Copy job id", show=False),
         Binding("Y", "copy_incident", "Copy incident summary", show=False),
         Binding("s", "sort", "Sort column", show=False),
+        Binding("t", "chart_window", "Chart 1/6/24/48 h", show=False),
         Binding("h", "step_state(-1)", "Previous state", show=False),
         Binding("l", "step_state(1)", "Next state", show=False),
         Binding("n", "page(1)", "Next page", show=False),
@@ -71,12 +86,12 @@ class QueueScreen(ConsoleScreen):
             self.detail = detail
 
     class Loaded(Message):
-        def __init__(self, counts: QueueCounts, page: JobPage, search: str, throughput: list[MinuteStats] | None) -> None:
+        def __init__(self, counts: QueueCounts, page: JobPage, search: str, history: History | None) -> None:
             super().__init__()
             self.counts = counts
             self.page = page
             self.search = search
-            self.throughput = throughput
+            self.history = history
 
     def __init__(self, queue: str, state: str = JobState.WAITING) -> None:
         super().__init__(classes="queue-screen")
@@ -87,6 +102,7 @@ class QueueScreen(ConsoleScreen):
         self.total = 0
         self.selected: set[str] = set()
         self.throughput_fetched_at: float | None = None
+        self.window_hours = WINDOWS_H[0]
         self.sub_title = f"Queue {queue}"
 
     def compose(self) -> ComposeResult:
@@ -95,6 +111,7 @@ class QueueScreen(ConsoleScreen):
         yield Tabs(*(Tab(str(state), id=f"state-{state}") for state in STATES), active=f"state-{self.state}")
         yield Input(placeholder="filter by id or payload text, enter applies, esc clears", classes="queue-filter")
         yield JobTable(classes="job-table")
+        yield Static(classes="queue-history")
         yield ThroughputChart(classes="queue-chart")
         yield Footer(compact=True)
 
@@ -118,10 +135,10 @@ class QueueScreen(ConsoleScreen):
         due = self.throughput_fetched_at is None or now - self.throughput_fetched_at >= THROUGHPUT_EVERY_S
         if due:
             self.throughput_fetched_at = now
-        self.load(self.state, self.page_offset, self.search, due)
+        self.load(self.state, self.page_offset, self.search, self.window_hours if due else None)
 
     @work(thread=True, exclusive=True, group="queue")
-    def load(self, state: str, offset: int, search: str, with_throughput: bool) -> None:
+    def load(self, state: str, offset: int, search: str, history_hours: int | None) -> None:
         source = self.console.source
         with self.console.reading():
             counts = source.queue_counts(self.queue)
@@ -129,8 +146,12 @@ class QueueScreen(ConsoleScreen):
                 page = source.search_jobs(self.queue, state, search, PAGE_SIZE)
             else:
                 page = source.list_jobs(self.queue, state, offset, PAGE_SIZE)
-            throughput = source.throughput(self.queue) if with_throughput else None
-            self.deliver(self.Loaded(counts, page, search, throughput))
+            history = None
+            if history_hours is not None:
+                throughput = source.throughput(self.queue, history_hours * 60)
+                recent = source.list_jobs(self.queue, JobState.COMPLETED, 0, LATENCY_SAMPLE).jobs
+                history = History(history_hours, throughput, recent)
+            self.deliver(self.Loaded(counts, page, search, history))
 
     def on_queue_screen_loaded(self, message: Loaded) -> None:
         page = message.page
@@ -146,10 +167,24 @@ class QueueScreen(ConsoleScreen):
         for state in STATES:
             self.query_one(f"#state-{state}", Tab).label = f"{state} {formats.count(message.counts.of(state))}"
         self.table.show_jobs(page.jobs, now, self.selected, self.state)
-        if message.throughput is not None:
-            self.query_one(ThroughputChart).show(self.queue, throughput_series(message.throughput, now))
+        if message.history is not None and message.history.hours == self.window_hours:
+            self.show_history(message.history, now)
         self.show_title(message.counts)
         self.refresh_bindings()
+
+    def show_history(self, history: History, now: float) -> None:
+        series = throughput_series(history.throughput, now, history.hours * 60)
+        self.query_one(".queue-history", Static).update(
+            history_text(series, history.hours, LatencySample.of(history.recent_completed)))
+        size = bucket_minutes(history.hours)
+        window = f" · last {history.hours} h (t: {next_window(history.hours)} h)"
+        self.query_one(ThroughputChart).show(self.queue, bucketed(series, size), size, window)
+
+    def action_chart_window(self) -> None:
+        """The chart's next window: 1 h, 6 h, 24 h, 48 h, then 1 h again."""
+        self.window_hours = next_window(self.window_hours)
+        self.throughput_fetched_at = None
+        self.reload()
 
     def show_title(self, counts: QueueCounts | None = None) -> None:
         counts = counts or self.console.operator.counts(self.queue)
