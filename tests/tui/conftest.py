@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import html
 import re
+import unicodedata
 from collections.abc import Callable
 
 import pytest
 from textual import events
 from textual.pilot import Pilot
+from textual.keys import _get_unicode_name_from_key
 from textual.worker import WorkerCancelled
 
 from wellqueue_tui.app import WellQueueApp
@@ -66,7 +68,11 @@ async def burst(pilot: Pilot, *keys: str) -> None:
     handled. `pilot.press` idles between keys, so it cannot show a key lost to state that updates later."""
     app = pilot.app
     for key in keys:
-        event = events.Key(key, key if len(key) == 1 else None)
+        try:  # as `App._press_keys` names characters: "space" is " ", "minus" is "-"
+            character: str | None = unicodedata.lookup(_get_unicode_name_from_key(key))
+        except KeyError:
+            character = key if len(key) == 1 else None
+        event = events.Key(key, character)
         event.set_sender(app)
         app.post_message(event)
     await settle(pilot)

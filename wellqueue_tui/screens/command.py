@@ -44,10 +44,7 @@ def hint_text(line: str, queues: list[str], available: set[str]) -> Text:
 class CommandScreen(ModalScreen[Command | None]):
     """Dismisses with the `Command` typed, or None on escape."""
 
-    BINDINGS = [
-        Binding("escape", "close", "Close"),
-        Binding("tab", "complete", "Complete", priority=True),  # not focus-next: there is one field
-    ]
+    BINDINGS = [Binding("escape", "close", "Close")]
 
     def __init__(self, queues: list[str], available: set[str]) -> None:
         super().__init__(classes="command-screen")
@@ -73,10 +70,14 @@ class CommandScreen(ModalScreen[Command | None]):
         self.show_hint("")
 
     def on_key(self, event: events.Key) -> None:
-        """Keys typed right after `:` reach the screen before the field has focus: they belong in the field."""
-        if self.focused is self.field:
-            return
-        if event.key == "enter":
+        """Tab completes; keys typed right after `:` were sent to the screen before the field had focus, and
+        belong in it. Handled here, not by bindings, so a fast `wo<tab><enter>` runs in the order typed.
+        (The field stops the printable keys and the enter it handles itself: none of those arrive twice.)"""
+        if event.key == "tab":
+            event.stop()
+            event.prevent_default()
+            self.complete_line()
+        elif event.key == "enter":
             event.stop()
             self.run(self.field.value)
         elif event.is_printable and event.character is not None:
@@ -109,7 +110,7 @@ class CommandScreen(ModalScreen[Command | None]):
         if message is not None:
             error.update(Text(safe_str(message, 300)))
 
-    def action_complete(self) -> None:
+    def complete_line(self) -> None:
         line = complete(self.field.value, self.queues, self.available)
         if line != self.field.value:
             self.field.value = line

@@ -21,7 +21,9 @@ MARKS = {
 
 
 def fleet_text(workers: list[WorkerInfo], styles: dict[str, Style]) -> Text:
-    """`workers 5/6 up  host-a  data-validation ●● report-generation ●  │  host-b  webhooks ●✕ (2 jobs)`."""
+    """`workers 5/6 up  host-a  data-validation ●● report-generation ●  │  host-b  webhooks ●✕ (2 jobs)`.
+
+    Like `up_summary`, it takes any record with a `state`; a missing host or group shows as `?`."""
     text = Text(end="")
     text.append("workers ", style="bold")
     if not workers:
@@ -30,7 +32,8 @@ def fleet_text(workers: list[WorkerInfo], styles: dict[str, Style]) -> Text:
     text.append(up_summary(workers), style="dim")
     hosts: dict[str, dict[str, list[WorkerInfo]]] = {}
     for worker in workers:
-        hosts.setdefault(worker.host, {}).setdefault(worker.group, []).append(worker)
+        host, group = getattr(worker, "host", None) or "?", getattr(worker, "group", None) or "?"
+        hosts.setdefault(host, {}).setdefault(group, []).append(worker)
     for position, (host, groups) in enumerate(hosts.items()):
         text.append("  │  " if position else "  ", style="dim")
         text.append_text(safe_text(host, 40, style="bold"))
@@ -40,7 +43,7 @@ def fleet_text(workers: list[WorkerInfo], styles: dict[str, Style]) -> Text:
             text.append(" ")
             for worker in processes:
                 text.append(MARKS.get(worker.state, "?"), style=styles.get(worker.state, ""))  # type: ignore[call-overload]
-            busy = sum(worker.active for worker in processes)
+            busy = sum(getattr(worker, "active", 0) or 0 for worker in processes)
             if busy:
                 text.append(f" ({busy} {'job' if busy == 1 else 'jobs'})", style="dim")
     return text
