@@ -174,7 +174,7 @@ class WellQueueApp(App[None]):
         Binding("q", "quit", "Quit"),
         Binding("question_mark", "help", "Help", key_display="?"),
         # priority: opens the prompt as the key arrives, so what is typed after `:` lands in it
-        Binding("colon", "command_mode", "Command", key_display=":", priority=True),
+        Binding("colon", "command_mode", "Command line", key_display=":", priority=True, show=False),
     ]
 
     #: None while the source answers; otherwise what went wrong (shown in the banner).
