@@ -261,11 +261,13 @@ async def test_overview_lists_recent_failures_and_enter_opens_one(source, make_a
         table = app.screen.query_one(FailureTable)
         assert table.keys[:3] == ["rg-f00", "wh-evil", "rg-f01"]
         assert "TimeoutError: template render" in str(table.get_cell("rg-f00", "error"))
-        table.focus()
-        await settle(pilot)
+        await press(pilot, "j", "tab")
+        assert app.focused is table
         await burst(pilot, "j", "j")
         await press(pilot, "enter")
         assert isinstance(app.screen, JobScreen) and app.screen.job_id == "rg-f01"
+        await press(pilot, "escape", "tab")
+        assert app.focused.queue == "report-generation"  # back to the panel tab left
 
 
 async def test_overview_shows_the_workers_strip_when_the_source_reports_workers(make_app):
@@ -277,3 +279,14 @@ async def test_overview_shows_the_workers_strip_when_the_source_reports_workers(
         assert strip.startswith("workers 4/6 up")
         assert "host-a data-validation ●● (1 job) report-generation ● (2 jobs)" in strip
         assert "host-b notify ● webhooks ✕◐ (1 job)" in strip
+
+
+async def test_a_mistake_typed_fast_stays_said(source, make_app):
+    app = make_app(source)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await burst(pilot, "colon", "w", "a", "t", "enter")
+        error = app.screen.query_one(".command-error", Static)
+        assert error.display and "no command 'wat' here" in str(error.render())
+        await press(pilot, "s")
+        assert not error.display

@@ -50,6 +50,7 @@ class CommandScreen(ModalScreen[Command | None]):
         super().__init__(classes="command-screen")
         self.queues = queues
         self.available = available
+        self.refused_line: str | None = None  # the line the error under it is about
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="command-bar") as bar:
@@ -87,7 +88,8 @@ class CommandScreen(ModalScreen[Command | None]):
     @on(Input.Changed, ".command-input")
     def changed(self, event: Input.Changed) -> None:
         self.show_hint(event.value)
-        self.show_error(None)
+        if self.field.value != self.refused_line:  # typed fast, the changes that led to it are announced late
+            self.show_error(None)
 
     @on(Input.Submitted, ".command-input")
     def submitted(self, event: Input.Submitted) -> None:
@@ -97,6 +99,7 @@ class CommandScreen(ModalScreen[Command | None]):
         try:
             command = parse(line, self.queues, self.available)
         except CommandError as exc:
+            self.refused_line = line
             self.show_error(str(exc))
             return
         self.dismiss(command)

@@ -30,8 +30,10 @@ def payload_fields(data: object) -> list[str]:
 
 
 def traceback_head(traceback: str) -> list[str]:
-    """The traceback's first lines, and its last one (the exception) when it is longer."""
-    lines = [safe_str(line, 200) for line in traceback.splitlines() if line.strip()]
+    """The traceback's first lines, and its last one (the exception) when it is longer; blank and marker
+    lines left out."""
+    # Python 3.11's `^^^^` markers under a call say nothing once pasted into a ticket: left out.
+    lines = [safe_str(line, 200) for line in traceback.splitlines() if line.strip(" ^~")]
     if len(lines) <= TRACEBACK_LINES:
         return lines
     return [*lines[:TRACEBACK_LINES], f"  … ({len(lines) - TRACEBACK_LINES - 1} more lines)", lines[-1]]

@@ -37,6 +37,7 @@ class OverviewScreen(ConsoleScreen):
         Binding("enter", "open_queue", "Open"),
         Binding("j,down,right", "move(1)", "Next queue", show=False),
         Binding("k,up,left", "move(-1)", "Previous queue", show=False),
+        Binding("tab,shift+tab", "switch_section", "Queues/failures", show=False),
         Binding("p", "toggle_pause", "Pause/resume"),
         Binding("R", "retry_all", "Retry failed"),
         Binding("c", "clean", "Clean"),
@@ -59,6 +60,7 @@ class OverviewScreen(ConsoleScreen):
         super().__init__(classes="overview-screen")
         self.sub_title = "Overview"
         self.throughput_fetched_at: float | None = None
+        self.last_panel: QueuePanel | None = None  # where tab goes back to from the failures
 
     def compose(self) -> ComposeResult:
         yield from self.compose_status()
@@ -109,7 +111,7 @@ class OverviewScreen(ConsoleScreen):
 
     def show_failures(self, failures: list[JobSummary], now: float) -> None:
         title = Text("Recent failures", style="bold", end="")
-        title.append("  across every queue, newest first · tab to pick one, enter opens it" if failures
+        title.append("  across every queue, newest first · tab goes here and back, enter opens one" if failures
                      else "  none: no queue has a failed job", style="dim")
         self.query_one(".failures-title", Static).update(title)
         table = self.query_one(FailureTable)
@@ -160,6 +162,17 @@ class OverviewScreen(ConsoleScreen):
             return
         current = panels.index(self.focused) if self.focused in panels else -1
         self.set_focus(panels[(current + step) % len(panels)])  # at once: `focus()` waits for queued keys
+
+    def action_switch_section(self) -> None:
+        """Between the queue panels and the recent failures (when there are any), the panel focus kept."""
+        table = self.query_one(FailureTable)
+        if self.focused is table or not table.display:
+            panel = self.last_panel if self.last_panel in self.query(QueuePanel) else next(iter(self.query(QueuePanel)), None)
+            if panel is not None:
+                self.set_focus(panel)
+            return
+        self.last_panel = self.focused if isinstance(self.focused, QueuePanel) else None
+        self.set_focus(table)
 
     def action_open_queue(self) -> None:
         if self.selected_queue is not None:

@@ -291,12 +291,18 @@ class QueueScreen(ConsoleScreen):
         self.show_title()
 
     def action_copy_id(self) -> None:
-        if self.table.highlighted_id is not None:
-            copy_job_id(self.console, self.table.highlighted_id)
+        if (job_id := self.highlighted_or_say()) is not None:
+            copy_job_id(self.console, job_id)
 
     def action_copy_incident(self) -> None:
-        if self.table.highlighted_id is not None:
-            self.read_detail(self.table.highlighted_id)
+        if (job_id := self.highlighted_or_say()) is not None:
+            self.read_detail(job_id)
+
+    def highlighted_or_say(self) -> str | None:
+        job_id = self.table.highlighted_id
+        if job_id is None:
+            self.notify("No job here: pick a row first.", markup=False)
+        return job_id
 
     @work(thread=True, group="copy")
     def read_detail(self, job_id: str) -> None:
@@ -323,11 +329,8 @@ class QueueScreen(ConsoleScreen):
     def targets(self) -> list[str]:
         if self.selected:
             return sorted(self.selected)
-        job_id = self.table.highlighted_id
-        if job_id is None:
-            self.notify("No job here: pick a row first.", markup=False)
-            return []
-        return [job_id]
+        job_id = self.highlighted_or_say()
+        return [] if job_id is None else [job_id]
 
     def clear_selection(self) -> None:
         self.selected.clear()
