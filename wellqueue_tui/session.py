@@ -11,9 +11,9 @@ import redis
 from .auth.audit import AuditLog
 from .auth.identity import Identity
 from .auth.permissions import Action, PermissionDenied, allowed, check
+from .console_data import newest_failure_first
 from .jobs import actions
 from .jobs.actions import ActionError, ActionResult
-from .console_data import newest_failure_first
 from .jobs.models import JobDetail, JobPage, JobSummary, MinuteStats, QueueCounts
 from .jobs.registry import Registry
 from .workers import worker_records

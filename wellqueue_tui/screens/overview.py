@@ -167,9 +167,9 @@ class OverviewScreen(ConsoleScreen):
         """Between the queue panels and the recent failures (when there are any), the panel focus kept."""
         table = self.query_one(FailureTable)
         if self.focused is table or not table.display:
-            panel = self.last_panel if self.last_panel in self.query(QueuePanel) else next(iter(self.query(QueuePanel)), None)
-            if panel is not None:
-                self.set_focus(panel)
+            panels = list(self.query(QueuePanel))
+            if panels:
+                self.set_focus(self.last_panel if self.last_panel in panels else panels[0])
             return
         self.last_panel = self.focused if isinstance(self.focused, QueuePanel) else None
         self.set_focus(table)
