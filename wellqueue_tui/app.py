@@ -19,6 +19,7 @@ from typing import Any, cast
 import redis
 from rich.text import Text
 from textual import work
+from textual.actions import SkipAction
 from textual.app import App
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
@@ -26,6 +27,7 @@ from textual.content import Content
 from textual.fuzzy import Matcher
 from textual.message import Message
 from textual.reactive import reactive
+from textual.widgets import Input
 
 from .auth.permissions import Action
 from .console_data import ConsoleSource, offers
@@ -33,6 +35,8 @@ from .jobs.models import QueueCounts
 from .sanitize import safe_str
 from .screens.audit import AuditScreen
 from .screens.base import ConsoleScreen
+from .screens.command import CommandScreen
+from .screens.command_line import Command
 from .screens.confirm import ConfirmScreen
 from .screens.help import HelpScreen
 from .screens.job import JobScreen
@@ -169,6 +173,8 @@ class WellQueueApp(App[None]):
     BINDINGS = [
         Binding("q", "quit", "Quit"),
         Binding("question_mark", "help", "Help", key_display="?"),
+        # priority: opens the prompt as the key arrives, so what is typed after `:` lands in it
+        Binding("colon", "command_mode", "Command line", key_display=":", priority=True, show=False),
     ]
 
     #: None while the source answers; otherwise what went wrong (shown in the banner).
@@ -195,6 +201,7 @@ class WellQueueApp(App[None]):
         self.clock_offset = 0.0  # Redis server time minus our clock: job times are server times
         self.local_zone = local_zone  # where "local time" is (schedules); None: this machine's time zone
         self.counts: dict[str, QueueCounts] = {}  # latest counts per queue, for confirmations and the palette
+        self.fleet: list[Any] | None = None  # the worker processes the heartbeat read last, when the source has them
         self.operator = OperatorActions(self)
 
     def now(self) -> float:
@@ -246,6 +253,7 @@ class WellQueueApp(App[None]):
     def on_server_checked(self, message: ServerChecked) -> None:
         self.clock_offset = message.clock_offset
         if message.workers is not None:
+            self.fleet = message.workers
             self.workers_summary = f"workers {up_summary(message.workers)}"
         if message.knows_scheduler:
             self.scheduler_summary = scheduler_summary(message.scheduler)
@@ -289,6 +297,34 @@ class WellQueueApp(App[None]):
     def open_audit(self) -> None:
         if self.operator.permitted(Action.VIEW_AUDIT):
             self.push_screen(AuditScreen())
+
+    # The `:` command line
+
+    def command_names(self) -> set[str]:
+        """The `:` commands that can run here: search needs a queue screen, the rest what the source offers."""
+        names = {"q", "job"}
+        if isinstance(self.screen, QueueScreen):
+            names.add("search")
+        names.update(name for name, call in (("workers", "workers"), ("schedules", "schedules"),
+                                             ("audit", "audit_entries")) if offers(self.source, call))
+        return names
+
+    def action_command_mode(self) -> None:
+        if not isinstance(self.screen, ConsoleScreen) or isinstance(self.focused, Input):
+            raise SkipAction()  # a `:` typed into a field (or a dialog) is not a command
+        self.push_screen(CommandScreen(sorted(self.counts), self.command_names()), self.run_command)
+
+    def run_command(self, command: Command | None) -> None:
+        if command is None:
+            return
+        if command.name == "q":
+            self.open_queue(command.argument)
+        elif command.name == "job":
+            self.open_job(command.argument)
+        elif command.name == "search" and isinstance(self.screen, QueueScreen):
+            self.screen.apply_filter(command.argument)
+        else:
+            {"workers": self.open_workers, "schedules": self.open_schedules, "audit": self.open_audit}[command.name]()
 
     def action_help(self) -> None:
         screen = self.screen

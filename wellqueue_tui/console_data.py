@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from .auth.audit import AuditEntry
     from .auth.identity import Identity
     from .jobs.actions import ActionResult
-    from .jobs.models import JobDetail, JobPage, MinuteStats, QueueCounts
+    from .jobs.models import JobDetail, JobPage, JobSummary, MinuteStats, QueueCounts
     from .workers.schedules import ScheduleStatus
     from .workers.worker_records import WorkerInfo
 
@@ -35,6 +35,7 @@ class ConsoleSource(Protocol):
     def search_jobs(self, queue: str, state: str, text: str, limit: int = 50) -> JobPage: ...
     def get_job(self, job_id: str) -> JobDetail | None: ...
     def throughput(self, queue: str, minutes: int = 60) -> list[MinuteStats]: ...
+    def recent_failures(self, limit: int = 10) -> list[JobSummary]: ...
     def can(self, action: str) -> bool: ...
 
     def retry_job(self, job_id: str) -> ActionResult: ...
@@ -70,3 +71,5 @@ class OperationsSource(ConsoleSource, Protocol):
 def offers(source: object, call: str) -> bool:
     """Whether `source` implements the optional `OperationsSource` call `call` (`"workers"`, `"schedules"`…)."""
     return callable(getattr(source, call, None))
+
+

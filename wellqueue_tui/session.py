@@ -18,7 +18,7 @@ from .auth.identity import Identity
 from .auth.permissions import Action, PermissionDenied, allowed, check
 from .jobs import actions
 from .jobs.actions import ActionError, ActionResult
-from .jobs.models import JobDetail, JobPage, MinuteStats, QueueCounts
+from .jobs.models import JobDetail, JobPage, JobSummary, MinuteStats, QueueCounts, newest_failure_first
 from .jobs.registry import Registry
 from .jobs.key_types import name_wrong_type
 from .workers.scheduler import run_schedule_now
@@ -102,6 +102,15 @@ class OperatorSession:
     def throughput(self, queue: str, minutes: int = 60) -> list[MinuteStats]:
         # Per-minute counters are per queue, not per tenant: a scoped operator sees no cross-tenant totals.
         return [] if self.org else self.registry.throughput(queue, minutes)
+
+    @naming_wrong_keys
+    def recent_failures(self, limit: int = 10) -> list[JobSummary]:
+        """The newest `limit` failed jobs across every queue: each queue's newest `limit`, merged, newest first."""
+        if limit <= 0:
+            return []  # a page of 0 would be ZREVRANGE 0 -1: the whole set
+        failed = [job for queue in self.known_queues()
+                  for job in self.registry.list_jobs(queue, "failed", 0, limit, org=self.org).jobs]
+        return sorted(failed, key=newest_failure_first)[:limit]
 
     @naming_wrong_keys
     def workers(self) -> list[WorkerInfo]:

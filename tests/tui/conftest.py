@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import html
 import re
+import unicodedata
 from collections.abc import Callable
 
 import pytest
+from textual import events
 from textual.pilot import Pilot
+from textual.keys import _get_unicode_name_from_key
+from textual.worker import WorkerCancelled
 
 from wellqueue_tui.app import WellQueueApp
 
@@ -44,7 +48,10 @@ async def settle(pilot: Pilot) -> None:
     for _ in range(20):
         if not any(worker.is_running for worker in app.workers):
             break
-        await app.workers.wait_for_complete()
+        try:
+            await app.workers.wait_for_complete()
+        except WorkerCancelled:  # a newer load superseded it (exclusive workers): wait for that one instead
+            pass
         await pilot.pause()
     await pilot.pause()
 
@@ -54,6 +61,21 @@ async def press(pilot: Pilot, *keys: str) -> None:
     for key in keys:
         await pilot.press(key)
         await settle(pilot)
+
+
+async def burst(pilot: Pilot, *keys: str) -> None:
+    """Send keys as a terminal does when typed fast or repeated (tmux send-keys): all queued before the first is
+    handled. `pilot.press` idles between keys, so it cannot show a key lost to state that updates later."""
+    app = pilot.app
+    for key in keys:
+        try:  # as `App._press_keys` names characters: "space" is " ", "minus" is "-"
+            character: str | None = unicodedata.lookup(_get_unicode_name_from_key(key))
+        except KeyError:
+            character = key if len(key) == 1 else None
+        event = events.Key(key, character)
+        event.set_sender(app)
+        app.post_message(event)
+    await settle(pilot)
 
 
 async def type_text(pilot: Pilot, text: str) -> None:

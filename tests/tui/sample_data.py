@@ -66,7 +66,10 @@ def job(
     )
     return JobDetail(
         summary=summary,
-        options={"attempts": max_attempts, "backoff": {"type": "exponential", "delay": 2000}},
+        options={  # as the registry stores them: the Dramatiq message options
+            "wq_attempts": max_attempts, "wq_backoff": {"type": "exponential", "delay": 2000}, "wq_keep": [100, 0, 50, 0],
+            **({"wq_priority": priority} if priority is not None else {}),
+        },
         delayed_until=NOW + delayed_for_s if delayed_for_s is not None else None,
         worker="host-a:4242:0" if started is not None else None,
         traceback=traceback,
@@ -157,7 +160,8 @@ def _webhook_jobs() -> list[JobDetail]:
         job("wh-d1", q, kind, "delayed", {"url": "https://hooks.example.com/a", "event": "well.validated", "data": {}},
             age_s=120, delayed_for_s=600),
         job("wh-d2", q, kind, "delayed", {"url": "https://hooks.example.com/b", "event": "alert.raised", "data": {}},
-            age_s=100, delayed_for_s=300),
+            age_s=100, delayed_for_s=300, attempts=1,  # waiting for its retry, not scheduled
+            error="ConnectionError: hooks.example.com:443 refused the connection\n(after 3 s)"),
         job("wh-c1", q, kind, "completed", {"url": "https://hooks.example.com/a", "event": "report.completed", "data": {}},
             age_s=400, attempts=1, progress=100, took_ms=90),
     ]

@@ -14,6 +14,7 @@ from typing import Any
 from wellqueue_tui.auth.audit import AuditEntry
 from wellqueue_tui.auth.identity import LOCAL_DEV, Identity
 from wellqueue_tui.auth.permissions import Action, allowed, check
+from wellqueue_tui.jobs.models import newest_failure_first
 from wellqueue_tui.jobs.actions import CLEANABLE, ActionError, ActionResult
 from wellqueue_tui.jobs.models import STATES, JobDetail, JobPage, JobState, JobSummary, MinuteStats, QueueCounts
 from wellqueue_tui.jobs.registry import ASCENDING_STATES
@@ -85,6 +86,10 @@ class StaticSource:
     def throughput(self, queue: str, minutes: int = 60) -> list[MinuteStats]:
         first = int(self.now // 60) - minutes + 1
         return [stat for stat in self.stats.get(queue, []) if stat.minute >= first]
+
+    def recent_failures(self, limit: int = 10) -> list[JobSummary]:
+        failed = [job for queue in self.queues for job in self._state_set(queue, JobState.FAILED)[:limit]]
+        return sorted(failed, key=newest_failure_first)[:limit]
 
     def can(self, action: str) -> bool:
         return allowed(self.identity.role, Action(action))

@@ -1,4 +1,4 @@
-"""Layout snapshots of each screen at 100x30, on the fixed sample data and clock (update with --snapshot-update)."""
+"""Layout snapshots of each screen at 100x30 (and 80x24, 120x36 where the layout changes), on the fixed sample data and clock (update with --snapshot-update)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,23 @@ from wellqueue_tui.screens.queue import QueueScreen
 
 from .conftest import SIZE, press, settle
 from .sample_data import NOW, sample_source
+from .static_source import StaticOperationsSource
+from .test_workers_schedules_audit import sample_workers
+
+#: The smallest terminal the console is laid out for.
+NARROW = (80, 24)
 
 
 def app() -> WellQueueApp:
     return WellQueueApp(sample_source(), refresh_interval=3600, clock=lambda: NOW)
+
+
+def operations_app() -> WellQueueApp:
+    """The sample jobs with worker processes on two hosts (the overview's workers strip)."""
+    source = StaticOperationsSource(sample_source().jobs.values(), queues=sample_source().queues, now=NOW,
+                                    paused={"email-notifications"}, workers=sample_workers(),
+                                    throughput=sample_source().stats)
+    return WellQueueApp(source, refresh_interval=3600, clock=lambda: NOW)
 
 
 def test_overview(snap_compare):
@@ -56,3 +69,71 @@ def test_help(snap_compare):
         await press(pilot, "enter", "question_mark")
 
     assert snap_compare(app(), terminal_size=SIZE, run_before=help_on_queue)
+
+
+def test_delayed_jobs_retry_or_scheduled(snap_compare):
+    async def delayed_page(pilot):
+        await settle(pilot)
+        pilot.app.push_screen(QueueScreen("webhooks", "delayed"))
+        await settle(pilot)
+
+    assert snap_compare(app(), terminal_size=SIZE, run_before=delayed_page)
+
+
+def test_job_options_by_their_names(snap_compare):
+    async def options_in_view(pilot):
+        await settle(pilot)
+        pilot.app.open_job("rg-p1")
+        await settle(pilot)
+        await press(pilot, "G")
+
+    assert snap_compare(app(), terminal_size=SIZE, run_before=options_in_view)
+
+
+def test_command_mode_with_completion(snap_compare):
+    async def completing(pilot):
+        await settle(pilot)
+        await press(pilot, "colon", "q", "space", "tab")  # ambiguous: the queue names are listed
+
+    assert snap_compare(app(), terminal_size=SIZE, run_before=completing)
+
+
+def test_command_mode_error(snap_compare):
+    async def mistyped(pilot):
+        await settle(pilot)
+        await press(pilot, "colon", "q", "space", "n", "o", "p", "e", "enter")
+
+    assert snap_compare(app(), terminal_size=SIZE, run_before=mistyped)
+
+
+def test_overview_lower_half_at_120x36(snap_compare):
+    async def loaded(pilot):
+        await settle(pilot)
+
+    assert snap_compare(operations_app(), terminal_size=(120, 36), run_before=loaded)
+
+
+def test_queue_history_window(snap_compare):
+    async def six_hours(pilot):
+        await settle(pilot)
+        pilot.app.push_screen(QueueScreen("data-validation", "completed"))
+        await settle(pilot)
+        await press(pilot, "t")
+
+    assert snap_compare(app(), terminal_size=SIZE, run_before=six_hours)
+
+
+def test_narrow_overview(snap_compare):
+    async def loaded(pilot):
+        await settle(pilot)
+
+    assert snap_compare(operations_app(), terminal_size=NARROW, run_before=loaded)
+
+
+def test_narrow_queue_failed_jobs(snap_compare):
+    async def failed_page(pilot):
+        await settle(pilot)
+        pilot.app.push_screen(QueueScreen("report-generation", "failed"))
+        await settle(pilot)
+
+    assert snap_compare(app(), terminal_size=NARROW, run_before=failed_page)

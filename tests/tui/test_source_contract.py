@@ -154,6 +154,15 @@ def test_job_detail(world):
     assert world.source.get_job("nope") is None
 
 
+def test_recent_failures_across_queues_with_their_errors(world):
+    [failed] = world.source.recent_failures(5)
+    assert (failed.id, failed.queue, failed.state) == ("f1", QUEUE, "failed")
+    assert "can never work" in failed.error
+    assert world.source.recent_failures(0) == []
+    world.source.retry_job("f1")
+    assert world.source.recent_failures(5) == []
+
+
 # Actions
 
 

@@ -107,3 +107,8 @@ class MinuteStats:
     @property
     def mean_duration_ms(self) -> float | None:
         return self.duration_ms_sum / self.completed if self.completed else None
+
+
+def newest_failure_first(job: JobSummary) -> tuple[float, str]:
+    """Sort key of `recent_failures`: the latest to finish first, ties by id, alike in every source."""
+    return (-(job.finished_at or 0.0), job.id)

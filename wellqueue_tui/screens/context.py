@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
     from ..console_data import ConsoleSource
     from ..jobs.models import QueueCounts
+    from ..workers.worker_records import WorkerInfo
     from .operator_actions import OperatorActions
 
 
@@ -27,6 +28,8 @@ class ConsoleContext(Protocol):
     source: ConsoleSource
     #: The latest counts per queue the screens loaded, for confirmations and the palette.
     counts: dict[str, QueueCounts]
+    #: The worker processes the heartbeat read last (None when the source does not report them).
+    fleet: list[WorkerInfo] | None
     #: Where "local time" is (schedules); None: this machine's time zone.
     local_zone: tzinfo | None
     #: `scheduler host-a:4242` or `scheduler: no leader`, when the source can tell.
@@ -48,6 +51,10 @@ class ConsoleContext(Protocol):
 
     def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
                timeout: float | None = None, markup: bool = True) -> None: ...
+
+    def copy_to_clipboard(self, text: str) -> None:
+        """Put `text` on the terminal's clipboard (OSC 52: works over SSH, and in tmux with set-clipboard on)."""
+        ...
 
     def push_screen(self, screen: Screen[Any], callback: Callable[[Any], None] | None = None) -> Any: ...
 

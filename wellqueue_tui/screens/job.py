@@ -12,8 +12,10 @@ from textual.widgets import Footer, ProgressBar, Static
 
 from ..jobs.models import JobDetail, JobState
 from ..sanitize import redact, safe_json, safe_str, safe_text
+from ..widgets.job_options import displayed_options
 from ..widgets.state_timeline import StateTimeline
 from .base import ConsoleScreen
+from .clipboard import copy_incident, copy_job_id
 
 #: Characters each section may show: together they stay near the 64 KiB a detail view can render quickly.
 SECTION_LIMITS = {"payload": 32768, "error": 4096, "traceback": 16384, "logs": 16384, "result": 4096, "options": 4096}
@@ -59,6 +61,8 @@ class JobScreen(ConsoleScreen):
         Binding("r", "retry", "Retry"),
         Binding("P", "promote", "Promote"),
         Binding("d", "remove", "Remove"),
+        Binding("y", "copy_id", "Copy id"),
+        Binding("Y", "copy_incident", "Copy summary"),
         Binding("j", "scroll(1)", "Scroll down", show=False),
         Binding("k", "scroll(-1)", "Scroll up", show=False),
         Binding("g", "edge(False)", "Top", show=False),
@@ -137,7 +141,7 @@ class JobScreen(ConsoleScreen):
             "payload": safe_json(redact(job.data), SECTION_LIMITS["payload"]),
             "logs": logs_text(detail.logs) if detail.logs else None,
             "result": safe_json(redact(detail.result), SECTION_LIMITS["result"]) if detail.result is not None else None,
-            "options": safe_json(redact(detail.options), SECTION_LIMITS["options"]) if detail.options else None,
+            "options": safe_json(redact(displayed_options(detail)), SECTION_LIMITS["options"]),
             "problems": safe_text("\n".join(detail.problems), 2000, multiline=True) if detail.problems else None,
         }
         for name, content in sections.items():
@@ -153,14 +157,23 @@ class JobScreen(ConsoleScreen):
 
     def action_scroll(self, step: int) -> None:
         body = self.query_one(".job-body", VerticalScroll)
-        body.scroll_relative(y=step, animate=False)
+        body.scroll_relative(y=step, animate=False, immediate=True)  # deferred, a burst would add to a stale offset
 
     def action_edge(self, bottom: bool) -> None:
         body = self.query_one(".job-body", VerticalScroll)
         if bottom:
-            body.scroll_end(animate=False)
+            body.scroll_end(animate=False, immediate=True)
         else:
-            body.scroll_home(animate=False)
+            body.scroll_home(animate=False, immediate=True)
+
+    def action_copy_id(self) -> None:
+        copy_job_id(self.console, self.job_id)
+
+    def action_copy_incident(self) -> None:
+        if self.detail is None:
+            self.notify("Nothing to copy: the job is not loaded (or no longer exists).", markup=False)
+            return
+        copy_incident(self.console, self.detail)
 
     def action_retry(self) -> None:
         self.console.operator.retry([self.job_id])

@@ -2,23 +2,39 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from rich.text import Text
 from textual import on, work
+from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import DataTable, Footer, Input, Static, Tab, Tabs
 
-from ..jobs.models import STATES, JobPage, JobState, MinuteStats, QueueCounts
-from ..sanitize import safe_text
+from ..jobs.models import STATES, JobDetail, JobPage, JobState, JobSummary, MinuteStats, QueueCounts
+from ..sanitize import safe_str, safe_text
 from ..widgets import formats
 from ..widgets.job_table import JobTable
+from ..widgets.queue_history import WINDOWS_H, LatencySample, bucket_minutes, bucketed, history_text, next_window
 from ..widgets.throughput_chart import ThroughputChart, throughput_series
 from .base import ConsoleScreen
+from .clipboard import copy_incident, copy_job_id
 from .overview import THROUGHPUT_EVERY_S
 
 #: Rows fetched per page (the registry reads exactly one page per refresh).
 PAGE_SIZE = 20
+#: Newest completed jobs whose wait and run times the history line sums up.
+LATENCY_SAMPLE = 50
+
+
+@dataclass(frozen=True)
+class History:
+    """What the chart and the history line show: per-minute stats of the window, and recent completed jobs."""
+
+    hours: int
+    throughput: list[MinuteStats]
+    recent_completed: list[JobSummary]
 
 
 class QueueScreen(ConsoleScreen):
@@ -27,7 +43,8 @@ class QueueScreen(ConsoleScreen):
     BINDINGS = [
         Binding("escape", "back", "Back"),
         Binding("enter", "open_job", "Open"),
-        Binding("slash", "filter", "Filter", key_display="/"),
+        # priority: runs as the key arrives, so the keys typed after it are routed to the field it focuses
+        Binding("slash", "filter", "Filter", key_display="/", priority=True),
         Binding("r", "retry", "Retry"),
         Binding("d", "remove", "Remove"),
         Binding("p", "toggle_pause", "Pause/resume"),
@@ -36,7 +53,10 @@ class QueueScreen(ConsoleScreen):
         Binding("c", "clean", "Clean", show=False),
         Binding("D", "drain", "Drain waiting", show=False),
         Binding("space", "select", "Select row", show=False),
+        Binding("y", "copy_id", "Copy job id", show=False),
+        Binding("Y", "copy_incident", "Copy incident summary", show=False),
         Binding("s", "sort", "Sort column", show=False),
+        Binding("t", "chart_window", "Chart 1/6/24/48 h", show=False),
         Binding("h", "step_state(-1)", "Previous state", show=False),
         Binding("l", "step_state(1)", "Next state", show=False),
         Binding("n", "page(1)", "Next page", show=False),
@@ -57,13 +77,21 @@ class QueueScreen(ConsoleScreen):
         "drain": "drain",
     }
 
+    class DetailRead(Message):
+        """The highlighted job in full, read for its incident summary (None: it is gone)."""
+
+        def __init__(self, job_id: str, detail: JobDetail | None) -> None:
+            super().__init__()
+            self.job_id = job_id
+            self.detail = detail
+
     class Loaded(Message):
-        def __init__(self, counts: QueueCounts, page: JobPage, search: str, throughput: list[MinuteStats] | None) -> None:
+        def __init__(self, counts: QueueCounts, page: JobPage, search: str, history: History | None) -> None:
             super().__init__()
             self.counts = counts
             self.page = page
             self.search = search
-            self.throughput = throughput
+            self.history = history
 
     def __init__(self, queue: str, state: str = JobState.WAITING) -> None:
         super().__init__(classes="queue-screen")
@@ -74,6 +102,7 @@ class QueueScreen(ConsoleScreen):
         self.total = 0
         self.selected: set[str] = set()
         self.throughput_fetched_at: float | None = None
+        self.window_hours = WINDOWS_H[0]
         self.sub_title = f"Queue {queue}"
 
     def compose(self) -> ComposeResult:
@@ -82,6 +111,7 @@ class QueueScreen(ConsoleScreen):
         yield Tabs(*(Tab(str(state), id=f"state-{state}") for state in STATES), active=f"state-{self.state}")
         yield Input(placeholder="filter by id or payload text, enter applies, esc clears", classes="queue-filter")
         yield JobTable(classes="job-table")
+        yield Static(classes="queue-history")
         yield ThroughputChart(classes="queue-chart")
         yield Footer(compact=True)
 
@@ -105,10 +135,10 @@ class QueueScreen(ConsoleScreen):
         due = self.throughput_fetched_at is None or now - self.throughput_fetched_at >= THROUGHPUT_EVERY_S
         if due:
             self.throughput_fetched_at = now
-        self.load(self.state, self.page_offset, self.search, due)
+        self.load(self.state, self.page_offset, self.search, self.window_hours if due else None)
 
     @work(thread=True, exclusive=True, group="queue")
-    def load(self, state: str, offset: int, search: str, with_throughput: bool) -> None:
+    def load(self, state: str, offset: int, search: str, history_hours: int | None) -> None:
         source = self.console.source
         with self.console.reading():
             counts = source.queue_counts(self.queue)
@@ -116,8 +146,12 @@ class QueueScreen(ConsoleScreen):
                 page = source.search_jobs(self.queue, state, search, PAGE_SIZE)
             else:
                 page = source.list_jobs(self.queue, state, offset, PAGE_SIZE)
-            throughput = source.throughput(self.queue) if with_throughput else None
-            self.deliver(self.Loaded(counts, page, search, throughput))
+            history = None
+            if history_hours is not None:
+                throughput = source.throughput(self.queue, history_hours * 60)
+                recent = source.list_jobs(self.queue, JobState.COMPLETED, 0, LATENCY_SAMPLE).jobs
+                history = History(history_hours, throughput, recent)
+            self.deliver(self.Loaded(counts, page, search, history))
 
     def on_queue_screen_loaded(self, message: Loaded) -> None:
         page = message.page
@@ -132,11 +166,25 @@ class QueueScreen(ConsoleScreen):
         now = self.console.now()
         for state in STATES:
             self.query_one(f"#state-{state}", Tab).label = f"{state} {formats.count(message.counts.of(state))}"
-        self.table.show_jobs(page.jobs, now, self.selected)
-        if message.throughput is not None:
-            self.query_one(ThroughputChart).show(self.queue, throughput_series(message.throughput, now))
+        self.table.show_jobs(page.jobs, now, self.selected, self.state)
+        if message.history is not None and message.history.hours == self.window_hours:
+            self.show_history(message.history, now)
         self.show_title(message.counts)
         self.refresh_bindings()
+
+    def show_history(self, history: History, now: float) -> None:
+        series = throughput_series(history.throughput, now, history.hours * 60)
+        self.query_one(".queue-history", Static).update(
+            history_text(series, history.hours, LatencySample.of(history.recent_completed)))
+        size = bucket_minutes(history.hours)
+        window = f" · last {history.hours} h (t: {next_window(history.hours)} h)"
+        self.query_one(ThroughputChart).show(self.queue, bucketed(series, size), size, window)
+
+    def action_chart_window(self) -> None:
+        """The chart's next window: 1 h, 6 h, 24 h, 48 h, then 1 h again."""
+        self.window_hours = next_window(self.window_hours)
+        self.throughput_fetched_at = None
+        self.reload()
 
     def show_title(self, counts: QueueCounts | None = None) -> None:
         counts = counts or self.console.operator.counts(self.queue)
@@ -162,17 +210,24 @@ class QueueScreen(ConsoleScreen):
 
     @on(Tabs.TabActivated)
     def tab_activated(self, event: Tabs.TabActivated) -> None:
+        if event.tab.id != self.query_one(Tabs).active:
+            return  # announced after a later switch: h/l switch at once, their tab messages come late
         state = (event.tab.id or "").removeprefix("state-")
-        if state and state != self.state:
-            self.state, self.page_offset = state, 0
-            self.selected.clear()
-            self.table.move_cursor(row=0)
-            self.table.focus()
-            self.reload()
+        if state and state != self.state:  # a click on a tab
+            self.show_state(state)
+
+    def show_state(self, state: str) -> None:
+        """Switch to `state` now, so the next key of a burst starts from it (not from the tab message to come)."""
+        self.state, self.page_offset = str(state), 0
+        self.selected.clear()
+        self.query_one(Tabs).active = f"state-{state}"
+        self.table.move_cursor(row=0)
+        self.set_focus(self.table)
+        self.reload()
 
     def action_step_state(self, step: int) -> None:
         index = (STATES.index(JobState(self.state)) + step) % len(STATES)
-        self.query_one(Tabs).active = f"state-{STATES[index]}"
+        self.show_state(STATES[index])
 
     def action_page(self, step: int) -> None:
         if self.search:
@@ -184,23 +239,31 @@ class QueueScreen(ConsoleScreen):
 
     def action_filter(self) -> None:
         field = self.query_one(".queue-filter", Input)
+        if self.focused is field:
+            raise SkipAction()  # a `/` typed into the filter is text
         field.display = True
         field.value = self.search
-        field.focus()
+        self.set_focus(field)  # at once: the text typed right after `/` must land in the field
 
     @on(Input.Submitted, ".queue-filter")
     def filter_submitted(self, event: Input.Submitted) -> None:
-        self.search = event.value.strip()
+        self.apply_filter(event.value)
+
+    def apply_filter(self, text: str) -> None:
+        """List the jobs of this state whose id or payload holds `text` ("" lists them all again)."""
+        field = self.query_one(".queue-filter", Input)
+        self.search = text.strip()
         self.page_offset = 0
-        event.input.display = bool(self.search)
-        self.table.focus()
+        field.value = self.search
+        field.display = bool(self.search)
+        self.set_focus(self.table)
         self.reload()
 
     def action_back(self) -> None:
         field = self.query_one(".queue-filter", Input)
         if field.display:
             field.display = False
-            self.table.focus()
+            self.set_focus(self.table)
             if self.search:
                 self.search = ""
                 self.reload()
@@ -227,6 +290,31 @@ class QueueScreen(ConsoleScreen):
         self.table.mark(job_id, job_id in self.selected)
         self.show_title()
 
+    def action_copy_id(self) -> None:
+        if (job_id := self.highlighted_or_say()) is not None:
+            copy_job_id(self.console, job_id)
+
+    def action_copy_incident(self) -> None:
+        if (job_id := self.highlighted_or_say()) is not None:
+            self.read_detail(job_id)
+
+    def highlighted_or_say(self) -> str | None:
+        job_id = self.table.highlighted_id
+        if job_id is None:
+            self.notify("No job here: pick a row first.", markup=False)
+        return job_id
+
+    @work(thread=True, group="copy")
+    def read_detail(self, job_id: str) -> None:
+        with self.console.reading():
+            self.post_message(self.DetailRead(job_id, self.console.source.get_job(job_id)))
+
+    def on_queue_screen_detail_read(self, message: DetailRead) -> None:
+        if message.detail is None:
+            self.notify(f"Nothing to copy: job {safe_str(message.job_id, 80)} no longer exists.", markup=False)
+        else:
+            copy_incident(self.console, message.detail)
+
     def action_open_job(self) -> None:
         if self.table.highlighted_id is not None:
             self.console.open_job(self.table.highlighted_id)
@@ -241,11 +329,8 @@ class QueueScreen(ConsoleScreen):
     def targets(self) -> list[str]:
         if self.selected:
             return sorted(self.selected)
-        job_id = self.table.highlighted_id
-        if job_id is None:
-            self.notify("No job here: pick a row first.", markup=False)
-            return []
-        return [job_id]
+        job_id = self.highlighted_or_say()
+        return [] if job_id is None else [job_id]
 
     def clear_selection(self) -> None:
         self.selected.clear()

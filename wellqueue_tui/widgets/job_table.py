@@ -10,9 +10,10 @@ from rich.text import Text
 from textual.binding import Binding
 from textual.widgets import DataTable
 
-from ..jobs.models import JobSummary
+from ..jobs.models import JobState, JobSummary
 from ..sanitize import safe_text
 from . import formats
+from .job_errors import delay_reason_cell, error_cell, error_line, waits_for_retry
 
 #: Payload fields that name what a job is about, in order of preference (the "key" column).
 KEY_FIELDS = ("wellId", "reportType", "type", "template", "event", "to", "url", "name")
@@ -31,42 +32,64 @@ def job_key(job: JobSummary) -> str:
 class Column:
     key: str
     label: str
-    width: int | None
+    width: int | None  # None: the error column, which takes the width the others leave
     sort_key: Callable[[JobSummary], Any]
+    cell: Callable[[JobSummary, float, int], Text]  # (job, now, error width) -> the cell
 
+
+def _age(job: JobSummary, now: float) -> Text:
+    return Text(formats.age(None if job.created_at is None else now - job.created_at))
+
+
+ID = Column("id", "id", 12, lambda job: job.id, lambda job, now, width: safe_text(job.id, 200))
+KEY = Column("key", "key", 18, job_key, lambda job, now, width: safe_text(job_key(job), 200))
+PRIORITY = Column("priority", "prio", 4, lambda job: job.priority if job.priority is not None else -1,
+                  lambda job, now, width: Text("-" if job.priority is None else str(job.priority)))
+ATTEMPTS = Column("attempts", "tries", 5, lambda job: job.attempts,
+                  lambda job, now, width: Text(f"{job.attempts}/{job.max_attempts}", style="bold red" if job.error else ""))
+AGE = Column("age", "age", 4, lambda job: -(job.created_at or 0.0), lambda job, now, width: _age(job, now))
+DURATION = Column("duration", "took", 7, lambda job: job.duration_ms or 0,
+                  lambda job, now, width: Text(formats.duration(job.duration_ms)))
+PROGRESS = Column("progress", "progress", 10, lambda job: job.progress,
+                  lambda job, now, width: Text(formats.progress_bar(job.progress, width=5)))
+WAITS_FOR = Column("waits_for", "waits for", 9, lambda job: (not waits_for_retry(job), job.attempts),
+                   lambda job, now, width: delay_reason_cell(job))
+ERROR = Column("error", "error", None, lambda job: error_line(job.error), lambda job, now, width: error_cell(job, width))
 
 #: The columns after the selection mark, each with how rows sort on it.
-COLUMNS = (
-    Column("id", "id", 12, lambda job: job.id),
-    Column("key", "key", 18, job_key),
-    Column("priority", "prio", 4, lambda job: job.priority if job.priority is not None else -1),
-    Column("attempts", "tries", 5, lambda job: job.attempts),
-    Column("age", "age", 4, lambda job: -(job.created_at or 0.0)),
-    Column("duration", "took", 7, lambda job: job.duration_ms or 0),
-    Column("progress", "progress", 10, lambda job: job.progress),
-)
+COLUMNS = (ID, KEY, PRIORITY, ATTEMPTS, AGE, DURATION, PROGRESS)
+#: Failed jobs trade the progress bar for their error; delayed jobs say whether a retry or a schedule holds them.
+STATE_COLUMNS = {
+    JobState.FAILED: (ID, KEY, ATTEMPTS, AGE, DURATION, ERROR),
+    JobState.DELAYED: (ID, KEY, PRIORITY, ATTEMPTS, AGE, WAITS_FOR, ERROR),
+}
+
+#: The narrowest error column, and each column's share of padding (one cell either side).
+MIN_ERROR_WIDTH = 16
+CELL_PADDING = 2
+
+
+def columns_for(state: str) -> tuple[Column, ...]:
+    return STATE_COLUMNS.get(state, COLUMNS)  # type: ignore[call-overload]
+
+
+def error_width(columns: tuple[Column, ...], table_width: int) -> int:
+    """What the fixed columns (and the selection mark and scrollbar) leave for the error."""
+    fixed = sum(column.width or 0 for column in columns) + 1 + CELL_PADDING * (len(columns) + 1) + 2
+    return max(MIN_ERROR_WIDTH, table_width - fixed)
 
 
 def selection_mark(selected: bool) -> Text:
     return Text("●" if selected else " ", style="bold")
 
 
-def row_cells(job: JobSummary, now: float, selected: bool) -> list[Text]:
-    created = None if job.created_at is None else now - job.created_at
-    return [
-        selection_mark(selected),
-        safe_text(job.id, 200),
-        safe_text(job_key(job), 200),
-        Text("-" if job.priority is None else str(job.priority)),
-        Text(f"{job.attempts}/{job.max_attempts}", style="bold red" if job.error else ""),
-        Text(formats.age(created)),
-        Text(formats.duration(job.duration_ms)),
-        Text(formats.progress_bar(job.progress, width=5)),
-    ]
+def row_cells(job: JobSummary, now: float, selected: bool, columns: tuple[Column, ...] = COLUMNS,
+              error_cells: int = 60) -> list[Text]:
+    return [selection_mark(selected), *(column.cell(job, now, error_cells) for column in columns)]
 
 
 class JobTable(DataTable):
-    """Rows keyed by job id; a new page keeps the cursor on the same job when it is still there."""
+    """Rows keyed by job id, with the columns of the state shown; a new page keeps the cursor on the same job."""
 
     BINDINGS = [Binding("enter", "select_cursor", "Open job", show=False)]
 
@@ -74,11 +97,22 @@ class JobTable(DataTable):
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
         self.page_jobs: list[JobSummary] = []  # as the source returned them
         self.jobs: list[JobSummary] = []  # as shown
-        self.sort_column: int | None = None  # index into COLUMNS; None = the registry's page order
+        self.columns_shown: tuple[Column, ...] = ()
+        self.sort_column: int | None = None  # index into `columns_shown`; None = the registry's page order
+        self.shown_at = 0.0
+        self.marked: set[str] = set()
 
     def on_mount(self) -> None:
+        self.use_columns(COLUMNS)
+
+    def use_columns(self, columns: tuple[Column, ...]) -> None:
+        if columns == self.columns_shown:
+            return
+        self.clear(columns=True)
+        self.columns_shown = columns
+        self.sort_column = None
         self.add_column(Text(" "), key="selected", width=1)
-        for column in COLUMNS:
+        for column in columns:
             self.add_column(Text(column.label), key=column.key, width=column.width)
 
     @property
@@ -89,22 +123,29 @@ class JobTable(DataTable):
 
     @property
     def sort_label(self) -> str:
-        return "queue order" if self.sort_column is None else f"by {COLUMNS[self.sort_column].label}"
+        return "queue order" if self.sort_column is None else f"by {self.columns_shown[self.sort_column].label}"
 
-    def show_jobs(self, jobs: list[JobSummary], now: float, selected: set[str]) -> None:
+    def show_jobs(self, jobs: list[JobSummary], now: float, selected: set[str], state: str = "") -> None:
         """Replace the rows, sorted as chosen, and put the cursor back on the job it was on."""
         keep_id, keep_row = self.highlighted_id, self.cursor_row
-        self.page_jobs = jobs
+        if state:
+            self.use_columns(columns_for(state))
+        self.page_jobs, self.shown_at, self.marked = jobs, now, selected
         if self.sort_column is not None:
-            jobs = sorted(jobs, key=COLUMNS[self.sort_column].sort_key)
+            jobs = sorted(jobs, key=self.columns_shown[self.sort_column].sort_key)
         self.jobs = jobs
         self.clear()
+        width = error_width(self.columns_shown, self.size.width)
         for job in jobs:
-            self.add_row(*row_cells(job, now, job.id in selected), key=job.id)
+            self.add_row(*row_cells(job, now, job.id in selected, self.columns_shown, width), key=job.id)
         ids = [job.id for job in jobs]
         row = ids.index(keep_id) if keep_id in ids else min(max(keep_row, 0), len(ids) - 1)
         if ids:
             self.move_cursor(row=row, animate=False, scroll=True)
+
+    def on_resize(self) -> None:
+        if ERROR in self.columns_shown and self.jobs:
+            self.show_jobs(self.page_jobs, self.shown_at, self.marked)  # the error column follows the width
 
     def mark(self, job_id: str, selected: bool) -> None:
         self.update_cell(job_id, "selected", selection_mark(selected))
@@ -112,6 +153,6 @@ class JobTable(DataTable):
     def cycle_sort(self, now: float, selected: set[str]) -> None:
         """Sort the page by the next column; after the last one, back to the registry's order."""
         self.sort_column = 0 if self.sort_column is None else self.sort_column + 1
-        if self.sort_column >= len(COLUMNS):
+        if self.sort_column >= len(self.columns_shown):
             self.sort_column = None
         self.show_jobs(self.page_jobs, now, selected)

@@ -45,15 +45,21 @@ def throughput_series(stats: list[MinuteStats], now: float, minutes: int = 60) -
 
 
 class ThroughputChart(PlotextPlot):
-    """Completed and failed jobs per minute over the last hour, for one queue."""
+    """Completed and failed jobs per minute (or per bucket of minutes) over a window, for one queue."""
 
-    def show(self, queue: str, series: ThroughputSeries) -> None:
+    def show(self, queue: str, series: ThroughputSeries, bucket_minutes: int = 1, window: str = "") -> None:
         plt = self.plt
         plt.clear_figure()
-        minutes_ago = list(range(-len(series.completed) + 1, 1))
-        plt.plot(minutes_ago, series.completed, label="completed", color="green", marker="braille")
-        plt.plot(minutes_ago, series.failed, label="failed", color="red", marker="braille")
+        points = len(series.completed)
+        if bucket_minutes == 1:
+            when = [float(x) for x in range(-points + 1, 1)]
+            unit, axis = "minute", "minutes ago"
+        else:
+            when = [(x * bucket_minutes) / 60 for x in range(-points + 1, 1)]
+            unit, axis = f"{bucket_minutes} min", "hours ago"
+        plt.plot(when, series.completed, label="completed", color="green", marker="braille")
+        plt.plot(when, series.failed, label="failed", color="red", marker="braille")
         plt.ylim(0, max(1, *series.completed, *series.failed))
-        plt.title(f"{safe_str(queue, 60)}: jobs per minute")
-        plt.xlabel("minutes ago")
+        plt.title(f"{safe_str(queue, 60)}: jobs per {unit}{window}")
+        plt.xlabel(axis)
         self.refresh()
