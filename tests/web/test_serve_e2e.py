@@ -19,6 +19,7 @@ from wellqueue_tui.auth.secrets import load_signing_key
 from wellqueue_tui.auth.tokens import issue_token
 from wellqueue_tui.jobs import enqueue
 from wellqueue_tui.jobs.broker import build_broker
+from wellqueue_tui.jobs.models import STATES, JobState
 from wellqueue_tui.jobs.registry import Registry
 from wellqueue_tui.settings import Settings
 
@@ -116,7 +117,7 @@ def test_operator_signs_in_sees_queues_and_retries_a_failed_job(web_env, redis_u
             assert token not in page.url
             page.keyboard.press("Enter")  # the first queue: data-validation
             screen.wait_for("Filter")  # the queue screen's footer
-            for _ in range(5):  # waiting → … → failed
+            for _ in range(STATES.index(JobState.FAILED) - STATES.index(JobState.WAITING)):  # the tabs to "failed"
                 page.keyboard.press("l")
                 page.wait_for_timeout(300)
             screen.wait_for(failed[:8])
