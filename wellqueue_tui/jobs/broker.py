@@ -289,11 +289,11 @@ class WellQueueConsumer(_RedisConsumer):
 def build_broker(url: str | None = None, *, settings: Settings | None = None, client: redis.Redis | None = None,
                  kinds: list[JobKind] | None = None) -> WellQueueBroker:
     """A broker with the WellQueue middleware and an actor per job kind (default: every configured kind)."""
-    from ..connection import redis_client
+    from ..connection import redis_client, resolve_redis_url
     from .kind import all_kinds
 
     settings = settings or get_settings()
-    client = client or redis_client(url)
+    client = client or redis_client(url or resolve_redis_url(settings))
     broker = WellQueueBroker(
         client=client,
         keys=KeySchema.from_settings(settings),
@@ -355,7 +355,9 @@ def default_broker() -> WellQueueBroker:
         from ..connection import resolve_redis_url
 
         settings = get_settings()
-        use_broker(build_broker(resolve_redis_url(settings), settings=settings))
+        broker = build_broker(resolve_redis_url(settings), settings=settings)
+        use_broker(broker)
+        return broker
     return _default
 
 
