@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from apscheduler.triggers.base import BaseTrigger
@@ -214,7 +214,7 @@ def _ceil_second(instant: datetime) -> datetime:
 
 
 def _offset(zone: ZoneInfo, instant: datetime) -> timedelta:
-    return instant.astimezone(zone).utcoffset()
+    return cast(timedelta, instant.astimezone(zone).utcoffset())  # never None for an instant in a ZoneInfo
 
 
 def _offset_change(zone: ZoneInfo, after: datetime, until: datetime) -> datetime | None:

@@ -230,7 +230,7 @@ class CronScheduler:
                         next_reload = now + self._poll_interval_s
                     if self._on_leader_tick is not None and now >= next_tick and self._aps is not None:
                         next_tick = now + self._settings.reaper_interval_s
-                        self._leader_tick()
+                        self._leader_tick(self._on_leader_tick)
                 elif self._aps is not None:
                     self._shutdown_scheduler("the leader lease is no longer held")
             except redis.RedisError as exc:
@@ -273,7 +273,7 @@ class CronScheduler:
         )
         for schedule in schedules.values():
             state = states.get(schedule.name)
-            self._add_job(aps, schedule, resume_point(schedule.trigger(), state and state.last_fire_utc, now))
+            self._add_job(aps, schedule, resume_point(schedule.trigger(), state.last_fire_utc if state is not None else None, now))
         with self._lock:
             if self._stopping.is_set() or not self.lease.is_leader:
                 return
@@ -319,9 +319,9 @@ class CronScheduler:
             return None
         return self.fire(schedule, scheduled_fire_time)
 
-    def _leader_tick(self) -> None:
+    def _leader_tick(self, tick: Callable[[], None]) -> None:
         try:
-            self._on_leader_tick()
+            tick()
         except Exception:
             log.exception("leader tick (reaper) failed")
 

@@ -8,11 +8,13 @@ organization sees and changes only that organization's schedules. The crontab tr
 
 from __future__ import annotations
 
+import builtins
 import logging
 import math
 import re
 from datetime import date, datetime, timedelta, timezone
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
 from zoneinfo import ZoneInfo
 
 import redis
@@ -419,6 +421,14 @@ def default_schedules() -> list[Schedule]:
 # --- the Redis store -------------------------------------------------------------------------------------
 
 
+_Result = TypeVar("_Result")
+
+
+def _transaction(client: redis.Redis, apply: Callable[[redis.client.Pipeline], _Result], *watches: str) -> _Result:
+    """`client.transaction` returning what `apply` returns (redis-py types the callable as returning None)."""
+    return cast(_Result, client.transaction(apply, *watches, value_from_callable=True))  # type: ignore[arg-type]
+
+
 def _text(value: bytes | str) -> str:
     return value.decode(errors="backslashreplace") if isinstance(value, bytes) else value
 
@@ -523,7 +533,7 @@ class ScheduleStore:
             pipe.hset(self.keys.schedules, name, _encode(updated))
             return updated
 
-        updated = self.client.transaction(apply, self.keys.schedules, value_from_callable=True)
+        updated = _transaction(self.client, apply, self.keys.schedules)
         self._announce(name)
         return updated
 
@@ -558,7 +568,7 @@ class ScheduleStore:
     def set_enabled(self, name: str, enabled: bool) -> Schedule:
         return self.update(name, enabled=enabled)
 
-    def next_fire_times(self, schedule: Schedule, now: datetime, n: int = 1) -> list[datetime]:
+    def next_fire_times(self, schedule: Schedule, now: datetime, n: int = 1) -> builtins.list[datetime]:
         """The next n fire instants after `now` (see the module function `next_fire_times`)."""
         return next_fire_times(schedule, now, n)
 
@@ -574,15 +584,15 @@ class ScheduleStore:
     def states(self) -> dict[str, ScheduleState]:
         return {_text(name): _stored_state(name, raw, self.keys.schedule_state) for name, raw in self.client.hgetall(self.keys.schedule_state).items()}
 
-    def overview(self, now: datetime) -> list[ScheduleStatus]:
+    def overview(self, now: datetime) -> builtins.list[ScheduleStatus]:
         """Every schedule with its next run (none while paused) and last fire, for screens and the CLI."""
         states = self.states()
         return [schedule_status(schedule, states.get(schedule.name, ScheduleState()), now) for schedule in self.list()]
 
-    def install_defaults(self) -> list[str]:
+    def install_defaults(self) -> builtins.list[str]:
         """Install default_schedules() once per Redis: only into an empty store, never again after that."""
 
-        def apply(pipe: redis.client.Pipeline) -> list[str]:
+        def apply(pipe: redis.client.Pipeline) -> builtins.list[str]:
             if pipe.exists(self.keys.schedules_installed):
                 return []
             empty = pipe.hlen(self.keys.schedules) == 0
@@ -593,7 +603,7 @@ class ScheduleStore:
             pipe.set(self.keys.schedules_installed, datetime.now(timezone.utc).isoformat())
             return [schedule.name for schedule in defaults]
 
-        installed = self.client.transaction(apply, self.keys.schedules_installed, self.keys.schedules, value_from_callable=True)
+        installed = _transaction(self.client, apply, self.keys.schedules_installed, self.keys.schedules)
         if installed:
             self._announce("*")
         return installed
