@@ -131,7 +131,7 @@ class _JsonWriter:
             return
         inner = indent + "  "
         self.emit(opener + "\n", "punct")
-        items = sorted(obj.items(), key=lambda item: str(item[0])) if is_dict else list(enumerate(obj))
+        items = sorted(obj.items(), key=lambda item: str(item[0])) if isinstance(obj, dict) else list(enumerate(obj))
         for position, (key, item) in enumerate(items):
             self.emit(inner, "punct")
             if is_dict:
