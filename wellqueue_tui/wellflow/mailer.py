@@ -126,6 +126,8 @@ def _outbox_path(outbox: Path, job_id: str) -> Path:
 
 
 def _connect(settings: Settings) -> smtplib.SMTP:
+    if not settings.smtp_host:  # smtplib would hand back a client connected to nothing
+        raise PermanentJobError("WELLQUEUE_SMTP_HOST is not set; set it to send mail by SMTP")
     if settings.smtp_port == SMTPS_PORT:
         return smtplib.SMTP_SSL(
             settings.smtp_host, settings.smtp_port, timeout=SMTP_TIMEOUT_S, context=ssl.create_default_context()
