@@ -18,8 +18,8 @@ from uuid import uuid4
 
 import dramatiq
 import redis
-from dramatiq.brokers.redis import RedisBroker, _RedisConsumer
 from dramatiq.broker import MessageProxy
+from dramatiq.brokers.redis import RedisBroker, _RedisConsumer
 from dramatiq.common import compute_backoff, current_millis, dq_name, q_name
 from dramatiq.errors import ConnectionClosed, DecodeError
 from dramatiq.message import Message
@@ -326,9 +326,9 @@ def declare_kind(broker: WellQueueBroker, kind) -> dramatiq.Actor:
     """Turn a JobKind into a Dramatiq actor: validate the payload, then run the processor with its context."""
     from pydantic import ValidationError
 
-    from .submission import describe_validation
     from .context import current_job
     from .kind import PermanentJobError
+    from .submission import describe_validation
 
     def run(payload: dict) -> Any:
         try:

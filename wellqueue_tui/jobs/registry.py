@@ -17,8 +17,8 @@ from .scripts import RegistryScripts
 
 SUMMARY_FIELDS = ("id", "queue", "kind", "state", "data", "priority", "attempts", "max_attempts", "progress",
                   "created_at", "started_at", "finished_at", "duration_ms", "error", "org")
-DETAIL_FIELDS = SUMMARY_FIELDS + ("options", "run_at", "worker", "traceback", "result", "attempt_errors",
-                                  "redeliveries", "stalled_at", "duplicate_runs", "enqueued_at")
+DETAIL_FIELDS = (*SUMMARY_FIELDS, "options", "run_at", "worker", "traceback", "result", "attempt_errors",
+                 "redeliveries", "stalled_at", "duplicate_runs", "enqueued_at")
 STATE_NAMES = {str(s) for s in STATES}
 SEARCH_WINDOW = 2000  # a filter looks at the newest jobs of the state, never the whole set
 #: Newest first for every state except the ones that run in order (oldest / highest priority first).
