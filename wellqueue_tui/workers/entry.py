@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import ctypes
 import importlib
 import logging
@@ -305,10 +306,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _exit_now(code: int) -> None:
     """Exit without waiting for threads still running jobs (their work is redelivered by the reaper)."""
-    try:
+    with contextlib.suppress(OSError, RuntimeError, ValueError):  # a signal can land in the middle of a write
         sys.stdout.flush()
-    except (OSError, RuntimeError, ValueError):  # a signal can land in the middle of a write
-        pass
     os._exit(code)
 
 

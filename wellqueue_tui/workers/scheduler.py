@@ -8,11 +8,12 @@ are reloaded on a change notice (the schema's `schedules_changed` channel) or ev
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import logging
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -143,7 +144,7 @@ class CronScheduler:
         self._client = client
         self._enqueue = enqueue_fn
         self._settings = settings
-        self._clock = clock or (lambda: datetime.now(timezone.utc))
+        self._clock = clock or (lambda: datetime.now(UTC))
         self._on_leader_tick = on_leader_tick
         self._poll_interval_s = poll_interval_s
         self._tick_s = tick_s
@@ -288,10 +289,8 @@ class CronScheduler:
             if aps is None:
                 return
             for name in set(self._loaded) - set(desired):
-                try:
+                with contextlib.suppress(JobLookupError):
                     aps.remove_job(name)
-                except JobLookupError:
-                    pass
             for name, schedule in desired.items():
                 if self._loaded.get(name) != schedule:
                     self._add_job(aps, schedule)  # edited or resumed: next fire counted from now

@@ -12,8 +12,8 @@ import builtins
 import logging
 import math
 import re
-from datetime import date, datetime, timedelta, timezone
 from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar, cast
 from zoneinfo import ZoneInfo
 
@@ -295,7 +295,7 @@ def fire_job_id(schedule: Schedule, fire_time: datetime) -> str:
     of the repeated hour, since those are different real hours: the second copy gets the UTC offset
     appended (`cron:hourly:2026-11-01T01:00-06:00`). Seconds appear only for second-level test schedules.
     """
-    local = fire_time.astimezone(timezone.utc).astimezone(schedule.zone)
+    local = fire_time.astimezone(UTC).astimezone(schedule.zone)
     timespec = "minutes" if schedule.second == "0" else "seconds"
     stamp = local.replace(tzinfo=None).isoformat(timespec=timespec)
     if local.fold and parse_crontab(schedule.cron).hour_wildcard:
@@ -314,7 +314,7 @@ def schedule_status(schedule: Schedule, state: ScheduleState, now: datetime) -> 
         enabled=schedule.enabled,
         description=schedule.description,
         next_run=upcoming[0] if upcoming else None,
-        next_run_utc=upcoming[0].astimezone(timezone.utc) if upcoming else None,
+        next_run_utc=upcoming[0].astimezone(UTC) if upcoming else None,
         last_fire_utc=state.last_fire_utc,
         last_job_id=state.last_job_id,
         last_error=state.last_error,
@@ -331,7 +331,7 @@ def next_fire_times(schedule: Schedule, now: datetime, n: int = 1) -> list[datet
         fire = trigger.get_next_fire_time(previous, previous or now)
         if fire is None:
             break
-        times.append(fire.astimezone(timezone.utc).astimezone(zone))
+        times.append(fire.astimezone(UTC).astimezone(zone))
         previous = fire
     return times
 
@@ -573,7 +573,7 @@ class ScheduleStore:
         return next_fire_times(schedule, now, n)
 
     def record_fire(self, name: str, fire_utc: datetime, job_id: str | None, error: str | None = None) -> None:
-        state = ScheduleState(last_fire_utc=fire_utc.astimezone(timezone.utc), last_job_id=job_id, last_error=error)
+        state = ScheduleState(last_fire_utc=fire_utc.astimezone(UTC), last_job_id=job_id, last_error=error)
         self.client.hset(self.keys.schedule_state, name, state.model_dump_json())
 
     def state(self, name: str) -> ScheduleState:
@@ -600,7 +600,7 @@ class ScheduleStore:
             pipe.multi()
             for schedule in defaults:
                 pipe.hset(self.keys.schedules, schedule.name, _encode(schedule))
-            pipe.set(self.keys.schedules_installed, datetime.now(timezone.utc).isoformat())
+            pipe.set(self.keys.schedules_installed, datetime.now(UTC).isoformat())
             return [schedule.name for schedule in defaults]
 
         installed = _transaction(self.client, apply, self.keys.schedules_installed, self.keys.schedules)

@@ -251,7 +251,7 @@ class Supervisor:
         code = await process.wait()
         try:
             await asyncio.wait_for(reader, OUTPUT_DRAIN_S)
-        except asyncio.TimeoutError:  # a grandchild may hold the pipe open
+        except TimeoutError:  # a grandchild may hold the pipe open
             reader.cancel()
         slot.record_exit(code)
         return code
@@ -294,7 +294,7 @@ class Supervisor:
         async def kill_when_overdue() -> None:
             try:
                 await asyncio.wait_for(process.wait(), grace)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 logger.warning("Worker process %s did not stop within %.0f s; killing it", slot.id, grace)
                 with contextlib.suppress(ProcessLookupError):
                     process.kill()  # this process, not whatever the slot runs by now
