@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Callable, ParamSpec, TypeVar
+from typing import ParamSpec, TypeVar
 
 import redis
 
@@ -19,9 +20,9 @@ from .auth.permissions import Action, PermissionDenied, allowed, check
 from .connection import reply_text
 from .jobs import actions
 from .jobs.actions import ActionError, ActionResult
+from .jobs.key_types import name_wrong_type
 from .jobs.models import JobDetail, JobPage, MinuteStats, QueueCounts
 from .jobs.registry import Registry
-from .jobs.key_types import name_wrong_type
 from .workers.scheduler import run_schedule_now
 from .workers.schedules import TENANT_FIELD, ScheduleStatus, ScheduleStore
 from .workers.worker_records import ControlError, WorkerInfo, WorkerRecords

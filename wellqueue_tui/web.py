@@ -16,8 +16,8 @@ from textual import events
 from .app import WellQueueApp
 from .auth.secrets import load_signing_key
 from .auth.tokens import TokenClaims, read_claims
-from .console_data import ConsoleSource
 from .connection import redis_client, resolve_redis_url
+from .console_data import ConsoleSource
 from .jobs import enqueue
 from .jobs.broker import build_broker
 from .jobs.keys import KeySchema
