@@ -14,7 +14,7 @@ import ssl
 import tempfile
 from contextlib import suppress
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Literal
@@ -121,7 +121,7 @@ def _outbox_path(outbox: Path, job_id: str) -> Path:
     for existing in outbox.glob(f"*{suffix}"):
         if existing.name.partition("_")[2] == suffix[1:]:
             return existing
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     return outbox / f"{stamp}{suffix}"
 
 
