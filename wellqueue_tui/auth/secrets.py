@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import stat
@@ -129,10 +130,8 @@ def _create_secret_file(path: Path) -> None:
     try:
         with os.fdopen(descriptor, "w") as handle:
             handle.write(secrets.token_bytes(32).hex() + "\n")
-        try:
+        with contextlib.suppress(FileExistsError):
             os.link(temporary, path)  # atomic and refuses to replace: a concurrent first run keeps its secret
-        except FileExistsError:
-            pass
     finally:
         temporary.unlink(missing_ok=True)
 
