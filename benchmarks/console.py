@@ -23,20 +23,19 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from wellqueue_tui.app import WellQueueApp  # noqa: E402
-from wellqueue_tui.auth.identity import LOCAL_DEV  # noqa: E402
-from wellqueue_tui.jobs import enqueue_bulk  # noqa: E402
-from wellqueue_tui.jobs.broker import build_broker  # noqa: E402
-from wellqueue_tui.jobs.registry import Registry  # noqa: E402
-from wellqueue_tui.redis_server import start_redis  # noqa: E402
-from wellqueue_tui.screens.queue import QueueScreen  # noqa: E402
-from wellqueue_tui.session import OperatorSession  # noqa: E402
-from wellqueue_tui.settings import Settings  # noqa: E402
-from wellqueue_tui.wellflow.demo import demo_jobs  # noqa: E402
-from wellqueue_tui.widgets.job_table import JobTable  # noqa: E402
-from wellqueue_tui.workers.host import WorkerHost  # noqa: E402
-from wellqueue_tui.workers.worker_records import read_rss_bytes  # noqa: E402
-
+from wellqueue_tui.app import WellQueueApp
+from wellqueue_tui.auth.identity import LOCAL_DEV
+from wellqueue_tui.jobs import enqueue_bulk
+from wellqueue_tui.jobs.broker import build_broker
+from wellqueue_tui.jobs.registry import Registry
+from wellqueue_tui.redis_server import start_redis
+from wellqueue_tui.screens.queue import QueueScreen
+from wellqueue_tui.session import OperatorSession
+from wellqueue_tui.settings import Settings
+from wellqueue_tui.wellflow.demo import demo_jobs
+from wellqueue_tui.widgets.job_table import JobTable
+from wellqueue_tui.workers.host import WorkerHost
+from wellqueue_tui.workers.worker_records import read_rss_bytes
 
 QUEUE = "email-notifications"
 PAYLOAD = {"type": "reminder", "priority": "low", "recipients": ["ops@example.com"], "subject": "Gauge check"}

@@ -17,14 +17,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pydantic import BaseModel  # noqa: E402
+from pydantic import BaseModel
 
-from wellqueue_tui.jobs import enqueue_bulk  # noqa: E402
-from wellqueue_tui.jobs.broker import build_broker  # noqa: E402
-from wellqueue_tui.jobs.kind import JobKind  # noqa: E402
-from wellqueue_tui.jobs.registry import Registry  # noqa: E402
-from wellqueue_tui.redis_server import start_redis  # noqa: E402
-from wellqueue_tui.settings import Settings  # noqa: E402
+from wellqueue_tui.jobs import enqueue_bulk
+from wellqueue_tui.jobs.broker import build_broker
+from wellqueue_tui.jobs.kind import JobKind
+from wellqueue_tui.jobs.registry import Registry
+from wellqueue_tui.redis_server import start_redis
+from wellqueue_tui.settings import Settings
 
 QUEUE = "scale"
 BATCH = 2000
@@ -76,9 +76,9 @@ def main() -> None:
                 rate = added / max(time.perf_counter() - started, 1e-9)
                 some_id = registry.list_jobs(QUEUE, "waiting", 0, 1).jobs[0].id
                 page = timed(lambda: registry.list_jobs(QUEUE, "waiting", 0, 50))
-                last = timed(lambda: registry.list_jobs(QUEUE, "waiting", size - 50, 50))
+                last = timed(lambda size=size: registry.list_jobs(QUEUE, "waiting", size - 50, 50))
                 counts = timed(lambda: registry.all_counts())
-                detail = timed(lambda: registry.get_job(some_id))
+                detail = timed(lambda some_id=some_id: registry.get_job(some_id))
                 search = timed(lambda: registry.search_jobs(QUEUE, "waiting", "WELL-0000042"), repeat=5)
                 memory = (broker.client.info("memory")["used_memory"] - base_memory) / enqueued
                 print(f"{size:>9} {rate:>10.0f} {page:>8.2f} {last:>12.2f} {counts:>9.2f} {detail:>9.2f} "

@@ -17,7 +17,7 @@ import redis
 # The package is not necessarily pip-installed into the venv; tests import it from the checkout.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from wellqueue_tui.redis_server import RedisNotAvailable, RedisProcess, start_redis  # noqa: E402
+from wellqueue_tui.redis_server import RedisNotAvailable, RedisProcess, start_redis
 
 #: Tests that ask for any of these need the real server, so they get the `integration` marker.
 REAL_REDIS_FIXTURES = frozenset({"redis_server", "redis_url", "redis_client"})

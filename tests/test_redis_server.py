@@ -24,6 +24,7 @@ from wellqueue_tui.redis_server import (
     stop_embedded,
 )
 
+
 @pytest.fixture
 def data_dir(tmp_path: Path):
     """A data dir whose embedded Redis is always stopped afterwards (it is detached, so it would leak)."""
@@ -92,7 +93,7 @@ def test_graceful_stop_then_restart_keeps_data_written_just_before(tmp_path: Pat
 
 @pytest.mark.integration
 def test_start_failure_reports_the_log_tail(tmp_path: Path) -> None:
-    with pytest.raises(RedisStartError, match="(?s)exited with code.*not-a-directive"):
+    with pytest.raises(RedisStartError, match=r"(?s)exited with code.*not-a-directive"):
         start_redis(tmp_path, port=0, extra_config={"not-a-directive": "1"})
 
 

@@ -30,7 +30,7 @@ from textual.reactive import reactive
 from textual.widgets import Input
 
 from .auth.permissions import Action
-from .console_data import ConsoleSource, offers
+from .console_data import ConsoleSource, OperationsSource, offers
 from .jobs.models import QueueCounts
 from .sanitize import safe_str
 from .screens.audit import AuditScreen
@@ -245,9 +245,10 @@ class WellQueueApp(App[None]):
         """The heartbeat: Redis's clock (ages are measured on it), which also proves Redis answers."""
         with self.reading():
             offset = self.source.server_time() - self.clock()
-            workers = self.source.workers() if offers(self.source, "workers") else None
-            knows_scheduler = offers(self.source, "scheduler_leader")
-            leader = self.source.scheduler_leader() if knows_scheduler else None
+            source = cast(OperationsSource, self.source)  # each optional call is made only where offered
+            workers = source.workers() if offers(source, "workers") else None
+            knows_scheduler = offers(source, "scheduler_leader")
+            leader = source.scheduler_leader() if knows_scheduler else None
             self.post_message(ServerChecked(offset, workers, knows_scheduler=knows_scheduler, scheduler=leader))
 
     def on_server_checked(self, message: ServerChecked) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
@@ -160,6 +161,16 @@ def _rdb_schedule(client: redis.Redis) -> bool:
 
 def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def reply_text(value: bytes | str, errors: str = "strict") -> str:
+    """A Redis reply as text: our clients never decode replies, but redis-py types each one as bytes or str."""
+    return value.decode("utf-8", errors) if isinstance(value, bytes) else value
+
+
+def reply_texts(members: Iterable[Any], errors: str = "strict") -> list[str]:
+    """The members of a SMEMBERS, SCAN or score-less ZRANGE reply as text (redis-py types ZRANGE as maybe scored)."""
+    return [reply_text(member, errors) for member in members]
 
 
 def describe_url(url: str) -> str:

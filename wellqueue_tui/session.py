@@ -8,19 +8,21 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Callable, ParamSpec, TypeVar
+from typing import ParamSpec, TypeVar
 
 import redis
 
-from .auth.audit import AuditLog, AuditPage
+from .auth.audit import AuditLog, AuditPage, Outcome
 from .auth.identity import Identity
 from .auth.permissions import Action, PermissionDenied, allowed, check
+from .connection import reply_text
 from .jobs import actions
 from .jobs.actions import ActionError, ActionResult
+from .jobs.key_types import name_wrong_type
 from .jobs.models import JobDetail, JobPage, JobSummary, MinuteStats, QueueCounts, newest_failure_first
 from .jobs.registry import Registry
-from .jobs.key_types import name_wrong_type
 from .workers.scheduler import run_schedule_now
 from .workers.schedules import TENANT_FIELD, ScheduleStatus, ScheduleStore
 from .workers.worker_records import ControlError, WorkerInfo, WorkerRecords
@@ -129,7 +131,7 @@ class OperatorSession:
     def scheduler_leader(self) -> str | None:
         """Who runs the cron schedules now (`host:pid:…`), or None when no scheduler holds the lease."""
         holder = self.registry.client.get(self.registry.keys.leader)
-        return holder.decode("utf-8", "replace") if holder else None
+        return reply_text(holder, "replace") if holder else None
 
     @naming_wrong_keys
     def audit_entries(self, limit: int = 200) -> list:
@@ -161,7 +163,7 @@ class OperatorSession:
         warning = self._audit(action, target, result.count, "ok", result.message, owner)
         return dataclasses.replace(result, warning=warning) if warning else result
 
-    def _audit(self, action: Action, target: str, count: int, outcome: str, detail: str,
+    def _audit(self, action: Action, target: str, count: int, outcome: Outcome, detail: str,
                target_org: str | None = None) -> str | None:
         """Record one entry; a failed write comes back as a warning (the log keeps the entry and retries it)."""
         try:
@@ -282,7 +284,7 @@ class OperatorSession:
             raise
         owner = self._owner(target_org)
         code = run()
-        outcome = "ok" if code == 0 else "error"
+        outcome: Outcome = "ok" if code == 0 else "error"
         return code, self._audit(action, target, 1 if code == 0 else 0, outcome, f"exit code {code}", owner)
 
     # -- the HTTP API: enqueue, schedule edits, cluster metrics -----------------------------------

@@ -231,7 +231,7 @@ def load_settings() -> Settings:
 
 def _variable(loc: tuple) -> str:
     """`WELLQUEUE_QUEUE_OPTIONS (webhooks.attempts)` for a value inside a JSON variable."""
-    name, *inside = (str(part) for part in loc) or ("settings",)
+    name, *inside = [str(part) for part in loc] or ["settings"]
     where = f" ({'.'.join(inside)})" if inside else ""
     return f"WELLQUEUE_{name.upper()}{where}"
 

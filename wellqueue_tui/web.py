@@ -9,6 +9,7 @@ import functools
 import shlex
 import sys
 import time
+from typing import cast
 
 from textual import events
 
@@ -16,6 +17,7 @@ from .app import WellQueueApp
 from .auth.secrets import load_signing_key
 from .auth.tokens import TokenClaims, read_claims
 from .connection import redis_client, resolve_redis_url
+from .console_data import ConsoleSource
 from .jobs import enqueue
 from .jobs.broker import build_broker
 from .jobs.keys import KeySchema
@@ -31,13 +33,14 @@ class WebConsoleApp(WellQueueApp):
     """The console behind a sign-in screen; it exits when the token expires."""
 
     def __init__(self, settings: Settings, registry: Registry, enqueue_fn=None, **kwargs) -> None:
-        super().__init__(source=None, **kwargs)  # no source until someone signs in
+        # No source until someone signs in; nothing reads it before (on_mount waits for the sign-in).
+        super().__init__(source=cast(ConsoleSource, None), **kwargs)
         self.settings = settings
         self.registry = registry
         self.enqueue_fn = enqueue_fn
         self.expires_at: float | None = None
 
-    def on_mount(self, event: events.Mount) -> None:
+    def on_mount(self, event: events.Mount) -> None:  # type: ignore[override]  # Textual passes the event when asked
         event.prevent_default()  # the console proper starts only after sign-in (WellQueueApp.on_mount)
         key = load_signing_key(self.settings)
         self.push_screen(SignInScreen(lambda token: read_claims(key, token)), callback=self.signed_in)

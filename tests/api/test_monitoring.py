@@ -9,8 +9,8 @@ from wellqueue_tui.auth.identity import Role
 from wellqueue_tui.jobs.keys import DEFAULT_KEYS as KEYS
 from wellqueue_tui.workers.worker_records import (
     WorkerRecord,
-    WorkerState,
     WorkerRecords,
+    WorkerState,
 )
 
 from .conftest import READING

@@ -7,7 +7,7 @@ import pytest
 from wellqueue_tui.auth.identity import LOCAL_DEV, Identity, Role
 from wellqueue_tui.auth.permissions import Action, PermissionDenied, allowed, check, required_role, roles_allowed
 
-M, O, A = Role.MANAGER, Role.OPERATOR, Role.ADMIN
+M, O, A = Role.MANAGER, Role.OPERATOR, Role.ADMIN  # noqa: E741  (one letter per role keeps the table below readable)
 
 #: Written out by hand from the issue, independently of MINIMUM_ROLE: who may do what.
 EXPECTED: dict[Action, set[Role]] = {

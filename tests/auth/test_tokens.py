@@ -18,7 +18,9 @@ import pytest
 import redis
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from wellqueue_tui.auth.audit import AuditLog
 from wellqueue_tui.auth.identity import LOCAL_DEV, Identity, Role
@@ -493,7 +495,7 @@ def test_shared_token_file_is_refused(tmp_path: Path, mode: int) -> None:
 
 
 def test_missing_named_token_file_and_empty_file_are_errors(tmp_path: Path) -> None:
-    with pytest.raises(TokenError, match="WELLQUEUE_TOKEN_FILE names .* which does not exist"):
+    with pytest.raises(TokenError, match=r"WELLQUEUE_TOKEN_FILE names .* which does not exist"):
         resolve_token(None, {"WELLQUEUE_TOKEN_FILE": str(tmp_path / "nope")}, tmp_path / "token")
     with pytest.raises(TokenError, match="is empty"):
         resolve_token(None, {}, write_file(tmp_path / "token", "\n"))

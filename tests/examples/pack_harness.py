@@ -17,10 +17,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from jobs.conftest import make_broker, running_worker, state_of, wait_for
 
 from wellqueue_tui.jobs.registry import Registry
 from wellqueue_tui.settings import Settings
+
+from jobs.conftest import make_broker, running_worker, state_of, wait_for
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 DEADLINE_S = 90.0

@@ -9,7 +9,6 @@ import json
 from pathlib import Path
 
 import pytest
-from jobs.conftest import state_of
 from pack_harness import example, run_pack
 
 from examples.exports import (
@@ -21,6 +20,8 @@ from examples.exports import (
 from examples.exports.store import open_store
 from wellqueue_tui.jobs.actions import promote_job
 from wellqueue_tui.workers.schedules import ScheduleError
+
+from jobs.conftest import state_of
 
 
 @pytest.fixture
@@ -204,6 +205,6 @@ def test_update_sitemap_once(gnb, monkeypatch) -> None:
 
 def test_recurring_update_sitemap_needs_schedules_on_pack_queues(gnb) -> None:
     """The engine's schedules accept only WellFlow's queues today (reported); the refusal names the queue."""
-    with pytest.raises(ScheduleError, match="exports.scheduled"):
+    with pytest.raises(ScheduleError, match=r"exports.scheduled"):
         add_scheduled_job("update-sitemap", example("exports", "update-sitemap"),
                           {"repeat": {"pattern": "0 0 * * *"}}, broker=gnb.broker)

@@ -7,7 +7,6 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from jobs.conftest import state_of, wait_for
 from pack_harness import example, run_pack
 
 from examples.pam import queue as pam
@@ -20,6 +19,8 @@ from wellqueue_tui.jobs.actions import promote_job
 from wellqueue_tui.jobs.kind import all_kinds
 from wellqueue_tui.settings import load_settings
 from wellqueue_tui.wellflow import webhook_signing
+
+from jobs.conftest import state_of, wait_for
 
 SECRET = "pam-test-secret-" + "x" * 24
 

@@ -11,7 +11,6 @@ import time
 from pathlib import Path
 
 import pytest
-from jobs.conftest import make_broker, running_worker, state_of
 from pack_harness import PackRun, example, run_pack
 from PIL import Image
 
@@ -21,6 +20,8 @@ from examples.platform.store import area, open_store
 from wellqueue_tui.jobs import EnqueueError, enqueue
 from wellqueue_tui.jobs.actions import promote_job
 from wellqueue_tui.jobs.registry import Registry
+
+from jobs.conftest import make_broker, running_worker, state_of
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ import json
 from pathlib import Path
 
 import pytest
-from jobs.conftest import state_of, wait_for
 from pack_harness import example, run_pack
 
 from examples.saas import (
@@ -29,6 +28,8 @@ from examples.saas.store import add_record, open_store
 from examples.saas.webhooks import WebhookPayload
 from wellqueue_tui.jobs import EnqueueError
 from wellqueue_tui.jobs.actions import promote_job
+
+from jobs.conftest import state_of, wait_for
 
 
 @pytest.fixture

@@ -81,7 +81,7 @@ def test_explicit_options_win_over_every_default(env) -> None:
 
 def test_an_unknown_queue_in_the_queue_options_is_named(env) -> None:
     env.setenv("WELLQUEUE_QUEUE_OPTIONS", '{"webhook": {"attempts": 5}}')
-    with pytest.raises(EnqueueError, match="WELLQUEUE_QUEUE_OPTIONS names unknown queue.*'webhook'"):
+    with pytest.raises(EnqueueError, match=r"WELLQUEUE_QUEUE_OPTIONS names unknown queue.*'webhook'"):
         options_of("webhooks", HOOK)
 
 

@@ -19,13 +19,15 @@ from pathlib import Path
 import pytest
 import redis
 
-from jobs.conftest import broker, registry, settings  # noqa: F401  (fixtures reused as they are)
 from wellqueue_tui.connection import redis_client
 from wellqueue_tui.jobs import EnqueueError, enqueue_bulk
-from wellqueue_tui.jobs.keys import DEFAULT_KEYS as KEYS, KeySchema
+from wellqueue_tui.jobs.keys import DEFAULT_KEYS as KEYS
+from wellqueue_tui.jobs.keys import KeySchema
 from wellqueue_tui.jobs.reaper import reap_dead_workers
 from wellqueue_tui.settings import Settings
 from wellqueue_tui.workers.supervisor import RestartPolicy, Supervisor, WorkerGroupSpec
+
+from jobs.conftest import broker, registry, settings  # noqa: F401  (fixtures reused as they are)
 
 from .sample_queues import START_MARK
 

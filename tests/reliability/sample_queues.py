@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from uuid import uuid4
 
-from jobs.sample_kinds import SamplePayload, process
-
 from wellqueue_tui.jobs.kind import JobKind
+
+from jobs.sample_kinds import SamplePayload, process
 
 QUEUES = ("samples-a", "samples-b", "samples-c")
 START_MARK = "start"

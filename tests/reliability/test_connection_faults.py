@@ -11,11 +11,12 @@ import time
 
 import pytest
 import redis
-from jobs.conftest import wait_for
 
 from wellqueue_tui.jobs import enqueue_bulk
 from wellqueue_tui.jobs.broker import build_broker
 from wellqueue_tui.jobs.registry import Registry
+
+from jobs.conftest import wait_for
 
 from .conftest import (
     QUEUE_MODULE,
@@ -73,7 +74,7 @@ def test_killed_and_paused_connections_lose_no_job(redis_client, redis_url, sett
     ids = enqueue_bulk(jobs, broker=broker)
     meant_to_fail = {job_id for job_id, job in zip(ids, jobs) if job["payload"]["permanent"]}
     admin = redis.Redis.from_url(redis_url, socket_timeout=10)  # spared by CLIENT KILL (SKIPME yes)
-    log = open(tmp_path / "workers.log", "wb")
+    log = open(tmp_path / "workers.log", "wb")  # noqa: SIM115  (closed in the finally, after the workers)
     workers = [start_worker(redis_url, settings.data_dir, threads=THREADS, queues=QUEUE, output=log,
                             kind_modules=(QUEUE_MODULE,)) for _ in range(PROCESSES)]
     killed_connections = 0

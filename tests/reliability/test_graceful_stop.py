@@ -12,11 +12,12 @@ import sys
 import time
 
 import pytest
-from jobs.conftest import wait_for
 
 from wellqueue_tui.jobs import enqueue_bulk
 from wellqueue_tui.jobs.broker import build_broker
 from wellqueue_tui.jobs.registry import Registry
+
+from jobs.conftest import wait_for
 
 from .conftest import QUEUE_MODULE, TESTS_DIR, audit_jobs, report, start_worker, stranded_acks, worker_env
 from .sample_queues import KINDS

@@ -7,10 +7,11 @@ import time
 
 import pytest
 from dramatiq.message import Message
-from jobs.conftest import state_of, wait_for
 
 from wellqueue_tui.jobs import enqueue
 from wellqueue_tui.jobs.reaper import reap_dead_workers
+
+from jobs.conftest import state_of, wait_for
 
 from .conftest import report, start_worker
 
@@ -37,7 +38,7 @@ def test_poison_items_fail_with_a_reason_and_the_good_jobs_run(broker, registry,
     try:
         wait_for(lambda: all(state_of(registry, j) == "completed" for j in good), timeout=PATIENCE_S)
         for job_id in ("poison:json", "poison:pickle", "unknown-actor"):
-            wait_for(lambda: state_of(registry, job_id) == "failed", timeout=PATIENCE_S)
+            wait_for(lambda job_id=job_id: state_of(registry, job_id) == "failed", timeout=PATIENCE_S)
         elapsed = time.monotonic() - started
         assert process.poll() is None, "the worker survived every poison item"
     finally:

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 import redis
@@ -66,7 +67,7 @@ def listening_sockets(pid: int) -> list[str]:
     found = []
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         try:
-            lines = open(table).read().splitlines()[1:]
+            lines = Path(table).read_text().splitlines()[1:]
         except OSError:
             continue
         for line in lines:
@@ -119,10 +120,10 @@ def test_embedded_redis_survives_sigkills_and_is_configured_safely(tmp_path_fact
     report("R3 embedded redis", rounds=ROUNDS, writes=len(acked), lost=lost, waiting=waiting,
            aof_enabled=[c[0] for c in checks], policy=checks[0][1], tcp_port=checks[0][2],
            tcp_listeners=sum(len(c[3]) for c in checks), url_scheme=url.split(":", 1)[0],
-           pids=len(set(pids + [last_pid])), stopped=stopped, seconds=round(elapsed, 1))
+           pids=len({*pids, last_pid}), stopped=stopped, seconds=round(elapsed, 1))
 
     assert lost == 0 and waiting == len(acked)
-    assert len(set(pids + [last_pid])) == ROUNDS + 1, "each round ran a fresh server"
+    assert len({*pids, last_pid}) == ROUNDS + 1, "each round ran a fresh server"
     for aof, policy, port, listeners in checks:
         assert aof == 1 and policy == "noeviction"
         if url.startswith("unix://"):

@@ -14,14 +14,15 @@ import time
 
 import pytest
 import redis
-from jobs.conftest import wait_for
-from jobs.sample_kinds import KIND as SAMPLE_KIND
 
 from wellqueue_tui.jobs import enqueue, enqueue_bulk
 from wellqueue_tui.jobs.broker import build_broker
 from wellqueue_tui.jobs.registry import Registry
 from wellqueue_tui.redis_server import start_redis
 from wellqueue_tui.settings import Settings
+
+from jobs.conftest import wait_for
+from jobs.sample_kinds import KIND as SAMPLE_KIND
 
 from .conftest import (
     PacedProducer,
@@ -152,7 +153,7 @@ def test_a_retry_waiting_in_a_worker_survives_a_redis_restart(tmp_path):
     """A failed attempt's retry waits in the delay-queue consumer's memory until its eta. When Redis goes away
     meanwhile, the retry must still run once Redis is back (the worker stays alive, so no reaper helps)."""
     server = start_redis(tmp_path / "redis", port=0, appendonly=True)
-    log = open(tmp_path / "worker.log", "wb")
+    log = open(tmp_path / "worker.log", "wb")  # noqa: SIM115  (closed in the finally, after the worker)
     worker = None
     try:
         settings = Settings(data_dir=tmp_path)

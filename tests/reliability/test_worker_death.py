@@ -11,11 +11,12 @@ import threading
 import time
 
 import pytest
-from jobs.conftest import wait_for
 
 from wellqueue_tui.jobs import enqueue_bulk
 from wellqueue_tui.jobs.broker import build_broker
 from wellqueue_tui.jobs.registry import Registry
+
+from jobs.conftest import wait_for
 
 from .conftest import (
     ReaperLoop,
@@ -94,17 +95,20 @@ def test_sigkilled_workers_lose_no_job_and_every_rerun_shows(redis_client, redis
 
     supervisor = sample_supervisor(settings, redis_url, PROCESSES, THREADS, QUEUES)
     started = time.monotonic()
-    with ReaperLoop(redis_url, timeout_ms=2000, interval_s=0.5) as reaper, ReadyProcesses() as ready:
-        with RunningSupervisor(supervisor) as running:
-            wait_for(lambda: finished(registry, QUEUES) > 0, timeout=PATIENCE_S)
-            kills = kill_random_workers(running, ready, rng, KILLS)
-            settle(lambda: finished(registry, QUEUES) >= JOBS, timeout=PATIENCE_S, interval=0.2)
-            # the last one killed may have held nothing: its heartbeat goes stale after the work is done
-            settle(lambda: reaper.dead_workers >= kills, timeout=PATIENCE_S, interval=0.2)
-            settle(lambda: sum(p.restarts for p in running.processes()) >= kills, timeout=PATIENCE_S, interval=0.2)
-            elapsed = time.monotonic() - started
-            restarts = sum(p.restarts for p in running.processes())
-            clean_stop = running.stop()
+    with (
+        ReaperLoop(redis_url, timeout_ms=2000, interval_s=0.5) as reaper,
+        ReadyProcesses() as ready,
+        RunningSupervisor(supervisor) as running,
+    ):
+        wait_for(lambda: finished(registry, QUEUES) > 0, timeout=PATIENCE_S)
+        kills = kill_random_workers(running, ready, rng, KILLS)
+        settle(lambda: finished(registry, QUEUES) >= JOBS, timeout=PATIENCE_S, interval=0.2)
+        # the last one killed may have held nothing: its heartbeat goes stale after the work is done
+        settle(lambda: reaper.dead_workers >= kills, timeout=PATIENCE_S, interval=0.2)
+        settle(lambda: sum(p.restarts for p in running.processes()) >= kills, timeout=PATIENCE_S, interval=0.2)
+        elapsed = time.monotonic() - started
+        restarts = sum(p.restarts for p in running.processes())
+        clean_stop = running.stop()
 
     audit = audit_jobs(producer.client, ids)
     left = unfinished(registry, QUEUES)

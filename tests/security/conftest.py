@@ -8,12 +8,14 @@ from collections import Counter
 from collections.abc import Iterator
 
 import pytest
-from hypothesis import HealthCheck, settings as hypothesis_settings
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 from pydantic import BaseModel, ConfigDict, Field
 
-from jobs.conftest import make_broker, registry  # noqa: F401  (registry: tests/jobs' fixture, on this broker)
 from wellqueue_tui.jobs.kind import JobKind, PermanentJobError
 from wellqueue_tui.settings import Settings
+
+from jobs.conftest import make_broker, registry  # noqa: F401  (registry: tests/jobs' fixture, on this broker)
 
 # --- the fuzz budget -------------------------------------------------------------------------------
 

@@ -7,7 +7,8 @@ from __future__ import annotations
 from ipaddress import IPv4Address, IPv6Address, ip_address, ip_network
 
 import pytest
-from hypothesis import assume, given, strategies as st
+from hypothesis import assume, given
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from wellqueue_tui.address_policy import METADATA_ADDRESSES, AllowList, embedded_ipv4, is_metadata, parse_entry, refusal
@@ -249,5 +250,5 @@ def test_the_allow_list_is_read_from_json_in_the_environment(monkeypatch: pytest
     monkeypatch.setenv("WELLQUEUE_WEBHOOK_ALLOWED_NETWORKS", '["127.0.0.1/32", "hooks.internal"]')
     assert load_settings().webhook_allowed_networks == ["127.0.0.1/32", "hooks.internal"]
     monkeypatch.setenv("WELLQUEUE_WEBHOOK_ALLOWED_NETWORKS", '["169.254.169.254/8"]')
-    with pytest.raises(SettingsError, match="WELLQUEUE_WEBHOOK_ALLOWED_NETWORKS: .*host bits set"):
+    with pytest.raises(SettingsError, match=r"WELLQUEUE_WEBHOOK_ALLOWED_NETWORKS: .*host bits set"):
         load_settings()

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import assume, given, strategies as st
+from hypothesis import assume, given
+from hypothesis import strategies as st
 
 from wellqueue_tui.durations import MAX_DURATION, DurationError, parse_duration
 from wellqueue_tui.jobs.keys import DEFAULT_KEYS as KEYS
@@ -139,7 +140,7 @@ def reference_next(expression: str, start: dt.datetime) -> dt.datetime | None:
         return Reference.parse(expression).next_fire(start)
     except Unsure:
         assume(False)
-        raise AssertionError("unreachable")
+        raise AssertionError("unreachable") from None
 
 
 # --- a grammar of valid crontab pieces -----------------------------------------------------------------
@@ -191,7 +192,7 @@ def test_valid_crontabs_fire_when_the_reference_matcher_says(expression: str, in
         trigger = cron_trigger(expression, ZONE_NAME)
     except ScheduleError as exc:
         assert "never fires" in str(exc), str(exc)
-        assert reference_next(expression, dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc)) is None
+        assert reference_next(expression, dt.datetime(2024, 1, 1, tzinfo=dt.UTC)) is None
         return
     for start in instants:
         expected = reference_next(expression, start)
@@ -200,7 +201,7 @@ def test_valid_crontabs_fire_when_the_reference_matcher_says(expression: str, in
             assert actual is None or actual > start + dt.timedelta(days=SEARCH_DAYS - 2)
             continue
         assert actual is not None, f"{expression!r} from {start}: never fires, reference says {expected}"
-        assert actual.astimezone(dt.timezone.utc) == expected.astimezone(dt.timezone.utc), (
+        assert actual.astimezone(dt.UTC) == expected.astimezone(dt.UTC), (
             f"{expression!r} from {start.isoformat()}: fires {actual.isoformat()}, reference {expected.isoformat()}"
         )
 
@@ -335,12 +336,12 @@ def test_stored_schedule_junk_is_skipped_or_a_schedule_error(fake_redis) -> None
             store.get(f"junk{index}")
     problems = []
     for name, call in [("states", store.states), ("state", lambda: store.state("good")),
-                       ("overview", lambda: store.overview(dt.datetime(2025, 6, 15, tzinfo=dt.timezone.utc)))]:
+                       ("overview", lambda: store.overview(dt.datetime(2025, 6, 15, tzinfo=dt.UTC)))]:
         try:
             call()
         except ScheduleError:
             pass
-        except Exception as exc:  # noqa: BLE001 - the point is which exception escapes
+        except Exception as exc:
             problems.append(f"{name}: {type(exc).__name__}")
     assert not problems, f"junk fire state in {KEYS.schedule_state} escapes as {problems}"
 

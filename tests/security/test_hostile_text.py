@@ -15,12 +15,11 @@ import sys
 import time
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 from rich.console import Console
 from rich.text import Text
 
-from jobs.conftest import running_worker, wait_for
-from tui.conftest import settle
 from wellqueue_tui import cli
 from wellqueue_tui.app import WellQueueApp
 from wellqueue_tui.auth.identity import LOCAL_DEV, Role
@@ -35,6 +34,9 @@ from wellqueue_tui.screens.job import JobScreen
 from wellqueue_tui.screens.overview import OverviewScreen
 from wellqueue_tui.screens.queue import QueueScreen
 from wellqueue_tui.session import OperatorSession
+
+from jobs.conftest import running_worker, wait_for
+from tui.conftest import settle
 
 from .conftest import (
     HOSTILE,

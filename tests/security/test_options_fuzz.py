@@ -7,7 +7,8 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from wellqueue_tui.jobs import EnqueueError, enqueue
@@ -55,7 +56,7 @@ def expect_bounded(low: int, high: int):
 
 
 def expect_delay(value: Any) -> Any:
-    if value is None or value == 0 and is_int(value):
+    if value is None or (value == 0 and is_int(value)):
         return None  # no delay
     return value if is_int(value) and 0 < value <= MAX_DELAY_MS else INVALID
 

@@ -15,14 +15,15 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
 
 from wellqueue_tui import cli
-from wellqueue_tui.sanitize import safe_str
 from wellqueue_tui.jobs import EnqueueError, build_message, enqueue, validate_payload
 from wellqueue_tui.jobs.kind import JobKind, all_kinds
 from wellqueue_tui.jobs.options import JobOptions
+from wellqueue_tui.sanitize import safe_str
 from wellqueue_tui.wellflow.kinds.report_generation import MAX_SPAN_DAYS
 
 from .conftest import MIB, forbidden_in, fuzz_settings, ran

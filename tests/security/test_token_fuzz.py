@@ -16,7 +16,8 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from wellqueue_tui.auth.identity import Role
 from wellqueue_tui.auth.secrets import HS256, SigningKey

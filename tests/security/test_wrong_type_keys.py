@@ -21,9 +21,9 @@ from tests.workers.test_entry import (
 )
 from wellqueue_tui.auth.audit import AuditLog
 from wellqueue_tui.auth.identity import Identity, Role
-from wellqueue_tui.jobs.registry import Registry
 from wellqueue_tui.jobs.key_types import WrongKeyType
 from wellqueue_tui.jobs.keys import DEFAULT_KEYS as KEYS
+from wellqueue_tui.jobs.registry import Registry
 from wellqueue_tui.session import OperatorSession
 from wellqueue_tui.settings import Settings
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import html
 import re
 import unicodedata
@@ -10,8 +11,8 @@ from collections.abc import Callable
 
 import pytest
 from textual import events
-from textual.pilot import Pilot
 from textual.keys import _get_unicode_name_from_key
+from textual.pilot import Pilot
 from textual.worker import WorkerCancelled
 
 from wellqueue_tui.app import WellQueueApp
@@ -48,10 +49,8 @@ async def settle(pilot: Pilot) -> None:
     for _ in range(20):
         if not any(worker.is_running for worker in app.workers):
             break
-        try:
+        with contextlib.suppress(WorkerCancelled):  # a newer load superseded it: wait for that one instead
             await app.workers.wait_for_complete()
-        except WorkerCancelled:  # a newer load superseded it (exclusive workers): wait for that one instead
-            pass
         await pilot.pause()
     await pilot.pause()
 

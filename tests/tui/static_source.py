@@ -14,9 +14,17 @@ from typing import Any
 from wellqueue_tui.auth.audit import AuditEntry
 from wellqueue_tui.auth.identity import LOCAL_DEV, Identity
 from wellqueue_tui.auth.permissions import Action, allowed, check
-from wellqueue_tui.jobs.models import newest_failure_first
 from wellqueue_tui.jobs.actions import CLEANABLE, ActionError, ActionResult
-from wellqueue_tui.jobs.models import STATES, JobDetail, JobPage, JobState, JobSummary, MinuteStats, QueueCounts
+from wellqueue_tui.jobs.models import (
+    STATES,
+    JobDetail,
+    JobPage,
+    JobState,
+    JobSummary,
+    MinuteStats,
+    QueueCounts,
+    newest_failure_first,
+)
 from wellqueue_tui.jobs.registry import ASCENDING_STATES
 from wellqueue_tui.workers.schedules import (
     Schedule,

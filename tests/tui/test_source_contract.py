@@ -16,13 +16,13 @@ from wellqueue_tui.auth.permissions import PermissionDenied
 from wellqueue_tui.console_data import ConsoleSource, OperationsSource
 from wellqueue_tui.jobs import enqueue
 from wellqueue_tui.jobs.actions import ActionError
+from wellqueue_tui.jobs.keys import DEFAULT_KEYS as KEYS
 from wellqueue_tui.jobs.kind import all_kinds
 from wellqueue_tui.jobs.registry import Registry
 from wellqueue_tui.session import OperatorSession
 from wellqueue_tui.settings import Settings
 from wellqueue_tui.workers.schedules import ScheduleStore, default_schedules
-from wellqueue_tui.jobs.keys import DEFAULT_KEYS as KEYS
-from wellqueue_tui.workers.worker_records import WorkerInfo, WorkerRecord, WorkerState, WorkerRecords
+from wellqueue_tui.workers.worker_records import WorkerInfo, WorkerRecord, WorkerRecords, WorkerState
 
 from jobs.conftest import make_broker, running_worker, state_of, wait_for
 from jobs.sample_kinds import KIND as SAMPLE_KIND

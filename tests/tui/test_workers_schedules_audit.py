@@ -31,7 +31,7 @@ from wellqueue_tui.widgets.schedule_table import ScheduleTable
 from wellqueue_tui.widgets.status_bars import ConsoleHeader, scheduler_summary
 from wellqueue_tui.widgets.worker_table import WorkerTable, group_label, up_summary
 from wellqueue_tui.workers.schedules import ScheduleState, ScheduleStore, default_schedules
-from wellqueue_tui.workers.worker_records import WorkerInfo, WorkerRecord, WorkerState, WorkerRecords
+from wellqueue_tui.workers.worker_records import WorkerInfo, WorkerRecord, WorkerRecords, WorkerState
 
 from .conftest import SIZE, notifications, press, screen_text, settle, type_text
 from .sample_data import HOSTILE, NOW, job, sample_source

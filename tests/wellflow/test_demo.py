@@ -102,7 +102,7 @@ def test_wells_are_real_places_with_plausible_volumes(jobs: list[DemoJob]) -> No
         assert job.payload["organizationId"] == ("bakken-ops" if location["state"] == "ND" else "permian-ops")
         days = 30 if job.payload["validationType"] == "monthly_production" else 1
         assert 100 * days <= production["oil"] <= 900 * days
-        assert 0 < production["gas"] and 0 < production["water"]
+        assert production["gas"] > 0 and production["water"] > 0
     assert {j.payload["location"]["state"] for j in honest} >= {"TX", "ND"}
 
 

@@ -286,7 +286,7 @@ class SmtpHandler(socketserver.StreamRequestHandler):
             elif verb == "HELO":
                 self.reply("250 test.local")
             elif verb == "AUTH":
-                _, mechanism, blob = command.split(" ", 2)
+                _, _mechanism, blob = command.split(" ", 2)
                 _, _, password = base64.b64decode(blob).decode().split("\0")
                 self.reply("235 2.7.0 ok" if password == sink.password else "535 5.7.8 bad credentials")
             elif verb == "MAIL":
@@ -407,7 +407,7 @@ def test_smtp_connection_refused_is_retryable(tmp_path: Path) -> None:
     with socket.socket() as probe:  # a port that was free a moment ago: nothing listens there
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    with pytest.raises(DeliveryError, match="SMTP server 127.0.0.1"):
+    with pytest.raises(DeliveryError, match=r"SMTP server 127.0.0.1"):
         send_notification(notification(), make_context(smtp_settings(tmp_path, port)))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import random
 import re
@@ -19,6 +20,8 @@ from pydantic import ValidationError
 
 from wellqueue_tui.jobs.context import JobContext
 from wellqueue_tui.jobs.kind import PermanentJobError
+from wellqueue_tui.settings import Settings
+from wellqueue_tui.wellflow import webhook_signing
 from wellqueue_tui.wellflow.kinds import webhooks
 from wellqueue_tui.wellflow.kinds.webhooks import (
     KIND,
@@ -28,8 +31,6 @@ from wellqueue_tui.wellflow.kinds.webhooks import (
     deliver_webhook,
     signing_secret,
 )
-from wellqueue_tui.settings import Settings
-from wellqueue_tui.wellflow import webhook_signing
 from wellqueue_tui.wellflow.webhook_signing import SignatureError, sign, verify
 
 SECRET = "whsec-test-0123456789abcdef"
@@ -273,7 +274,7 @@ class Receiver:
 class ReceiverHandler(BaseHTTPRequestHandler):
     """Verifies every delivery like a real subscriber, then answers according to the path."""
 
-    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+    def do_POST(self) -> None:
         receiver: Receiver = self.server.receiver
         body = self.rfile.read(int(self.headers["Content-Length"]))
         try:
@@ -293,10 +294,8 @@ class ReceiverHandler(BaseHTTPRequestHandler):
             self.send_header("Location", receiver.url("/ok"))
         self.send_header("Content-Type", "text/plain")
         self.end_headers()
-        try:
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the sender gave up (the timeout test)
             self.wfile.write(f"{verdict}\n".encode())
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the sender gave up waiting (the timeout test)
 
     def log_message(self, *args) -> None:
         pass
@@ -339,7 +338,7 @@ def test_any_2xx_is_success(tmp_path: Path, receiver: Receiver) -> None:
 
 @pytest.mark.parametrize("path", ["/fail", "/busy"])
 def test_server_errors_and_throttling_are_retryable(tmp_path: Path, receiver: Receiver, path: str) -> None:
-    with pytest.raises(WebhookError, match="answered (500|429)") as caught:
+    with pytest.raises(WebhookError, match=r"answered (500|429)") as caught:
         deliver_webhook(delivery(receiver.url(path)), make_context(tmp_path))
     assert not isinstance(caught.value, PermanentJobError)
     assert receiver.received[0]["verdict"] == "verified"
@@ -357,7 +356,7 @@ def test_wrong_secret_is_refused_by_the_receiver(tmp_path: Path, receiver: Recei
 
 
 def test_redirects_are_refused_not_followed(tmp_path: Path, receiver: Receiver) -> None:
-    with pytest.raises(PermanentJobError, match="302.*redirects are not followed"):
+    with pytest.raises(PermanentJobError, match=r"302.*redirects are not followed"):
         deliver_webhook(delivery(receiver.url("/moved")), make_context(tmp_path))
     assert [r["path"] for r in receiver.received] == ["/moved"]
 
@@ -372,7 +371,7 @@ def test_connection_refused_is_retryable(tmp_path: Path) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    with pytest.raises(WebhookError, match="could not deliver to http://127.0.0.1"):
+    with pytest.raises(WebhookError, match=r"could not deliver to http://127.0.0.1"):
         deliver_webhook(delivery(f"http://127.0.0.1:{port}/hook"), make_context(tmp_path))
 
 
@@ -485,7 +484,7 @@ def test_one_private_address_among_public_ones_is_enough_to_refuse(
         webhooks.socket, "getaddrinfo",
         lambda *a, **k: [(socket.AF_INET, socket.SOCK_STREAM, 6, "", address) for address in answers],
     )
-    with pytest.raises(PermanentJobError, match="10.1.2.3, a private address"):
+    with pytest.raises(PermanentJobError, match=r"10.1.2.3, a private address"):
         deliver_webhook(delivery("https://hooks.example.com/x"), make_context(tmp_path, webhook_allowed_networks=[]))
 
 
@@ -568,7 +567,7 @@ def test_a_rebinding_name_is_judged_on_what_it_resolves_to(
     tmp_path: Path, no_connections: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     fake_dns(monkeypatch, {"rebind.example.com": ["2002:a9fe:a9fe::1"]})
-    with pytest.raises(PermanentJobError, match="rebind.example.com resolves to 2002:a9fe:a9fe::1, a 6to4 address"):
+    with pytest.raises(PermanentJobError, match=r"rebind.example.com resolves to 2002:a9fe:a9fe::1, a 6to4 address"):
         deliver_webhook(delivery("https://rebind.example.com/x"), make_context(tmp_path, webhook_allowed_networks=[]))
 
 
@@ -591,9 +590,9 @@ def test_a_named_host_opens_its_private_addresses_but_never_metadata(
                                                                      "169.254.0.0/16"])
     destination = webhooks.resolve_destination("http://HOOKS.internal:8080/x", settings)
     assert destination.addresses == ("10.1.2.3", "fd12::3")
-    with pytest.raises(PermanentJobError, match="a cloud metadata address.*only an entry naming 169.254.169.254 itself"):
+    with pytest.raises(PermanentJobError, match=r"a cloud metadata address.*only an entry naming 169.254.169.254 itself"):
         webhooks.resolve_destination("https://meta.internal/x", settings)
-    with pytest.raises(PermanentJobError, match="other.internal resolves to 10.1.2.3, a private address"):
+    with pytest.raises(PermanentJobError, match=r"other.internal resolves to 10.1.2.3, a private address"):
         webhooks.resolve_destination("https://other.internal/x", settings)
     named = Settings(data_dir=tmp_path, webhook_allowed_networks=["169.254.169.254"])
     assert webhooks.resolve_destination("https://meta.internal/x", named).addresses == ("169.254.169.254",)
@@ -604,7 +603,7 @@ def test_http_needs_every_address_opened_by_the_allow_list(
 ) -> None:
     fake_dns(monkeypatch, {"hooks.example.com": ["93.184.215.14"], "mixed.internal": ["10.1.2.3", "93.184.215.14"]})
     settings = Settings(data_dir=tmp_path, webhook_allowed_networks=["10.0.0.0/8"])
-    with pytest.raises(PermanentJobError, match="url must start with https://.*WELLQUEUE_WEBHOOK_ALLOWED_NETWORKS"):
+    with pytest.raises(PermanentJobError, match=r"url must start with https://.*WELLQUEUE_WEBHOOK_ALLOWED_NETWORKS"):
         webhooks.resolve_destination("http://hooks.example.com/x", settings)  # public, but not named
     with pytest.raises(PermanentJobError, match="url must start with https://"):
         webhooks.resolve_destination("http://mixed.internal/x", settings)

@@ -12,18 +12,19 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from jobs.conftest import make_broker, running_worker, state_of, wait_for
 
 from wellqueue_tui import cli
 from wellqueue_tui.auth.permissions import Role
 from wellqueue_tui.auth.secrets import load_signing_key
 from wellqueue_tui.auth.tokens import issue_token
 from wellqueue_tui.jobs import enqueue
-from wellqueue_tui.wellflow.demo import demo_jobs
 from wellqueue_tui.jobs.kind import all_kinds
-from wellqueue_tui.wellflow.production_store import ProductionStore
 from wellqueue_tui.jobs.registry import Registry
 from wellqueue_tui.settings import Settings, load_settings
+from wellqueue_tui.wellflow.demo import demo_jobs
+from wellqueue_tui.wellflow.production_store import ProductionStore
+
+from jobs.conftest import make_broker, running_worker, state_of, wait_for
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "wellflow"
 WELLFLOW_QUEUES = ("data-validation", "report-generation", "email-notifications")
@@ -43,9 +44,11 @@ def worker_settings(tmp_path: Path) -> Settings:
 @pytest.fixture
 def wellflow(redis_client, redis_url: str, worker_settings: Settings) -> Iterator[tuple]:
     """The built-in kinds on the private Redis, and a worker taking WellFlow's three queues."""
-    with make_broker(redis_url, worker_settings, list(all_kinds().values())) as broker:
-        with running_worker(broker, threads=3, queues=WELLFLOW_QUEUES):
-            yield broker, Registry(broker.client, broker.keys)
+    with (
+        make_broker(redis_url, worker_settings, list(all_kinds().values())) as broker,
+        running_worker(broker, threads=3, queues=WELLFLOW_QUEUES),
+    ):
+        yield broker, Registry(broker.client, broker.keys)
 
 
 @pytest.fixture

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import fakeredis
 import pytest
@@ -23,7 +24,7 @@ from wellqueue_tui.workers.schedules import (
     next_fire_times,
 )
 
-UTC = timezone.utc
+UTC = UTC
 TTL_MS = 1500
 
 
@@ -289,7 +290,7 @@ def test_two_schedulers_fire_each_occurrence_exactly_once(redis_client, real_cli
     assert sorted(IdempotentEnqueue(redis_client).created()) == sorted(ids)  # each fire created once (threads interleave)
     assert len({tag for tag, _, _ in calls}) == 1  # only the leader fired
     fire_times = [datetime.fromisoformat(payload["at"]) for _, _, payload in calls]
-    assert all(later - earlier == timedelta(seconds=1) for earlier, later in zip(fire_times, fire_times[1:]))
+    assert all(later - earlier == timedelta(seconds=1) for earlier, later in itertools.pairwise(fire_times))
 
 
 def test_failover_to_the_other_scheduler_fires_each_occurrence_once(redis_client, real_clients, schedulers) -> None:

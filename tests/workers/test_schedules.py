@@ -7,7 +7,7 @@ import bisect
 import functools
 import json
 import logging
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -29,7 +29,7 @@ from wellqueue_tui.workers.schedules import (
 )
 
 CHICAGO = ZoneInfo("America/Chicago")
-UTC = timezone.utc
+UTC = UTC
 
 
 def utc(*parts: int) -> datetime:
@@ -159,7 +159,7 @@ def test_overlong_cron_expressions_are_refused(expression: str) -> None:
 
 @pytest.mark.parametrize("zone", ["Mars/Olympus_Mons", "", "../etc/passwd", "America"])
 def test_bad_timezone_is_named(zone: str) -> None:
-    with pytest.raises(ScheduleError, match="timezone .*unknown time zone; use an IANA name"):
+    with pytest.raises(ScheduleError, match=r"timezone .*unknown time zone; use an IANA name"):
         schedule(timezone=zone)
 
 
@@ -584,7 +584,7 @@ def test_unreadable_fire_state_counts_as_never_fired(store: ScheduleStore, fake_
 
 def test_updating_an_unreadable_entry_is_a_schedule_error(store: ScheduleStore, fake_redis) -> None:
     fake_redis.hset(KEYS.schedules, "broken", b"[" * 100_000)
-    with pytest.raises(ScheduleError, match="'broken' is stored in an unreadable form .*; remove it"):
+    with pytest.raises(ScheduleError, match=r"'broken' is stored in an unreadable form .*; remove it"):
         store.update("broken", enabled=False)
     fake_redis.hset(KEYS.schedules, "odd", json.dumps({"name": "odd", "cron": "* * * * *", "queue": "webhooks",
                                                      "\x1b]0;title\x07": 1}))

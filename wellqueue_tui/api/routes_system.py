@@ -12,8 +12,8 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.metrics_core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from ..workers.prometheus import MetricsSnapshot, describe
 from ..jobs.keys import KeySchema
+from ..workers.prometheus import MetricsSnapshot, describe
 from ..workers.worker_records import ALIVE_WITHIN_S, WorkerRecords, WorkerState
 from .endpoints import Endpoint
 from .models import HealthOut, QueueStats, StatsOut

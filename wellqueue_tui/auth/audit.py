@@ -10,7 +10,7 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, cast
 
 import redis
 
@@ -172,7 +172,8 @@ class AuditLog:
         scanned, cursor = 0, before_id
         batch = limit if org is None else MAX_PAGE
         while True:
-            rows = self.client.xrevrange(self.key, max=f"({cursor}" if cursor else "+", min="-", count=batch)
+            rows = cast("list[tuple[bytes, dict[bytes, bytes]]]",  # XREVRANGE replies with a list, maybe empty
+                        self.client.xrevrange(self.key, max=f"({cursor}" if cursor else "+", min="-", count=batch))
             for entry_id, fields in rows:
                 cursor = _text(entry_id)
                 entry = _entry(cursor, fields)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import jwt
 from cryptography.hazmat.primitives import serialization
@@ -23,6 +24,11 @@ SECRET_FILE_NAME = "jwt_secret"
 PRIVATE_KEY_ENV = "WELLQUEUE_JWT_PRIVATE_KEY_FILE"
 HS256 = "HS256"
 _EC_ALGORITHMS = {"secp256r1": "ES256", "secp384r1": "ES384", "secp521r1": "ES512"}
+
+
+class _Names(TypedDict):
+    issuer: str
+    audience: str
 
 
 class SigningKeyError(ValueError):
@@ -55,7 +61,7 @@ def load_signing_key(settings: Settings, env: Mapping[str, str] | None = None) -
     """The configured key: WELLQUEUE_JWT_SECRET, a public key file (plus an optional private key file),
     or else a secret generated on first use in the data dir."""
     env = os.environ if env is None else env
-    names = {"issuer": settings.jwt_issuer, "audience": settings.jwt_audience}
+    names: _Names = {"issuer": settings.jwt_issuer, "audience": settings.jwt_audience}
     if settings.jwt_secret is not None and settings.jwt_public_key_file is not None:
         raise SigningKeyError(
             "both WELLQUEUE_JWT_SECRET and WELLQUEUE_JWT_PUBLIC_KEY_FILE are set: choose one "
@@ -124,15 +130,13 @@ def _create_secret_file(path: Path) -> None:
     try:
         with os.fdopen(descriptor, "w") as handle:
             handle.write(secrets.token_bytes(32).hex() + "\n")
-        try:
+        with contextlib.suppress(FileExistsError):
             os.link(temporary, path)  # atomic and refuses to replace: a concurrent first run keeps its secret
-        except FileExistsError:
-            pass
     finally:
         temporary.unlink(missing_ok=True)
 
 
-def _key_pair(public_file: Path, private_file: str | None, names: dict[str, str]) -> SigningKey:
+def _key_pair(public_file: Path, private_file: str | None, names: _Names) -> SigningKey:
     public_key = _load_public_key(public_file)
     algorithm = _algorithm_for(public_key, public_file)
     private_key = None

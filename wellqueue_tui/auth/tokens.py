@@ -80,7 +80,7 @@ def issue_token(
     now: datetime | None = None,
 ) -> str:
     """A signed token for `sub` with `role` (and `org` scope), valid for `ttl` from `now`."""
-    if not key.can_issue:
+    if key.signing_key is None:  # key.can_issue, spelled out so the type checker narrows it
         raise SigningKeyError(
             f"cannot issue tokens with only the public key {key.source}: set WELLQUEUE_JWT_PRIVATE_KEY_FILE "
             "to the matching private key (mode 0600), or issue tokens where that key lives"

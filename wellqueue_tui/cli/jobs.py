@@ -66,7 +66,7 @@ def cmd_queues(ctx: CliContext) -> int:
 def cmd_stats(ctx: CliContext) -> int:
     session = ctx.session()
     queues = [ctx.args.queue] if ctx.args.queue else session.known_queues()
-    stats = []
+    stats: list[dict[str, Any]] = []
     for queue in queues:
         counts = session.queue_counts(queue)
         minutes = session.throughput(queue, 60)

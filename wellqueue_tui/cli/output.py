@@ -23,7 +23,10 @@ def emit_json(value: Any) -> None:
 
 def table(rows: list[list[str]], headers: list[str]) -> str:
     widths = [max(len(str(c)) for c in col) for col in zip(headers, *rows)] if rows else [len(h) for h in headers]
-    line = lambda cells: "  ".join(str(c).ljust(w) for c, w in zip(cells, widths)).rstrip()
+
+    def line(cells: list[str]) -> str:
+        return "  ".join(str(c).ljust(w) for c, w in zip(cells, widths)).rstrip()
+
     return "\n".join([line(headers), *(line(r) for r in rows)])
 
 

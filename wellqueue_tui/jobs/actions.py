@@ -9,6 +9,7 @@ from uuid import uuid4
 
 from dramatiq.message import Message
 
+from ..connection import reply_texts
 from ..sanitize import safe_str
 from .models import JobState
 from .registry import Registry, _state
@@ -66,7 +67,7 @@ def _resubmit(reg: Registry, ids: list[str], expected: str, org: str | None) -> 
             except (ValueError, TypeError, AttributeError, RecursionError):
                 codes[job_id] = -3  # malformed record: cannot be rebuilt
                 continue
-            keys = reg.keys.queue(queue)
+            keys = reg.keys.queue(message.queue_name)
             script(
                 keys=[reg.keys.job(job_id), keys.ready, keys.prioritized, keys.msgs, keys.dead, keys.dead_msgs,
                       keys.delayed_msgs, keys.priority_seq],
@@ -134,7 +135,7 @@ def retry_all_failed(reg: Registry, queue: str, *, org: str | None = None) -> Ac
     done = 0
     seen: set[str] = set()
     while True:
-        ids = [i.decode() for i in reg.client.zrange(reg.keys.state(queue, JobState.FAILED, org), 0, BATCH - 1)]
+        ids = reply_texts(reg.client.zrange(reg.keys.state(queue, JobState.FAILED, org), 0, BATCH - 1))
         ids = [i for i in ids if i not in seen]  # unretryable records stay in `failed`; don't loop on them
         if not ids:
             break
@@ -198,7 +199,7 @@ def clean_jobs(reg: Registry, queue: str, state: str, older_than_ms: int, limit:
         if JobState(state) in (JobState.DELAYED, JobState.PRIORITIZED):  # scores are not entry times here
             candidates = _created_before(reg, key, cutoff, min(BATCH, limit - done))
         else:
-            candidates = [i.decode() for i in reg.client.zrangebyscore(key, "-inf", cutoff, 0, min(BATCH, limit - done))]
+            candidates = reply_texts(reg.client.zrangebyscore(key, "-inf", cutoff, 0, min(BATCH, limit - done)))
         if not candidates:
             break
         removed = sum(1 for c in _remove(reg, candidates, org, states=state).values() if c == 1)
@@ -209,7 +210,7 @@ def clean_jobs(reg: Registry, queue: str, state: str, older_than_ms: int, limit:
 
 
 def _created_before(reg: Registry, key: str, cutoff_ms: float, count: int) -> list[str]:
-    ids = [i.decode() for i in reg.client.zrange(key, 0, 4 * count - 1)]
+    ids = reply_texts(reg.client.zrange(key, 0, 4 * count - 1))
     with reg.client.pipeline(transaction=False) as pipe:
         for job_id in ids:
             pipe.hget(reg.keys.job(job_id), "created_at")
@@ -230,7 +231,7 @@ def drain_queue(reg: Registry, queue: str, *, org: str | None = None) -> ActionR
     for state in (JobState.WAITING, JobState.PRIORITIZED):
         key = reg.keys.state(queue, state, org)
         while True:
-            ids = [i.decode() for i in reg.client.zrange(key, 0, BATCH - 1)]
+            ids = reply_texts(reg.client.zrange(key, 0, BATCH - 1))
             if not ids:
                 break
             removed = sum(1 for c in _remove(reg, ids, org, states=str(state)).values() if c == 1)

@@ -18,8 +18,8 @@ from uuid import uuid4
 
 import dramatiq
 import redis
-from dramatiq.brokers.redis import RedisBroker, _RedisConsumer
 from dramatiq.broker import MessageProxy
+from dramatiq.brokers.redis import RedisBroker, _RedisConsumer
 from dramatiq.common import compute_backoff, current_millis, dq_name, q_name
 from dramatiq.errors import ConnectionClosed, DecodeError
 from dramatiq.message import Message
@@ -289,11 +289,11 @@ class WellQueueConsumer(_RedisConsumer):
 def build_broker(url: str | None = None, *, settings: Settings | None = None, client: redis.Redis | None = None,
                  kinds: list[JobKind] | None = None) -> WellQueueBroker:
     """A broker with the WellQueue middleware and an actor per job kind (default: every configured kind)."""
-    from ..connection import redis_client
+    from ..connection import redis_client, resolve_redis_url
     from .kind import all_kinds
 
     settings = settings or get_settings()
-    client = client or redis_client(url)
+    client = client or redis_client(url or resolve_redis_url(settings))
     broker = WellQueueBroker(
         client=client,
         keys=KeySchema.from_settings(settings),
@@ -326,9 +326,9 @@ def declare_kind(broker: WellQueueBroker, kind) -> dramatiq.Actor:
     """Turn a JobKind into a Dramatiq actor: validate the payload, then run the processor with its context."""
     from pydantic import ValidationError
 
-    from .submission import describe_validation
     from .context import current_job
     from .kind import PermanentJobError
+    from .submission import describe_validation
 
     def run(payload: dict) -> Any:
         try:
@@ -355,7 +355,9 @@ def default_broker() -> WellQueueBroker:
         from ..connection import resolve_redis_url
 
         settings = get_settings()
-        use_broker(build_broker(resolve_redis_url(settings), settings=settings))
+        broker = build_broker(resolve_redis_url(settings), settings=settings)
+        use_broker(broker)
+        return broker
     return _default
 
 

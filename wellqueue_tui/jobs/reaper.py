@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import redis
 
+from ..connection import reply_texts
 from .broker import REDELIVERY_LIMIT
 from .keys import KeySchema
 from .scripts import RegistryScripts
@@ -28,7 +29,7 @@ class ReapReport:
 def reap_dead_workers(client: redis.Redis, keys: KeySchema, timeout_ms: int = 15_000) -> ReapReport:
     seconds, micros = client.time()
     now_ms = seconds * 1000 + micros // 1000
-    dead = [d.decode() for d in client.zrangebyscore(keys.brokers, 0, now_ms - timeout_ms)]
+    dead = reply_texts(client.zrangebyscore(keys.brokers, 0, now_ms - timeout_ms))
     scripts = RegistryScripts(client, keys)
     requeued = failed = 0
     for broker_id in dead:

@@ -5,17 +5,20 @@ from __future__ import annotations
 
 import json
 import math
+from typing import overload
 
 import redis
 
+from ..connection import reply_texts
 from .bounded_reads import RECORD_READ_BYTES, ROW_READ_BYTES, CutField, decode, queue_bounded_hmget
 from .keys import DEFAULT_KEYS, KeySchema
 from .models import STATES, AttemptRecord, JobDetail, JobPage, JobState, JobSummary, MinuteStats, QueueCounts
+from .scripts import RegistryScripts
 
 SUMMARY_FIELDS = ("id", "queue", "kind", "state", "data", "priority", "attempts", "max_attempts", "progress",
                   "created_at", "started_at", "finished_at", "duration_ms", "error", "org")
-DETAIL_FIELDS = SUMMARY_FIELDS + ("options", "run_at", "worker", "traceback", "result", "attempt_errors",
-                                  "redeliveries", "stalled_at", "duplicate_runs", "enqueued_at")
+DETAIL_FIELDS = (*SUMMARY_FIELDS, "options", "run_at", "worker", "traceback", "result", "attempt_errors",
+                 "redeliveries", "stalled_at", "duplicate_runs", "enqueued_at")
 STATE_NAMES = {str(s) for s in STATES}
 SEARCH_WINDOW = 2000  # a filter looks at the newest jobs of the state, never the whole set
 #: Newest first for every state except the ones that run in order (oldest / highest priority first).
@@ -30,6 +33,10 @@ class UnknownState(ValueError):
 MAX_FIELD_NUMBER = 1e14
 
 
+@overload
+def _text(value: bytes) -> str: ...
+@overload
+def _text(value: bytes | None) -> str | None: ...
 def _text(value: bytes | None) -> str | None:
     return None if value is None else value.decode("utf-8", "replace")
 
@@ -86,6 +93,8 @@ class Registry:
     """The read side of one deployment's registry (its key schema) over one Redis client; actions live in
     `jobs.actions`."""
 
+    _scripts: RegistryScripts  # set by `jobs.actions` on its first script call
+
     def __init__(self, client: redis.Redis, keys: KeySchema = DEFAULT_KEYS) -> None:
         if not isinstance(keys, KeySchema):  # a namespace string here would read another deployment's keys
             raise TypeError(f"Registry takes a KeySchema, not {type(keys).__name__}")
@@ -100,10 +109,10 @@ class Registry:
         return seconds + micros / 1e6
 
     def known_queues(self) -> list[str]:
-        return sorted(q.decode("utf-8", "replace") for q in self.client.smembers(self.keys.queues))
+        return sorted(reply_texts(self.client.smembers(self.keys.queues), "replace"))
 
     def paused_queues(self) -> set[str]:
-        return {q.decode("utf-8", "replace") for q in self.client.smembers(self.keys.paused)}
+        return set(reply_texts(self.client.smembers(self.keys.paused), "replace"))
 
     def queue_counts(self, queue: str, org: str | None = None) -> QueueCounts:
         return self.all_counts(org, queues=[queue])[0]
@@ -132,7 +141,7 @@ class Registry:
             ids = self.client.zrange(key, offset, offset + limit - 1)
         else:
             ids = self.client.zrevrange(key, offset, offset + limit - 1)
-        return [i.decode("utf-8", "replace") for i in ids]
+        return reply_texts(ids, "replace")
 
     def list_jobs(self, queue: str, state: str, offset: int = 0, limit: int = 50, org: str | None = None) -> JobPage:
         state = _state(state)

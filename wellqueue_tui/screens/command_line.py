@@ -89,7 +89,7 @@ def complete(line: str, queues: list[str], available: set[str]) -> str:
     if not options:
         return line
     word, space, _rest = line.lstrip().partition(" ")
-    common = os.path.commonprefix(options)
+    common = os.path.commonprefix(options)  # noqa: RUF071 -- completion extends the typed text character by character
     if not space:
         spec = spec_named(common, available) if len(options) == 1 else None
         return common + (" " if spec is not None and spec.argument else "")

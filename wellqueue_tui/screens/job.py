@@ -20,7 +20,7 @@ from .clipboard import copy_incident, copy_job_id
 #: Characters each section may show: together they stay near the 64 KiB a detail view can render quickly.
 SECTION_LIMITS = {"payload": 32768, "error": 4096, "traceback": 16384, "logs": 16384, "result": 4096, "options": 4096}
 
-STATE_STYLES = {
+STATE_STYLES: dict[str, str] = {
     JobState.FAILED: "bold red",
     JobState.COMPLETED: "bold green",
     JobState.ACTIVE: "bold yellow",

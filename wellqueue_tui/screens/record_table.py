@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, cast
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widgets import DataTable, Footer, Static
 
@@ -24,7 +24,7 @@ TableT = TypeVar("TableT", bound=KeyedTable)
 RecordT = TypeVar("RecordT")
 
 
-def record_bindings(*own: Binding, first: str = "First row", last: str = "Last row") -> list[Binding]:
+def record_bindings(*own: Binding, first: str = "First row", last: str = "Last row") -> list[BindingType]:
     """A record screen's keys: Back, then its own, then the hidden row-cursor keys (j/k/g/G).
 
     Each screen lists them all in its own `BINDINGS`, which is the order the footer and the help screen use."""

@@ -281,7 +281,6 @@ class _Demo:
 
     def notification(self, notification_type: str, priority: str) -> DemoJob:
         well = self.rng.choice(self.wells)
-        where = {"wellId": well.well_id, "county": well.county.name, "state": well.county.state}
         due = (self.today + timedelta(days=self.rng.randint(2, 14))).isoformat()
         if notification_type == "alert":
             water_cut = self.rng.randint(86, 97)

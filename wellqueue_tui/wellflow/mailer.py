@@ -14,7 +14,7 @@ import ssl
 import tempfile
 from contextlib import suppress
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Literal
@@ -121,11 +121,13 @@ def _outbox_path(outbox: Path, job_id: str) -> Path:
     for existing in outbox.glob(f"*{suffix}"):
         if existing.name.partition("_")[2] == suffix[1:]:
             return existing
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     return outbox / f"{stamp}{suffix}"
 
 
 def _connect(settings: Settings) -> smtplib.SMTP:
+    if not settings.smtp_host:  # smtplib would hand back a client connected to nothing
+        raise PermanentJobError("WELLQUEUE_SMTP_HOST is not set; set it to send mail by SMTP")
     if settings.smtp_port == SMTPS_PORT:
         return smtplib.SMTP_SSL(
             settings.smtp_host, settings.smtp_port, timeout=SMTP_TIMEOUT_S, context=ssl.create_default_context()

@@ -48,6 +48,11 @@ class FailureTable(KeyedTable):
             error_cell(job, error_width),
         ]
 
+    @property
+    def highlighted(self) -> JobSummary | None:
+        key = self.highlighted_key
+        return next((job for job in self.failures if job.id == key), None)
+
     def on_resize(self) -> None:
         if self.failures:
             self.show_failures(self.failures, self.shown_at)

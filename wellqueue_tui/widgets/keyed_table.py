@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -26,6 +27,12 @@ class KeyedTable(DataTable):
     def on_mount(self) -> None:
         for key, label, width in self.COLUMNS:
             self.add_column(Text(label), key=key, width=width)
+
+    @property
+    @abstractmethod
+    def highlighted(self) -> Any:
+        """The record under the cursor, or None; each table keeps its own records by key."""
+        raise NotImplementedError
 
     @property
     def highlighted_key(self) -> str | None:

@@ -3,14 +3,26 @@ the outage banner."""
 
 from __future__ import annotations
 
+from typing import Protocol, cast
+
 from rich.text import Text
 from textual.widgets import Static
 
 from ..auth.identity import Identity
+from ..console_data import ConsoleSource
 from ..sanitize import safe_text
 
 #: The header's scheduler part while no scheduler holds the lease: cron schedules are not firing.
 NO_LEADER = "scheduler: no leader"
+
+
+class ConsoleStatus(Protocol):
+    """What the header reads from the console app."""
+
+    source: ConsoleSource
+    connection_problem: str | None
+    workers_summary: str | None
+    scheduler_summary: str | None
 
 
 def scheduler_summary(leader: str | None) -> str:
@@ -50,7 +62,7 @@ class ConsoleHeader(Static):
         self._redraw()
 
     def _redraw(self) -> None:
-        app = self.app
+        app = cast(ConsoleStatus, self.app)
         self.update(header_text(app.source.identity, app.connection_problem, app.workers_summary, app.scheduler_summary))
 
 

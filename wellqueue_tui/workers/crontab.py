@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from apscheduler.triggers.base import BaseTrigger
@@ -18,7 +18,7 @@ from ..sanitize import safe_str
 # A crontab line is short; a cap keeps a megabyte of list items from costing seconds to translate.
 MAX_CRON_LENGTH = 200
 # A fixed starting point for "does this expression ever fire?" (a leap year, so Feb 29 counts).
-VALIDATION_INSTANT = datetime(2024, 1, 1, tzinfo=timezone.utc)
+VALIDATION_INSTANT = datetime(2024, 1, 1, tzinfo=UTC)
 
 
 class ScheduleError(ValueError):
@@ -118,7 +118,7 @@ def cron_trigger(expression: str, tz_name: str, second: str = "0") -> BaseTrigge
         # UTC has no DST: this trigger matches local wall-clock times, which LocalCronTrigger maps to instants.
         return CronTrigger(
             second=spec.second, minute=spec.minute, hour=spec.hour, day=day, month=spec.month,
-            day_of_week=day_of_week, timezone=timezone.utc,
+            day_of_week=day_of_week, timezone=UTC,
         )
 
     try:
@@ -158,9 +158,9 @@ class LocalCronTrigger(BaseTrigger):
     def get_next_fire_time(self, previous_fire_time: datetime | None, now: datetime) -> datetime | None:
         # The same starting point as CronTrigger: just after the previous fire, but no later than now.
         # All in UTC: arithmetic and comparison of two times in one ZoneInfo go by wall clock and ignore `fold`.
-        start = now.astimezone(timezone.utc)
+        start = now.astimezone(UTC)
         if previous_fire_time is not None:
-            previous = previous_fire_time.astimezone(timezone.utc)
+            previous = previous_fire_time.astimezone(UTC)
             start = min(start, previous + timedelta(microseconds=1))
             if start == previous:
                 start += timedelta(microseconds=1)
@@ -214,7 +214,7 @@ def _ceil_second(instant: datetime) -> datetime:
 
 
 def _offset(zone: ZoneInfo, instant: datetime) -> timedelta:
-    return instant.astimezone(zone).utcoffset()
+    return cast(timedelta, instant.astimezone(zone).utcoffset())  # never None for an instant in a ZoneInfo
 
 
 def _offset_change(zone: ZoneInfo, after: datetime, until: datetime) -> datetime | None:
@@ -230,11 +230,11 @@ def _offset_change(zone: ZoneInfo, after: datetime, until: datetime) -> datetime
             lower, upper = math.floor(low.timestamp()), math.ceil(high.timestamp())
             while upper - lower > 1:
                 middle = (lower + upper) // 2
-                if _offset(zone, datetime.fromtimestamp(middle, timezone.utc)) == base:
+                if _offset(zone, datetime.fromtimestamp(middle, UTC)) == base:
                     lower = middle
                 else:
                     upper = middle
-            return datetime.fromtimestamp(upper, timezone.utc)
+            return datetime.fromtimestamp(upper, UTC)
         low = high
     return None
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import ctypes
 import importlib
 import logging
@@ -16,6 +17,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import NoReturn, cast
 
 import dramatiq
 import redis
@@ -51,7 +53,7 @@ class EntryOptions:
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # argparse exits 2 too; say which option and how to call
+    def error(self, message: str) -> NoReturn:  # argparse exits 2 too; say which option and how to call
         self.print_usage(sys.stdout)
         print(f"wellqueue worker: {message}", file=sys.stdout, flush=True)
         raise SystemExit(EXIT_USAGE)
@@ -205,9 +207,9 @@ def load_broker(path: str, url: str) -> dramatiq.Broker:
     factory: Callable[..., dramatiq.Broker] = getattr(importlib.import_module(module_name), attr or "build_broker")
     broker = factory(url)
     if path == DEFAULT_BROKER:
-        from ..jobs.broker import use_broker
+        from ..jobs.broker import WellQueueBroker, use_broker
 
-        use_broker(broker)  # jobs.enqueue() inside processors uses this broker
+        use_broker(cast(WellQueueBroker, broker))  # jobs.enqueue() inside processors uses this broker
     else:
         dramatiq.set_broker(broker)
     return broker
@@ -304,10 +306,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _exit_now(code: int) -> None:
     """Exit without waiting for threads still running jobs (their work is redelivered by the reaper)."""
-    try:
+    with contextlib.suppress(OSError, RuntimeError, ValueError):  # a signal can land in the middle of a write
         sys.stdout.flush()
-    except (OSError, RuntimeError, ValueError):  # a signal can land in the middle of a write
-        pass
     os._exit(code)
 
 

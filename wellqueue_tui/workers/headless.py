@@ -10,11 +10,11 @@ from contextlib import suppress
 import redis
 
 from ..connection import UnsafeRedisConfig, check_server, describe_url, redis_client, resolve_redis_url
+from ..jobs.keys import KeySchema
 from ..logging_setup import LogFormat, configure_logging
 from ..redis_server import RedisNotAvailable, RedisStartError
 from ..settings import Settings
 from .host import WorkerHost
-from ..jobs.keys import KeySchema
 from .prometheus import MetricsServer, serve_metrics
 
 logger = logging.getLogger(__name__)

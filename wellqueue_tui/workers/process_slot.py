@@ -4,6 +4,7 @@ exit codes, backoff, output). The supervisor drives it; the console and Redis se
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 from dataclasses import dataclass
 
@@ -69,10 +70,8 @@ class ProcessSlot:
 
     def signal(self, signum: int) -> None:
         if self.process is not None and self.process.returncode is None:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 self.process.send_signal(signum)
-            except ProcessLookupError:
-                pass
 
     def ask_to_stop(self) -> None:
         """TERM the live process once: a second TERM would make our entry point exit at once."""

@@ -8,11 +8,12 @@ are reloaded on a change notice (the schema's `schedules_changed` channel) or ev
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import logging
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -143,7 +144,7 @@ class CronScheduler:
         self._client = client
         self._enqueue = enqueue_fn
         self._settings = settings
-        self._clock = clock or (lambda: datetime.now(timezone.utc))
+        self._clock = clock or (lambda: datetime.now(UTC))
         self._on_leader_tick = on_leader_tick
         self._poll_interval_s = poll_interval_s
         self._tick_s = tick_s
@@ -230,7 +231,7 @@ class CronScheduler:
                         next_reload = now + self._poll_interval_s
                     if self._on_leader_tick is not None and now >= next_tick and self._aps is not None:
                         next_tick = now + self._settings.reaper_interval_s
-                        self._leader_tick()
+                        self._leader_tick(self._on_leader_tick)
                 elif self._aps is not None:
                     self._shutdown_scheduler("the leader lease is no longer held")
             except redis.RedisError as exc:
@@ -273,7 +274,7 @@ class CronScheduler:
         )
         for schedule in schedules.values():
             state = states.get(schedule.name)
-            self._add_job(aps, schedule, resume_point(schedule.trigger(), state and state.last_fire_utc, now))
+            self._add_job(aps, schedule, resume_point(schedule.trigger(), state.last_fire_utc if state is not None else None, now))
         with self._lock:
             if self._stopping.is_set() or not self.lease.is_leader:
                 return
@@ -288,10 +289,8 @@ class CronScheduler:
             if aps is None:
                 return
             for name in set(self._loaded) - set(desired):
-                try:
+                with contextlib.suppress(JobLookupError):
                     aps.remove_job(name)
-                except JobLookupError:
-                    pass
             for name, schedule in desired.items():
                 if self._loaded.get(name) != schedule:
                     self._add_job(aps, schedule)  # edited or resumed: next fire counted from now
@@ -319,9 +318,9 @@ class CronScheduler:
             return None
         return self.fire(schedule, scheduled_fire_time)
 
-    def _leader_tick(self) -> None:
+    def _leader_tick(self, tick: Callable[[], None]) -> None:
         try:
-            self._on_leader_tick()
+            tick()
         except Exception:
             log.exception("leader tick (reaper) failed")
 

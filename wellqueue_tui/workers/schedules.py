@@ -8,11 +8,13 @@ organization sees and changes only that organization's schedules. The crontab tr
 
 from __future__ import annotations
 
+import builtins
 import logging
 import math
 import re
-from datetime import date, datetime, timedelta, timezone
-from typing import Any
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, TypeVar, cast
 from zoneinfo import ZoneInfo
 
 import redis
@@ -293,7 +295,7 @@ def fire_job_id(schedule: Schedule, fire_time: datetime) -> str:
     of the repeated hour, since those are different real hours: the second copy gets the UTC offset
     appended (`cron:hourly:2026-11-01T01:00-06:00`). Seconds appear only for second-level test schedules.
     """
-    local = fire_time.astimezone(timezone.utc).astimezone(schedule.zone)
+    local = fire_time.astimezone(UTC).astimezone(schedule.zone)
     timespec = "minutes" if schedule.second == "0" else "seconds"
     stamp = local.replace(tzinfo=None).isoformat(timespec=timespec)
     if local.fold and parse_crontab(schedule.cron).hour_wildcard:
@@ -312,7 +314,7 @@ def schedule_status(schedule: Schedule, state: ScheduleState, now: datetime) -> 
         enabled=schedule.enabled,
         description=schedule.description,
         next_run=upcoming[0] if upcoming else None,
-        next_run_utc=upcoming[0].astimezone(timezone.utc) if upcoming else None,
+        next_run_utc=upcoming[0].astimezone(UTC) if upcoming else None,
         last_fire_utc=state.last_fire_utc,
         last_job_id=state.last_job_id,
         last_error=state.last_error,
@@ -329,7 +331,7 @@ def next_fire_times(schedule: Schedule, now: datetime, n: int = 1) -> list[datet
         fire = trigger.get_next_fire_time(previous, previous or now)
         if fire is None:
             break
-        times.append(fire.astimezone(timezone.utc).astimezone(zone))
+        times.append(fire.astimezone(UTC).astimezone(zone))
         previous = fire
     return times
 
@@ -417,6 +419,14 @@ def default_schedules() -> list[Schedule]:
 
 
 # --- the Redis store -------------------------------------------------------------------------------------
+
+
+_Result = TypeVar("_Result")
+
+
+def _transaction(client: redis.Redis, apply: Callable[[redis.client.Pipeline], _Result], *watches: str) -> _Result:
+    """`client.transaction` returning what `apply` returns (redis-py types the callable as returning None)."""
+    return cast(_Result, client.transaction(apply, *watches, value_from_callable=True))  # type: ignore[arg-type]
 
 
 def _text(value: bytes | str) -> str:
@@ -523,7 +533,7 @@ class ScheduleStore:
             pipe.hset(self.keys.schedules, name, _encode(updated))
             return updated
 
-        updated = self.client.transaction(apply, self.keys.schedules, value_from_callable=True)
+        updated = _transaction(self.client, apply, self.keys.schedules)
         self._announce(name)
         return updated
 
@@ -558,12 +568,12 @@ class ScheduleStore:
     def set_enabled(self, name: str, enabled: bool) -> Schedule:
         return self.update(name, enabled=enabled)
 
-    def next_fire_times(self, schedule: Schedule, now: datetime, n: int = 1) -> list[datetime]:
+    def next_fire_times(self, schedule: Schedule, now: datetime, n: int = 1) -> builtins.list[datetime]:
         """The next n fire instants after `now` (see the module function `next_fire_times`)."""
         return next_fire_times(schedule, now, n)
 
     def record_fire(self, name: str, fire_utc: datetime, job_id: str | None, error: str | None = None) -> None:
-        state = ScheduleState(last_fire_utc=fire_utc.astimezone(timezone.utc), last_job_id=job_id, last_error=error)
+        state = ScheduleState(last_fire_utc=fire_utc.astimezone(UTC), last_job_id=job_id, last_error=error)
         self.client.hset(self.keys.schedule_state, name, state.model_dump_json())
 
     def state(self, name: str) -> ScheduleState:
@@ -574,15 +584,15 @@ class ScheduleStore:
     def states(self) -> dict[str, ScheduleState]:
         return {_text(name): _stored_state(name, raw, self.keys.schedule_state) for name, raw in self.client.hgetall(self.keys.schedule_state).items()}
 
-    def overview(self, now: datetime) -> list[ScheduleStatus]:
+    def overview(self, now: datetime) -> builtins.list[ScheduleStatus]:
         """Every schedule with its next run (none while paused) and last fire, for screens and the CLI."""
         states = self.states()
         return [schedule_status(schedule, states.get(schedule.name, ScheduleState()), now) for schedule in self.list()]
 
-    def install_defaults(self) -> list[str]:
+    def install_defaults(self) -> builtins.list[str]:
         """Install default_schedules() once per Redis: only into an empty store, never again after that."""
 
-        def apply(pipe: redis.client.Pipeline) -> list[str]:
+        def apply(pipe: redis.client.Pipeline) -> builtins.list[str]:
             if pipe.exists(self.keys.schedules_installed):
                 return []
             empty = pipe.hlen(self.keys.schedules) == 0
@@ -590,10 +600,10 @@ class ScheduleStore:
             pipe.multi()
             for schedule in defaults:
                 pipe.hset(self.keys.schedules, schedule.name, _encode(schedule))
-            pipe.set(self.keys.schedules_installed, datetime.now(timezone.utc).isoformat())
+            pipe.set(self.keys.schedules_installed, datetime.now(UTC).isoformat())
             return [schedule.name for schedule in defaults]
 
-        installed = self.client.transaction(apply, self.keys.schedules_installed, self.keys.schedules, value_from_callable=True)
+        installed = _transaction(self.client, apply, self.keys.schedules_installed, self.keys.schedules)
         if installed:
             self._announce("*")
         return installed

@@ -14,6 +14,7 @@ import os
 import signal
 import socket
 import time
+from typing import cast
 
 import redis
 
@@ -245,11 +246,12 @@ class Supervisor:
             slot.signal(signal.SIGKILL if self._killed else signal.SIGTERM)
         slot.spawned.set()
         logger.info("Started worker process %s (pid %d)", slot.id, process.pid, extra={"process_id": slot.id})
-        reader = asyncio.create_task(slot.output.forward(process.stdout))
+        # spawn() pipes stdout
+        reader = asyncio.create_task(slot.output.forward(cast(asyncio.StreamReader, process.stdout)))
         code = await process.wait()
         try:
             await asyncio.wait_for(reader, OUTPUT_DRAIN_S)
-        except asyncio.TimeoutError:  # a grandchild may hold the pipe open
+        except TimeoutError:  # a grandchild may hold the pipe open
             reader.cancel()
         slot.record_exit(code)
         return code
@@ -283,16 +285,16 @@ class Supervisor:
 
     def _terminate(self, slot: ProcessSlot, grace_s: float | None = None) -> None:
         """TERM one process, and KILL it if it is still running after the grace time."""
-        if slot.pid is None:
+        process = slot.process
+        if process is None or slot.pid is None:
             return
         slot.ask_to_stop()
         grace = self.settings.grace_seconds if grace_s is None else grace_s
-        process = slot.process
 
         async def kill_when_overdue() -> None:
             try:
                 await asyncio.wait_for(process.wait(), grace)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 logger.warning("Worker process %s did not stop within %.0f s; killing it", slot.id, grace)
                 with contextlib.suppress(ProcessLookupError):
                     process.kill()  # this process, not whatever the slot runs by now
@@ -339,6 +341,8 @@ class Supervisor:
                 await asyncio.wait_for(self._refresh_done.wait(), self.heartbeat_interval_s)
 
     async def _refresh_once(self) -> None:
+        if self._records is None:  # not started
+            return
         records = [self._record(slot) for slot in self._slots.values()]
         retired, self._retired = self._retired, []
         live = {slot.id: slot.pid for slot in self._slots.values() if slot.pid is not None}

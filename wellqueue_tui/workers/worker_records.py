@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Literal
+from typing import Literal, cast
 
 import redis
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -204,7 +204,8 @@ class WorkerRecords:
         with self.client.pipeline(transaction=True) as pipe:
             for record in records:
                 key = self.keys.worker(record.id)
-                pipe.hset(key, mapping={**record.as_hash(), "heartbeat": str(now)})
+                # redis-py types `mapping` with an invariant key union, which no dict[str, str] matches
+                pipe.hset(key, mapping={**record.as_hash(), "heartbeat": str(now)})  # type: ignore[dict-item]
                 pipe.expire(key, ttl_s)
                 pipe.zadd(self.keys.workers, {record.id: now})
             pipe.execute()
@@ -226,7 +227,7 @@ class WorkerRecords:
         client = self.client
         now = server_ms(client)
         client.zremrangebyscore(self.keys.workers, "-inf", now - stale_after_ms - 1)
-        members = client.zrange(self.keys.workers, 0, MAX_LISTED - 1, withscores=True)
+        members = cast("list[tuple[bytes, float]]", client.zrange(self.keys.workers, 0, MAX_LISTED - 1, withscores=True))
         with client.pipeline(transaction=False) as pipe:
             for member, _score in members:
                 pipe.hgetall(self.keys.worker(text(member)))
@@ -276,7 +277,8 @@ class WorkerRecords:
 
     def take_requests(self, supervisor_id: str) -> tuple[list[ControlRequest], list[str]]:
         """Pop the pending requests for a supervisor: (valid requests, descriptions of malformed ones)."""
-        raw = self.client.lpop(self.keys.worker_control(supervisor_id), MAX_REQUESTS_PER_POLL) or []
+        # LPOP with a count replies with a list of values (or nothing)
+        raw = cast("list[bytes] | None", self.client.lpop(self.keys.worker_control(supervisor_id), MAX_REQUESTS_PER_POLL)) or []
         requests, rejected = [], []
         for item in raw:
             raw_request = text(item)

@@ -3,6 +3,7 @@ unstarted (the consumer also stops fetching for it), so it waits again instead o
 
 from __future__ import annotations
 
+import contextlib
 import threading
 
 import redis
@@ -40,10 +41,9 @@ class PauseGate(Middleware):
 
     def _watch(self, broker) -> None:
         while not self._stop.wait(self.poll_s):
-            try:
+            # Redis away: consumers report it; keep the last known set and retry
+            with contextlib.suppress(redis.RedisError):
                 self.refresh(broker)
-            except redis.RedisError:
-                pass  # Redis away: consumers report it; keep the last known set and retry
 
     def before_process_message(self, broker, message) -> None:
         queue = q_name(message.queue_name)

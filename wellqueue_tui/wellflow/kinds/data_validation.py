@@ -183,9 +183,10 @@ def check_volumes(reading: Reading) -> CheckOutcome:
 
 
 def check_gas_oil_ratio(reading: Reading) -> CheckOutcome:
-    if not _volumes_usable(reading):
+    volumes = _usable_volumes(reading)
+    if volumes is None:
         return CheckOutcome(note="skipped: volumes unusable")
-    oil, gas = reading.oil_bbl, reading.gas_mcf
+    oil, gas, _water = volumes
     if oil == 0:
         return CheckOutcome(note="gas well (no oil): ratio not applicable" if gas else "no production")
     ratio = gas * 1000 / oil
@@ -199,12 +200,14 @@ def check_gas_oil_ratio(reading: Reading) -> CheckOutcome:
 
 
 def check_water_cut(reading: Reading) -> CheckOutcome:
-    if not _volumes_usable(reading):
+    volumes = _usable_volumes(reading)
+    if volumes is None:
         return CheckOutcome(note="skipped: volumes unusable")
-    liquids = reading.oil_bbl + reading.water_bbl
+    oil, _gas, water = volumes
+    liquids = oil + water
     if liquids == 0:
         return CheckOutcome(note="no liquids")
-    cut = reading.water_bbl / liquids
+    cut = water / liquids
     if cut > MAX_WATER_CUT:
         return CheckOutcome((Issue(
             "water_cut_high", f"water cut {cut:.1%} exceeds {MAX_WATER_CUT:.0%}", field="production.water",
@@ -254,18 +257,20 @@ def check_duplicate(reading: Reading, store: ProductionStore, job_id: str) -> Ch
 
 def check_history(reading: Reading, store: ProductionStore) -> CheckOutcome:
     days = TRAILING_DAYS[reading.period]
-    if not _volumes_usable(reading):
+    volumes = _usable_volumes(reading)
+    if volumes is None:
         return CheckOutcome(note="skipped: volumes unusable")
+    oil = volumes[0]
     mean = store.trailing_oil_mean(reading.well_id, reading.reading_date, days=days, period=reading.period)
     if mean is None or mean <= 0:
         return CheckOutcome(note=f"no oil in the previous {days} days; not compared")
-    if reading.oil_bbl > JUMP_FACTOR * mean:
+    if oil > JUMP_FACTOR * mean:
         return CheckOutcome((Issue(
             "oil_jump",
-            f"oil {reading.oil_bbl} bbl is {reading.oil_bbl / mean:.1f}x the {days}-day mean of {mean:.1f} bbl",
+            f"oil {oil} bbl is {oil / mean:.1f}x the {days}-day mean of {mean:.1f} bbl",
             severity="warning", field="production.oil",
         ),))
-    return CheckOutcome(note=f"{reading.oil_bbl / mean:.2f}x the {days}-day mean")
+    return CheckOutcome(note=f"{oil / mean:.2f}x the {days}-day mean")
 
 
 # --- audits: the reading against the well's stored history -------------------------------------
@@ -394,9 +399,12 @@ def _audit_steps(validation_type: str, store: ProductionStore) -> list[tuple[str
     return []
 
 
-def _volumes_usable(reading: Reading) -> bool:
-    volumes = (reading.oil_bbl, reading.gas_mcf, reading.water_bbl)
-    return all(v is not None and math.isfinite(v) and v >= 0 for v in volumes)
+def _usable_volumes(reading: Reading) -> tuple[float, float, float] | None:
+    """Oil, gas and water when all three are finite and not negative, else None."""
+    oil, gas, water = reading.oil_bbl, reading.gas_mcf, reading.water_bbl
+    if oil is None or gas is None or water is None:
+        return None
+    return (oil, gas, water) if all(math.isfinite(v) and v >= 0 for v in (oil, gas, water)) else None
 
 
 def _describe(name: str, outcome: CheckOutcome) -> str:
@@ -541,10 +549,13 @@ def _sweep_day(payload: DataValidationPayload, ctx: JobContext) -> dict:
 
 def _reading_from(payload: DataValidationPayload, today: dt.date, job_id: str) -> Reading:
     location, production = payload.location, payload.production
+    well_id, lease_id, operator_id = payload.wellId, payload.leaseId, payload.operatorId
+    if location is None or production is None or well_id is None or lease_id is None or operator_id is None:
+        raise ValueError(f"a {payload.validationType} payload without a reading")  # the model's validator forbids it
     day = production.date or today
     monthly = payload.validationType == "monthly_production"
     return Reading(
-        well_id=payload.wellId, lease_id=payload.leaseId, operator_id=payload.operatorId,
+        well_id=well_id, lease_id=lease_id, operator_id=operator_id,
         organization_id=payload.organizationId, county=location.county, state=location.state,
         latitude=location.latitude, longitude=location.longitude,
         reading_date=day.replace(day=1) if monthly else day,
