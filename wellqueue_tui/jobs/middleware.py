@@ -23,6 +23,7 @@ from .context import JobContext, current_job
 from .keys import BROKERS, PAUSED, QueueKeys, job_key, job_log_key
 from .kind import PermanentJobError
 from .options import Backoff
+from .probe_gate import PROBES
 
 #: Jobs shorter than this are never written as "active" (the write would cost more than the job).
 ACTIVE_AFTER_S = 0.15
@@ -125,7 +126,10 @@ class WorkerRuntime:
 
     def _beat(self) -> None:
         self.broker.registry_scripts.heartbeat(keys=[BROKERS], args=[self.broker.broker_id])
-        self.broker.paused_queues = frozenset(q.decode("utf-8", "replace") for q in self.client.smembers(PAUSED))
+        with self.client.pipeline(transaction=False) as pipe:
+            paused, probes = pipe.smembers(PAUSED).hkeys(PROBES).execute()
+        self.broker.paused_queues = frozenset(q.decode("utf-8", "replace") for q in paused)
+        self.broker.probe_queues = frozenset(q.decode("utf-8", "replace") for q in probes)
 
     def _mark_active(self) -> None:
         now = time.monotonic()
@@ -174,7 +178,7 @@ class RegistryMiddleware(Middleware):
     # -- per message ------------------------------------------------------------------------
     def before_process_message(self, broker, message) -> None:
         queue = q_name(message.queue_name)
-        if queue in broker.paused_queues:
+        if queue in broker.paused_queues and not getattr(message, "_wq_probe", False):
             message._wq_outcome = {"outcome": "requeued"}
             broker.registry_scripts.requeue(
                 keys=_requeue_keys(broker, queue), args=["graceful", 0, 0, message.options["redis_message_id"]]
