@@ -25,8 +25,7 @@ log = logging.getLogger(__name__)
 
 #: Who the audit trail names for the breaker's own pauses and resumes.
 BREAKER_IDENTITY = Identity(sub="circuit-breaker", role=Role.ADMIN)
-AUDIT_ACTIONS = {"open": "breaker_open", "half_open": "breaker_half_open", "reoffer": "breaker_probe",
-                 "close": "breaker_close", "reopen": "breaker_reopen", "reset": "breaker_reset"}
+AUDIT_ACTIONS = {"open": "breaker_open", "half_open": "breaker_half_open", "close": "breaker_close", "reopen": "breaker_reopen", "reset": "breaker_reset"}
 
 
 class BreakerError(ValueError):
@@ -171,6 +170,9 @@ class CircuitBreakers:
                 pipe.execute()
         if action == "close":
             actions.resume_queue(self.registry, queue)
+        if action == "reoffer":  # a token claimed while nothing waited: routine, not worth an audit entry
+            log.debug("circuit breaker on %s: probe offered again", queue)
+            return
         log.warning("circuit breaker on %s: %s (%s)", queue, action.replace("_", "-"), state.reason)
         self.audit.record(BREAKER_IDENTITY, AUDIT_ACTIONS[action], queue, 1, "ok", state.reason)
 
