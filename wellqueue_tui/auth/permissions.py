@@ -28,6 +28,12 @@ class Action(StrEnum):
     VIEW_AUDIT = "view_audit"
     ISSUE_TOKEN = "issue_token"
     ENQUEUE = "enqueue"
+    ALERT_ADD = "alert_add"
+    ALERT_UPDATE = "alert_update"
+    ALERT_REMOVE = "alert_remove"
+    ALERT_MUTE = "alert_mute"
+    ALERT_UNMUTE = "alert_unmute"
+    BREAKER_CONFIGURE = "breaker_configure"
 
 
 #: Weakest first: each role may do everything the roles before it may.
@@ -57,6 +63,12 @@ MINIMUM_ROLE: dict[Action, Role] = {
     Action.SCALE_WORKERS: Role.ADMIN,
     Action.RESTART_WORKER: Role.ADMIN,
     Action.ISSUE_TOKEN: Role.ADMIN,
+    Action.ALERT_ADD: Role.ADMIN,
+    Action.ALERT_UPDATE: Role.ADMIN,
+    Action.ALERT_REMOVE: Role.ADMIN,
+    Action.ALERT_MUTE: Role.OPERATOR,  # silencing a known incident is day-to-day work
+    Action.ALERT_UNMUTE: Role.OPERATOR,
+    Action.BREAKER_CONFIGURE: Role.ADMIN,
 }
 
 
