@@ -15,7 +15,7 @@ from wellqueue_tui.health.queue_health import (
 from wellqueue_tui.jobs import enqueue
 from wellqueue_tui.workers.worker_records import WorkerState
 
-from .conftest import publish, worker_record
+from .conftest import publish, running_worker, wait_for, worker_record
 
 
 def by_queue(broker, **kwargs):
@@ -64,3 +64,20 @@ def test_health_gauges(broker) -> None:
     assert registry.get_sample_value("wellqueue_queue_consumers", {"queue": "samples"}) == 0
     assert registry.get_sample_value("wellqueue_queue_latency_seconds", {"queue": "samples"}) >= 0
     assert registry.get_sample_value("wellqueue_queue_stuck_jobs", {"queue": "samples"}) == 0
+
+
+def test_arrivals_and_retried_attempts_are_counted_per_minute(broker, registry) -> None:
+    """enqueue.lua counts new jobs as `arrived`; finish.lua counts attempts that will run again as `retried`,
+    so a failure rate sees failures that a retry later hides."""
+    for n in range(3):
+        enqueue("samples", {"n": n, "fail_times": 1}, broker=broker)
+    with running_worker(broker, queues=("samples",)):
+        wait_for(lambda: registry.queue_counts("samples").completed == 3, timeout=30)
+    item = by_queue(broker)["samples"]
+    assert (item.completed, item.failed) == (3, 3) and item.failure_rate == 0.5
+    assert item.arrival_per_min == 3 * 60 / item.window_s
+    minute = int(broker.client.time()[0]) // 60
+    counted = [broker.client.hmget(broker.keys.stats("samples", m), "arrived", "retried") for m in (minute - 1, minute)]
+    assert sum(int(a or 0) for a, _r in counted) == 3 and sum(int(r or 0) for _a, r in counted) == 3
+    assert all(broker.client.ttl(broker.keys.stats("samples", m)) > 0 for m in (minute - 1, minute)
+               if broker.client.exists(broker.keys.stats("samples", m)))

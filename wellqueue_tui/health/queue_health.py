@@ -45,7 +45,7 @@ class QueueHealth:
     completed: int  # in the window
     failed: int  # attempts that failed in the window (permanent failures, plus retries where counted)
     window_s: float
-    arrival_per_min: float | None  # None until a backlog sample from the window start exists
+    arrival_per_min: float | None  # jobs created per minute (counted; estimated from backlog samples before)
     completion_per_min: float
     backlog_growing: bool
     drain_s: float | None  # at the current trend; None when the backlog does not shrink
@@ -111,7 +111,7 @@ def read_health(client: redis.Redis, keys: KeySchema, queues: list[str] | None =
             pipe.zrange(keys.state(queue, "active"), 0, STUCK_PAGE - 1, withscores=True)
             pipe.zrangebyscore(keys.backlog_samples(queue), now_ms - window_minutes * 60_000, "+inf", start=0, num=1)
             for minute in minutes:
-                pipe.hmget(keys.stats(queue, minute), "completed", "failed", "retried")
+                pipe.hmget(keys.stats(queue, minute), "completed", "failed", "retried", "arrived")
         replies = pipe.execute(raise_on_error=False)
     paused = {_text(q) for q in _or(replies[0], set())}
     heartbeats = {_text(member)[:8]: score for member, score in _or(replies[1], [])}
@@ -122,12 +122,14 @@ def read_health(client: redis.Redis, keys: KeySchema, queues: list[str] | None =
     for queue, row, details in zip(queues, rows, active_details):
         waiting, prioritized, delayed, active = (_int(v) for v in row[:4])
         oldest = _or(row[4], [])
-        stats = [_or(r, [None, None, None]) for r in row[7:]]
-        completed = sum(_int(c) for c, _f, _r in stats)
-        failed = sum(_int(f) + _int(r) for _c, f, r in stats)
+        stats = [_or(r, [None, None, None, None]) for r in row[7:]]
+        completed = sum(_int(c) for c, _f, _r, _a in stats)
+        failed = sum(_int(f) + _int(r) for _c, f, r, _a in stats)
         elapsed_s = max(1.0, (now_ms - window_start_ms) / 1000)
         backlog = waiting + prioritized
         arrival, growing, drain = _trend(backlog, _or(row[6], []), now_ms, completed + failed, elapsed_s)
+        if any(a is not None for _c, _f, _r, a in stats):  # counted by enqueue.lua: exact, not estimated
+            arrival = sum(_int(a) for _c, _f, _r, a in stats) * 60 / elapsed_s
         listening = [w for w in workers if _listens(w, queue)]
         health.append(QueueHealth(
             queue=queue, at=now_ms / 1000, waiting=backlog, delayed=delayed, active=active, paused=queue in paused,
