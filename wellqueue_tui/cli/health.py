@@ -24,7 +24,7 @@ from ..health.alert_rules import (
 from ..health.alerts import alert_history, alert_states, firing_alerts
 from ..health.breaker import BreakerError, BreakerStore
 from ..health.breaker_state import BreakerConfig
-from ..health.timeline import read_timeline, summarize
+from ..health.timeline import summarize
 from ..jobs.keys import KeySchema
 from ..sanitize import safe_str
 from .context import CliContext
@@ -121,6 +121,20 @@ def cmd_timeline(ctx: CliContext) -> int:
     return run_timeline(ctx.args, ctx.session())
 
 
+def queue_health_dicts(session, queues: list[str]) -> dict[str, dict]:
+    """`wellqueue stats --json`'s health figures per queue, with the breaker state and the firing alerts;
+    empty for a token with an org (the figures cover every organization)."""
+    figures = session.queue_health(queues)
+    if not figures:
+        return {}
+    breakers = session.breakers()
+    firing: dict[str, list[str]] = {}
+    for alert in session.firing_alerts():
+        firing.setdefault(alert.queue, []).append(alert.rule)
+    return {item.queue: {**item.as_dict(), "breaker": breakers[item.queue].status if item.queue in breakers else None,
+                         "firing_alerts": sorted(firing.get(item.queue, []))} for item in figures}
+
+
 # --- runners ----------------------------------------------------------------------------------------------
 
 
@@ -157,10 +171,7 @@ def run_breakers(args: argparse.Namespace, session) -> int:
 
 def run_timeline(args: argparse.Namespace, session) -> int:
     try:
-        client = session.registry.client
-        now = session.server_time()
-        since = now - parse_duration(args.since).total_seconds()
-        events = read_timeline(client, session.registry.keys, since, queue=args.queue, now=now)
+        events = session.timeline(parse_duration(args.since).total_seconds(), args.queue)
     except ValueError as exc:
         return _fail(str(exc), EXIT_BAD_INPUT)
     except redis.RedisError as exc:

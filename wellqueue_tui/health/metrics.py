@@ -20,6 +20,8 @@ from .queue_health import QueueHealth, read_health
 log = logging.getLogger(__name__)
 
 BREAKER_LEVELS = {"closed": 0, "half_open": 1, "open": 2}
+#: One reading of what the gauges report: queue health, alert states, breaker states.
+HealthReading = tuple[list[QueueHealth], list[AlertState], list[BreakerState]]
 
 
 class HealthCollector(Collector):
@@ -31,13 +33,16 @@ class HealthCollector(Collector):
 
     def collect(self) -> Iterator[Metric]:
         try:
-            health = read_health(self.client, self.keys)
-            alerts = alert_states(self.client, self.keys)
-            breakers = BreakerStore(self.client, self.keys).states()
+            reading = read_health_reading(self.client, self.keys)
         except (redis.RedisError, OSError) as exc:
             log.warning("Health metrics could not read Redis: %s", exc)
             return
-        yield from describe_health(health, alerts, list(breakers.values()))
+        yield from describe_health(*reading)
+
+
+def read_health_reading(client: redis.Redis, keys: KeySchema) -> HealthReading:
+    """Everything the health gauges report, read now."""
+    return (read_health(client, keys), alert_states(client, keys), list(BreakerStore(client, keys).states().values()))
 
 
 def describe_health(health: list[QueueHealth], alerts: list[AlertState], breakers: list[BreakerState]) -> Iterator[Metric]:
@@ -86,6 +91,6 @@ def describe_health(health: list[QueueHealth], alerts: list[AlertState], breaker
 
     breaker = GaugeMetricFamily("wellqueue_breaker_state", "Circuit breaker per queue: 0 closed, 1 half-open, 2 open",
                                 labels=["queue"])
-    for state in breakers:
-        breaker.add_metric([state.queue], BREAKER_LEVELS[state.status])
+    for breaker_state in breakers:
+        breaker.add_metric([breaker_state.queue], BREAKER_LEVELS[breaker_state.status])
     yield breaker

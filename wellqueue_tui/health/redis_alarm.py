@@ -19,6 +19,8 @@ from .notifications import EnqueueFn, notifications_for, send
 log = logging.getLogger(__name__)
 
 RULE_NAME = "redis-connection"
+#: While Redis stays away, the log says so again this often.
+REPEAT_LOG_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,7 @@ class LocalRedisAlarm:
         self.down_since: float | None = None
         self.fired_at: float | None = None
         self.error: str | None = None
+        self._logged_at: float | None = None
 
     def check(self) -> RedisAlarmStatus:
         now = self.clock()
@@ -58,8 +61,11 @@ class LocalRedisAlarm:
             self.client.ping()
         except (redis.RedisError, OSError) as exc:
             if self.down_since is None:
-                self.down_since = now
+                self.down_since = self._logged_at = now
                 log.error("Redis unreachable: %s", exc)
+            elif now - (self._logged_at or now) >= REPEAT_LOG_S:
+                self._logged_at = now
+                log.error("Redis still unreachable after %.0f s: %s", now - self.down_since, exc)
             self.error = f"{type(exc).__name__}: {exc}"[:300]
             if self.fired_at is None and self._rule.enabled and now - self.down_since >= self._rule.for_s:
                 self.fired_at = now
@@ -84,6 +90,8 @@ class LocalRedisAlarm:
             if fired_at is not None:
                 log.warning("Redis reachable again after %.0f s; recording the outage", now - (down_since or now))
                 self._report(down_since or now, fired_at, now)
+            else:
+                log.warning("Redis reachable again after %.0f s", now - (down_since or now))
         except (redis.RedisError, OSError) as exc:
             log.warning("Redis answered but the outage could not be recorded yet: %s", exc)
             return  # keep the outage; the next check tries again

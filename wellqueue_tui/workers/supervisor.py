@@ -17,6 +17,7 @@ import time
 
 import redis
 
+from ..jobs.keys import KeySchema
 from ..settings import Settings
 from . import worker_records
 from .control_requests import SupervisorError, apply_request
