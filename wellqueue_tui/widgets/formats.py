@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 
 def age(seconds: float | None) -> str:
@@ -41,7 +41,7 @@ def timestamp(epoch: float | None) -> str:
     """UTC wall time to the second, `2025-06-15 14:06:40Z`; `-` when unknown."""
     if epoch is None:
         return "-"
-    return datetime.fromtimestamp(epoch, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%SZ")
+    return datetime.fromtimestamp(epoch, tz=UTC).strftime("%Y-%m-%d %H:%M:%SZ")
 
 
 def percent(fraction: float | None) -> str:
@@ -66,7 +66,7 @@ def short_timestamp(epoch: float | None) -> str:
     """UTC month-day and time to the second, `06-15 14:06:40Z`; `-` when unknown."""
     if epoch is None:
         return "-"
-    return datetime.fromtimestamp(epoch, tz=timezone.utc).strftime("%m-%d %H:%M:%SZ")
+    return datetime.fromtimestamp(epoch, tz=UTC).strftime("%m-%d %H:%M:%SZ")
 
 
 def ago(seconds: float | None) -> str:

@@ -3,7 +3,7 @@ and in the console's local time, its last run and job, keyed by schedule name.""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone, tzinfo
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from rich.style import Style
@@ -29,7 +29,7 @@ def zone_name(zone: tzinfo | None) -> str:
     key = getattr(zone, "key", None)
     if key:
         return key
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     return (now.astimezone(zone) if zone is not None else now.astimezone()).tzname() or "local"
 
 
