@@ -24,7 +24,8 @@ def consumer(queue: str, slot: int) -> WorkerInfo:
 
 def firing_state(rule: str = "failure-rate", queue: str = "webhooks", at: float = NOW - 240,
                  value: float = 0.8333) -> AlertState:
-    return AlertState(rule=rule, queue=queue, status="firing", since=at, value=value, fired_at=at)
+    kind = {"failure-rate": "failure_rate", "stalled-jobs": "stuck_jobs"}.get(rule)
+    return AlertState(rule=rule, queue=queue, kind=kind, status="firing", since=at, value=value, fired_at=at)
 
 
 def incident() -> list[TimelineEvent]:

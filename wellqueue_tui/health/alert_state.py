@@ -21,6 +21,7 @@ class AlertState(BaseModel):
 
     rule: str
     queue: str
+    kind: str | None = None  # the rule's kind, so a value can be shown in its unit (a share, a count, seconds)
     status: Status = "ok"
     since: float = 0.0  # when the status began (Redis server time)
     value: float | None = None  # the last value evaluated

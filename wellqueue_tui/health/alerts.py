@@ -112,6 +112,8 @@ class AlertEvaluator:
                         key = alert_state_field(name, queue)
                         before = stored.get(key) or AlertState(rule=name, queue=queue, since=now)
                         after, transition = step(by_name[name], before, value, now)
+                        if after.kind != by_name[name].kind:
+                            after = after.model_copy(update={"kind": by_name[name].kind})
                         if after != before:
                             changes[key] = after
                         if transition:

@@ -123,9 +123,11 @@ class CircuitBreakers:
         return transitions
 
     def _outcomes(self, config: BreakerConfig, state: BreakerState, now: float) -> tuple[int, int, tuple[int, int]]:
-        """(finished, failed) in the window since the breaker last closed, and the current minute's counts."""
+        """(finished, failed) in the window since the breaker last closed, and the current minute's counts.
+        The window is the current (partial) minute plus `window_minutes` whole ones before it, so failures
+        just before a minute boundary still count right after it."""
         minute = int(now // 60)
-        first = minute - config.window_minutes + 1
+        first = minute - config.window_minutes
         if state.closed_minute is not None:
             first = max(first, state.closed_minute)
         with self.client.pipeline(transaction=False) as pipe:

@@ -106,8 +106,8 @@ class LocalRedisAlarm:
             known = AlertState.model_validate_json(raw) if raw else None
             if known is not None and known.resolved_at is not None and known.resolved_at >= down_since:
                 return None  # the same outage, seen and reported by another process
-            state = AlertState(rule=RULE_NAME, queue=EVERY_QUEUE, status="ok", since=now, value=now - down_since,
-                               fired_at=fired_at, resolved_at=now)
+            state = AlertState(rule=RULE_NAME, queue=EVERY_QUEUE, kind="redis_unreachable", status="ok", since=now,
+                               value=now - down_since, fired_at=fired_at, resolved_at=now)
             pipe.multi()
             pipe.hset(self.keys.alert_state, key, state.model_dump_json())
             for event, at in (("fired", fired_at), ("resolved", now)):

@@ -15,11 +15,13 @@ BREAKER_WORDS = {"open": "breaker OPEN", "half_open": "breaker half-open"}
 
 
 def alert_value(state: AlertState) -> str:
-    """The value an alert was judged on: a share as a percentage, a count or seconds as a number."""
+    """The value an alert was judged on: a failure rate as a percentage, latency in seconds, else a count."""
     if state.value is None:
         return "n/a"
-    if 0 < state.value < 1:
+    if state.kind == "failure_rate":
         return formats.percent(state.value)
+    if state.kind == "latency":
+        return formats.age(state.value)
     return f"{state.value:g}"
 
 
