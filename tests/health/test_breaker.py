@@ -115,3 +115,18 @@ def test_an_operator_resume_stands_the_breaker_down(broker, registry, receiver) 
     assert [t.action for t in breakers.run_once()] == ["reset"]
     assert BreakerStore(broker.client, broker.keys).states()["webhooks"].status == "closed"
     assert breakers.run_once() == []
+
+
+def test_a_probe_retried_back_into_the_queue_counts_as_failed(broker) -> None:
+    """A probe whose attempt failed is retried; once its retry is waiting again it must not look "running"."""
+    breakers = CircuitBreakers(broker.client, broker.keys)
+    offered_at = 1_750_000_000.0
+    broker.client.hset(broker.keys.breaker_probe_jobs, "webhooks", "probe-1")
+    broker.client.hset(broker.keys.job("probe-1"), mapping={"state": "waiting", "attempt_errors": "[]"})
+    assert breakers._probe("webhooks", offered_at) == "running"  # taken, not finished yet
+    broker.client.hset(broker.keys.job("probe-1"), "attempt_errors",
+                       f'[[1, {int(offered_at * 1000) - 5000}, "HTTP 500"]]')
+    assert breakers._probe("webhooks", offered_at) == "running"  # an older failure, before the probe
+    broker.client.hset(broker.keys.job("probe-1"), "attempt_errors",
+                       f'[[1, {int(offered_at * 1000) - 5000}, "HTTP 500"], [2, {int(offered_at * 1000) + 900}, "HTTP 500"]]')
+    assert breakers._probe("webhooks", offered_at) == "failure"

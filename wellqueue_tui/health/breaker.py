@@ -4,6 +4,7 @@ one probe token that the pause gate honours (jobs/probe_gate.py); every transiti
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 from dataclasses import dataclass
@@ -108,7 +109,8 @@ class CircuitBreakers:
         for config in configs:
             state = states.get(config.queue) or BreakerState(queue=config.queue, since=now)
             finished, failed, current = self._outcomes(config, state, now)
-            probe = self._probe(config.queue) if state.status == "half_open" else "none"
+            offered_at = state.probe_offered_at or state.since
+            probe = self._probe(config.queue, offered_at) if state.status == "half_open" else "none"
             after, action = decide(config, state, Observation(finished, failed, config.queue in paused, probe), now)
             if action in ("close", "reset"):
                 after = after.model_copy(update={"baseline": current})
@@ -146,14 +148,14 @@ class CircuitBreakers:
                 current = (int(c or 0) + int(f or 0) + int(r or 0), int(f or 0) + int(r or 0))
         return finished, failed, current
 
-    def _probe(self, queue: str) -> ProbeOutcome:
+    def _probe(self, queue: str, offered_at: float) -> ProbeOutcome:
         with self.client.pipeline(transaction=False) as pipe:
             pipe.hexists(self.keys.breaker_probes, queue)
             pipe.hget(self.keys.breaker_probe_jobs, queue)
             offered, job_id = pipe.execute()
         if job_id is None:
             return "offered" if offered else "lost"
-        state = self.client.hget(self.keys.job(_text(job_id)), "state")
+        state, attempt_errors = self.client.hmget(self.keys.job(_text(job_id)), "state", "attempt_errors")
         match _text(state) if state is not None else None:
             case "completed":
                 return "success"
@@ -161,7 +163,8 @@ class CircuitBreakers:
                 return "failure"
             case None:
                 return "lost"
-        return "running"
+        # Waiting again: its failed attempt was retried and the retry is already back in the (paused) queue.
+        return "failure" if _failed_since(attempt_errors, offered_at) else "running"
 
     def _carry_out(self, queue: str, action: BreakerAction, state: BreakerState) -> None:
         if action == "open":
@@ -185,6 +188,15 @@ class CircuitBreakers:
             return
         log.warning("circuit breaker on %s: %s (%s)", queue, action.replace("_", "-"), state.reason)
         self.audit.record(BREAKER_IDENTITY, AUDIT_ACTIONS[action], queue, 1, "ok", state.reason)
+
+
+def _failed_since(attempt_errors: bytes | None, since: float) -> bool:
+    """Whether the job's attempt history (`[[attempt, at_ms, error], ...]`) holds a failure at or after `since`."""
+    try:
+        history = json.loads(attempt_errors) if attempt_errors else []
+        return any(float(entry[1]) / 1000 >= since for entry in history)
+    except (ValueError, TypeError, IndexError):
+        return False
 
 
 def _text(value: bytes | str) -> str:
