@@ -55,7 +55,7 @@ def test_going_back_up_while_resolving_keeps_it_firing_without_a_new_firing() ->
 
 
 def test_missing_values_count_as_clear() -> None:
-    state, transitions = run([(0, 150), (10, 150), (11, None), (31, None)])
+    _state, transitions = run([(0, 150), (10, 150), (11, None), (31, None)])
     assert [t for _, t in transitions] == ["fired", "resolved"]
 
 

@@ -33,7 +33,7 @@ def notifications(registry, queue: str = "email-notifications") -> list[str]:
                   for job in registry.list_jobs(queue, state, 0, 500).jobs)
 
 
-def evaluate_until(evaluator, transition: str, rule: str = None, timeout: float = 20.0):
+def evaluate_until(evaluator, transition: str, rule: str | None = None, timeout: float = 20.0):
     """Run the evaluator until it reports `transition` (for `rule`), then return that report."""
     def done():
         report = evaluator.run_once()

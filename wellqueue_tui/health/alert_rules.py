@@ -3,6 +3,7 @@ level, hold times, recipients, mutes; CRUD, and the four defaults of the SaaS jo
 
 from __future__ import annotations
 
+import builtins
 import re
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -208,10 +209,10 @@ class AlertStore:
         if not removed:
             raise AlertRuleError(f"no alert rule named {safe_str(name, 60)!r}; `wellqueue alerts list` shows them")
 
-    def install_defaults(self) -> list[str]:
+    def install_defaults(self) -> builtins.list[str]:  # `list` here is this class's method
         """Install default_rules() once per Redis, into an empty rule set only; returns the names installed."""
 
-        def apply(pipe: redis.client.Pipeline) -> list[str]:
+        def apply(pipe: redis.client.Pipeline) -> builtins.list[str]:
             if pipe.exists(self.keys.alert_rules_installed):
                 return []
             defaults = default_rules() if pipe.hlen(self.keys.alert_rules) == 0 else []

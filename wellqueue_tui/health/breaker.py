@@ -190,7 +190,7 @@ class CircuitBreakers:
         self.audit.record(BREAKER_IDENTITY, AUDIT_ACTIONS[action], queue, 1, "ok", state.reason)
 
 
-def _failed_since(attempt_errors: bytes | None, since: float) -> bool:
+def _failed_since(attempt_errors: bytes | str | None, since: float) -> bool:
     """Whether the job's attempt history (`[[attempt, at_ms, error], ...]`) holds a failure at or after `since`."""
     try:
         history = json.loads(attempt_errors) if attempt_errors else []
