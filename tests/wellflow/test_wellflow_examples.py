@@ -45,7 +45,7 @@ def wellflow(redis_client, redis_url: str, worker_settings: Settings) -> Iterato
     """The built-in kinds on the private Redis, and a worker taking WellFlow's three queues."""
     with make_broker(redis_url, worker_settings, list(all_kinds().values())) as broker:
         with running_worker(broker, threads=3, queues=WELLFLOW_QUEUES):
-            yield broker, Registry(broker.client, broker.namespace)
+            yield broker, Registry(broker.client, broker.keys)
 
 
 @pytest.fixture
