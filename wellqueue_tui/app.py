@@ -33,6 +33,7 @@ from .auth.permissions import Action
 from .console_data import ConsoleSource, OperationsSource, offers
 from .jobs.models import QueueCounts
 from .sanitize import safe_str
+from .screens.alerts import AlertsScreen
 from .screens.audit import AuditScreen
 from .screens.base import ConsoleScreen
 from .screens.command import CommandScreen
@@ -44,6 +45,7 @@ from .screens.operator_actions import OperatorActions, jobs_phrase
 from .screens.overview import OverviewScreen
 from .screens.queue import QueueScreen
 from .screens.schedules import SchedulesScreen
+from .screens.timeline import TimelineScreen
 from .screens.workers import WorkersScreen
 from .widgets.status_bars import scheduler_summary
 from .widgets.worker_table import up_summary
@@ -61,6 +63,9 @@ STYLES = stylesheet_folder()
 
 #: What a source raises when Redis is unreachable or refuses: the console shows a banner and keeps retrying.
 UNREACHABLE_ERRORS: tuple[type[BaseException], ...] = (redis.exceptions.RedisError, OSError)
+
+#: Queue health changes slowly and costs a few round trips; read it this often (seconds), alerts every tick.
+HEALTH_EVERY_S = 5.0
 
 #: Longest text typed into the palette that is still taken for a job id.
 MAX_JOB_ID = 200
@@ -91,6 +96,16 @@ class ServerChecked(Message):
         self.workers = workers
         self.knows_scheduler = knows_scheduler
         self.scheduler = scheduler
+
+
+class HealthChecked(Message):
+    """The alerts firing now, and (when the source has them) queue health and breaker states by queue."""
+
+    def __init__(self, firing: list[Any], health: dict[str, Any] | None, breakers: dict[str, Any] | None) -> None:
+        super().__init__()
+        self.firing = firing
+        self.health = health
+        self.breakers = breakers
 
 
 class ActionFinished(Message):
@@ -160,6 +175,10 @@ class ScreenCommands(ListedCommands):
             yield "Schedules", app.open_schedules, "Cron schedules: next and last runs, run now, pause"
         if offers(app.source, "audit_entries"):
             yield "Audit log", app.open_audit, "Who did what, newest first"
+        if offers(app.source, "alert_rules"):
+            yield "Alerts", app.open_alerts, "Alert rules, what fires now, history; mute"
+        if offers(app.source, "timeline"):
+            yield "Timeline", app.open_timeline, "What happened lately, newest first; copy a summary"
 
 
 class WellQueueApp(App[None]):
@@ -167,7 +186,8 @@ class WellQueueApp(App[None]):
 
     TITLE = "WellQueue"
     CSS_PATH = [
-        STYLES / name for name in ("app.tcss", "overview.tcss", "queue.tcss", "job.tcss", "fleet.tcss", "dialogs.tcss")
+        STYLES / name
+        for name in ("app.tcss", "overview.tcss", "queue.tcss", "job.tcss", "fleet.tcss", "dialogs.tcss", "health.tcss")
     ]
     COMMANDS = App.COMMANDS | {QueueCommands, ScreenCommands}
     BINDINGS = [
@@ -175,6 +195,8 @@ class WellQueueApp(App[None]):
         Binding("question_mark", "help", "Help", key_display="?"),
         # priority: opens the prompt as the key arrives, so what is typed after `:` lands in it
         Binding("colon", "command_mode", "Command line", key_display=":", priority=True, show=False),
+        Binding("exclamation_mark", "open_alerts", "Alerts", key_display="!", show=False),
+        Binding("T", "open_timeline", "Timeline", show=False),
     ]
 
     #: None while the source answers; otherwise what went wrong (shown in the banner).
@@ -183,6 +205,10 @@ class WellQueueApp(App[None]):
     workers_summary: reactive[str | None] = reactive(None)
     #: `scheduler host-a:4242` or `scheduler: no leader`, when the source can tell.
     scheduler_summary: reactive[str | None] = reactive(None)
+    #: The alerts firing now (alert states), for the alert bar on every screen.
+    firing_alerts: reactive[tuple] = reactive(())
+    #: Queue health and breaker states by queue, for the queue panels (empty when the source has none).
+    queue_health: reactive[dict] = reactive(dict, always_update=True)
 
     def __init__(
         self,
@@ -192,6 +218,7 @@ class WellQueueApp(App[None]):
         refresh_interval: float = 1.0,
         clock: Callable[[], float] = time.time,
         local_zone: tzinfo | None = None,
+        bell: bool = True,
     ) -> None:
         super().__init__()
         self.source = source
@@ -203,6 +230,10 @@ class WellQueueApp(App[None]):
         self.counts: dict[str, QueueCounts] = {}  # latest counts per queue, for confirmations and the palette
         self.fleet: list[Any] | None = None  # the worker processes the heartbeat read last, when the source has them
         self.operator = OperatorActions(self)
+        self.bell_on_alert = bell  # WELLQUEUE_CONSOLE_BELL
+        self.breaker_states: dict[str, Any] = {}
+        self.health_checked_at: float | None = None
+        self._seen_firings: set[tuple] | None = None  # (rule, queue, fired_at) of the last reading
 
     def now(self) -> float:
         """The current time on the Redis server's clock."""
@@ -211,11 +242,24 @@ class WellQueueApp(App[None]):
     def on_mount(self) -> None:
         self.push_screen(OverviewScreen())
         self.check_server()
+        self.check_alerts()
         self.set_interval(self.refresh_interval, self.tick)
 
     def tick(self) -> None:
         self.check_server()
+        self.check_alerts()
         self.refresh_visible()
+
+    def check_alerts(self) -> None:
+        if offers(self.source, "firing_alerts"):
+            self.check_health(with_queues=self._queue_health_due())
+
+    def _queue_health_due(self) -> bool:
+        now = self.clock()
+        if self.health_checked_at is not None and now - self.health_checked_at < HEALTH_EVERY_S:
+            return False
+        self.health_checked_at = now
+        return offers(self.source, "queue_health")
 
     def refresh_visible(self) -> None:
         """Reload the top-most console screen (a dialog on top keeps its screen live underneath)."""
@@ -258,6 +302,26 @@ class WellQueueApp(App[None]):
             self.workers_summary = f"workers {up_summary(message.workers)}"
         if message.knows_scheduler:
             self.scheduler_summary = scheduler_summary(message.scheduler)
+
+    @work(thread=True, exclusive=True, group="health")
+    def check_health(self, with_queues: bool) -> None:
+        """The alerts firing now (every tick) and queue health with breaker states (every few seconds)."""
+        source = cast(Any, self.source)
+        with self.reading():
+            firing = source.firing_alerts()
+            health = {item.queue: item for item in source.queue_health()} if with_queues else None
+            breakers = source.breakers() if with_queues and offers(source, "breakers") else None
+            self.post_message(HealthChecked(firing, health, breakers))
+
+    def on_health_checked(self, message: HealthChecked) -> None:
+        firings = {(state.rule, state.queue, state.fired_at) for state in message.firing}
+        if self._seen_firings is not None and firings - self._seen_firings and self.bell_on_alert:
+            self.bell()  # a new alert fired since the last reading
+        self._seen_firings = firings
+        self.firing_alerts = tuple(message.firing)
+        if message.health is not None:
+            self.breaker_states = message.breakers or {}
+            self.queue_health = message.health
 
     @work(thread=True, group="actions")
     def perform(self, call: Callable[[], Any], after: Callable[[], object] | None = None) -> None:
@@ -326,6 +390,24 @@ class WellQueueApp(App[None]):
             self.screen.apply_filter(command.argument)
         else:
             {"workers": self.open_workers, "schedules": self.open_schedules, "audit": self.open_audit}[command.name]()
+    def open_alerts(self) -> None:
+        if offers(self.source, "alert_rules"):
+            self.push_screen(AlertsScreen())
+
+    def open_timeline(self, queue: str | None = None) -> None:
+        if offers(self.source, "timeline"):
+            self.push_screen(TimelineScreen(queue))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The Alerts and Timeline keys exist only for a source that can fill those screens."""
+        needs = {"open_alerts": "alert_rules", "open_timeline": "timeline"}.get(action)
+        return offers(self.source, needs) if needs else True
+
+    def action_open_alerts(self) -> None:
+        self.open_alerts()
+
+    def action_open_timeline(self) -> None:
+        self.open_timeline()
 
     def action_help(self) -> None:
         screen = self.screen

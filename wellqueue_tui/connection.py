@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 from urllib.parse import unquote, urlsplit
 
 import redis
@@ -185,3 +185,11 @@ def describe_url(url: str) -> str:
         user = userinfo.split(":", 1)[0]
         authority = f"{user}:***@{hosts}"
     return f"{scheme}://{authority}{slash}{tail}"
+
+
+_Value = TypeVar("_Value")
+
+
+def transaction_value(client: redis.Redis, apply: Callable[[redis.client.Pipeline], _Value], *watches: str) -> _Value:
+    """`client.transaction(..., value_from_callable=True)`: what `apply` returns (redis-py types it as None)."""
+    return cast(_Value, client.transaction(apply, *watches, value_from_callable=True))  # type: ignore[arg-type]

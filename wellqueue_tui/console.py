@@ -57,7 +57,7 @@ def run_console(settings: Settings, identity: Identity, url: str, *, with_worker
     session = build_session(settings, identity, url)
     log_path = log_to_file(settings.data_dir)
     host = WorkerHost(settings, url) if with_workers else None
-    app = WellQueueApp(session, supervisor=host)
+    app = WellQueueApp(session, supervisor=host, bell=settings.console_bell)
     asyncio.run(run_hosted(app, host))
     print(f"WellQueue console closed; log: {log_path}")
     return 0

@@ -18,6 +18,13 @@ from .auth.audit import AuditLog, AuditPage, Outcome
 from .auth.identity import Identity
 from .auth.permissions import Action, PermissionDenied, allowed, check
 from .connection import reply_text
+from .health.alert_rules import AlertRule, AlertStore
+from .health.alert_state import AlertState
+from .health.alerts import HistoryEntry, alert_history, alert_states, firing_alerts
+from .health.breaker import BreakerStore
+from .health.breaker_state import BreakerState
+from .health.queue_health import QueueHealth, read_health
+from .health.timeline import TimelineEvent, read_timeline
 from .jobs import actions
 from .jobs.actions import ActionError, ActionResult
 from .jobs.key_types import name_wrong_type
@@ -59,6 +66,8 @@ class OperatorSession:
         self.enqueue_fn = enqueue_fn  # for running a schedule now; None where nothing may be enqueued
         self.schedule_store = ScheduleStore(registry.client, registry.keys, org=identity.org)
         self.worker_records = WorkerRecords(registry.client, registry.keys)
+        self.alert_store = AlertStore(registry.client, registry.keys)
+        self.breaker_store = BreakerStore(registry.client, registry.keys)
 
     @property
     def org(self) -> str | None:
@@ -287,6 +296,61 @@ class OperatorSession:
         outcome: Outcome = "ok" if code == 0 else "error"
         return code, self._audit(action, target, 1 if code == 0 else 0, outcome, f"exit code {code}", owner)
 
+    # -- health: queue figures, alerts, circuit breakers, the incident timeline -----------------------
+    def queue_health(self, queues: list[str] | None = None) -> list[QueueHealth]:
+        """Latency, consumers, stuck jobs and trends per queue; none for a token with an org (the figures
+        cover every organization, as throughput does)."""
+        if self.org:
+            return []
+        return read_health(self.registry.client, self.registry.keys, queues)
+
+    def firing_alerts(self) -> list[AlertState]:
+        return firing_alerts(self.registry.client, self.registry.keys)
+
+    def alert_rules(self) -> list[AlertRule]:
+        return self.alert_store.list()
+
+    def alert_states(self) -> list[AlertState]:
+        return alert_states(self.registry.client, self.registry.keys)
+
+    def alert_history(self, limit: int = 200) -> list[HistoryEntry]:
+        return alert_history(self.registry.client, self.registry.keys, limit)
+
+    def breakers(self) -> dict[str, BreakerState]:
+        """Every queue's circuit breaker state (queues without a breaker are absent)."""
+        return self.breaker_store.states()
+
+    def timeline(self, since_s: float, queue: str | None = None) -> list[TimelineEvent]:
+        """What happened in the last `since_s` seconds, newest first, optionally only about `queue`."""
+        now = self.server_time()
+        return read_timeline(self.registry.client, self.registry.keys, now - since_s, queue=queue, now=now)
+
+    def mute_alert(self, name: str, seconds: float) -> ActionResult:
+        """Hold back a rule's notifications for `seconds` (it is still evaluated and shown)."""
+        def run() -> ActionResult:
+            self.alert_store.mute(name, self.server_time() + seconds)
+            return ActionResult("alert_mute", name, 1, f"alert {name} muted for {seconds / 60:g} min")
+        return self.perform(Action.ALERT_MUTE, name, run)
+
+    def unmute_alert(self, name: str) -> ActionResult:
+        def run() -> ActionResult:
+            self.alert_store.unmute(name)
+            return ActionResult("alert_unmute", name, 1, f"alert {name} notifies again")
+        return self.perform(Action.ALERT_UNMUTE, name, run)
+
+    def update_alert(self, name: str, changes: dict) -> ActionResult:
+        """Change some fields of a rule (validated as a whole), e.g. `{"enabled": False}`."""
+        def run() -> ActionResult:
+            self.alert_store.update(name, **changes)
+            return ActionResult("alert_update", name, 1, f"alert {name} updated ({', '.join(sorted(changes))})")
+        return self.perform(Action.ALERT_UPDATE, name, run)
+
+    def remove_alert(self, name: str) -> ActionResult:
+        def run() -> ActionResult:
+            self.alert_store.remove(name)
+            return ActionResult("alert_remove", name, 1, f"alert {name} removed")
+        return self.perform(Action.ALERT_REMOVE, name, run)
+
     # -- the HTTP API: enqueue, schedule edits, cluster metrics -----------------------------------
     def enqueue_job(self, queue: str, payload: object, submit: Callable[[], tuple[str, bool]]) -> ActionResult:
         """Submit one job through `submit` (which returns its id and whether it was created): OPERATOR and up,
@@ -361,3 +425,11 @@ class OperatorSession:
         if self.org:
             raise PermissionDenied(self.identity, Action.VIEW, "metrics cover every organization; use a token without an org")
         return read_snapshot(self.registry, self.worker_records)
+
+    def cluster_health(self):
+        """Queue health, alert and breaker states for the Prometheus gauges; refused to a token with an org."""
+        from .health.metrics import read_health_reading
+
+        if self.org:
+            raise PermissionDenied(self.identity, Action.VIEW, "metrics cover every organization; use a token without an org")
+        return read_health_reading(self.registry.client, self.registry.keys)

@@ -93,6 +93,7 @@ class Settings(BaseSettings):
     grace_seconds: float = Field(default=30.0, gt=0)
     heartbeat_timeout_ms: int = Field(default=15_000, ge=1000)
     reaper_interval_s: float = Field(default=5.0, gt=0)
+    console_bell: bool = True  # WELLQUEUE_CONSOLE_BELL: the console rings the terminal bell when an alert fires
 
     smtp_host: str | None = None
     smtp_port: int = Field(default=587, ge=1, le=65535)

@@ -51,6 +51,8 @@ def test_metrics_in_prometheus_text_format(api):
                if s.labels == {"queue": "data-validation", "state": "waiting"}]
     assert waiting[0].value == 1
     assert families["wellqueue_worker_processes_up"].samples[0].labels == {"host": "host-a"}
+    latency = [s for s in families["wellqueue_queue_latency_seconds"].samples if s.labels == {"queue": "data-validation"}]
+    assert latency[0].value >= 0 and "wellqueue_alert_firing" in families and "wellqueue_breaker_state" in families
 
 
 def test_openapi_document_is_valid_and_complete(api):

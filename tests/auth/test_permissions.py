@@ -33,6 +33,12 @@ EXPECTED: dict[Action, set[Role]] = {
     Action.ISSUE_TOKEN: {A},
     Action.DEMO: {A},
     Action.REDIS_STOP: {A},
+    Action.ALERT_ADD: {A},
+    Action.ALERT_UPDATE: {A},
+    Action.ALERT_REMOVE: {A},
+    Action.ALERT_MUTE: {O, A},
+    Action.ALERT_UNMUTE: {O, A},
+    Action.BREAKER_CONFIGURE: {A},
 }
 
 
@@ -42,6 +48,7 @@ def test_expected_table_covers_every_action() -> None:
         "view", "retry", "retry_all", "promote", "pause", "resume", "run_schedule", "remove", "clean", "drain",
         "schedule_add", "schedule_update", "schedule_remove", "schedule_pause", "schedule_resume",
         "scale_workers", "restart_worker", "view_audit", "issue_token", "enqueue", "demo", "redis_stop",
+        "alert_add", "alert_update", "alert_remove", "alert_mute", "alert_unmute", "breaker_configure",
     ]  # fmt: skip
 
 

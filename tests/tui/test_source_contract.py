@@ -13,7 +13,8 @@ import pytest
 
 from wellqueue_tui.auth.identity import LOCAL_DEV, Identity, Role
 from wellqueue_tui.auth.permissions import PermissionDenied
-from wellqueue_tui.console_data import ConsoleSource, OperationsSource
+from wellqueue_tui.console_data import ConsoleSource, HealthSource, OperationsSource
+from wellqueue_tui.health.alert_rules import AlertRuleError, AlertStore, default_rules
 from wellqueue_tui.jobs import enqueue
 from wellqueue_tui.jobs.actions import ActionError
 from wellqueue_tui.jobs.keys import DEFAULT_KEYS as KEYS
@@ -28,7 +29,7 @@ from jobs.conftest import make_broker, running_worker, state_of, wait_for
 from jobs.sample_kinds import KIND as SAMPLE_KIND
 
 from .sample_data import NOW, job
-from .static_source import StaticOperationsSource
+from .static_health import StaticHealthSource
 
 QUEUE = SAMPLE_KIND.queue
 MANAGER = Identity("mona", Role.MANAGER)
@@ -73,11 +74,11 @@ def static_world() -> World:
             delayed_for_s=DELAY_S.get(job_id),
         ))
     workers = [WorkerInfo(**{**dataclasses.asdict(record), "heartbeat": NOW, "heartbeat_age_s": 0.0}) for record in WORKERS]
-    shared = StaticOperationsSource(details, now=NOW, workers=workers, schedules=default_schedules(),
-                                    scheduler_leader=LEADER)
+    shared = StaticHealthSource(details, now=NOW, workers=workers, schedules=default_schedules(),
+                                scheduler_leader=LEADER, rules=default_rules())
 
-    def as_role(identity: Identity) -> StaticOperationsSource:
-        other = StaticOperationsSource([], now=NOW)  # the same data (shared, not copied), another identity
+    def as_role(identity: Identity) -> StaticHealthSource:
+        other = StaticHealthSource([], now=NOW)  # the same data (shared, not copied), another identity
         other.__dict__.update(shared.__dict__)
         other.identity = identity
         return other
@@ -98,6 +99,7 @@ def redis_world(redis_client, redis_url, tmp_path) -> Iterator[World]:
                     wait_for(lambda job_id=job_id, state=state: state_of(registry, job_id) == state)
         client = broker.client
         ScheduleStore(client, KEYS).install_defaults()
+        AlertStore(client, KEYS).install_defaults()
         WorkerRecords(client, KEYS).publish([dataclasses.replace(record, started=None) for record in WORKERS])
         client.set(KEYS.leader, LEADER)
 
@@ -275,3 +277,52 @@ def test_workers_and_the_scheduler_leader(world):
     assert shown == [(r.id, r.host, r.supervisor, r.group, r.queues, r.threads, str(r.state), r.pid, r.restarts,
                       r.active, r.last_error) for r in WORKERS]
     assert world.source.scheduler_leader() == LEADER
+
+
+# Health: queue figures, alert rules, the timeline
+
+
+def test_both_back_ends_offer_the_health_calls(world):
+    assert isinstance(world.source, HealthSource)
+
+
+def test_queue_health(world):
+    [health] = world.source.queue_health([QUEUE])
+    assert (health.queue, health.waiting, health.delayed, health.paused) == (QUEUE, 4, 2, False)
+    assert (health.consumers, health.crash_looping, health.stuck) == (1, 1, 0)
+    assert health.latency_s is not None and health.latency_s >= 0
+    assert health.warnings == ("crash loop 1",)
+    assert world.source.firing_alerts() == [] and world.source.breakers() == {}
+
+
+def test_alert_rules_mute_disable_and_remove(world):
+    names = [rule.name for rule in world.source.alert_rules()]
+    assert names == ["failure-rate", "queue-depth", "redis-connection", "stalled-jobs"]
+    assert "muted for 60 min" in world.source.mute_alert("queue-depth", 3600).message
+    [muted] = [rule for rule in world.source.alert_rules() if rule.name == "queue-depth"]
+    assert muted.muted_until == pytest.approx(world.source.server_time() + 3600, abs=60)
+    world.source.unmute_alert("queue-depth")
+    world.source.update_alert("queue-depth", {"enabled": False})
+    assert [rule.enabled for rule in world.source.alert_rules() if rule.name == "queue-depth"] == [False]
+    with pytest.raises(AlertRuleError, match="cannot change kind"):
+        world.source.update_alert("queue-depth", {"kind": "latency"})
+    world.source.remove_alert("queue-depth")
+    with pytest.raises(AlertRuleError, match="no alert rule named 'queue-depth'"):
+        world.source.remove_alert("queue-depth")
+    assert "queue-depth" not in [rule.name for rule in world.source.alert_rules()]
+
+
+def test_a_manager_may_not_mute_and_an_operator_may_not_edit(world):
+    with pytest.raises(PermissionDenied, match="alert_mute needs"):
+        world.as_role(MANAGER).mute_alert("queue-depth", 60)
+    with pytest.raises(PermissionDenied, match="alert_update needs"):
+        world.as_role(Identity("olga", Role.OPERATOR)).update_alert("queue-depth", {"enabled": False})
+    world.as_role(Identity("olga", Role.OPERATOR)).mute_alert("queue-depth", 60)
+    assert all(rule.enabled for rule in world.source.alert_rules())
+
+
+def test_a_pause_shows_on_the_timeline(world):
+    world.source.pause_queue(QUEUE)
+    events = world.source.timeline(3600, QUEUE)
+    assert [(event.kind, event.queue) for event in events if event.kind == "pause"] == [("pause", QUEUE)]
+    assert world.source.timeline(3600, "webhooks") == [e for e in world.source.timeline(3600, "webhooks") if e.queue != QUEUE]

@@ -63,6 +63,8 @@ def test_metrics_endpoint_serves_the_expected_metrics(redis_url, redis_client):
                  "wellqueue_worker_processes_up"):
         assert f"# TYPE {name} " in text
     assert samples["wellqueue_up"][()] == 1
+    assert samples["wellqueue_queue_consumers"][(("queue", "webhooks"),)] == 2  # the running two; from health.metrics
+    assert samples["wellqueue_queue_stuck_jobs"][(("queue", "webhooks"),)] == 0
     jobs = samples["wellqueue_queue_jobs"]
     assert jobs[(("queue", "webhooks"), ("state", "waiting"))] == 2
     assert jobs[(("queue", "webhooks"), ("state", "failed"))] == 1

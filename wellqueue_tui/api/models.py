@@ -212,6 +212,24 @@ class ActionOut(BaseModel):
     message: str
 
 
+class QueueHealthOut(BaseModel):
+    """Health figures of one queue (see the README's "Queue health"); rates and the failure share cover the
+    last 5 minutes and count every failed attempt, retried ones included."""
+
+    latencySeconds: float | None = Field(description="age of the oldest waiting job; null when nothing waits")
+    consumers: int = Field(description="running worker processes listening to the queue, on every host")
+    stuck: int = Field(description="active jobs past their time limit or whose worker stopped heartbeating")
+    crashLooping: int
+    arrivalPerMinute: float | None
+    finishedPerMinute: float
+    failureRate: float | None
+    backlogGrowing: bool
+    drainSeconds: float | None = Field(description="time to empty the backlog at the current trend")
+    warnings: list[str]
+    breaker: Literal["closed", "open", "half_open"] | None = Field(description="null when the queue has none")
+    firingAlerts: list[str] = Field(description="names of the alert rules firing on this queue")
+
+
 class QueueStats(BaseModel):
     name: str
     waiting: int
@@ -226,6 +244,7 @@ class QueueStats(BaseModel):
     failedLastHour: int
     failureRate: float = Field(description="failed / (completed + failed) in the last hour")
     meanDurationMs: float | None
+    health: QueueHealthOut | None = Field(default=None, description="null for a token with an organization")
 
 
 class StatsOut(BaseModel):

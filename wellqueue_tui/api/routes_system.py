@@ -12,6 +12,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.metrics_core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from ..health.metrics import HealthReading, describe_health
 from ..jobs.keys import KeySchema
 from ..workers.prometheus import MetricsSnapshot, describe
 from ..workers.worker_records import ALIVE_WITHIN_S, WorkerRecords, WorkerState
@@ -19,7 +20,7 @@ from .endpoints import Endpoint
 from .models import HealthOut, QueueStats, StatsOut
 from .responses import reply
 from .services import services_of
-from .stats import read_queue_stats
+from .stats import read_health_out, read_queue_stats
 
 
 def check_health(client: redis.Redis, keys: KeySchema) -> HealthOut:
@@ -44,20 +45,22 @@ async def health(request: web.Request) -> web.Response:
 class SnapshotCollector(Collector):
     """The metric families of one snapshot already read (so a Redis failure is a 503, not a partial page)."""
 
-    def __init__(self, snapshot: MetricsSnapshot) -> None:
+    def __init__(self, snapshot: MetricsSnapshot, health: HealthReading) -> None:
         self.snapshot = snapshot
+        self.health = health
 
     def collect(self) -> Iterator[Metric]:
         up = GaugeMetricFamily("wellqueue_up", "1 when the metrics endpoint could read Redis, else 0")
         up.add_metric([], 1)
         yield up
         yield from describe(self.snapshot)
+        yield from describe_health(*self.health)
 
 
 async def metrics(request: web.Request) -> web.Response:
-    snapshot = await services_of(request).operate(request, lambda s: s.cluster_metrics())
+    snapshot, health = await services_of(request).operate(request, lambda s: (s.cluster_metrics(), s.cluster_health()))
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(SnapshotCollector(snapshot))
+    registry.register(SnapshotCollector(snapshot, health))
     return web.Response(body=generate_latest(registry), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
@@ -66,7 +69,8 @@ async def stats(request: web.Request) -> web.Response:
 
     def work(session) -> StatsOut:
         names = sorted(set(session.known_queues()) | set(services.broker.kinds))
-        return StatsOut(queues={name: read_queue_stats(session, name) for name in names})
+        health = read_health_out(session, names)
+        return StatsOut(queues={name: read_queue_stats(session, name, health.get(name)) for name in names})
 
     return reply(await services.operate(request, work))
 

@@ -30,6 +30,12 @@ class Action(StrEnum):
     ENQUEUE = "enqueue"
     DEMO = "demo"
     REDIS_STOP = "redis_stop"
+    ALERT_ADD = "alert_add"
+    ALERT_UPDATE = "alert_update"
+    ALERT_REMOVE = "alert_remove"
+    ALERT_MUTE = "alert_mute"
+    ALERT_UNMUTE = "alert_unmute"
+    BREAKER_CONFIGURE = "breaker_configure"
 
 
 #: Weakest first: each role may do everything the roles before it may.
@@ -62,6 +68,12 @@ MINIMUM_ROLE: dict[Action, Role] = {
     Action.ISSUE_TOKEN: Role.ADMIN,
     Action.DEMO: Role.ADMIN,
     Action.REDIS_STOP: Role.ADMIN,
+    Action.ALERT_ADD: Role.ADMIN,
+    Action.ALERT_UPDATE: Role.ADMIN,
+    Action.ALERT_REMOVE: Role.ADMIN,
+    Action.ALERT_MUTE: Role.OPERATOR,  # silencing a known incident is day-to-day work
+    Action.ALERT_UNMUTE: Role.OPERATOR,
+    Action.BREAKER_CONFIGURE: Role.ADMIN,
 }
 
 

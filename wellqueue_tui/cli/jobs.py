@@ -14,6 +14,7 @@ from typing import Any
 from ..durations import DurationError, parse_duration
 from ..jobs.models import STATES
 from .context import EXIT_USAGE, CliContext, CliError
+from .health import queue_health_dicts
 from .output import emit_json, printable, report, table, warn, when
 
 
@@ -66,6 +67,7 @@ def cmd_queues(ctx: CliContext) -> int:
 def cmd_stats(ctx: CliContext) -> int:
     session = ctx.session()
     queues = [ctx.args.queue] if ctx.args.queue else session.known_queues()
+    health = queue_health_dicts(session, queues)
     stats: list[dict[str, Any]] = []
     for queue in queues:
         counts = session.queue_counts(queue)
@@ -77,14 +79,16 @@ def cmd_stats(ctx: CliContext) -> int:
             "queue": queue, "counts": counts, "completed_last_hour": completed, "failed_last_hour": failed,
             "failure_rate": round(failed / (completed + failed), 4) if completed + failed else 0.0,
             "mean_duration_ms": round(duration / completed, 1) if completed else None,
+            "health": health.get(queue),
         })
     if ctx.args.json:
         emit_json(stats)
         return 0
     rows = [[printable(r["queue"]), *(str(r["counts"].of(s)) for s in STATES), str(r["completed_last_hour"]),
              str(r["failed_last_hour"]), f"{r['failure_rate']:.1%}",
-             "-" if r["mean_duration_ms"] is None else f"{r['mean_duration_ms']:.0f} ms"] for r in stats]
-    print(table(rows, ["QUEUE", *(s.upper() for s in STATES), "DONE/H", "FAILED/H", "FAIL%", "MEAN"]))
+             "-" if r["mean_duration_ms"] is None else f"{r['mean_duration_ms']:.0f} ms",
+             printable(", ".join(r["health"]["warnings"]) if r["health"] else "", 60)] for r in stats]
+    print(table(rows, ["QUEUE", *(s.upper() for s in STATES), "DONE/H", "FAILED/H", "FAIL%", "MEAN", "HEALTH"]))
     return 0
 
 

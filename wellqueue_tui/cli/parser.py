@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from . import console, fleet, jobs, schedules, tokens
+from . import console, fleet, health, jobs, schedules, tokens
 
 DESCRIPTION = "`wellqueue`: the console with its workers, `--workers-only` for servers, and the operator subcommands."
 
@@ -33,4 +33,5 @@ def build_parser() -> argparse.ArgumentParser:
     console.add_commands(sub)
     schedules.add_commands(sub)
     tokens.add_commands(sub)
+    health.add_commands(sub)
     return parser

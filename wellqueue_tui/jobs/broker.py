@@ -30,6 +30,7 @@ from .keys import KeySchema
 from .kind import JobKind
 from .middleware import Attempts, Heartbeat, JobContexts, Outcome, PauseGate, outcome_of
 from .options import DEFAULT_KEEP_COMPLETED, DEFAULT_KEEP_FAILED
+from .probe_gate import claim_probe, record_probe
 from .scripts import RegistryScripts
 
 #: A job that killed its worker this many times is failed instead of redelivered again.
@@ -67,6 +68,7 @@ class WellQueueBroker(RedisBroker):
         self.keys = keys
         self.registry_scripts = RegistryScripts(client, keys)
         self.paused_queues: frozenset[str] = frozenset()
+        self.probe_queues: frozenset[str] = frozenset()  # paused queues whose breaker offers one probe job
         self.kinds: dict[str, JobKind] = {}  # queue name -> kind, filled by declare_kind
         self.max_payload_bytes = max_payload_bytes  # `submission` refuses larger JSON-encoded payloads
 
@@ -158,6 +160,7 @@ class WellQueueConsumer(_RedisConsumer):
         self.list_key = self.keys.delayed if self.is_delay_queue else self.keys.ready
         self.ready_zset_key = self.keys.delayed_prioritized if self.is_delay_queue else self.keys.prioritized
         self.scripts: RegistryScripts = broker.registry_scripts
+        self.probe_rid: bytes | None = None  # the message this consumer let through a paused queue as a probe
 
     # -- fetching ---------------------------------------------------------------------------
     def __next__(self) -> MessageProxy | None:
@@ -175,13 +178,22 @@ class WellQueueConsumer(_RedisConsumer):
                         continue
                     self.misses = 0
                     self.queued_message_ids.add(message.message_id)
-                    return MessageProxy(message)
+                    proxy = MessageProxy(message)
+                    if rid == self.probe_rid:
+                        proxy._wq_probe = True  # type: ignore[attr-defined]  # the PauseGate lets it run
+                        self.probe_rid = None
+                        record_probe(self.broker.client, self.registry_keys, self.canonical, message.message_id)
+                    return proxy
 
+                probing = False
                 if not self.is_delay_queue and self.canonical in self.broker.paused_queues:
-                    time.sleep(min(self.timeout, 1000) / 1000)
-                    return None
+                    probing = self.canonical in self.broker.probe_queues and claim_probe(
+                        self.broker.client, self.registry_keys, self.canonical)
+                    if not probing:
+                        time.sleep(min(self.timeout, 1000) / 1000)
+                        return None
 
-                wanted = self.prefetch - self.outstanding_message_count
+                wanted = 1 if probing else self.prefetch - self.outstanding_message_count
                 if wanted > 0:
                     flat = self.scripts.fetch(
                         keys=[self.ready_zset_key, self.list_key, self.msgs_key, self.acks_key,
@@ -189,6 +201,8 @@ class WellQueueConsumer(_RedisConsumer):
                         args=[wanted],
                     )
                     self.message_cache = [(flat[i], flat[i + 1]) for i in range(0, len(flat), 2)]
+                    if probing and self.message_cache:
+                        self.probe_rid = self.message_cache[0][0]
                 if not self.message_cache:
                     self.misses, backoff_ms = compute_backoff(self.misses, max_backoff=self.timeout)
                     time.sleep(backoff_ms / 1000)

@@ -97,6 +97,51 @@ class KeySchema:
         """Stream of operator actions."""
         return self._k("audit")
 
+    # -- alerts and circuit breakers (wellqueue_tui/health) -------------------------------------
+    @property
+    def alert_rules(self) -> str:
+        """Hash rule name -> AlertRule JSON."""
+        return self._k("alerts", "rules")
+
+    @property
+    def alert_rules_installed(self) -> str:
+        """String marking that the default alert rules were installed once."""
+        return self._k("alerts", "installed")
+
+    @property
+    def alert_state(self) -> str:
+        """Hash "{rule}|{queue}" -> AlertState JSON."""
+        return self._k("alerts", "state")
+
+    @property
+    def alert_history(self) -> str:
+        """Stream (capped) of alert firings and resolutions."""
+        return self._k("alerts", "history")
+
+    @property
+    def breaker_config(self) -> str:
+        """Hash queue -> BreakerConfig JSON."""
+        return self._k("breakers", "config")
+
+    @property
+    def breaker_state(self) -> str:
+        """Hash queue -> BreakerState JSON."""
+        return self._k("breakers", "state")
+
+    @property
+    def breaker_probes(self) -> str:
+        """Hash queue -> probe token, set while a breaker is half-open and taken by one consumer."""
+        return self._k("breakers", "probes")
+
+    @property
+    def breaker_probe_jobs(self) -> str:
+        """Hash queue -> id of the probe job that went through."""
+        return self._k("breakers", "probe_jobs")
+
+    def backlog_samples(self, queue: str) -> str:
+        """Zset of the queue's backlog size over time (member "{ms}:{size}", score ms), for arrival rates."""
+        return self._k("health", "backlog", queue)
+
     # -- names per job, queue, worker ---------------------------------------------------------
     def job(self, job_id: str) -> str:
         return self._k("job", job_id)

@@ -14,6 +14,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.worker import get_current_worker
 
+from ..widgets.alert_bar import AlertBar
 from ..widgets.status_bars import ConnectionBanner, ConsoleHeader
 from .context import ConsoleContext
 
@@ -32,6 +33,7 @@ class ConsoleScreen(Screen):
     def compose_status(self) -> ComposeResult:
         yield ConsoleHeader(classes="console-header")
         yield ConnectionBanner(classes="connection-banner")
+        yield AlertBar(classes="alert-bar")
 
     def on_screen_resume(self) -> None:
         self.refresh_data()

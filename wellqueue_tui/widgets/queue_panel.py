@@ -1,4 +1,5 @@
-"""One queue on the overview: counts per state, the paused flag, and the last hour's throughput."""
+"""One queue on the overview: counts per state, the paused flag, the last hour's throughput, and its health
+(latency, consumers, warnings, breaker) when the console's source reports it."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from textual.widgets import Label, Sparkline, Static
 from ..jobs.models import QueueCounts
 from ..sanitize import safe_text
 from . import formats
+from .health_text import health_line
 from .throughput_chart import ThroughputSeries
 
 #: The panel's count grid: rows of (left state, right state).
@@ -56,6 +58,20 @@ class QueuePanel(Vertical, can_focus=True):
             yield Label("failed/min", classes="spark-label")
             yield Sparkline([], classes="spark-failed")
         yield Static(classes="panel-rates")
+        yield Static(classes="panel-health")
+
+    def on_mount(self) -> None:
+        self.watch(self.app, "queue_health", lambda _value: self._show_health(), init=True)
+
+    def _show_health(self) -> None:
+        app = self.app
+        health_by_queue = getattr(app, "queue_health", {})
+        line = self.query_one(".panel-health", Static)
+        line.display = self.queue in health_by_queue
+        self.set_class(line.display, "-health")  # one more row (styles/health.tcss), in the grid too
+        if self.parent is not None:
+            self.parent.set_class(line.display, "-health")
+        line.update(health_line(health_by_queue.get(self.queue), getattr(app, "breaker_states", {}).get(self.queue)))
 
     def show_counts(self, counts: QueueCounts) -> None:
         self.query_one(".panel-counts", Static).update(counts_text(counts))

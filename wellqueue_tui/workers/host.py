@@ -1,5 +1,6 @@
 """This host's share of the system: its worker processes (the supervisor) and the leader-elected cron
-scheduler, whose leader also runs the dead-worker reaper. Hosted by the console and by `--workers-only`."""
+scheduler, whose leader also runs the dead-worker reaper and the health round (circuit breakers, alerts).
+Hosted by the console and by `--workers-only`."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from ..jobs.broker import build_broker
 from ..jobs.keys import KeySchema
 from ..jobs.reaper import reap_dead_workers
 from ..settings import Settings
+from .health_round import LeaderHealthRound
 from .leader import LeaderLease
 from .scheduler import CronScheduler
 from .schedules import ScheduleStore
@@ -38,16 +40,20 @@ class WorkerHost:
         client = redis_client(self.url)
         broker = build_broker(self.url, settings=self.settings, client=client)  # fires use *these* settings
         keys = KeySchema.from_settings(self.settings)
+        enqueue_fn = functools.partial(enqueue, broker=broker)
+        health_round = LeaderHealthRound(client, keys, enqueue_fn,
+                                         heartbeat_timeout_ms=self.settings.heartbeat_timeout_ms)
 
-        def reap() -> None:
+        def leader_tick() -> None:
             report = reap_dead_workers(client, keys, self.settings.heartbeat_timeout_ms)
             if report.dead_workers:
                 logger.warning("Reaper: %d dead worker(s); %d job(s) requeued, %d failed after too many "
                                "redeliveries", report.dead_workers, report.requeued, report.failed)
+            health_round()
 
-        scheduler = CronScheduler(client, functools.partial(enqueue, broker=broker), settings=self.settings,
+        scheduler = CronScheduler(client, enqueue_fn, settings=self.settings,
                                   store=ScheduleStore(client, keys), lease=LeaderLease(client, keys.leader),
-                                  on_leader_tick=reap)
+                                  on_leader_tick=leader_tick)
         scheduler.start()
         return scheduler
 

@@ -1,5 +1,6 @@
-"""Prometheus metrics endpoint: queue depths, recent outcomes and durations, and worker processes, all read
-from Redis at scrape time (so any host's endpoint reports the whole cluster). Binds 127.0.0.1 by default."""
+"""Prometheus metrics endpoint: queue depths, recent outcomes and durations, and worker processes, plus queue
+health, alert and breaker states (health.metrics), all read from Redis at scrape time (so any host's endpoint
+reports the whole cluster). Binds 127.0.0.1 by default."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from prometheus_client import CollectorRegistry, start_http_server
 from prometheus_client.metrics_core import GaugeMetricFamily, Metric, SummaryMetricFamily
 from prometheus_client.registry import Collector
 
+from ..health.metrics import HealthCollector
 from ..jobs.keys import KeySchema
 from ..jobs.models import STATES, QueueCounts
 from ..jobs.registry import Registry
@@ -147,6 +149,7 @@ def serve_metrics(port: int, client: redis.Redis, keys: KeySchema, host: str = "
     """Serve `/metrics` on host:port (port 0 picks a free one) from a daemon thread."""
     registry = CollectorRegistry(auto_describe=False)
     registry.register(WellQueueCollector(client, keys))
+    registry.register(HealthCollector(client, keys))
     server, thread = start_http_server(port, addr=host, registry=registry)
     logger.info("Prometheus metrics on http://%s:%d/metrics", host, server.server_port)
     return MetricsServer(server, thread)

@@ -14,13 +14,14 @@ import math
 import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import redis
 from apscheduler.triggers.base import BaseTrigger
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from ..connection import transaction_value
 from ..jobs.keys import KeySchema
 from ..sanitize import safe_str
 from ..settings import DEFAULT_CONCURRENCY, get_settings
@@ -425,8 +426,7 @@ _Result = TypeVar("_Result")
 
 
 def _transaction(client: redis.Redis, apply: Callable[[redis.client.Pipeline], _Result], *watches: str) -> _Result:
-    """`client.transaction` returning what `apply` returns (redis-py types the callable as returning None)."""
-    return cast(_Result, client.transaction(apply, *watches, value_from_callable=True))  # type: ignore[arg-type]
+    return transaction_value(client, apply, *watches)
 
 
 def _text(value: bytes | str) -> str:

@@ -3,7 +3,7 @@
 -- KEYS[2] payload hash: {ns}:{q}.msgs or {ns}:{q}.DQ.msgs
 -- KEYS[3] job hash {prefix}:job:{id}    KEYS[4] tombstone {prefix}:tomb:{id}    KEYS[5] set {prefix}:queues
 -- KEYS[6] priority sequence counter {ns}:{q}.PQ.seq
--- ARGV[1] key prefix
+-- ARGV[1] key prefix (a new job counts as `arrived` in the per-minute counters {prefix}:stats:{queue}:{minute})
 -- ARGV[2..15]: mode (create|upsert), rid, payload, job_id, queue, kind, state (waiting|prioritized|delayed),
 --       eta_ms (delayed), priority ('' = none), data_json, options_json, max_attempts, org ('' = none), gen ('' = none)
 -- Returns {code, server_ms}: 1 created, 2 updated, 0 already exists (create mode), -1 dropped (removed or stale copy).
@@ -26,6 +26,9 @@ if not exists then
     'max_attempts', max_attempts, 'priority', priority, 'org', org, 'created_at', now, 'attempts', 0,
     'progress', 0, 'gen', (gen ~= '' and gen or '0'))
   redis.call('SADD', KEYS[5], queue)
+  -- One command per job: the expiry is set only by the minute's first counter write.
+  local stats = stats_key(queue, math.floor(now / 60000))
+  if redis.call('HINCRBY', stats, 'arrived', 1) == 1 then redis.call('EXPIRE', stats, 172800) end
 end
 
 local score = now

@@ -2,7 +2,8 @@
 -- KEYS[1] acks set of this consumer     KEYS[2] payload hash of the consumer queue ({ns}:{q}.msgs)
 -- KEYS[3] job hash {prefix}:job:{id}     KEYS[4] dead letters zset {ns}:{q}.XQ   KEYS[5] hash {ns}:{q}.XQ.msgs
 -- KEYS[6] delay list {ns}:{q}.DQ         KEYS[7] hash {ns}:{q}.DQ.msgs
--- ARGV[1] key prefix (per-minute counters {prefix}:stats:{queue}:{minute} are built from it)
+-- ARGV[1] key prefix (per-minute counters {prefix}:stats:{queue}:{minute} are built from it: completed,
+--       duration_ms_sum, failed (permanently), retried (attempts that failed and will run again))
 -- ARGV[2..17]: outcome (completed|retry|failed|requeued|ack), rid, job_id, queue, duration_ms, error, traceback,
 --       result_json, worker, keep_completed, keep_completed_age_ms, keep_failed, keep_failed_age_ms,
 --       retry_rid, retry_payload, retry_eta_ms
@@ -68,6 +69,8 @@ record_error()
 redis.call('HSET', job, 'started_at', now - duration)
 
 if outcome == 'retry' then
+  -- Counted whoever owns the delivery, as the attempt above: failure rates judge every failed attempt.
+  if redis.call('HINCRBY', stats, 'retried', 1) == 1 then redis.call('EXPIRE', stats, 172800) end
   -- Only the owner of the delivery schedules the retry; a reaped copy is already queued elsewhere.
   if owned then
     redis.call('HSET', KEYS[7], retry_rid, retry_payload)

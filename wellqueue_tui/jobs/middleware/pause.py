@@ -1,5 +1,6 @@
-"""Pause gate: keeps the process's view of paused queues fresh and hands back a message of a paused queue
-unstarted (the consumer also stops fetching for it), so it waits again instead of running."""
+"""Pause gate: keeps the process's view of paused queues (and of the circuit breakers' probe offers) fresh and
+hands back a message of a paused queue unstarted (the consumer also stops fetching for it), so it waits again
+instead of running; the one probe job a half-open breaker lets through (jobs/probe_gate.py) runs."""
 
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ PAUSE_POLL_S = 1.0
 
 
 class PauseGate(Middleware):
-    """Polls the schema's paused set into `broker.paused_queues` and skips messages of paused queues."""
+    """Polls the schema's paused set into `broker.paused_queues` (and the probe offers into
+    `broker.probe_queues`) and skips messages of paused queues, except a marked probe."""
 
     def __init__(self, poll_s: float = PAUSE_POLL_S) -> None:
         self.poll_s = poll_s
@@ -36,8 +38,10 @@ class PauseGate(Middleware):
             self._thread.join(timeout=5)
 
     def refresh(self, broker) -> None:
-        paused = broker.client.smembers(broker.keys.paused)
+        with broker.client.pipeline(transaction=False) as pipe:
+            paused, probes = pipe.smembers(broker.keys.paused).hkeys(broker.keys.breaker_probes).execute()
         broker.paused_queues = frozenset(q.decode("utf-8", "replace") for q in paused)
+        broker.probe_queues = frozenset(q.decode("utf-8", "replace") for q in probes)
 
     def _watch(self, broker) -> None:
         while not self._stop.wait(self.poll_s):
@@ -47,7 +51,7 @@ class PauseGate(Middleware):
 
     def before_process_message(self, broker, message) -> None:
         queue = q_name(message.queue_name)
-        if queue not in broker.paused_queues:
+        if queue not in broker.paused_queues or getattr(message, "_wq_probe", False):
             return
         record_outcome(message, Outcome("requeued"))
         keys = broker.keys.queue(queue)
