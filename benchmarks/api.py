@@ -30,7 +30,9 @@ from wellqueue_tui.redis_server import start_redis
 from wellqueue_tui.settings import Settings
 
 READING = {
-    "wellId": "WELL-TX-0001", "leaseId": "LEASE-1", "operatorId": "OP-1",
+    "wellId": "WELL-TX-0001",
+    "leaseId": "LEASE-1",
+    "operatorId": "OP-1",
     "location": {"latitude": 31.99, "longitude": -102.07, "county": "Midland", "state": "TX"},
     "production": {"oil": 150.5, "gas": 1200, "water": 45.2},
     "validationType": "daily_production",
@@ -117,14 +119,19 @@ def main() -> None:
     secret = secrets.token_hex(32)
     port = free_port()
     env = {**os.environ, "REDIS_URL": server.url, "WELLQUEUE_DATA_DIR": str(work), "WELLQUEUE_JWT_SECRET": secret}
-    api = subprocess.Popen([sys.executable, "-m", "wellqueue_tui.cli", "serve", "--api-only", "--port", str(port)],
-                           env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    api = subprocess.Popen(
+        [sys.executable, "-m", "wellqueue_tui.cli", "serve", "--api-only", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     base = f"http://127.0.0.1:{port}"
     client = redis.Redis.from_url(server.url)
     try:
         asyncio.run(wait_until_up(base, api))
-        token = issue_token(load_signing_key(Settings(data_dir=work, jwt_secret=secret)), sub="bench",
-                            role=Role.OPERATOR)
+        token = issue_token(
+            load_signing_key(Settings(data_dir=work, jwt_secret=secret)), sub="bench", role=Role.OPERATOR
+        )
         asyncio.run(post_jobs(base, token, 200, 4))  # warm-up: connections, imports, script cache
         print(f"POST {PATH} — {args.jobs} jobs per run, one client with keep-alive")
         print(f"{'in flight':>9}  {'jobs/s':>8}  {'p50 ms':>7}  {'p99 ms':>7}  {'server CPU/job':>14}")
@@ -134,11 +141,15 @@ def main() -> None:
             cpu_per_job = (cpu_seconds(api.pid) - cpu_before) / args.jobs
             stored = client.zcard("wq:q:data-validation:waiting") - before
             assert stored == args.jobs, f"{stored} of {args.jobs} jobs stored"
-            print(f"{concurrency:>9}  {args.jobs / seconds:>8,.0f}  {statistics.median(latencies) * 1000:>7.2f}  "
-                  f"{percentile(latencies, 0.99) * 1000:>7.2f}  {cpu_per_job * 1e6:>11.0f} µs")
+            print(
+                f"{concurrency:>9}  {args.jobs / seconds:>8,.0f}  {statistics.median(latencies) * 1000:>7.2f}  "
+                f"{percentile(latencies, 0.99) * 1000:>7.2f}  {cpu_per_job * 1e6:>11.0f} µs"
+            )
         print(f"audit entries written: {client.xlen('wq:audit')}")
-        print(f"for scale, in-process jobs.enqueue on the same Redis just now: "
-              f"{direct_enqueue_rate(server.url, work, args.jobs):,.0f} jobs/s")
+        print(
+            f"for scale, in-process jobs.enqueue on the same Redis just now: "
+            f"{direct_enqueue_rate(server.url, work, args.jobs):,.0f} jobs/s"
+        )
     finally:
         api.terminate()
         api.wait(timeout=10)

@@ -98,8 +98,11 @@ async def measure_footprint(settings: Settings, url: str, session: OperatorSessi
             figures["idle_console_mib"] = rss_mib([os.getpid()])
             figures["idle_workers_mib"] = rss_mib(workers)
             figures["worker_processes"] = len(workers)
-            jobs = [{"queue": j.queue, "payload": j.payload} for j in demo_jobs(random.Random(1), 60)
-                    if j.queue in ("email-notifications", "report-generation")]
+            jobs = [
+                {"queue": j.queue, "payload": j.payload}
+                for j in demo_jobs(random.Random(1), 60)
+                if j.queue in ("email-notifications", "report-generation")
+            ]
             enqueue_bulk([{"queue": QUEUE, "payload": PAYLOAD} for _ in range(burst)] + jobs, broker=broker)
             peak_console = peak_workers = 0.0
             deadline = time.monotonic() + 120
@@ -135,12 +138,18 @@ def main() -> None:
             footprint = asyncio.run(measure_footprint(settings, server.url, session, broker, args.burst))
         finally:
             server.stop()
-    print(f"queue page with {args.jobs:,} waiting jobs: open {opened:.0f} ms, refresh fetch {refreshed:.1f} ms "
-          f"(median of 5; filled at {rate:,.0f} jobs/s with enqueue_bulk)")
-    print(f"console + supervisor RSS: idle {footprint['idle_console_mib']:.0f} MiB, "
-          f"under load {footprint['load_console_mib']:.0f} MiB (peak)")
-    print(f"{footprint['worker_processes']} worker processes RSS: idle {footprint['idle_workers_mib']:.0f} MiB, "
-          f"under load {footprint['load_workers_mib']:.0f} MiB (peak, {args.burst} jobs burst)")
+    print(
+        f"queue page with {args.jobs:,} waiting jobs: open {opened:.0f} ms, refresh fetch {refreshed:.1f} ms "
+        f"(median of 5; filled at {rate:,.0f} jobs/s with enqueue_bulk)"
+    )
+    print(
+        f"console + supervisor RSS: idle {footprint['idle_console_mib']:.0f} MiB, "
+        f"under load {footprint['load_console_mib']:.0f} MiB (peak)"
+    )
+    print(
+        f"{footprint['worker_processes']} worker processes RSS: idle {footprint['idle_workers_mib']:.0f} MiB, "
+        f"under load {footprint['load_workers_mib']:.0f} MiB (peak, {args.burst} jobs burst)"
+    )
 
 
 if __name__ == "__main__":

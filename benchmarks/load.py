@@ -34,13 +34,20 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         server = start_redis(Path(tmp) / "redis", port=0)
         try:
-            figures = run_load(server.url, Path(tmp), rate=args.rate, seconds=args.seconds,
-                               processes=args.processes, threads=args.threads)
+            figures = run_load(
+                server.url,
+                Path(tmp),
+                rate=args.rate,
+                seconds=args.seconds,
+                processes=args.processes,
+                threads=args.threads,
+            )
         finally:
             server.stop()
     summary = figures.summary()
-    print(f"{args.rate} jobs/s for {args.seconds} s, {args.processes} process(es) x {args.threads} threads, "
-          "AOF everysec")
+    print(
+        f"{args.rate} jobs/s for {args.seconds} s, {args.processes} process(es) x {args.threads} threads, AOF everysec"
+    )
     width = max(len(name) for name in summary)
     for name, value in summary.items():
         print(f"  {name:<{width}}  {value}")

@@ -61,17 +61,31 @@ def main() -> None:
             broker = build_broker(server.url, settings=Settings(data_dir=Path(tmp)), kinds=[KIND])
             registry = Registry(broker.client, broker.keys)
             base_memory = broker.client.info("memory")["used_memory"]
-            print(f"{'jobs':>9} {'enqueue/s':>10} {'page ms':>8} {'last page ms':>12} {'counts ms':>9} "
-                  f"{'detail ms':>9} {'search ms':>9} {'bytes/job':>9}")
+            print(
+                f"{'jobs':>9} {'enqueue/s':>10} {'page ms':>8} {'last page ms':>12} {'counts ms':>9} "
+                f"{'detail ms':>9} {'search ms':>9} {'bytes/job':>9}"
+            )
             enqueued = 0
             for size in sizes:
                 added = size - enqueued
                 started = time.perf_counter()
                 while enqueued < size:
                     count = min(BATCH, size - enqueued)
-                    enqueue_bulk([{"queue": QUEUE, "payload": {"wellId": f"WELL-{enqueued + i:07d}", "oil": 1.5,
-                                                              "gas": 10.0, "water": 0.5}} for i in range(count)],
-                                 broker=broker)
+                    enqueue_bulk(
+                        [
+                            {
+                                "queue": QUEUE,
+                                "payload": {
+                                    "wellId": f"WELL-{enqueued + i:07d}",
+                                    "oil": 1.5,
+                                    "gas": 10.0,
+                                    "water": 0.5,
+                                },
+                            }
+                            for i in range(count)
+                        ],
+                        broker=broker,
+                    )
                     enqueued += count
                 rate = added / max(time.perf_counter() - started, 1e-9)
                 some_id = registry.list_jobs(QUEUE, "waiting", 0, 1).jobs[0].id
@@ -81,12 +95,16 @@ def main() -> None:
                 detail = timed(lambda some_id=some_id: registry.get_job(some_id))
                 search = timed(lambda: registry.search_jobs(QUEUE, "waiting", "WELL-0000042"), repeat=5)
                 memory = (broker.client.info("memory")["used_memory"] - base_memory) / enqueued
-                print(f"{size:>9} {rate:>10.0f} {page:>8.2f} {last:>12.2f} {counts:>9.2f} {detail:>9.2f} "
-                      f"{search:>9.2f} {memory:>9.0f}")
+                print(
+                    f"{size:>9} {rate:>10.0f} {page:>8.2f} {last:>12.2f} {counts:>9.2f} {detail:>9.2f} "
+                    f"{search:>9.2f} {memory:>9.0f}"
+                )
         finally:
             server.stop()
-    print("page = newest 50 of the waiting set (ZRANGE + pipelined HMGET); search looks at the newest 2,000 only;"
-          " enqueue/s = enqueue_bulk in batches of 2,000 for the jobs added at that step")
+    print(
+        "page = newest 50 of the waiting set (ZRANGE + pipelined HMGET); search looks at the newest 2,000 only;"
+        " enqueue/s = enqueue_bulk in batches of 2,000 for the jobs added at that step"
+    )
 
 
 if __name__ == "__main__":

@@ -81,12 +81,23 @@ def run_side(mode: str, url: str, jobs: int, threads: int, processes: int) -> di
     client = redis.Redis.from_url(url)
     namespace = "bare" if mode == "bare" else "wellqueue"
     me = [sys.executable, __file__]
-    out = subprocess.run([*me, "--role", "produce", "--mode", mode, "--url", url, "--jobs", str(jobs)],
-                         check=True, capture_output=True, text=True).stdout
+    out = subprocess.run(
+        [*me, "--role", "produce", "--mode", mode, "--url", url, "--jobs", str(jobs)],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     enqueue_s = json.loads(out.strip().splitlines()[-1])["enqueue_s"]
     assert remaining(client, namespace) == jobs, "every job must be queued before the workers start"
-    workers = [subprocess.Popen([*me, "--role", "consume", "--mode", mode, "--url", url, "--threads", str(threads)],
-                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True) for _ in range(processes)]
+    workers = [
+        subprocess.Popen(
+            [*me, "--role", "consume", "--mode", mode, "--url", url, "--threads", str(threads)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(processes)
+    ]
     for w in workers:
         assert w.stdout.readline().strip() == "ready"
     started = time.perf_counter()
@@ -121,8 +132,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         server = start_redis(Path(tmp), port=0)
         try:
-            results = {mode: run_side(mode, server.url, args.jobs, args.threads, args.processes)
-                       for mode in ("bare", "wellqueue")}
+            results = {
+                mode: run_side(mode, server.url, args.jobs, args.threads, args.processes)
+                for mode in ("bare", "wellqueue")
+            }
         finally:
             server.stop()
     bare, wq = results["bare"], results["wellqueue"]
@@ -130,8 +143,10 @@ def main() -> None:
     print(f"{'':12}{'enqueue/s':>12}{'process/s':>12}")
     for mode, r in results.items():
         print(f"{mode:12}{r['enqueue_per_s']:>12.0f}{r['process_per_s']:>12.0f}")
-    print(f"{'ratio':12}{wq['enqueue_per_s'] / bare['enqueue_per_s']:>12.2f}{wq['process_per_s'] / bare['process_per_s']:>12.2f}"
-          "   (WellQueue / bare Dramatiq; target >= 0.85)")
+    print(
+        f"{'ratio':12}{wq['enqueue_per_s'] / bare['enqueue_per_s']:>12.2f}{wq['process_per_s'] / bare['process_per_s']:>12.2f}"
+        "   (WellQueue / bare Dramatiq; target >= 0.85)"
+    )
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ DOC = ROOT / "docs" / "ARCHITECTURE.md"
 def layer_table() -> str:
     text = DOC.read_text()
     start = text.index("## Layers")
-    return text[start:text.index("\n## ", start + 1)]
+    return text[start : text.index("\n## ", start + 1)]
 
 
 def named_in_table() -> set[str]:

@@ -28,8 +28,9 @@ def cli_env(monkeypatch, tmp_path, redis_client, redis_url):
 
     def login(role: Role, org: str | None = None) -> None:
         key = load_signing_key(load_settings())
-        monkeypatch.setenv("WELLQUEUE_TOKEN", issue_token(key, sub=f"cli-{role}", role=role, org=org,
-                                                          ttl=timedelta(minutes=5)))
+        monkeypatch.setenv(
+            "WELLQUEUE_TOKEN", issue_token(key, sub=f"cli-{role}", role=role, org=org, ttl=timedelta(minutes=5))
+        )
 
     login(Role.ADMIN)
     return login
@@ -42,10 +43,14 @@ def run(capsys, *argv: str) -> tuple[int, str, str]:
 
 
 VALID = {
-    "wellId": "WELL-TX-0001", "leaseId": "LEASE-1", "operatorId": "OP-1",
+    "wellId": "WELL-TX-0001",
+    "leaseId": "LEASE-1",
+    "operatorId": "OP-1",
     "location": {"latitude": 31.99, "longitude": -102.07, "county": "Midland", "state": "TX"},
     "production": {"oil": 150.5, "gas": 1200, "water": 45.2},
-    "validationType": "daily_production", "includeHistorical": False, "notifyOnFailure": True,
+    "validationType": "daily_production",
+    "includeHistorical": False,
+    "notifyOnFailure": True,
 }
 
 
@@ -103,7 +108,11 @@ def test_actions_go_through_roles_and_the_audit(cli_env, capsys):
     code, out, _ = run(capsys, "audit", "--json")
     entries = json.loads(out)
     assert [(e["action"], e["outcome"]) for e in entries[:4]] == [
-        ("remove", "ok"), ("resume", "ok"), ("pause", "ok"), ("remove", "denied")]
+        ("remove", "ok"),
+        ("resume", "ok"),
+        ("pause", "ok"),
+        ("remove", "denied"),
+    ]
 
 
 def test_missing_token_is_refused_outside_dev_mode(cli_env, capsys, monkeypatch):
@@ -131,12 +140,32 @@ def test_demo_without_a_webhook_receiver_makes_wellflows_39_jobs(cli_env, capsys
 def test_schedule_changes_need_admin_and_are_audited(cli_env, capsys):
     data = json.dumps({"type": "reminder", "recipients": ["ops@example.com"], "subject": "Check tanks {{today}}"})
     cli_env(Role.OPERATOR)
-    code, _, err = run(capsys, "schedules", "add", "tank-check", "--cron", "0 7 * * 1-5", "--queue",
-                       "email-notifications", "--data", data)
+    code, _, err = run(
+        capsys,
+        "schedules",
+        "add",
+        "tank-check",
+        "--cron",
+        "0 7 * * 1-5",
+        "--queue",
+        "email-notifications",
+        "--data",
+        data,
+    )
     assert code == 1 and "schedule_add needs ADMIN" in err
     cli_env(Role.ADMIN)
-    code, out, err = run(capsys, "schedules", "add", "tank-check", "--cron", "0 7 * * 1-5", "--queue",
-                         "email-notifications", "--data", data)
+    code, out, err = run(
+        capsys,
+        "schedules",
+        "add",
+        "tank-check",
+        "--cron",
+        "0 7 * * 1-5",
+        "--queue",
+        "email-notifications",
+        "--data",
+        data,
+    )
     assert code == 0, err
     cli_env(Role.OPERATOR)
     code, out, err = run(capsys, "schedules", "run-now", "tank-check")
@@ -145,7 +174,10 @@ def test_schedule_changes_need_admin_and_are_audited(cli_env, capsys):
     assert [j["id"].startswith("manual:tank-check:") for j in json.loads(out)["jobs"]] == [True]
     code, out, _ = run(capsys, "audit", "--json")
     assert [(e["action"], e["outcome"]) for e in json.loads(out)[:3]] == [
-        ("run_schedule", "ok"), ("schedule_add", "ok"), ("schedule_add", "denied")]
+        ("run_schedule", "ok"),
+        ("schedule_add", "ok"),
+        ("schedule_add", "denied"),
+    ]
 
 
 def test_token_is_accepted_after_the_command_too(cli_env, capsys, monkeypatch):
@@ -171,8 +203,18 @@ def test_token_is_accepted_after_the_command_too(cli_env, capsys, monkeypatch):
 
 def test_schedules_json_without_an_action_lists_as_json(cli_env, capsys):
     data = json.dumps({"type": "reminder", "recipients": ["ops@example.com"], "subject": "Check tanks"})
-    code, _, err = run(capsys, "schedules", "add", "tank-check", "--cron", "0 7 * * 1-5", "--queue",
-                       "email-notifications", "--data", data)
+    code, _, err = run(
+        capsys,
+        "schedules",
+        "add",
+        "tank-check",
+        "--cron",
+        "0 7 * * 1-5",
+        "--queue",
+        "email-notifications",
+        "--data",
+        data,
+    )
     assert code == 0, err
     code, listed, _ = run(capsys, "schedules", "list", "--json")
     assert code == 0 and [row["name"] for row in json.loads(listed)] == ["tank-check"]
@@ -188,8 +230,14 @@ def test_a_closed_pipe_ends_the_command_quietly(cli_env, tmp_path):
     reader, writer = os.pipe()
     os.close(reader)
     try:
-        finished = subprocess.run([sys.executable, "-m", "wellqueue_tui.cli", "stats", "--json"], stdout=writer,
-                                  stderr=subprocess.PIPE, timeout=120, text=True, env=os.environ)
+        finished = subprocess.run(
+            [sys.executable, "-m", "wellqueue_tui.cli", "stats", "--json"],
+            stdout=writer,
+            stderr=subprocess.PIPE,
+            timeout=120,
+            text=True,
+            env=os.environ,
+        )
     finally:
         os.close(writer)
     assert finished.stderr == ""
@@ -205,10 +253,17 @@ def scheduled(org: str) -> str:
     return json.dumps({**ALERT, "subject": f"Tanks of {org} {{{{today}}}}", "organizationId": org})
 
 
-@pytest.mark.parametrize("argv", [
-    ["enqueue", "webhooks", "--data", "{}"], ["demo"], ["workers"], ["audit"], ["schedules", "list"],
-    ["redis", "status"],
-])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["enqueue", "webhooks", "--data", "{}"],
+        ["demo"],
+        ["workers"],
+        ["audit"],
+        ["schedules", "list"],
+        ["redis", "status"],
+    ],
+)
 def test_every_command_needs_a_token_when_auth_is_on(cli_env, capsys, monkeypatch, argv):
     monkeypatch.delenv("WELLQUEUE_TOKEN")
     code, out, err = run(capsys, *argv)
@@ -234,13 +289,27 @@ def test_enqueue_and_demo_pass_the_permission_table(cli_env, capsys, redis_clien
     assert [key for key in redis_client.scan_iter("wq:job:*") if not key.endswith(b":log")] == [b"wq:job:a-1"]
     code, out, _ = run(capsys, "audit", "--json")
     assert [(e["action"], e["outcome"]) for e in json.loads(out)[:4]] == [
-        ("demo", "denied"), ("demo", "denied"), ("enqueue", "ok"), ("enqueue", "denied")]
+        ("demo", "denied"),
+        ("demo", "denied"),
+        ("enqueue", "ok"),
+        ("enqueue", "denied"),
+    ]
 
 
 def test_schedules_and_audit_are_scoped_to_the_token_org(cli_env, capsys):
     for org in ("ORG-A", "ORG-B"):
-        code, _, err = run(capsys, "schedules", "add", f"tanks-{org.lower()}", "--cron", "0 7 * * *", "--queue",
-                           "email-notifications", "--data", scheduled(org))
+        code, _, err = run(
+            capsys,
+            "schedules",
+            "add",
+            f"tanks-{org.lower()}",
+            "--cron",
+            "0 7 * * *",
+            "--queue",
+            "email-notifications",
+            "--data",
+            scheduled(org),
+        )
         assert code == 0, err
     cli_env(Role.OPERATOR, org="ORG-A")
     code, out, _ = run(capsys, "schedules", "list", "--json")
@@ -255,15 +324,26 @@ def test_schedules_and_audit_are_scoped_to_the_token_org(cli_env, capsys):
         assert code == 2 and "no schedule named 'tanks-org-b'" in err
     code, _, err = run(capsys, "schedules", "update", "tanks-org-b", "--cron", "0 8 * * *")
     assert code == 2 and "no schedule named 'tanks-org-b'" in err
-    code, _, err = run(capsys, "schedules", "add", "sneaky", "--cron", "0 7 * * *", "--queue", "email-notifications",
-                       "--data", scheduled("ORG-B"))
+    code, _, err = run(
+        capsys,
+        "schedules",
+        "add",
+        "sneaky",
+        "--cron",
+        "0 7 * * *",
+        "--queue",
+        "email-notifications",
+        "--data",
+        scheduled("ORG-B"),
+    )
     assert code == 2 and "must be 'ORG-A'" in err
 
     code, out, _ = run(capsys, "audit", "--json")
     seen = json.loads(out)
     assert seen and all("ORG-A" in (e["org"], e["target_org"]) for e in seen)
-    assert ("schedule_add", "tanks-org-a", None, "ORG-A") in {(e["action"], e["target"], e["org"], e["target_org"])
-                                                              for e in seen}
+    assert ("schedule_add", "tanks-org-a", None, "ORG-A") in {
+        (e["action"], e["target"], e["org"], e["target_org"]) for e in seen
+    }
     assert not any("org-b" in e["target"] and e["outcome"] == "ok" for e in seen)
     cli_env(Role.ADMIN)
     code, out, _ = run(capsys, "schedules", "list", "--json")
@@ -276,10 +356,26 @@ def test_worker_records_show_no_job_errors_to_an_org_token(cli_env, capsys, redi
     from wellqueue_tui.jobs.keys import DEFAULT_KEYS
     from wellqueue_tui.workers.worker_records import WorkerRecord, WorkerRecords, WorkerState
 
-    WorkerRecords(redis_client, DEFAULT_KEYS).publish([WorkerRecord(
-        id="host:1:emails:0", supervisor="host:1", host="host", group="emails", queues=("email-notifications",),
-        threads=2, state=WorkerState.RUNNING, pid=4242, started=None, restarts=0, last_exit_code=None,
-        rss_bytes=None, active=1, last_error="job ORG-B-secret failed: bad recipient for ORG-B")])
+    WorkerRecords(redis_client, DEFAULT_KEYS).publish(
+        [
+            WorkerRecord(
+                id="host:1:emails:0",
+                supervisor="host:1",
+                host="host",
+                group="emails",
+                queues=("email-notifications",),
+                threads=2,
+                state=WorkerState.RUNNING,
+                pid=4242,
+                started=None,
+                restarts=0,
+                last_exit_code=None,
+                rss_bytes=None,
+                active=1,
+                last_error="job ORG-B-secret failed: bad recipient for ORG-B",
+            )
+        ]
+    )
     code, out, _ = run(capsys, "workers", "--json")
     assert code == 0 and "ORG-B-secret" in json.loads(out)[0]["last_error"]
     cli_env(Role.MANAGER, org="ORG-A")

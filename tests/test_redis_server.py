@@ -41,8 +41,11 @@ def test_private_server_runs_with_queue_safe_config(tmp_path: Path) -> None:
     server = start_redis(tmp_path, port=0, password="pw")
     try:
         client = redis.Redis.from_url(server.url)
-        config = {k: v for key in ("maxmemory-policy", "appendonly", "appendfsync", "bind", "save")
-                  for k, v in client.config_get(key).items()}
+        config = {
+            k: v
+            for key in ("maxmemory-policy", "appendonly", "appendfsync", "bind", "save")
+            for k, v in client.config_get(key).items()
+        }
         assert config == {
             "maxmemory-policy": "noeviction",
             "appendonly": "yes",

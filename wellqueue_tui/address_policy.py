@@ -11,58 +11,67 @@ from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_add
 IPAddress = IPv4Address | IPv6Address
 
 #: Cloud instance-metadata and platform endpoints: only an allow-list entry naming the address itself opens one.
-METADATA_ADDRESSES = frozenset(ip_address(text) for text in (
-    "169.254.169.254",  # AWS, GCP, Azure, OpenStack, DigitalOcean, Oracle, Hetzner instance metadata
-    "169.254.169.253",  # AWS VPC DNS resolver
-    "169.254.169.123",  # AWS time sync
-    "169.254.170.2",    # AWS ECS task metadata and credentials
-    "169.254.170.23",   # AWS EKS pod identity agent
-    "fd00:ec2::254",    # AWS instance metadata over IPv6
-    "fd00:ec2::253",
-    "fd00:ec2::123",
-    "fd00:ec2::23",
-    "168.63.129.16",    # Azure WireServer: a public address that answers only inside Azure
-    "100.100.100.200",  # Alibaba Cloud instance metadata
-    "192.0.0.192",      # Oracle Cloud legacy instance metadata
-))
+METADATA_ADDRESSES = frozenset(
+    ip_address(text)
+    for text in (
+        "169.254.169.254",  # AWS, GCP, Azure, OpenStack, DigitalOcean, Oracle, Hetzner instance metadata
+        "169.254.169.253",  # AWS VPC DNS resolver
+        "169.254.169.123",  # AWS time sync
+        "169.254.170.2",  # AWS ECS task metadata and credentials
+        "169.254.170.23",  # AWS EKS pod identity agent
+        "fd00:ec2::254",  # AWS instance metadata over IPv6
+        "fd00:ec2::253",
+        "fd00:ec2::123",
+        "fd00:ec2::23",
+        "168.63.129.16",  # Azure WireServer: a public address that answers only inside Azure
+        "100.100.100.200",  # Alibaba Cloud instance metadata
+        "192.0.0.192",  # Oracle Cloud legacy instance metadata
+    )
+)
 
 #: IANA special-purpose IPv4 blocks, most specific first (the stdlib's tables differ between Python versions).
-_IPV4_RANGES = tuple((ip_network(net), label) for net, label in (
-    ("0.0.0.0/32", "unspecified"),
-    ("0.0.0.0/8", "this-network"),
-    ("10.0.0.0/8", "private"),
-    ("100.64.0.0/10", "shared (carrier-grade NAT)"),
-    ("127.0.0.0/8", "loopback"),
-    ("169.254.0.0/16", "link-local"),
-    ("172.16.0.0/12", "private"),
-    ("192.0.0.0/24", "IETF protocol assignment"),
-    ("192.0.2.0/24", "documentation"),
-    ("192.88.99.0/24", "6to4 relay anycast"),
-    ("192.168.0.0/16", "private"),
-    ("198.18.0.0/15", "benchmarking"),
-    ("198.51.100.0/24", "documentation"),
-    ("203.0.113.0/24", "documentation"),
-    ("224.0.0.0/4", "multicast"),
-    ("255.255.255.255/32", "broadcast"),
-    ("240.0.0.0/4", "reserved"),
-))
+_IPV4_RANGES = tuple(
+    (ip_network(net), label)
+    for net, label in (
+        ("0.0.0.0/32", "unspecified"),
+        ("0.0.0.0/8", "this-network"),
+        ("10.0.0.0/8", "private"),
+        ("100.64.0.0/10", "shared (carrier-grade NAT)"),
+        ("127.0.0.0/8", "loopback"),
+        ("169.254.0.0/16", "link-local"),
+        ("172.16.0.0/12", "private"),
+        ("192.0.0.0/24", "IETF protocol assignment"),
+        ("192.0.2.0/24", "documentation"),
+        ("192.88.99.0/24", "6to4 relay anycast"),
+        ("192.168.0.0/16", "private"),
+        ("198.18.0.0/15", "benchmarking"),
+        ("198.51.100.0/24", "documentation"),
+        ("203.0.113.0/24", "documentation"),
+        ("224.0.0.0/4", "multicast"),
+        ("255.255.255.255/32", "broadcast"),
+        ("240.0.0.0/4", "reserved"),
+    )
+)
 
 #: IANA special-purpose IPv6 blocks that embed nothing, most specific first.
-_IPV6_RANGES = tuple((ip_network(net), label) for net, label in (
-    ("::/128", "unspecified"),
-    ("::1/128", "loopback"),
-    ("64:ff9b:1::/48", "local-use NAT64"),
-    ("100::/64", "discard-only"),
-    ("2001:2::/48", "benchmarking"),
-    ("2001:db8::/32", "documentation"),
-    ("2001::/23", "IETF protocol assignment"),
-    ("3fff::/20", "documentation"),
-    ("5f00::/16", "segment-routing"),
-    ("fc00::/7", "unique-local"),
-    ("fe80::/10", "link-local"),
-    ("fec0::/10", "site-local"),
-    ("ff00::/8", "multicast"),
-))
+_IPV6_RANGES = tuple(
+    (ip_network(net), label)
+    for net, label in (
+        ("::/128", "unspecified"),
+        ("::1/128", "loopback"),
+        ("64:ff9b:1::/48", "local-use NAT64"),
+        ("100::/64", "discard-only"),
+        ("2001:2::/48", "benchmarking"),
+        ("2001:db8::/32", "documentation"),
+        ("2001::/23", "IETF protocol assignment"),
+        ("3fff::/20", "documentation"),
+        ("5f00::/16", "segment-routing"),
+        ("fc00::/7", "unique-local"),
+        ("fe80::/10", "link-local"),
+        ("fec0::/10", "site-local"),
+        ("ff00::/8", "multicast"),
+    )
+)
 
 _NAT64 = ip_network("64:ff9b::/96")
 _IPV4_COMPATIBLE = ip_network("::/96")
@@ -141,8 +150,13 @@ def _tunnel_refusal(kind: str, inner: tuple[IPv4Address, ...]) -> str:
 
 
 def _stdlib_refusal(ip: IPAddress) -> str | None:
-    for flag, label in (("is_multicast", "multicast"), ("is_private", "private"), ("is_reserved", "reserved"),
-                        ("is_link_local", "link-local"), ("is_loopback", "loopback")):
+    for flag, label in (
+        ("is_multicast", "multicast"),
+        ("is_private", "private"),
+        ("is_reserved", "reserved"),
+        ("is_link_local", "link-local"),
+        ("is_loopback", "loopback"),
+    ):
         if getattr(ip, flag):
             return _phrase(label)
     return None if ip.is_global else _phrase("non-public")
@@ -162,8 +176,10 @@ class AllowList:
     def parse(cls, entries: Iterable[str]) -> AllowList:
         """Read entries such as "127.0.0.1", "10.20.0.0/16", "fd12::/64", "hooks.internal"; ValueError names a bad one."""
         parsed = [parse_entry(entry) for entry in entries]
-        return cls(frozenset(value for value in parsed if isinstance(value, str)),
-                   tuple(value for value in parsed if not isinstance(value, str)))
+        return cls(
+            frozenset(value for value in parsed if isinstance(value, str)),
+            tuple(value for value in parsed if not isinstance(value, str)),
+        )
 
     def __bool__(self) -> bool:
         return bool(self.hosts or self.networks)
@@ -193,8 +209,9 @@ def parse_entry(entry: str) -> str | IPv4Network | IPv6Network:
             raise ValueError(f"entry {text!r} is not a valid address or CIDR ({exc})") from None
     name = normalize_host(text)
     if len(name) > 253 or not _HOST_NAME.fullmatch(name):
-        raise ValueError(f"entry {text!r} is not a host name, address or CIDR; international names go in their "
-                         "xn-- form")
+        raise ValueError(
+            f"entry {text!r} is not a host name, address or CIDR; international names go in their xn-- form"
+        )
     return name
 
 

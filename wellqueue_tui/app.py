@@ -89,7 +89,12 @@ class ServerChecked(Message):
     source has them (`scheduler` is then the leader's lease holder, or None when no scheduler holds it)."""
 
     def __init__(
-        self, clock_offset: float, workers: list[Any] | None, *, knows_scheduler: bool = False, scheduler: str | None = None
+        self,
+        clock_offset: float,
+        workers: list[Any] | None,
+        *,
+        knows_scheduler: bool = False,
+        scheduler: str | None = None,
     ) -> None:
         super().__init__()
         self.clock_offset = clock_offset
@@ -370,8 +375,11 @@ class WellQueueApp(App[None]):
         names = {"q", "job"}
         if isinstance(self.screen, QueueScreen):
             names.add("search")
-        names.update(name for name, call in (("workers", "workers"), ("schedules", "schedules"),
-                                             ("audit", "audit_entries")) if offers(self.source, call))
+        names.update(
+            name
+            for name, call in (("workers", "workers"), ("schedules", "schedules"), ("audit", "audit_entries"))
+            if offers(self.source, call)
+        )
         return names
 
     def action_command_mode(self) -> None:
@@ -390,6 +398,7 @@ class WellQueueApp(App[None]):
             self.screen.apply_filter(command.argument)
         else:
             {"workers": self.open_workers, "schedules": self.open_schedules, "audit": self.open_audit}[command.name]()
+
     def open_alerts(self) -> None:
         if offers(self.source, "alert_rules"):
             self.push_screen(AlertsScreen())
@@ -420,7 +429,9 @@ class WellQueueApp(App[None]):
             self.exit()
             return
         verb = "is" if running == 1 else "are"
-        question = Text(f"{jobs_phrase(running)} {verb} still running in this console's workers. Quit and stop the workers?")
+        question = Text(
+            f"{jobs_phrase(running)} {verb} still running in this console's workers. Quit and stop the workers?"
+        )
 
         def answered(yes: bool | None) -> None:
             if yes:

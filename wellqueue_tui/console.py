@@ -39,8 +39,11 @@ def build_session(settings: Settings, identity: Identity, url: str) -> OperatorS
     for warning in check_server(client):
         print(f"warning: {warning}", file=sys.stderr)
     broker = build_broker(url, settings=settings, client=client)
-    return OperatorSession(Registry(client, KeySchema.from_settings(settings)), identity,
-                           enqueue_fn=functools.partial(enqueue, broker=broker))
+    return OperatorSession(
+        Registry(client, KeySchema.from_settings(settings)),
+        identity,
+        enqueue_fn=functools.partial(enqueue, broker=broker),
+    )
 
 
 async def run_hosted(app: WellQueueApp, host: WorkerHost | None) -> None:

@@ -97,5 +97,3 @@ class HealthSource(ConsoleSource, Protocol):
 def offers(source: object, call: str) -> bool:
     """Whether `source` implements the optional `OperationsSource` call `call` (`"workers"`, `"schedules"`…)."""
     return callable(getattr(source, call, None))
-
-

@@ -28,4 +28,3 @@ def parse_duration(text: str) -> timedelta:
     if seconds > MAX_DURATION.total_seconds():
         raise DurationError(f"duration {cleaned!r} is too long: at most {MAX_DURATION.days}d")
     return timedelta(seconds=seconds)
-

@@ -30,8 +30,7 @@ PORT_ATTEMPTS = 5
 MAX_SOCKET_PATH_BYTES = 103 if sys.platform == "darwin" else 107
 
 _INSTALL_HINT = (
-    "install Redis (e.g. `apt install redis-server` or `brew install redis`) "
-    "or set REDIS_URL to an existing server"
+    "install Redis (e.g. `apt install redis-server` or `brew install redis`) or set REDIS_URL to an existing server"
 )
 
 

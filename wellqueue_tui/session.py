@@ -44,6 +44,7 @@ R = TypeVar("R")
 
 def naming_wrong_keys(method: Callable[P, R]) -> Callable[P, R]:
     """Turn Redis's WRONGTYPE (which names no key) into a WrongKeyType naming the fixed key at fault."""
+
     @functools.wraps(method)
     def call(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
@@ -53,12 +54,14 @@ def naming_wrong_keys(method: Callable[P, R]) -> Callable[P, R]:
             if named is None or named is exc:
                 raise
             raise named from exc
+
     return call
 
 
 class OperatorSession:
-    def __init__(self, registry: Registry, identity: Identity, audit: AuditLog | None = None,
-                 enqueue_fn: EnqueueFn | None = None) -> None:
+    def __init__(
+        self, registry: Registry, identity: Identity, audit: AuditLog | None = None, enqueue_fn: EnqueueFn | None = None
+    ) -> None:
         self.registry = registry
         self.identity = identity
         # Every store of this session is built here, once, from the registry's key schema.
@@ -119,8 +122,11 @@ class OperatorSession:
         """The newest `limit` failed jobs across every queue: each queue's newest `limit`, merged, newest first."""
         if limit <= 0:
             return []  # a page of 0 would be ZREVRANGE 0 -1: the whole set
-        failed = [job for queue in self.known_queues()
-                  for job in self.registry.list_jobs(queue, "failed", 0, limit, org=self.org).jobs]
+        failed = [
+            job
+            for queue in self.known_queues()
+            for job in self.registry.list_jobs(queue, "failed", 0, limit, org=self.org).jobs
+        ]
         return sorted(failed, key=newest_failure_first)[:limit]
 
     @naming_wrong_keys
@@ -154,8 +160,9 @@ class OperatorSession:
 
     # -- actions ----------------------------------------------------------------------------
     @naming_wrong_keys
-    def perform(self, action: Action, target: str, run: Callable[[], ActionResult],
-                target_org: TargetOrg = None) -> ActionResult:
+    def perform(
+        self, action: Action, target: str, run: Callable[[], ActionResult], target_org: TargetOrg = None
+    ) -> ActionResult:
         """Check the permission (before any Redis write), run the action, and audit the outcome. An action
         that happened is reported as done even when its audit entry cannot be written (see `warning`)."""
         try:
@@ -172,8 +179,9 @@ class OperatorSession:
         warning = self._audit(action, target, result.count, "ok", result.message, owner)
         return dataclasses.replace(result, warning=warning) if warning else result
 
-    def _audit(self, action: Action, target: str, count: int, outcome: Outcome, detail: str,
-               target_org: str | None = None) -> str | None:
+    def _audit(
+        self, action: Action, target: str, count: int, outcome: Outcome, detail: str, target_org: str | None = None
+    ) -> str | None:
         """Record one entry; a failed write comes back as a warning (the log keeps the entry and retries it)."""
         try:
             self.audit.record(self.identity, action, target, count, outcome, detail, target_org=target_org)
@@ -202,35 +210,55 @@ class OperatorSession:
         return schedule.org if schedule else None
 
     def retry_job(self, job_id: str) -> ActionResult:
-        return self.perform(Action.RETRY, job_id, lambda: actions.retry_job(self.registry, job_id, org=self.org),
-                            lambda: self._job_org(job_id))
+        return self.perform(
+            Action.RETRY,
+            job_id,
+            lambda: actions.retry_job(self.registry, job_id, org=self.org),
+            lambda: self._job_org(job_id),
+        )
 
     def retry_jobs(self, job_ids: list[str]) -> ActionResult:
-        return self.perform(Action.RETRY, ",".join(job_ids)[:200],
-                            lambda: actions.retry_jobs(self.registry, job_ids, org=self.org))
+        return self.perform(
+            Action.RETRY, ",".join(job_ids)[:200], lambda: actions.retry_jobs(self.registry, job_ids, org=self.org)
+        )
 
     def retry_all_failed(self, queue: str) -> ActionResult:
-        return self.perform(Action.RETRY_ALL, queue, lambda: actions.retry_all_failed(self.registry, queue, org=self.org))
+        return self.perform(
+            Action.RETRY_ALL, queue, lambda: actions.retry_all_failed(self.registry, queue, org=self.org)
+        )
 
     def promote_job(self, job_id: str) -> ActionResult:
-        return self.perform(Action.PROMOTE, job_id, lambda: actions.promote_job(self.registry, job_id, org=self.org),
-                            lambda: self._job_org(job_id))
+        return self.perform(
+            Action.PROMOTE,
+            job_id,
+            lambda: actions.promote_job(self.registry, job_id, org=self.org),
+            lambda: self._job_org(job_id),
+        )
 
     def promote_jobs(self, job_ids: list[str]) -> ActionResult:
-        return self.perform(Action.PROMOTE, ",".join(job_ids)[:200],
-                            lambda: actions.promote_jobs(self.registry, job_ids, org=self.org))
+        return self.perform(
+            Action.PROMOTE, ",".join(job_ids)[:200], lambda: actions.promote_jobs(self.registry, job_ids, org=self.org)
+        )
 
     def remove_job(self, job_id: str) -> ActionResult:
-        return self.perform(Action.REMOVE, job_id, lambda: actions.remove_job(self.registry, job_id, org=self.org),
-                            lambda: self._job_org(job_id))
+        return self.perform(
+            Action.REMOVE,
+            job_id,
+            lambda: actions.remove_job(self.registry, job_id, org=self.org),
+            lambda: self._job_org(job_id),
+        )
 
     def remove_jobs(self, job_ids: list[str]) -> ActionResult:
-        return self.perform(Action.REMOVE, ",".join(job_ids)[:200],
-                            lambda: actions.remove_jobs(self.registry, job_ids, org=self.org))
+        return self.perform(
+            Action.REMOVE, ",".join(job_ids)[:200], lambda: actions.remove_jobs(self.registry, job_ids, org=self.org)
+        )
 
     def clean_jobs(self, queue: str, state: str, older_than_ms: int, limit: int = 1000) -> ActionResult:
-        return self.perform(Action.CLEAN, f"{queue}/{state}",
-                            lambda: actions.clean_jobs(self.registry, queue, state, older_than_ms, limit, org=self.org))
+        return self.perform(
+            Action.CLEAN,
+            f"{queue}/{state}",
+            lambda: actions.clean_jobs(self.registry, queue, state, older_than_ms, limit, org=self.org),
+        )
 
     def drain_queue(self, queue: str) -> ActionResult:
         return self.perform(Action.DRAIN, queue, lambda: actions.drain_queue(self.registry, queue, org=self.org))
@@ -249,30 +277,43 @@ class OperatorSession:
     # -- workers and schedules ------------------------------------------------------------------
     def scale_workers(self, target: str, group: str, delta: int) -> ActionResult:
         """Add (delta > 0) or remove worker processes of `group` on the supervisor `target` (host or host:pid)."""
+
         def run() -> ActionResult:
             supervisor = self.worker_records.request_scale(target, group, delta)
-            return ActionResult("scale_workers", f"{supervisor}/{group}", abs(delta),
-                                f"asked {supervisor} to {'add' if delta > 0 else 'remove'} {abs(delta)} {group} process(es)")
+            return ActionResult(
+                "scale_workers",
+                f"{supervisor}/{group}",
+                abs(delta),
+                f"asked {supervisor} to {'add' if delta > 0 else 'remove'} {abs(delta)} {group} process(es)",
+            )
+
         return self.perform(Action.SCALE_WORKERS, f"{target}/{group}", run)
 
     def restart_worker(self, worker_id: str) -> ActionResult:
         def run() -> ActionResult:
             supervisor = self.worker_records.request_restart(worker_id)
             return ActionResult("restart_worker", worker_id, 1, f"asked {supervisor} to restart {worker_id}")
+
         return self.perform(Action.RESTART_WORKER, worker_id, run)
 
     def pause_schedule(self, name: str) -> ActionResult:
-        return self.perform(Action.SCHEDULE_PAUSE, name, lambda: self._set_enabled(name, False),
-                            lambda: self.schedule_org(name))
+        return self.perform(
+            Action.SCHEDULE_PAUSE, name, lambda: self._set_enabled(name, False), lambda: self.schedule_org(name)
+        )
 
     def resume_schedule(self, name: str) -> ActionResult:
-        return self.perform(Action.SCHEDULE_RESUME, name, lambda: self._set_enabled(name, True),
-                            lambda: self.schedule_org(name))
+        return self.perform(
+            Action.SCHEDULE_RESUME, name, lambda: self._set_enabled(name, True), lambda: self.schedule_org(name)
+        )
 
     def _set_enabled(self, name: str, enabled: bool) -> ActionResult:
         self.schedule_store.set_enabled(name, enabled)
-        return ActionResult("schedule_resume" if enabled else "schedule_pause", name, 1,
-                            f"schedule {name} {'resumed' if enabled else 'paused'}")
+        return ActionResult(
+            "schedule_resume" if enabled else "schedule_pause",
+            name,
+            1,
+            f"schedule {name} {'resumed' if enabled else 'paused'}",
+        )
 
     def run_schedule_now(self, name: str) -> ActionResult:
         def run() -> ActionResult:
@@ -280,10 +321,12 @@ class OperatorSession:
                 raise ActionError("this console cannot enqueue jobs (no broker); use `wellqueue schedules run-now`")
             job_id = run_schedule_now(self.schedule_store, self.enqueue_fn, name, datetime.now(UTC))
             return ActionResult("run_schedule", name, 1, f"schedule {name} enqueued job {job_id}")
+
         return self.perform(Action.RUN_SCHEDULE, name, run, lambda: self.schedule_org(name))
 
-    def audited(self, action: Action, target: str, run: Callable[[], int],
-                target_org: TargetOrg = None) -> tuple[int, str | None]:
+    def audited(
+        self, action: Action, target: str, run: Callable[[], int], target_org: TargetOrg = None
+    ) -> tuple[int, str | None]:
         """For CLI commands that report through an exit code: permission first, then one audit entry.
         Returns the exit code and, when the audit entry could not be written, a warning saying so."""
         try:
@@ -327,28 +370,34 @@ class OperatorSession:
 
     def mute_alert(self, name: str, seconds: float) -> ActionResult:
         """Hold back a rule's notifications for `seconds` (it is still evaluated and shown)."""
+
         def run() -> ActionResult:
             self.alert_store.mute(name, self.server_time() + seconds)
             return ActionResult("alert_mute", name, 1, f"alert {name} muted for {seconds / 60:g} min")
+
         return self.perform(Action.ALERT_MUTE, name, run)
 
     def unmute_alert(self, name: str) -> ActionResult:
         def run() -> ActionResult:
             self.alert_store.unmute(name)
             return ActionResult("alert_unmute", name, 1, f"alert {name} notifies again")
+
         return self.perform(Action.ALERT_UNMUTE, name, run)
 
     def update_alert(self, name: str, changes: dict) -> ActionResult:
         """Change some fields of a rule (validated as a whole), e.g. `{"enabled": False}`."""
+
         def run() -> ActionResult:
             self.alert_store.update(name, **changes)
             return ActionResult("alert_update", name, 1, f"alert {name} updated ({', '.join(sorted(changes))})")
+
         return self.perform(Action.ALERT_UPDATE, name, run)
 
     def remove_alert(self, name: str) -> ActionResult:
         def run() -> ActionResult:
             self.alert_store.remove(name)
             return ActionResult("alert_remove", name, 1, f"alert {name} removed")
+
         return self.perform(Action.ALERT_REMOVE, name, run)
 
     # -- the HTTP API: enqueue, schedule edits, cluster metrics -----------------------------------
@@ -357,7 +406,9 @@ class OperatorSession:
         and a token with an org only for payloads whose organizationId is that org. One audit entry."""
         owner = payload.get(TENANT_FIELD) if isinstance(payload, dict) else None
         if self.org and self.can(Action.ENQUEUE) and owner != self.org:
-            self._refuse(Action.ENQUEUE, queue, f"this token may only enqueue jobs whose {TENANT_FIELD} is {self.org!r}")
+            self._refuse(
+                Action.ENQUEUE, queue, f"this token may only enqueue jobs whose {TENANT_FIELD} is {self.org!r}"
+            )
 
         def run() -> ActionResult:
             job_id, created = submit()
@@ -371,8 +422,9 @@ class OperatorSession:
         """Enqueue the demo's jobs through `submit` (ADMIN; they belong to several organizations, so a token
         with an org may not). One audit entry for the lot."""
         if self.org and self.can(Action.DEMO):
-            self._refuse(Action.DEMO, "demo", "the demo's jobs belong to several organizations; "
-                         "use a token without an org")
+            self._refuse(
+                Action.DEMO, "demo", "the demo's jobs belong to several organizations; use a token without an org"
+            )
         return self.perform(Action.DEMO, "demo", submit)
 
     def add_schedule(self, fields: dict) -> ActionResult:
@@ -389,8 +441,11 @@ class OperatorSession:
         payload = fields.get("payload")
         owner = payload.get(TENANT_FIELD) if isinstance(payload, dict) else None
         if self.org and self.can(Action.SCHEDULE_ADD) and owner != self.org:
-            self._refuse(Action.SCHEDULE_ADD, name, f"this token may only add schedules whose payload's "
-                         f"{TENANT_FIELD} is {self.org!r}")
+            self._refuse(
+                Action.SCHEDULE_ADD,
+                name,
+                f"this token may only add schedules whose payload's {TENANT_FIELD} is {self.org!r}",
+            )
         return self.perform(Action.SCHEDULE_ADD, name, run, owner)
 
     def update_schedule(self, name: str, changes: dict) -> ActionResult:
@@ -423,7 +478,9 @@ class OperatorSession:
         from .workers.prometheus import read_snapshot
 
         if self.org:
-            raise PermissionDenied(self.identity, Action.VIEW, "metrics cover every organization; use a token without an org")
+            raise PermissionDenied(
+                self.identity, Action.VIEW, "metrics cover every organization; use a token without an org"
+            )
         return read_snapshot(self.registry, self.worker_records)
 
     def cluster_health(self):
@@ -431,5 +488,7 @@ class OperatorSession:
         from .health.metrics import read_health_reading
 
         if self.org:
-            raise PermissionDenied(self.identity, Action.VIEW, "metrics cover every organization; use a token without an org")
+            raise PermissionDenied(
+                self.identity, Action.VIEW, "metrics cover every organization; use a token without an org"
+            )
         return read_health_reading(self.registry.client, self.registry.keys)

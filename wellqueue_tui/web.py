@@ -81,8 +81,11 @@ def main() -> None:
     url = resolve_redis_url(settings)
     client = redis_client(url)
     broker = build_broker(url, settings=settings, client=client)
-    WebConsoleApp(settings, Registry(client, KeySchema.from_settings(settings)),
-                  enqueue_fn=functools.partial(enqueue, broker=broker)).run()
+    WebConsoleApp(
+        settings,
+        Registry(client, KeySchema.from_settings(settings)),
+        enqueue_fn=functools.partial(enqueue, broker=broker),
+    ).run()
 
 
 if __name__ == "__main__":

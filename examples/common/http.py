@@ -60,8 +60,15 @@ def check_url(value: str) -> str:
     return value
 
 
-def call_json(method: str, url: str, *, body: dict | None = None, raw_body: bytes | None = None,
-              headers: dict[str, str] | None = None, timeout: float = TIMEOUT_S) -> Answer:
+def call_json(
+    method: str,
+    url: str,
+    *,
+    body: dict | None = None,
+    raw_body: bytes | None = None,
+    headers: dict[str, str] | None = None,
+    timeout: float = TIMEOUT_S,
+) -> Answer:
     """One request to a configured provider (`body` as JSON, or `raw_body` exactly); raises unless 2xx."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -73,18 +80,29 @@ def call_json(method: str, url: str, *, body: dict | None = None, raw_body: byte
     return _exchange(parts.scheme, parts.hostname, parts.port, (parts.hostname,), method, url, data, sent, timeout)
 
 
-def post_vetted(url: str, body: bytes, headers: dict[str, str], settings: Settings,
-                timeout: float = TIMEOUT_S) -> Answer:
+def post_vetted(
+    url: str, body: bytes, headers: dict[str, str], settings: Settings, timeout: float = TIMEOUT_S
+) -> Answer:
     """POST `body` to a URL taken from a payload, after WellFlow's destination checks."""
     destination = resolve_destination(url, settings)
     parts = urlsplit(url)
     sent = {"Content-Type": "application/json", **headers}
-    return _exchange(parts.scheme, parts.hostname or "", parts.port, destination.addresses, "POST", url, body,
-                     sent, timeout)
+    return _exchange(
+        parts.scheme, parts.hostname or "", parts.port, destination.addresses, "POST", url, body, sent, timeout
+    )
 
 
-def _exchange(scheme: str, host: str, port: int | None, addresses: tuple[str, ...], method: str, url: str,
-              data: bytes | None, headers: dict[str, str], timeout: float) -> Answer:
+def _exchange(
+    scheme: str,
+    host: str,
+    port: int | None,
+    addresses: tuple[str, ...],
+    method: str,
+    url: str,
+    data: bytes | None,
+    headers: dict[str, str],
+    timeout: float,
+) -> Answer:
     parts = urlsplit(url)
     origin = f"{scheme}://{parts.netloc}"
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
@@ -109,8 +127,9 @@ def _exchange(scheme: str, host: str, port: int | None, addresses: tuple[str, ..
     raise PermanentJobError(answer)
 
 
-def _connection(scheme: str, host: str, port: int, addresses: tuple[str, ...],
-                timeout: float) -> http.client.HTTPConnection:
+def _connection(
+    scheme: str, host: str, port: int, addresses: tuple[str, ...], timeout: float
+) -> http.client.HTTPConnection:
     if scheme == "https":
         return _PinnedHTTPS(host, port, timeout=timeout, addresses=addresses, tls=ssl.create_default_context())
     return _PinnedHTTP(host, port, timeout=timeout, addresses=addresses)

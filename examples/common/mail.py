@@ -16,9 +16,17 @@ from wellqueue_tui.wellflow import mailer
 UNFOLDED = policy.default.clone(max_line_length=998)
 
 
-def compose(ctx: JobContext, *, to: list[str], subject: str, text: str, html: str | None = None,
-            sender: str | None = None, attachments: tuple[tuple[Path, str], ...] = (),
-            headers: dict[str, str] | None = None) -> EmailMessage:
+def compose(
+    ctx: JobContext,
+    *,
+    to: list[str],
+    subject: str,
+    text: str,
+    html: str | None = None,
+    sender: str | None = None,
+    attachments: tuple[tuple[Path, str], ...] = (),
+    headers: dict[str, str] | None = None,
+) -> EmailMessage:
     """A message whose Message-ID comes from the job id, so a retried send is recognisably the same."""
     sender = sender or ctx.settings.smtp_from
     message = EmailMessage(policy=UNFOLDED)

@@ -20,8 +20,12 @@ OPTION_NAMES = {
 }
 
 
-def enqueue_options(options: Mapping[str, Any] | None, *, defaults: Mapping[str, Any] | None = None,
-                    priority: Callable[[int], int | None] | None = None) -> dict[str, Any]:
+def enqueue_options(
+    options: Mapping[str, Any] | None,
+    *,
+    defaults: Mapping[str, Any] | None = None,
+    priority: Callable[[int], int | None] | None = None,
+) -> dict[str, Any]:
     """`defaults` (enqueue keywords) overlaid by `options` (BullMQ names); `priority` maps the document's
     priority numbers onto WellQueue's (1 = highest) where the document counts the other way."""
     result = dict(defaults or {})

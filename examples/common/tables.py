@@ -19,8 +19,9 @@ def render(rows: Sequence[dict], columns: Sequence[str], fmt: str, *, title: str
     if fmt == "csv":
         return to_csv(rows, columns)
     if fmt == "json":
-        return json.dumps({"title": title, "rows": [{c: row.get(c) for c in columns} for row in rows]},
-                          indent=2, default=str).encode()
+        return json.dumps(
+            {"title": title, "rows": [{c: row.get(c) for c in columns} for row in rows]}, indent=2, default=str
+        ).encode()
     if fmt == "xlsx":
         return to_xlsx(rows, columns, title)
     if fmt == "pdf":
@@ -58,8 +59,9 @@ def to_pdf(rows: Sequence[dict], columns: Sequence[str], title: str, notes: Sequ
     pdf.set_font("Helvetica", "B", 14)
     pdf.cell(0, 9, latin1(title), new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("Helvetica", "", 9)
-    pdf.cell(0, 6, f"Generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {len(rows)} row(s)",
-             new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(
+        0, 6, f"Generated {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {len(rows)} row(s)", new_x="LMARGIN", new_y="NEXT"
+    )
     for note in notes:
         pdf.multi_cell(0, 5, latin1(note), new_x="LMARGIN", new_y="NEXT")
     pdf.ln(2)

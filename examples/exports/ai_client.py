@@ -18,13 +18,20 @@ TIMEOUT_S = 50  # inside the AI queue's 60-second job timeout
 def ask_json(system: str, prompt: dict) -> dict:
     """Send one chat turn asking for a JSON object; returns the parsed object."""
     url, key = config.required("The AI provider", URL_VARIABLE, KEY_VARIABLE)
-    answer = call_json("POST", url.rstrip("/") + "/chat/completions", headers={"Authorization": f"Bearer {key}"},
-                       timeout=TIMEOUT_S, body={
-                           "model": config.optional(MODEL_VARIABLE, DEFAULT_MODEL),
-                           "response_format": {"type": "json_object"},
-                           "messages": [{"role": "system", "content": system},
-                                        {"role": "user", "content": json.dumps(prompt, default=str)}],
-                       }).json()
+    answer = call_json(
+        "POST",
+        url.rstrip("/") + "/chat/completions",
+        headers={"Authorization": f"Bearer {key}"},
+        timeout=TIMEOUT_S,
+        body={
+            "model": config.optional(MODEL_VARIABLE, DEFAULT_MODEL),
+            "response_format": {"type": "json_object"},
+            "messages": [
+                {"role": "system", "content": system},
+                {"role": "user", "content": json.dumps(prompt, default=str)},
+            ],
+        },
+    ).json()
     try:
         content = answer["choices"][0]["message"]["content"]
         value = json.loads(content)

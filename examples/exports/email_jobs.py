@@ -25,9 +25,19 @@ def confirmation(job: BookingConfirmation) -> tuple[str, str, str]:
     booking, user = job.data.booking, job.data.user
     when = f"{booking.date:%Y-%m-%d %H:%M} UTC"
     price = f"{booking.amount:.2f} {booking.currency}" if booking.amount is not None else "as quoted"
-    lines = [f"Dear {user.name},", "", "your booking is confirmed.", "",
-             f"Booking: {booking.id}", f"Transfer: {booking.tour}", f"When: {when}",
-             f"Guests: {booking.guests}", f"Price: {price}", "", "GNB Transfer"]
+    lines = [
+        f"Dear {user.name},",
+        "",
+        "your booking is confirmed.",
+        "",
+        f"Booking: {booking.id}",
+        f"Transfer: {booking.tour}",
+        f"When: {when}",
+        f"Guests: {booking.guests}",
+        f"Price: {price}",
+        "",
+        "GNB Transfer",
+    ]
     markup = "".join(f"<p>{html.escape(line)}</p>" if line else "" for line in lines)
     return f"Booking confirmed: {booking.tour} on {booking.date:%Y-%m-%d}", "\n".join(lines) + "\n", markup
 
@@ -36,17 +46,32 @@ def send(payload: EmailJob, ctx: JobContext) -> dict:
     job = job_of(payload)
     if isinstance(job, SendEmail):
         data = job.data
-        to, subject, markup, text, sender = data.to, data.subject, data.html, data.text or text_of(data.html), data.from_
+        to, subject, markup, text, sender = (
+            data.to,
+            data.subject,
+            data.html,
+            data.text or text_of(data.html),
+            data.from_,
+        )
     else:
         to, sender = job.data.user.email, None
         subject, text, markup = confirmation(job)
-    message = mail.compose(ctx, to=[to], subject=subject, text=text, html=markup, sender=sender,
-                           headers={"X-GNB-Job": job.name})
+    message = mail.compose(
+        ctx, to=[to], subject=subject, text=text, html=markup, sender=sender, headers={"X-GNB-Job": job.name}
+    )
     result = mail.send(ctx, message, [to])
     ctx.progress(100)
     return {"success": True, **result}
 
 
-KIND = JobKind(name="gnb_email", queue="exports.email", payload=EmailJob, process=send,
-               max_attempts=ATTEMPTS, backoff_ms=BACKOFF_MS, timeout_ms=60_000,
-               priority_of=lambda _payload: PRIORITY, tenant_field=None)
+KIND = JobKind(
+    name="gnb_email",
+    queue="exports.email",
+    payload=EmailJob,
+    process=send,
+    max_attempts=ATTEMPTS,
+    backoff_ms=BACKOFF_MS,
+    timeout_ms=60_000,
+    priority_of=lambda _payload: PRIORITY,
+    tenant_field=None,
+)

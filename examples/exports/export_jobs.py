@@ -57,21 +57,34 @@ def run_export(payload: ExportJob, ctx: JobContext) -> dict:
     if isinstance(job, RevenuePdf):
         rows = revenue_rows(ctx, job)
         period = f"{job.data.startDate:%Y-%m-%d} to {job.data.endDate:%Y-%m-%d}"
-        content = tables.to_pdf(rows, REVENUE_COLUMNS, f"Revenue {period}",
-                                notes=(f"Bookings {' or '.join(REVENUE_STATUSES)}, per month and currency.",))
+        content = tables.to_pdf(
+            rows,
+            REVENUE_COLUMNS,
+            f"Revenue {period}",
+            notes=(f"Bookings {' or '.join(REVENUE_STATUSES)}, per month and currency.",),
+        )
         extension = "pdf"
     else:
         table = "bookings" if isinstance(job, BookingsCsv) else "users"
         rows = filtered_rows(ctx, table, job.data.filters)
         content, extension = tables.to_csv(rows, COLUMNS[table]), "csv"
     ctx.progress(80)
-    path = files.write_atomic(area(ctx.settings.data_dir, "files") / f"{job.name}_{files.safe_name(ctx.job_id)}.{extension}",
-                              content)
+    path = files.write_atomic(
+        area(ctx.settings.data_dir, "files") / f"{job.name}_{files.safe_name(ctx.job_id)}.{extension}", content
+    )
     ctx.log(f"{job.name}: {len(rows)} row(s) -> {path.name}")
     ctx.progress(100)
     return {"success": True, "path": str(path), "rows": len(rows)}
 
 
-KIND = JobKind(name="gnb_export", queue="exports.export", payload=ExportJob, process=run_export,
-               max_attempts=ATTEMPTS, backoff_ms=2000, timeout_ms=10 * 60_000,
-               priority_of=lambda _payload: PRIORITY, tenant_field=None)
+KIND = JobKind(
+    name="gnb_export",
+    queue="exports.export",
+    payload=ExportJob,
+    process=run_export,
+    max_attempts=ATTEMPTS,
+    backoff_ms=2000,
+    timeout_ms=10 * 60_000,
+    priority_of=lambda _payload: PRIORITY,
+    tenant_field=None,
+)

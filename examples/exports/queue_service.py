@@ -22,37 +22,47 @@ KEEP_FAILED = {"age": 7 * DAY_S, "count": 5000}
 
 #: The document's "Default Options" per queue, as `enqueue` keywords.
 QUEUE_DEFAULTS: dict[str, dict[str, Any]] = {
-    "exports.export": {"attempts": 2, "priority": 5, "remove_on_complete": KEEP_COMPLETED,
-                       "remove_on_fail": KEEP_FAILED},
-    "exports.email": {"attempts": 5, "priority": 3, "backoff": {"type": "exponential", "delay": 1000},
-                      "remove_on_complete": KEEP_COMPLETED},
+    "exports.export": {
+        "attempts": 2,
+        "priority": 5,
+        "remove_on_complete": KEEP_COMPLETED,
+        "remove_on_fail": KEEP_FAILED,
+    },
+    "exports.email": {
+        "attempts": 5,
+        "priority": 3,
+        "backoff": {"type": "exponential", "delay": 1000},
+        "remove_on_complete": KEEP_COMPLETED,
+    },
     "exports.ai": {"attempts": 3, "priority": 7, "timeout_ms": 60_000, "remove_on_complete": KEEP_COMPLETED},
     "exports.scheduled": {"attempts": 3, "priority": 5},
 }
 
 
 def _add(queue: str, name: str, data: Mapping[str, Any], options: Mapping[str, Any] | None, broker) -> str:
-    return enqueue(queue, {"name": name, "data": dict(data)}, broker=broker,
-                   **enqueue_options(options, defaults=QUEUE_DEFAULTS[queue]))
+    return enqueue(
+        queue,
+        {"name": name, "data": dict(data)},
+        broker=broker,
+        **enqueue_options(options, defaults=QUEUE_DEFAULTS[queue]),
+    )
 
 
-def add_export_job(name: str, data: Mapping[str, Any], options: Mapping[str, Any] | None = None, *,
-                   broker=None) -> str:
+def add_export_job(name: str, data: Mapping[str, Any], options: Mapping[str, Any] | None = None, *, broker=None) -> str:
     return _add("exports.export", name, data, options, broker)
 
 
-def add_email_job(name: str, data: Mapping[str, Any], options: Mapping[str, Any] | None = None, *,
-                  broker=None) -> str:
+def add_email_job(name: str, data: Mapping[str, Any], options: Mapping[str, Any] | None = None, *, broker=None) -> str:
     return _add("exports.email", name, data, options, broker)
 
 
-def add_ai_job(name: str, data: Mapping[str, Any], options: Mapping[str, Any] | None = None, *,
-               broker=None) -> str:
+def add_ai_job(name: str, data: Mapping[str, Any], options: Mapping[str, Any] | None = None, *, broker=None) -> str:
     return _add("exports.ai", name, data, options, broker)
 
 
-def add_scheduled_job(name: str, data: Mapping[str, Any], options: Mapping[str, Any] | None = None, *,
-                      broker=None) -> str:
+def add_scheduled_job(
+    name: str, data: Mapping[str, Any], options: Mapping[str, Any] | None = None, *, broker=None
+) -> str:
     """Enqueue once, or with `repeat: {"pattern": "0 0 * * *"}` add the cron schedule `exports-<name>` and
     return its name."""
     options = dict(options or {})
@@ -63,6 +73,10 @@ def add_scheduled_job(name: str, data: Mapping[str, Any], options: Mapping[str, 
         from wellqueue_tui.jobs.broker import default_broker
 
         broker = default_broker()
-    schedule = Schedule.build(name=f"exports-{safe_name(name).lower()}", cron=repeat["pattern"],
-                              queue="exports.scheduled", payload={"name": name, "data": dict(data)})
+    schedule = Schedule.build(
+        name=f"exports-{safe_name(name).lower()}",
+        cron=repeat["pattern"],
+        queue="exports.scheduled",
+        payload={"name": name, "data": dict(data)},
+    )
     return ScheduleStore(broker.client).add(schedule).name

@@ -19,17 +19,27 @@ STATIC_PAGES = ("/", "/tours", "/packages", "/booking", "/contact")
 
 def process_campaigns(ctx: JobContext) -> dict:
     with open_store(ctx.settings.data_dir) as db:
-        due = [dict(r) for r in db.execute(
-            "SELECT * FROM campaigns WHERE status = 'scheduled' AND send_at <= ? ORDER BY send_at", (now_iso(),))]
+        due = [
+            dict(r)
+            for r in db.execute(
+                "SELECT * FROM campaigns WHERE status = 'scheduled' AND send_at <= ? ORDER BY send_at", (now_iso(),)
+            )
+        ]
     queued = 0
     for number, campaign in enumerate(due, start=1):
         with open_store(ctx.settings.data_dir) as db:
-            audience = db.execute("SELECT id, email FROM users WHERE role = ? ORDER BY id",
-                                  (campaign["audience_role"],)).fetchall()
+            audience = db.execute(
+                "SELECT id, email FROM users WHERE role = ? ORDER BY id", (campaign["audience_role"],)
+            ).fetchall()
         for user in audience:
-            ctx.enqueue("exports.email", {"name": "send-email", "data": {
-                "to": user["email"], "subject": campaign["subject"], "html": campaign["html"]}},
-                job_id=f"campaign-{files.safe_name(campaign['id'])}-{files.safe_name(user['id'])}")
+            ctx.enqueue(
+                "exports.email",
+                {
+                    "name": "send-email",
+                    "data": {"to": user["email"], "subject": campaign["subject"], "html": campaign["html"]},
+                },
+                job_id=f"campaign-{files.safe_name(campaign['id'])}-{files.safe_name(user['id'])}",
+            )
             queued += 1
         with open_store(ctx.settings.data_dir) as db:
             db.execute("UPDATE campaigns SET status = 'sent', sent_at = ? WHERE id = ?", (now_iso(), campaign["id"]))
@@ -45,8 +55,11 @@ def update_sitemap(ctx: JobContext) -> dict:
     for package in packages:
         loc, modified = escape(f"{site}/packages/{package['id']}"), escape(package["updated_at"][:10])
         entries.append(f"<url><loc>{loc}</loc><lastmod>{modified}</lastmod></url>")
-    xml = ('<?xml version="1.0" encoding="UTF-8"?>\n<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
-           + "\n".join(entries) + "\n</urlset>\n")
+    xml = (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
+        + "\n".join(entries)
+        + "\n</urlset>\n"
+    )
     path = files.write_atomic(area(ctx.settings.data_dir, "public") / "sitemap.xml", xml.encode())
     return {"success": True, "path": str(path), "urls": len(entries)}
 
@@ -58,6 +71,14 @@ def run_scheduled(payload: ScheduledJob, ctx: JobContext) -> dict:
     return result
 
 
-KIND = JobKind(name="gnb_scheduled", queue="exports.scheduled", payload=ScheduledJob, process=run_scheduled,
-               max_attempts=ATTEMPTS, backoff_ms=2000, timeout_ms=10 * 60_000,
-               priority_of=lambda _payload: PRIORITY, tenant_field=None)
+KIND = JobKind(
+    name="gnb_scheduled",
+    queue="exports.scheduled",
+    payload=ScheduledJob,
+    process=run_scheduled,
+    max_attempts=ATTEMPTS,
+    backoff_ms=2000,
+    timeout_ms=10 * 60_000,
+    priority_of=lambda _payload: PRIORITY,
+    tenant_field=None,
+)

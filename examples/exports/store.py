@@ -38,8 +38,7 @@ CREATE TABLE IF NOT EXISTS recommendations (
 PACK = "exports"
 #: What the CSV exports may filter on and write, per table.
 COLUMNS = {
-    "bookings": ("id", "user_id", "package_id", "tour", "date", "status", "guests", "amount", "currency",
-                 "created_at"),
+    "bookings": ("id", "user_id", "package_id", "tour", "date", "status", "guests", "amount", "currency", "created_at"),
     "users": ("id", "name", "email", "role", "language", "created_at"),
 }
 

@@ -38,8 +38,10 @@ class CalculationPayload(BaseModel):
 
 def adjusted_price(item: BatchItem, base_index: float, current_index: float) -> float:
     if base_index <= 0:
-        raise PermanentJobError(f"item {item.item_id}: index {item.series_code} is {base_index} on "
-                                f"{item.base_date}; a base index must be positive")
+        raise PermanentJobError(
+            f"item {item.item_id}: index {item.series_code} is {base_index} on "
+            f"{item.base_date}; a base index must be positive"
+        )
     share = item.indexed_share
     return round(item.base_price * ((1 - share) + share * current_index / base_index), 6)
 
@@ -49,30 +51,45 @@ def calculate(payload: CalculationPayload, ctx: JobContext) -> dict:
     with open_store(ctx.settings.data_dir) as db:
         items = batch_items(db, payload.tenantId, payload.batchId)
         if not items:
-            raise PermanentJobError(f"batchId: batch {payload.batchId!r} of tenant {payload.tenantId!r} has no "
-                                    "items; define the batch before enqueueing its calculation")
+            raise PermanentJobError(
+                f"batchId: batch {payload.batchId!r} of tenant {payload.tenantId!r} has no "
+                "items; define the batch before enqueueing its calculation"
+            )
         results = []
         for number, item in enumerate(items, start=1):
             base = index_value(db, payload.tenantId, item.series_code, item.base_date)
             current = index_value(db, payload.tenantId, item.series_code, item.price_date)
             if base is None or current is None:
-                missing = [str(day) for day, value in ((item.base_date, base), (item.price_date, current))
-                           if value is None]
-                raise IndexNotYetAvailable(f"item {item.item_id}: no {item.series_code} value for "
-                                           f"{', '.join(missing)} yet; ingest it and the retry will pick it up")
+                missing = [
+                    str(day) for day, value in ((item.base_date, base), (item.price_date, current)) if value is None
+                ]
+                raise IndexNotYetAvailable(
+                    f"item {item.item_id}: no {item.series_code} value for "
+                    f"{', '.join(missing)} yet; ingest it and the retry will pick it up"
+                )
             results.append((item, base, current, adjusted_price(item, base, current)))
             ctx.progress(90 * number / len(items))
         calculated_at = now_iso()
         db.executemany(
             "INSERT OR REPLACE INTO calc_results VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [(payload.tenantId, payload.batchId, item.item_id, base, current, price, calculated_at, ctx.job_id)
-             for item, base, current, price in results],
+            [
+                (payload.tenantId, payload.batchId, item.item_id, base, current, price, calculated_at, ctx.job_id)
+                for item, base, current, price in results
+            ],
         )
     message_id = f"calc-{payload.tenantId}-{payload.batchId}"
-    record_message(ctx.settings.data_dir, payload.tenantId, message_id, COMPLETED_EVENT, {
-        "batchId": payload.batchId, "items": len(results), "calculatedAt": calculated_at,
-        "total": round(sum(price for *_rest, price in results), 6),
-    })
+    record_message(
+        ctx.settings.data_dir,
+        payload.tenantId,
+        message_id,
+        COMPLETED_EVENT,
+        {
+            "batchId": payload.batchId,
+            "items": len(results),
+            "calculatedAt": calculated_at,
+            "total": round(sum(price for *_rest, price in results), 6),
+        },
+    )
     ctx.log(f"priced {len(results)} item(s) of batch {payload.batchId}")
     ctx.progress(100)
     return {"status": "SUCCESS", "timestamp": calculated_at, "items": len(results), "messageId": message_id}

@@ -41,7 +41,10 @@ class IngestionPayload(BaseModel):
     asOfDate: dt.date
     versionTag: Identifier = "final"
     source: Identifier = "csv"
-    data: Annotated[str, StringConstraints(max_length=MAX_CSV_CHARS)] | Annotated[list[IndexRow], Field(max_length=MAX_ROWS)]
+    data: (
+        Annotated[str, StringConstraints(max_length=MAX_CSV_CHARS)]
+        | Annotated[list[IndexRow], Field(max_length=MAX_ROWS)]
+    )
 
 
 def parse_rows(payload: IngestionPayload) -> list[tuple[dt.date, float]]:
@@ -60,8 +63,10 @@ def parse_rows(payload: IngestionPayload) -> list[tuple[dt.date, float]]:
             value = float(raw_value)
             day = dt.date.fromisoformat(raw_date) if raw_date else payload.asOfDate
         except ValueError:
-            raise PermanentJobError(f"data: CSV line {line}: expected an ISO date and a number, "
-                                    f"got date={raw_date[:20]!r} value={raw_value[:20]!r}") from None
+            raise PermanentJobError(
+                f"data: CSV line {line}: expected an ISO date and a number, "
+                f"got date={raw_date[:20]!r} value={raw_value[:20]!r}"
+            ) from None
         if not math.isfinite(value):
             raise PermanentJobError(f"data: CSV line {line}: value must be a finite number")
         rows.append((day, value))
@@ -74,23 +79,41 @@ def ingest(payload: IngestionPayload, ctx: JobContext) -> dict:
     rows = parse_rows(payload)
     if not rows:
         raise PermanentJobError("data: no index values in the upload")
-    ctx.log(f"ingesting {len(rows)} value(s) of {payload.seriesCode} as of {payload.asOfDate} "
-            f"({payload.versionTag}, from {payload.source})")
+    ctx.log(
+        f"ingesting {len(rows)} value(s) of {payload.seriesCode} as of {payload.asOfDate} "
+        f"({payload.versionTag}, from {payload.source})"
+    )
     with open_store(ctx.settings.data_dir) as db:
         for start in range(0, len(rows), PROGRESS_EVERY):
-            chunk = rows[start:start + PROGRESS_EVERY]
+            chunk = rows[start : start + PROGRESS_EVERY]
             db.executemany(
                 "INSERT INTO index_values VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT (tenant_id, series_code, value_date, version_tag) DO UPDATE SET "
                 "value = excluded.value, as_of_date = excluded.as_of_date, source = excluded.source, "
                 "job_id = excluded.job_id",
-                [(payload.tenantId, payload.seriesCode, day.isoformat(), payload.versionTag, value,
-                  payload.asOfDate.isoformat(), payload.source, ctx.job_id) for day, value in chunk],
+                [
+                    (
+                        payload.tenantId,
+                        payload.seriesCode,
+                        day.isoformat(),
+                        payload.versionTag,
+                        value,
+                        payload.asOfDate.isoformat(),
+                        payload.source,
+                        ctx.job_id,
+                    )
+                    for day, value in chunk
+                ],
             )
             ctx.progress(100 * (start + len(chunk)) / len(rows))
     days = sorted(day for day, _ in rows)
-    return {"seriesCode": payload.seriesCode, "versionTag": payload.versionTag, "rows": len(rows),
-            "from": days[0].isoformat(), "to": days[-1].isoformat()}
+    return {
+        "seriesCode": payload.seriesCode,
+        "versionTag": payload.versionTag,
+        "rows": len(rows),
+        "from": days[0].isoformat(),
+        "to": days[-1].isoformat(),
+    }
 
 
 KIND = JobKind(

@@ -16,8 +16,12 @@ from wellqueue_tui.jobs.registry import Registry
 from ..common.options import enqueue_options
 
 MAX_PAM_PRIORITY = 1000
-QUEUES = {"ingestion": "pam.ingestion", "calculation": "pam.calculation", "webhooks": "pam.webhooks",
-          "reports": "pam.reports"}
+QUEUES = {
+    "ingestion": "pam.ingestion",
+    "calculation": "pam.calculation",
+    "webhooks": "pam.webhooks",
+    "reports": "pam.reports",
+}
 
 
 def engine_priority(pam_priority: int) -> int | None:

@@ -83,16 +83,37 @@ def define_batch(data_dir: Path, tenant_id: str, batch_id: str, items: Sequence[
         db.execute("DELETE FROM batch_items WHERE tenant_id = ? AND batch_id = ?", (tenant_id, batch_id))
         db.executemany(
             "INSERT INTO batch_items VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [(tenant_id, batch_id, i.item_id, i.base_price, i.series_code, i.base_date.isoformat(),
-              i.price_date.isoformat(), i.indexed_share) for i in items],
+            [
+                (
+                    tenant_id,
+                    batch_id,
+                    i.item_id,
+                    i.base_price,
+                    i.series_code,
+                    i.base_date.isoformat(),
+                    i.price_date.isoformat(),
+                    i.indexed_share,
+                )
+                for i in items
+            ],
         )
 
 
 def batch_items(db: sqlite3.Connection, tenant_id: str, batch_id: str) -> list[BatchItem]:
-    rows = db.execute("SELECT * FROM batch_items WHERE tenant_id = ? AND batch_id = ? ORDER BY item_id",
-                      (tenant_id, batch_id)).fetchall()
-    return [BatchItem(r["item_id"], r["base_price"], r["series_code"], date.fromisoformat(r["base_date"]),
-                      date.fromisoformat(r["price_date"]), r["indexed_share"]) for r in rows]
+    rows = db.execute(
+        "SELECT * FROM batch_items WHERE tenant_id = ? AND batch_id = ? ORDER BY item_id", (tenant_id, batch_id)
+    ).fetchall()
+    return [
+        BatchItem(
+            r["item_id"],
+            r["base_price"],
+            r["series_code"],
+            date.fromisoformat(r["base_date"]),
+            date.fromisoformat(r["price_date"]),
+            r["indexed_share"],
+        )
+        for r in rows
+    ]
 
 
 def index_value(db: sqlite3.Connection, tenant_id: str, series_code: str, day: date) -> float | None:
@@ -111,14 +132,23 @@ def index_value(db: sqlite3.Connection, tenant_id: str, series_code: str, day: d
 def record_message(data_dir: Path, tenant_id: str, message_id: str, event_type: str, data: dict) -> None:
     """Queue an event for webhook delivery (kept when it already exists, so re-recording is harmless)."""
     with open_store(data_dir) as db:
-        db.execute("INSERT OR IGNORE INTO webhook_messages VALUES (?, ?, ?, ?, ?, NULL)",
-                   (tenant_id, message_id, event_type, json.dumps(data), now_iso()))
+        db.execute(
+            "INSERT OR IGNORE INTO webhook_messages VALUES (?, ?, ?, ?, ?, NULL)",
+            (tenant_id, message_id, event_type, json.dumps(data), now_iso()),
+        )
 
 
 def find_message(db: sqlite3.Connection, tenant_id: str, message_id: str) -> Message | None:
-    row = db.execute("SELECT * FROM webhook_messages WHERE tenant_id = ? AND message_id = ?",
-                     (tenant_id, message_id)).fetchone()
+    row = db.execute(
+        "SELECT * FROM webhook_messages WHERE tenant_id = ? AND message_id = ?", (tenant_id, message_id)
+    ).fetchone()
     if row is None:
         return None
-    return Message(row["tenant_id"], row["message_id"], row["event_type"], json.loads(row["data"]),
-                   row["created_at"], row["delivered_at"])
+    return Message(
+        row["tenant_id"],
+        row["message_id"],
+        row["event_type"],
+        json.loads(row["data"]),
+        row["created_at"],
+        row["delivered_at"],
+    )

@@ -40,20 +40,38 @@ def deliver(payload: WebhookPayload, ctx: JobContext) -> dict:
     if message is None:
         raise PermanentJobError(f"messageId: no message {payload.messageId!r} for tenant {payload.tenantId!r}")
     if message.event_type != payload.eventType:
-        raise PermanentJobError(f"eventType: message {payload.messageId!r} is a {message.event_type!r} event, "
-                                f"not {payload.eventType!r}")
-    body = json.dumps({"id": message.message_id, "type": message.event_type, "tenantId": message.tenant_id,
-                       "createdAt": message.created_at, "data": message.data}, separators=(",", ":")).encode()
+        raise PermanentJobError(
+            f"eventType: message {payload.messageId!r} is a {message.event_type!r} event, not {payload.eventType!r}"
+        )
+    body = json.dumps(
+        {
+            "id": message.message_id,
+            "type": message.event_type,
+            "tenantId": message.tenant_id,
+            "createdAt": message.created_at,
+            "data": message.data,
+        },
+        separators=(",", ":"),
+    ).encode()
     timestamp = int(time.time())
-    answer = call_json("POST", url, raw_body=body, headers={
-        "Content-Type": "application/json",
-        webhook_signing.DELIVERY_HEADER: message.message_id,
-        webhook_signing.TIMESTAMP_HEADER: str(timestamp),
-        webhook_signing.SIGNATURE_HEADER: webhook_signing.sign(secret.encode(), message.message_id, timestamp, body),
-    })
+    answer = call_json(
+        "POST",
+        url,
+        raw_body=body,
+        headers={
+            "Content-Type": "application/json",
+            webhook_signing.DELIVERY_HEADER: message.message_id,
+            webhook_signing.TIMESTAMP_HEADER: str(timestamp),
+            webhook_signing.SIGNATURE_HEADER: webhook_signing.sign(
+                secret.encode(), message.message_id, timestamp, body
+            ),
+        },
+    )
     with open_store(ctx.settings.data_dir) as db:
-        db.execute("UPDATE webhook_messages SET delivered_at = ? WHERE tenant_id = ? AND message_id = ?",
-                   (now_iso(), payload.tenantId, payload.messageId))
+        db.execute(
+            "UPDATE webhook_messages SET delivered_at = ? WHERE tenant_id = ? AND message_id = ?",
+            (now_iso(), payload.tenantId, payload.messageId),
+        )
     ctx.log(f"{payload.eventType} {payload.messageId} delivered (HTTP {answer.status}, attempt {ctx.attempt})")
     ctx.progress(100)
     return {"status": answer.status, "messageId": payload.messageId}

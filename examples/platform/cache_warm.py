@@ -27,8 +27,10 @@ class CacheWarmJobData(BaseJobData):
 def parse_source(source: str) -> tuple[str, dict]:
     dataset, _, query = source.partition("?")
     if dataset not in DATASETS:
-        raise PermanentJobError(f"dataSource: unknown dataset {dataset!r}; use one of {', '.join(DATASETS)}, "
-                                "optionally with ?column=value filters")
+        raise PermanentJobError(
+            f"dataSource: unknown dataset {dataset!r}; use one of {', '.join(DATASETS)}, "
+            "optionally with ?column=value filters"
+        )
     filters = dict(parse_qsl(query, keep_blank_values=True, strict_parsing=bool(query)))
     unknown = [name for name in filters if name not in DATASETS[dataset]]
     if unknown:
@@ -41,11 +43,21 @@ def warm_cache(payload: CacheWarmJobData, ctx: JobContext) -> dict:
     ttl = payload.ttl or DEFAULT_TTL_S
     with open_store(ctx.settings.data_dir) as db:
         rows = select(db, dataset, filters)
-        db.execute("INSERT OR REPLACE INTO cache VALUES (?, ?, ?, ?, ?)",
-                   (payload.cacheKey, json.dumps(rows), payload.dataSource, now_iso(), now_ms() + ttl * 1000))
+        db.execute(
+            "INSERT OR REPLACE INTO cache VALUES (?, ?, ?, ?, ?)",
+            (payload.cacheKey, json.dumps(rows), payload.dataSource, now_iso(), now_ms() + ttl * 1000),
+        )
     ctx.progress(100)
     return {"cacheKey": payload.cacheKey, "entries": len(rows), "ttl": ttl}
 
 
-KIND = JobKind(name=JobType.CACHE_WARM, queue=QUEUES[JobType.CACHE_WARM], payload=CacheWarmJobData,
-               process=warm_cache, max_attempts=3, backoff_ms=2000, timeout_ms=60_000, tenant_field="tenantId")
+KIND = JobKind(
+    name=JobType.CACHE_WARM,
+    queue=QUEUES[JobType.CACHE_WARM],
+    payload=CacheWarmJobData,
+    process=warm_cache,
+    max_attempts=3,
+    backoff_ms=2000,
+    timeout_ms=60_000,
+    tenant_field="tenantId",
+)

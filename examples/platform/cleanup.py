@@ -29,8 +29,9 @@ class CleanupJobData(BaseJobData):
 def clean_up(payload: CleanupJobData, ctx: JobContext) -> dict:
     if payload.targetType == "expired_sessions":
         with open_store(ctx.settings.data_dir) as db:
-            removed = db.execute("DELETE FROM sessions WHERE expires_at_ms < ?",
-                                 (now_ms() - payload.olderThan,)).rowcount
+            removed = db.execute(
+                "DELETE FROM sessions WHERE expires_at_ms < ?", (now_ms() - payload.olderThan,)
+            ).rowcount
         return {"targetType": payload.targetType, "removed": removed}
     folder, default_pattern = FOLDERS[payload.targetType]
     base = area(ctx.settings.data_dir, folder)
@@ -50,5 +51,13 @@ def clean_up(payload: CleanupJobData, ctx: JobContext) -> dict:
     return {"targetType": payload.targetType, "removed": removed, "kept": kept}
 
 
-KIND = JobKind(name=JobType.CLEANUP, queue=QUEUES[JobType.CLEANUP], payload=CleanupJobData, process=clean_up,
-               max_attempts=3, backoff_ms=2000, timeout_ms=10 * 60_000, tenant_field="tenantId")
+KIND = JobKind(
+    name=JobType.CLEANUP,
+    queue=QUEUES[JobType.CLEANUP],
+    payload=CleanupJobData,
+    process=clean_up,
+    max_attempts=3,
+    backoff_ms=2000,
+    timeout_ms=10 * 60_000,
+    tenant_field="tenantId",
+)

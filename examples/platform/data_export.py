@@ -28,8 +28,9 @@ def export_data(payload: DataExportJobData, ctx: JobContext) -> dict:
     columns = payload.columns or list(available)
     unknown = [c for c in [*columns, *payload.filters] if c not in available]
     if unknown:
-        raise PermanentJobError(f"columns/filters: {', '.join(map(repr, unknown))} not in {payload.dataset}; "
-                                f"use {', '.join(available)}")
+        raise PermanentJobError(
+            f"columns/filters: {', '.join(map(repr, unknown))} not in {payload.dataset}; use {', '.join(available)}"
+        )
     with open_store(ctx.settings.data_dir) as db:
         rows = select(db, payload.dataset, payload.filters)
     ctx.progress(60)
@@ -41,6 +42,13 @@ def export_data(payload: DataExportJobData, ctx: JobContext) -> dict:
     return {"path": str(path), "rows": len(rows), "format": payload.exportType}
 
 
-KIND = JobKind(name=JobType.DATA_EXPORT, queue=QUEUES[JobType.DATA_EXPORT], payload=DataExportJobData,
-               process=export_data, max_attempts=3, backoff_ms=2000, timeout_ms=10 * 60_000,
-               tenant_field="tenantId")
+KIND = JobKind(
+    name=JobType.DATA_EXPORT,
+    queue=QUEUES[JobType.DATA_EXPORT],
+    payload=DataExportJobData,
+    process=export_data,
+    max_attempts=3,
+    backoff_ms=2000,
+    timeout_ms=10 * 60_000,
+    tenant_field="tenantId",
+)

@@ -19,11 +19,14 @@ from .store import area
 
 #: Template name -> (text, html) with `$name` placeholders filled from `variables` (and `to`).
 TEMPLATES = {
-    "welcome": ("Hello $name,\n\nwelcome aboard. Your account $to is ready.\n",
-                "<p>Hello $name,</p><p>welcome aboard. Your account <b>$to</b> is ready.</p>"),
-    "security_alert": ("Security alert for $to.\n\n$details\n\nIf this was not you, reset your password now.\n",
-                       ("<p><b>Security alert</b> for $to.</p><p>$details</p>"
-                        "<p>If this was not you, reset your password now.</p>")),
+    "welcome": (
+        "Hello $name,\n\nwelcome aboard. Your account $to is ready.\n",
+        "<p>Hello $name,</p><p>welcome aboard. Your account <b>$to</b> is ready.</p>",
+    ),
+    "security_alert": (
+        "Security alert for $to.\n\n$details\n\nIf this was not you, reset your password now.\n",
+        ("<p><b>Security alert</b> for $to.</p><p>$details</p><p>If this was not you, reset your password now.</p>"),
+    ),
     "test": ("This is a test e-mail to $to.\n", "<p>This is a test e-mail to $to.</p>"),
 }
 DEFAULTS = {"name": "there", "details": "We noticed a sign-in or account change that needs your attention."}
@@ -46,12 +49,15 @@ class EmailJobData(BaseJobData):
 
 def render(payload: EmailJobData) -> tuple[str, str]:
     if payload.template not in TEMPLATES:
-        raise PermanentJobError(f"template: unknown template {payload.template!r}; "
-                                f"use one of {', '.join(sorted(TEMPLATES))}")
+        raise PermanentJobError(
+            f"template: unknown template {payload.template!r}; use one of {', '.join(sorted(TEMPLATES))}"
+        )
     values = {**DEFAULTS, **{k: str(v) for k, v in payload.variables.items()}, "to": payload.to}
     text, markup = TEMPLATES[payload.template]
-    return (Template(text).safe_substitute(values),
-            Template(markup).safe_substitute({k: html.escape(v) for k, v in values.items()}))
+    return (
+        Template(text).safe_substitute(values),
+        Template(markup).safe_substitute({k: html.escape(v) for k, v in values.items()}),
+    )
 
 
 def send_email(payload: EmailJobData, ctx: JobContext) -> dict:
@@ -63,13 +69,28 @@ def send_email(payload: EmailJobData, ctx: JobContext) -> dict:
         if not path.is_file():
             raise PermanentJobError(f"attachments[{index}].path: no file {item.path!r} in {base}")
         attachments.append((path, item.filename))
-    message = mail.compose(ctx, to=[payload.to], subject=payload.subject, text=text, html=markup,
-                           attachments=tuple(attachments), headers={"X-Template": payload.template})
+    message = mail.compose(
+        ctx,
+        to=[payload.to],
+        subject=payload.subject,
+        text=text,
+        html=markup,
+        attachments=tuple(attachments),
+        headers={"X-Template": payload.template},
+    )
     ctx.progress(50)
     result = mail.send(ctx, message, [payload.to])
     ctx.progress(100)
     return {**result, "template": payload.template}
 
 
-KIND = JobKind(name=JobType.EMAIL_SEND, queue=QUEUES[JobType.EMAIL_SEND], payload=EmailJobData,
-               process=send_email, max_attempts=3, backoff_ms=2000, timeout_ms=60_000, tenant_field="tenantId")
+KIND = JobKind(
+    name=JobType.EMAIL_SEND,
+    queue=QUEUES[JobType.EMAIL_SEND],
+    payload=EmailJobData,
+    process=send_email,
+    max_attempts=3,
+    backoff_ms=2000,
+    timeout_ms=60_000,
+    tenant_field="tenantId",
+)

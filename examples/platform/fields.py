@@ -8,8 +8,7 @@ from pydantic import BaseModel, ConfigDict, StringConstraints
 
 PAYLOAD_CONFIG = ConfigDict(extra="forbid", hide_input_in_errors=True, str_strip_whitespace=True)
 
-Identifier = Annotated[str, StringConstraints(min_length=1, max_length=128,
-                                              pattern=r"^[A-Za-z0-9][A-Za-z0-9._:@-]*$")]
+Identifier = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:@-]*$")]
 EmailAddress = Annotated[str, StringConstraints(max_length=254, pattern=r"^[^@\s<>,;]{1,64}@[A-Za-z0-9.-]{1,253}$")]
 
 

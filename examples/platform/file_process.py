@@ -48,8 +48,10 @@ def process_file(payload: FileProcessJobData, ctx: JobContext) -> dict:
     name, content = OPERATIONS[payload.operation](source, payload.options)
     output = files.write_atomic(area(ctx.settings.data_dir, "processed") / files.safe_name(ctx.job_id) / name, content)
     with open_store(ctx.settings.data_dir) as db:
-        db.execute("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?)",
-                   (ctx.job_id, str(source), payload.operation, str(output), now_iso()))
+        db.execute(
+            "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?)",
+            (ctx.job_id, str(source), payload.operation, str(output), now_iso()),
+        )
     ctx.progress(100)
     return {"output": str(output), "bytes": len(content), "operation": payload.operation}
 
@@ -93,8 +95,10 @@ def extract_text(source: Path, options: dict) -> tuple[str, bytes]:
     elif suffix == ".docx":
         text = _docx_text(source)
     else:
-        raise PermanentJobError(f"filePath: cannot extract text from {suffix or 'extension-less'} files; "
-                                f"use {', '.join(sorted(TEXT_SUFFIXES | {'.html', '.docx'}))}")
+        raise PermanentJobError(
+            f"filePath: cannot extract text from {suffix or 'extension-less'} files; "
+            f"use {', '.join(sorted(TEXT_SUFFIXES | {'.html', '.docx'}))}"
+        )
     return f"{source.stem}.txt", text.encode()
 
 
@@ -162,5 +166,13 @@ def _docx_text(source: Path) -> str:
     return "\n".join(paragraphs) + "\n"
 
 
-KIND = JobKind(name=JobType.FILE_PROCESS, queue=QUEUES[JobType.FILE_PROCESS], payload=FileProcessJobData,
-               process=process_file, max_attempts=3, backoff_ms=2000, timeout_ms=5 * 60_000, tenant_field="tenantId")
+KIND = JobKind(
+    name=JobType.FILE_PROCESS,
+    queue=QUEUES[JobType.FILE_PROCESS],
+    payload=FileProcessJobData,
+    process=process_file,
+    max_attempts=3,
+    backoff_ms=2000,
+    timeout_ms=5 * 60_000,
+    tenant_field="tenantId",
+)

@@ -42,6 +42,7 @@ MIN_PRIORITY, MAX_PRIORITY = JobPriority.LOW, JobPriority.URGENT
 def engine_priority(priority: int) -> int:
     """The document's priority (1-20, higher first) as WellQueue's (1-20, 1 first)."""
     if isinstance(priority, bool) or not isinstance(priority, int) or not MIN_PRIORITY <= priority <= MAX_PRIORITY:
-        raise EnqueueError(f"priority must be a whole number from {MIN_PRIORITY} (LOW) to {MAX_PRIORITY} (URGENT), "
-                           f"got {priority!r}")
+        raise EnqueueError(
+            f"priority must be a whole number from {MIN_PRIORITY} (LOW) to {MAX_PRIORITY} (URGENT), got {priority!r}"
+        )
     return MAX_PRIORITY + 1 - priority

@@ -28,13 +28,27 @@ def notify_user(payload: UserNotificationJobData, ctx: JobContext) -> dict:
         created = db.execute(
             "INSERT OR IGNORE INTO notifications (id, user_id, title, body, type, metadata, created_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (ctx.job_id, payload.userId, payload.title, payload.body, payload.type,
-             json.dumps(payload.metadata), now_iso()),
+            (
+                ctx.job_id,
+                payload.userId,
+                payload.title,
+                payload.body,
+                payload.type,
+                json.dumps(payload.metadata),
+                now_iso(),
+            ),
         ).rowcount
     ctx.progress(100)
     return {"notificationId": ctx.job_id, "userId": payload.userId, "created": bool(created)}
 
 
-KIND = JobKind(name=JobType.USER_NOTIFICATION, queue=QUEUES[JobType.USER_NOTIFICATION],
-               payload=UserNotificationJobData, process=notify_user, max_attempts=3, backoff_ms=2000,
-               timeout_ms=30_000, tenant_field="tenantId")
+KIND = JobKind(
+    name=JobType.USER_NOTIFICATION,
+    queue=QUEUES[JobType.USER_NOTIFICATION],
+    payload=UserNotificationJobData,
+    process=notify_user,
+    max_attempts=3,
+    backoff_ms=2000,
+    timeout_ms=30_000,
+    tenant_field="tenantId",
+)

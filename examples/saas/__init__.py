@@ -18,5 +18,13 @@ from .queue_service import (
 
 KINDS = [emails.KIND, reports.KIND, data_exports.KIND, webhooks.KIND, onboarding.KIND, cleanup.KIND]
 
-__all__ = ["KINDS", "queue_cleanup", "queue_data_export", "queue_email", "queue_report", "queue_tenant_onboarding",
-           "queue_webhook", "with_tenant_context"]
+__all__ = [
+    "KINDS",
+    "queue_cleanup",
+    "queue_data_export",
+    "queue_email",
+    "queue_report",
+    "queue_tenant_onboarding",
+    "queue_webhook",
+    "with_tenant_context",
+]

@@ -35,8 +35,9 @@ def verify_subscription(customer_id: str, subscription_id: str) -> Subscription:
     customer = call_json("GET", f"{base}/v1/customers/{quote(customer_id, safe='')}", headers=headers).json()
     if customer.get("deleted"):
         raise PermanentJobError(f"stripeCustomerId: customer {customer_id} is deleted in Stripe")
-    subscription = call_json("GET", f"{base}/v1/subscriptions/{quote(subscription_id, safe='')}",
-                             headers=headers).json()
+    subscription = call_json(
+        "GET", f"{base}/v1/subscriptions/{quote(subscription_id, safe='')}", headers=headers
+    ).json()
     if subscription.get("customer") != customer_id:
         raise PermanentJobError(f"stripeSubscriptionId: subscription {subscription_id} belongs to another customer")
     status = str(subscription.get("status"))

@@ -40,5 +40,12 @@ def clean_up(payload: CleanupPayload, ctx: JobContext) -> dict:
     return {"removed": removed, "olderThanDays": payload.olderThanDays}
 
 
-KIND = JobKind(name="saas_clean_up", queue="saas.cleanup", payload=CleanupPayload, process=clean_up,
-               max_attempts=3, backoff_ms=5000, timeout_ms=10 * 60_000)
+KIND = JobKind(
+    name="saas_clean_up",
+    queue="saas.cleanup",
+    payload=CleanupPayload,
+    process=clean_up,
+    max_attempts=3,
+    backoff_ms=5000,
+    timeout_ms=10 * 60_000,
+)

@@ -39,8 +39,9 @@ def export_data(payload: DataExportPayload, ctx: JobContext) -> dict:
             exported[entity] = entity_rows(db, payload.organizationId, entity)
         ctx.progress(80 * number / len(entities))
     if payload.format == "json":
-        content = json.dumps({"organizationId": payload.organizationId, "exportedAt": now_iso(), **exported},
-                             indent=2).encode()
+        content = json.dumps(
+            {"organizationId": payload.organizationId, "exportedAt": now_iso(), **exported}, indent=2
+        ).encode()
         extension = "json"
     else:
         buffer = io.BytesIO()
@@ -53,9 +54,15 @@ def export_data(payload: DataExportPayload, ctx: JobContext) -> dict:
     path = files.write_atomic(folder / f"export_{files.safe_name(ctx.job_id)}.{extension}", content)
     notice = notify.file_ready(ctx, payload.notifyEmail, "data export", path, payload.organizationId)
     ctx.progress(100)
-    return {"path": str(path), "counts": {name: len(rows) for name, rows in exported.items()},
-            "notification": notice}
+    return {"path": str(path), "counts": {name: len(rows) for name, rows in exported.items()}, "notification": notice}
 
 
-KIND = JobKind(name="saas_export_data", queue="saas.data-exports", payload=DataExportPayload, process=export_data,
-               max_attempts=2, backoff_ms=5000, timeout_ms=10 * 60_000)
+KIND = JobKind(
+    name="saas_export_data",
+    queue="saas.data-exports",
+    payload=DataExportPayload,
+    process=export_data,
+    max_attempts=2,
+    backoff_ms=5000,
+    timeout_ms=10 * 60_000,
+)

@@ -30,12 +30,21 @@ class EmailPayload(BaseModel):
 
 def send_email(payload: EmailPayload, ctx: JobContext) -> dict:
     text = payload.text or "This message has an HTML body only.\n"
-    message = mail.compose(ctx, to=payload.recipients, subject=payload.subject, text=text, html=payload.html,
-                           sender=payload.from_)
+    message = mail.compose(
+        ctx, to=payload.recipients, subject=payload.subject, text=text, html=payload.html, sender=payload.from_
+    )
     result = mail.send(ctx, message, payload.recipients)
     ctx.progress(100)
     return result
 
 
-KIND = JobKind(name="saas_send_email", queue="saas.email", payload=EmailPayload, process=send_email,
-               max_attempts=5, backoff_ms=5000, timeout_ms=30_000, priority_of=lambda payload: payload.priority)
+KIND = JobKind(
+    name="saas_send_email",
+    queue="saas.email",
+    payload=EmailPayload,
+    process=send_email,
+    max_attempts=5,
+    backoff_ms=5000,
+    timeout_ms=30_000,
+    priority_of=lambda payload: payload.priority,
+)

@@ -13,8 +13,14 @@ def file_ready(ctx: JobContext, address: str | None, what: str, path: Path, orga
     if not address:
         return None
     text = f"Your {what} is ready: {path.name}\nIt is stored at {path}.\n"
-    return ctx.enqueue("saas.email", {
-        "to": address, "subject": f"Your {what} is ready", "text": text,
-        "html": f"<p>Your {html.escape(what)} is ready: <b>{html.escape(path.name)}</b></p>",
-        "organizationId": organization_id,
-    }, job_id=f"{ctx.job_id}:notify")
+    return ctx.enqueue(
+        "saas.email",
+        {
+            "to": address,
+            "subject": f"Your {what} is ready",
+            "text": text,
+            "html": f"<p>Your {html.escape(what)} is ready: <b>{html.escape(path.name)}</b></p>",
+            "organizationId": organization_id,
+        },
+        job_id=f"{ctx.job_id}:notify",
+    )

@@ -61,8 +61,10 @@ def organization_id_for(name: str) -> str:
 def create_organization(ctx: JobContext, payload: TenantOnboardingPayload, tenant: Tenant) -> Tenant:
     organization_id = organization_id_for(payload.organizationName)
     with open_store(ctx.settings.data_dir) as db:
-        db.execute("INSERT OR IGNORE INTO organizations (id, name, tier, created_at) VALUES (?, ?, ?, ?)",
-                   (organization_id, payload.organizationName, payload.tier, now_iso()))
+        db.execute(
+            "INSERT OR IGNORE INTO organizations (id, name, tier, created_at) VALUES (?, ?, ?, ?)",
+            (organization_id, payload.organizationName, payload.tier, now_iso()),
+        )
         row = db.execute("SELECT id FROM organizations WHERE name = ?", (payload.organizationName,)).fetchone()
     if row["id"] != organization_id:
         raise PermanentJobError(f"organizationName: {payload.organizationName!r} is taken by {row['id']}")
@@ -72,15 +74,19 @@ def create_organization(ctx: JobContext, payload: TenantOnboardingPayload, tenan
 def create_admin_user(ctx: JobContext, payload: TenantOnboardingPayload, tenant: Tenant) -> Tenant:
     user_id = f"{tenant.organization_id}:admin"
     with open_store(ctx.settings.data_dir) as db:
-        db.execute("INSERT OR IGNORE INTO users VALUES (?, ?, ?, ?, 'admin', ?)",
-                   (user_id, tenant.organization_id, payload.adminEmail.lower(), payload.adminName, now_iso()))
+        db.execute(
+            "INSERT OR IGNORE INTO users VALUES (?, ?, ?, ?, 'admin', ?)",
+            (user_id, tenant.organization_id, payload.adminEmail.lower(), payload.adminName, now_iso()),
+        )
     return replace(tenant, admin_user_id=user_id)
 
 
 def apply_tier(ctx: JobContext, payload: TenantOnboardingPayload, tenant: Tenant) -> Tenant:
     with open_store(ctx.settings.data_dir) as db:
-        db.executemany("INSERT OR REPLACE INTO organization_settings VALUES (?, ?, ?)",
-                       [(tenant.organization_id, key, value) for key, value in TIER_LIMITS[payload.tier].items()])
+        db.executemany(
+            "INSERT OR REPLACE INTO organization_settings VALUES (?, ?, ?)",
+            [(tenant.organization_id, key, value) for key, value in TIER_LIMITS[payload.tier].items()],
+        )
         db.execute("UPDATE organizations SET tier = ? WHERE id = ?", (payload.tier, tenant.organization_id))
     return tenant
 
@@ -90,10 +96,11 @@ def link_billing(ctx: JobContext, payload: TenantOnboardingPayload, tenant: Tena
         return replace(tenant, billing="none")
     subscription = billing.verify_subscription(payload.stripeCustomerId, payload.stripeSubscriptionId or "")
     with open_store(ctx.settings.data_dir) as db:
-        db.execute("UPDATE organizations SET stripe_customer_id = ?, stripe_subscription_id = ?, "
-                   "subscription_status = ? WHERE id = ?",
-                   (subscription.customer_id, subscription.subscription_id, subscription.status,
-                    tenant.organization_id))
+        db.execute(
+            "UPDATE organizations SET stripe_customer_id = ?, stripe_subscription_id = ?, "
+            "subscription_status = ? WHERE id = ?",
+            (subscription.customer_id, subscription.subscription_id, subscription.status, tenant.organization_id),
+        )
     return replace(tenant, billing=subscription.status)
 
 
@@ -104,18 +111,28 @@ def provision_storage(ctx: JobContext, payload: TenantOnboardingPayload, tenant:
 
 
 def send_welcome_email(ctx: JobContext, payload: TenantOnboardingPayload, tenant: Tenant) -> Tenant:
-    job_id = ctx.enqueue("saas.email", {
-        "to": payload.adminEmail,
-        "subject": f"Welcome to HSE.Digital, {payload.organizationName}",
-        "text": f"Welcome {payload.adminName}!\n\nYour organization {payload.organizationName} is ready on the "
-                f"{payload.tier} plan. Sign in with {payload.adminEmail}.\n",
-        "organizationId": tenant.organization_id,
-    }, job_id=f"onboarding-welcome-{tenant.organization_id}")
+    job_id = ctx.enqueue(
+        "saas.email",
+        {
+            "to": payload.adminEmail,
+            "subject": f"Welcome to HSE.Digital, {payload.organizationName}",
+            "text": f"Welcome {payload.adminName}!\n\nYour organization {payload.organizationName} is ready on the "
+            f"{payload.tier} plan. Sign in with {payload.adminEmail}.\n",
+            "organizationId": tenant.organization_id,
+        },
+        job_id=f"onboarding-welcome-{tenant.organization_id}",
+    )
     return replace(tenant, welcome_job_id=job_id)
 
 
-STEPS: tuple[Step, ...] = (create_organization, create_admin_user, apply_tier, link_billing, provision_storage,
-                           send_welcome_email)
+STEPS: tuple[Step, ...] = (
+    create_organization,
+    create_admin_user,
+    apply_tier,
+    link_billing,
+    provision_storage,
+    send_welcome_email,
+)
 
 
 def onboard_tenant(payload: TenantOnboardingPayload, ctx: JobContext) -> dict:
@@ -128,11 +145,22 @@ def onboard_tenant(payload: TenantOnboardingPayload, ctx: JobContext) -> dict:
         tenant = step(ctx, payload, tenant)
         ctx.log(f"step {number}/{len(STEPS)} {step.__name__}: done")
         ctx.progress(100 * number / len(STEPS))
-    return {"organizationId": tenant.organization_id, "adminUserId": tenant.admin_user_id,
-            "billing": tenant.billing, "welcomeEmailJob": tenant.welcome_job_id,
-            "steps": [step.__name__ for step in STEPS]}
+    return {
+        "organizationId": tenant.organization_id,
+        "adminUserId": tenant.admin_user_id,
+        "billing": tenant.billing,
+        "welcomeEmailJob": tenant.welcome_job_id,
+        "steps": [step.__name__ for step in STEPS],
+    }
 
 
-KIND = JobKind(name="saas_onboard_tenant", queue="saas.tenant-onboarding", payload=TenantOnboardingPayload,
-               process=onboard_tenant, max_attempts=3, backoff_ms=5000, timeout_ms=5 * 60_000,
-               tenant_field=None)
+KIND = JobKind(
+    name="saas_onboard_tenant",
+    queue="saas.tenant-onboarding",
+    payload=TenantOnboardingPayload,
+    process=onboard_tenant,
+    max_attempts=3,
+    backoff_ms=5000,
+    timeout_ms=5 * 60_000,
+    tenant_field=None,
+)

@@ -36,9 +36,12 @@ def report_rows(ctx: JobContext, payload: ReportPayload) -> tuple[list[dict], tu
             return entity_rows(db, payload.organizationId, payload.type, payload.filters), RECORD_COLUMNS
         summary = []
         for entity in COMPLIANCE_ENTITIES:
-            statuses = Counter(row["status"] for row in entity_rows(db, payload.organizationId, entity,
-                                                                      payload.filters))
-            summary += [{"entity": entity, "status": status, "count": count} for status, count in sorted(statuses.items())]
+            statuses = Counter(
+                row["status"] for row in entity_rows(db, payload.organizationId, entity, payload.filters)
+            )
+            summary += [
+                {"entity": entity, "status": status, "count": count} for status, count in sorted(statuses.items())
+            ]
         return summary, ("entity", "status", "count")
 
 
@@ -55,5 +58,12 @@ def generate_report(payload: ReportPayload, ctx: JobContext) -> dict:
     return {"path": str(path), "rows": len(rows), "format": payload.format, "notification": notice}
 
 
-KIND = JobKind(name="saas_generate_report", queue="saas.reports", payload=ReportPayload, process=generate_report,
-               max_attempts=3, backoff_ms=5000, timeout_ms=5 * 60_000)
+KIND = JobKind(
+    name="saas_generate_report",
+    queue="saas.reports",
+    payload=ReportPayload,
+    process=generate_report,
+    max_attempts=3,
+    backoff_ms=5000,
+    timeout_ms=5 * 60_000,
+)

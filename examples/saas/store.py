@@ -55,19 +55,37 @@ def open_store(data_dir: Path) -> Iterator[sqlite3.Connection]:
 def entity_rows(db: sqlite3.Connection, organization_id: str, entity: str, filters: dict | None = None) -> list[dict]:
     """One organization's rows of `entity`; `filters` match the columns or fields of a record's data."""
     if entity == "users":
-        rows = [dict(r) for r in db.execute(
-            f"SELECT {', '.join(USER_COLUMNS)} FROM users WHERE organization_id = ? ORDER BY created_at, id",
-            (organization_id,))]
+        rows = [
+            dict(r)
+            for r in db.execute(
+                f"SELECT {', '.join(USER_COLUMNS)} FROM users WHERE organization_id = ? ORDER BY created_at, id",
+                (organization_id,),
+            )
+        ]
     else:
-        rows = [{**json.loads(r["data"]), **{c: r[c] for c in RECORD_COLUMNS}} for r in db.execute(
-            "SELECT * FROM records WHERE organization_id = ? AND entity = ? ORDER BY created_at, id",
-            (organization_id, entity))]
+        rows = [
+            {**json.loads(r["data"]), **{c: r[c] for c in RECORD_COLUMNS}}
+            for r in db.execute(
+                "SELECT * FROM records WHERE organization_id = ? AND entity = ? ORDER BY created_at, id",
+                (organization_id, entity),
+            )
+        ]
     return [row for row in rows if all(row.get(k) == v for k, v in (filters or {}).items())]
 
 
-def add_record(data_dir: Path, organization_id: str, entity: str, record_id: str, title: str, status: str,
-               created_at: str, **data: object) -> None:
+def add_record(
+    data_dir: Path,
+    organization_id: str,
+    entity: str,
+    record_id: str,
+    title: str,
+    status: str,
+    created_at: str,
+    **data: object,
+) -> None:
     """What the SaaS application writes when a user records an audit, incident, permit, …"""
     with open_store(data_dir) as db:
-        db.execute("INSERT OR REPLACE INTO records VALUES (?, ?, ?, ?, ?, ?, ?)",
-                   (organization_id, entity, record_id, title, status, created_at, json.dumps(data)))
+        db.execute(
+            "INSERT OR REPLACE INTO records VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (organization_id, entity, record_id, title, status, created_at, json.dumps(data)),
+        )

@@ -52,16 +52,29 @@ def signature(secret: str, timestamp: int, body: bytes) -> str:
 def deliver(payload: WebhookPayload, ctx: JobContext) -> dict:
     body = json.dumps(payload.payload, separators=(",", ":"), ensure_ascii=False).encode()
     timestamp = int(time.time() * 1000)
-    answer = post_vetted(payload.url, body, {
-        "X-Webhook-Signature": signature(payload.secret, timestamp, body),
-        "X-Webhook-Timestamp": str(timestamp),
-        "X-Webhook-Event": payload.eventType,
-        "X-Webhook-Delivery": ctx.job_id,
-    }, ctx.settings, timeout=25)
+    answer = post_vetted(
+        payload.url,
+        body,
+        {
+            "X-Webhook-Signature": signature(payload.secret, timestamp, body),
+            "X-Webhook-Timestamp": str(timestamp),
+            "X-Webhook-Event": payload.eventType,
+            "X-Webhook-Delivery": ctx.job_id,
+        },
+        ctx.settings,
+        timeout=25,
+    )
     ctx.log(f"{payload.eventType} delivered: HTTP {answer.status} (attempt {ctx.attempt})")
     ctx.progress(100)
     return {"status": answer.status, "eventType": payload.eventType}
 
 
-KIND = JobKind(name="saas_deliver_webhook", queue="saas.webhooks", payload=WebhookPayload, process=deliver,
-               max_attempts=5, backoff_ms=10_000, timeout_ms=30_000)
+KIND = JobKind(
+    name="saas_deliver_webhook",
+    queue="saas.webhooks",
+    payload=WebhookPayload,
+    process=deliver,
+    max_attempts=5,
+    backoff_ms=10_000,
+    timeout_ms=30_000,
+)

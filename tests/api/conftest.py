@@ -30,7 +30,9 @@ ROLES = (Role.ADMIN, Role.OPERATOR, Role.MANAGER)
 
 #: Valid payloads of today's payload models (the seed document's own examples are in seed_payloads/).
 READING = {
-    "wellId": "WELL-TX-0001", "leaseId": "LEASE-1", "operatorId": "OP-1",
+    "wellId": "WELL-TX-0001",
+    "leaseId": "LEASE-1",
+    "operatorId": "OP-1",
     "location": {"latitude": 31.99, "longitude": -102.07, "county": "Midland", "state": "TX"},
     "production": {"oil": 150.5, "gas": 1200, "water": 45.2},
     "validationType": "daily_production",
@@ -69,8 +71,15 @@ class Api:
         token = issue_token(key, sub=sub or f"{str(role).lower()}-user", role=role, org=org, **claims)
         return Api(self.server, self.services, token)
 
-    def request(self, method: str, path: str, body: Any = None, *, raw: bytes | None = None,
-                headers: dict[str, str] | None = None) -> Reply:
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        raw: bytes | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> Reply:
         sent = dict(headers or {})
         if self.token and "Authorization" not in sent:
             sent["Authorization"] = f"Bearer {self.token}"

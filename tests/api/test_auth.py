@@ -23,20 +23,26 @@ def test_missing_token_is_401_with_a_bearer_challenge(api):
     assert reply.headers["WWW-Authenticate"] == 'Bearer realm="wellqueue"'
 
 
-@pytest.mark.parametrize("method,path,body", [
-    ("GET", f"{QUEUES}/data-validation/jobs?state=bogus", None),
-    ("POST", f"{QUEUES}/data-validation/jobs", {"data": "bogus"}),
-    ("POST", f"{QUEUES}/data-validation/clean", {"state": "bogus"}),
-    ("POST", "/api/jobs/schedules", {"name": 1}),
-    ("PUT", "/api/jobs/schedules/x", {}),
-])
+@pytest.mark.parametrize(
+    "method,path,body",
+    [
+        ("GET", f"{QUEUES}/data-validation/jobs?state=bogus", None),
+        ("POST", f"{QUEUES}/data-validation/jobs", {"data": "bogus"}),
+        ("POST", f"{QUEUES}/data-validation/clean", {"state": "bogus"}),
+        ("POST", "/api/jobs/schedules", {"name": 1}),
+        ("PUT", "/api/jobs/schedules/x", {}),
+    ],
+)
 def test_no_token_is_401_before_any_input_is_judged(api, method, path, body):
     assert api.request(method, path, body).status == 401
 
 
 def _forged(api: Api) -> str:
-    return jwt.encode({"sub": "eve", "role": "ADMIN", "iss": "wellqueue", "aud": "wellqueue",
-                       "iat": 1, "exp": 4_000_000_000}, "another-secret-" + "x" * 32, algorithm="HS256")
+    return jwt.encode(
+        {"sub": "eve", "role": "ADMIN", "iss": "wellqueue", "aud": "wellqueue", "iat": 1, "exp": 4_000_000_000},
+        "another-secret-" + "x" * 32,
+        algorithm="HS256",
+    )
 
 
 def _expired(api: Api) -> str:
@@ -44,16 +50,22 @@ def _expired(api: Api) -> str:
 
 
 def _unsigned(api: Api) -> str:
-    return jwt.encode({"sub": "eve", "role": "ADMIN", "iss": "wellqueue", "aud": "wellqueue", "iat": 1,
-                       "exp": 4_000_000_000}, None, algorithm="none")
+    return jwt.encode(
+        {"sub": "eve", "role": "ADMIN", "iss": "wellqueue", "aud": "wellqueue", "iat": 1, "exp": 4_000_000_000},
+        None,
+        algorithm="none",
+    )
 
 
-@pytest.mark.parametrize("make,detail", [
-    (_forged, "signature does not match"),
-    (_expired, "token expired"),
-    (_unsigned, "not accepted"),
-    (lambda api: "not-a-jwt", "not a JWT"),
-])
+@pytest.mark.parametrize(
+    "make,detail",
+    [
+        (_forged, "signature does not match"),
+        (_expired, "token expired"),
+        (_unsigned, "not accepted"),
+        (lambda api: "not-a-jwt", "not a JWT"),
+    ],
+)
 def test_bad_tokens_are_401_invalid_token(api, make, detail):
     reply = api.get(QUEUES, headers={"Authorization": f"Bearer {make(api)}"})
     assert reply.status == 401 and detail in reply.json["detail"], reply

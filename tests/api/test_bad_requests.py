@@ -16,32 +16,38 @@ from .conftest import ALERT, READING, stored_job_ids
 JOBS = "/api/jobs/queues/data-validation/jobs"
 
 
-@pytest.mark.parametrize("raw,detail", [
-    (b'{"data": {', "not valid JSON"),
-    (b'{"data": NaN}', "NaN is not a JSON number"),
-    (b"\xff\xfe\x00garbage", "not"),
-    (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
-])
+@pytest.mark.parametrize(
+    "raw,detail",
+    [
+        (b'{"data": {', "not valid JSON"),
+        (b'{"data": NaN}', "NaN is not a JSON number"),
+        (b"\xff\xfe\x00garbage", "not"),
+        (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
+    ],
+)
 def test_invalid_json_is_400(api, raw, detail):
     reply = api.as_role(Role.ADMIN).post(JOBS, raw=raw)
     assert reply.status == 400 and reply.json["error"] in ("invalid_json",) and detail in reply.json["detail"], reply
     assert stored_job_ids(api.client) == []
 
 
-@pytest.mark.parametrize("body,field", [
-    ({"data": READING, "extra": 1}, "extra"),
-    ({"data": READING, "opts": {"lifo": True}}, "opts.lifo"),
-    ({"data": {**READING, "unknownField": 1}}, "data.unknownField"),
-    ({"data": READING, "opts": {"priority": "high"}}, "opts.priority"),
-    ({"data": READING, "opts": {"delay": -1}}, "opts.delay"),
-    ({"data": READING, "opts": {"attempts": 0}}, "opts.attempts"),
-    ({"data": READING, "opts": {"backoff": {"type": "linear", "delay": 1}}}, "opts.backoff"),
-    ({"data": READING, "opts": {"jobId": "has space"}}, "opts.jobId"),
-    ({"data": READING, "opts": {"removeOnComplete": -1}}, "opts.removeOnComplete"),
-    ({"data": {**READING, "production": {"oil": "lots", "gas": 1, "water": 1}}}, "data.production.oil"),
-    ({"data": "not an object"}, "data"),
-    ({"opts": {}}, "data"),
-])
+@pytest.mark.parametrize(
+    "body,field",
+    [
+        ({"data": READING, "extra": 1}, "extra"),
+        ({"data": READING, "opts": {"lifo": True}}, "opts.lifo"),
+        ({"data": {**READING, "unknownField": 1}}, "data.unknownField"),
+        ({"data": READING, "opts": {"priority": "high"}}, "opts.priority"),
+        ({"data": READING, "opts": {"delay": -1}}, "opts.delay"),
+        ({"data": READING, "opts": {"attempts": 0}}, "opts.attempts"),
+        ({"data": READING, "opts": {"backoff": {"type": "linear", "delay": 1}}}, "opts.backoff"),
+        ({"data": READING, "opts": {"jobId": "has space"}}, "opts.jobId"),
+        ({"data": READING, "opts": {"removeOnComplete": -1}}, "opts.removeOnComplete"),
+        ({"data": {**READING, "production": {"oil": "lots", "gas": 1, "water": 1}}}, "data.production.oil"),
+        ({"data": "not an object"}, "data"),
+        ({"opts": {}}, "data"),
+    ],
+)
 def test_unknown_fields_and_wrong_types_are_422_naming_the_field(api, body, field):
     reply = api.as_role(Role.ADMIN).post(JOBS, body)
     assert reply.status == 422 and reply.json["error"] == "invalid", reply
@@ -83,9 +89,17 @@ def test_chunked_body_over_one_mebibyte_is_413(api):
     connection = http.client.HTTPConnection(api.server.host, api.server.port, timeout=30)
     chunks = (b'{"data": {"note": "' + b"y" * 65536 for _ in range(20))
     try:
-        connection.request("POST", JOBS, body=chunks, encode_chunked=True,
-                           headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json",
-                                    "Transfer-Encoding": "chunked"})
+        connection.request(
+            "POST",
+            JOBS,
+            body=chunks,
+            encode_chunked=True,
+            headers={
+                "Authorization": f"Bearer {token}",
+                "Content-Type": "application/json",
+                "Transfer-Encoding": "chunked",
+            },
+        )
         response = connection.getresponse()
         assert response.status == 413 and json.loads(response.read())["error"] == "too_large"
     finally:
@@ -102,13 +116,20 @@ def test_a_body_just_under_the_limit_is_read(api):
     assert reply.status == 422
 
 
-@pytest.mark.parametrize("path,body,field", [
-    ("/api/jobs/queues/data-validation/clean", {"state": "running"}, "state"),
-    ("/api/jobs/queues/data-validation/clean", {"grace": "1h"}, "grace"),
-    ("/api/jobs/queues/data-validation/clean", {"limit": 0}, "limit"),
-    ("/api/jobs/schedules", {"name": "x", "cron": "0 2 * * *", "queue": "data-validation", "second": "*"}, "second"),
-    ("/api/jobs/schedules", {"name": "x", "queue": "data-validation"}, "cron"),
-])
+@pytest.mark.parametrize(
+    "path,body,field",
+    [
+        ("/api/jobs/queues/data-validation/clean", {"state": "running"}, "state"),
+        ("/api/jobs/queues/data-validation/clean", {"grace": "1h"}, "grace"),
+        ("/api/jobs/queues/data-validation/clean", {"limit": 0}, "limit"),
+        (
+            "/api/jobs/schedules",
+            {"name": "x", "cron": "0 2 * * *", "queue": "data-validation", "second": "*"},
+            "second",
+        ),
+        ("/api/jobs/schedules", {"name": "x", "queue": "data-validation"}, "cron"),
+    ],
+)
 def test_other_bodies_name_the_bad_field(api, path, body, field):
     reply = api.as_role(Role.ADMIN).post(path, body)
     assert reply.status == 422 and reply.json["field"] == field, reply

@@ -34,7 +34,11 @@ def test_enqueue_returns_201_with_location_and_stores_the_job(api):
     assert detail["summary"]["state"] == "waiting" and detail["summary"]["data"]["wellId"] == "WELL-TX-0001"
     audit = last_audit(api.client)
     assert (audit["action"], audit["target"], audit["outcome"], audit["who"]) == (
-        "enqueue", "data-validation", "ok", "admin-user")
+        "enqueue",
+        "data-validation",
+        "ok",
+        "admin-user",
+    )
     assert job_id in audit["detail"]
 
 
@@ -58,8 +62,15 @@ def test_same_job_id_in_another_queue_is_a_conflict(api):
 
 def test_bullmq_options_reach_the_job(api):
     admin = api.as_role(Role.ADMIN)
-    opts = {"jobId": "opt-1", "priority": 3, "attempts": 7, "backoff": {"type": "fixed", "delay": 500},
-            "removeOnComplete": 10, "removeOnFail": {"count": 5, "age": 3600}, "timeout": 60_000}
+    opts = {
+        "jobId": "opt-1",
+        "priority": 3,
+        "attempts": 7,
+        "backoff": {"type": "fixed", "delay": 500},
+        "removeOnComplete": 10,
+        "removeOnFail": {"count": 5, "age": 3600},
+        "timeout": 60_000,
+    }
     assert admin.post(JOBS, {"data": READING, "opts": opts}).status == 201
     job = admin.get(f"{JOBS}/opt-1").json["job"]
     assert job["summary"]["state"] == "prioritized" and job["summary"]["priority"] == 3
@@ -67,8 +78,9 @@ def test_bullmq_options_reach_the_job(api):
     assert job["options"]["wq_backoff"] == {"type": "fixed", "delay": 500}
     assert job["options"]["wq_keep"] == [10, 0, 5, 3_600_000]
     assert job["options"]["time_limit"] == 60_000
-    admin.post(JOBS, {"data": READING, "opts": {"jobId": "opt-2", "delay": 600_000, "backoff": 1500,
-                                                "removeOnComplete": True}})
+    admin.post(
+        JOBS, {"data": READING, "opts": {"jobId": "opt-2", "delay": 600_000, "backoff": 1500, "removeOnComplete": True}}
+    )
     job = admin.get(f"{JOBS}/opt-2").json["job"]
     assert job["summary"]["state"] == "delayed" and job["delayed_until"] is not None
     assert job["options"]["wq_backoff"] == {"type": "exponential", "delay": 1500}
@@ -84,12 +96,27 @@ def test_list_jobs_pages_with_offset_limit_and_start_end(api):
     bull = admin.get(f"{JOBS}?status=waiting&start=2&end=4").json  # BullMQ's inclusive end
     assert [j["id"] for j in bull["jobs"]] == ids[2:5]
     assert admin.get(JOBS).json["state"] == "waiting"
-    assert admin.get(f"{JOBS}?state=failed").json == {"queue": "data-validation", "state": "failed", "total": 0,
-                                                       "offset": 0, "limit": 50, "jobs": []}
+    assert admin.get(f"{JOBS}?state=failed").json == {
+        "queue": "data-validation",
+        "state": "failed",
+        "total": 0,
+        "offset": 0,
+        "limit": 50,
+        "jobs": [],
+    }
 
 
-@pytest.mark.parametrize("query,field", [("state=done", "state"), ("limit=0", "limit"), ("limit=501", "limit"),
-                                         ("offset=-1", "offset"), ("offset=x", "offset"), ("start=5&end=2", None)])
+@pytest.mark.parametrize(
+    "query,field",
+    [
+        ("state=done", "state"),
+        ("limit=0", "limit"),
+        ("limit=501", "limit"),
+        ("offset=-1", "offset"),
+        ("offset=x", "offset"),
+        ("start=5&end=2", None),
+    ],
+)
 def test_bad_list_queries_are_422_naming_the_parameter(api, query, field):
     reply = api.as_role(Role.MANAGER).get(f"{JOBS}?{query}")
     assert reply.status == 422 and reply.json["error"] == "invalid"
@@ -160,18 +187,28 @@ def test_queue_stats_and_all_stats(api):
     assert one.status == 200 and one.json["waiting"] == 1 and one.json["failureRate"] == 0.0
     every = admin.get("/api/jobs/stats").json["queues"]
     # health holds the oldest job's age, which grows between the two reads
-    assert {**every["data-validation"], "health": None} == {**one.json, "health": None} and "email-notifications" in every
+    assert {**every["data-validation"], "health": None} == {
+        **one.json,
+        "health": None,
+    } and "email-notifications" in every
     for health in (one.json["health"], every["data-validation"]["health"]):
         assert health["consumers"] == 0 and health["stuck"] == 0 and health["latencySeconds"] >= 0
         assert "no consumer" in health["warnings"] and health["breaker"] is None and health["firingAlerts"] == []
 
 
-@pytest.mark.parametrize("method,path", [
-    ("GET", "/api/jobs/queues/nope/jobs"), ("POST", "/api/jobs/queues/nope/jobs"),
-    ("GET", "/api/jobs/queues/nope/jobs/x"), ("GET", "/api/jobs/queues/nope/stats"),
-    ("POST", "/api/jobs/queues/nope/pause"), ("POST", "/api/jobs/queues/nope/drain"),
-    ("POST", "/api/jobs/queues/nope/clean"), ("POST", "/api/jobs/queues/nope/retry-failed"),
-])
+@pytest.mark.parametrize(
+    "method,path",
+    [
+        ("GET", "/api/jobs/queues/nope/jobs"),
+        ("POST", "/api/jobs/queues/nope/jobs"),
+        ("GET", "/api/jobs/queues/nope/jobs/x"),
+        ("GET", "/api/jobs/queues/nope/stats"),
+        ("POST", "/api/jobs/queues/nope/pause"),
+        ("POST", "/api/jobs/queues/nope/drain"),
+        ("POST", "/api/jobs/queues/nope/clean"),
+        ("POST", "/api/jobs/queues/nope/retry-failed"),
+    ],
+)
 def test_unknown_queue_is_404(api, method, path):
     body = {"data": READING} if method == "POST" and path.endswith("/jobs") else None
     reply = api.as_role(Role.ADMIN).request(method, path, body)

@@ -17,9 +17,21 @@ from .conftest import READING
 
 
 def worker(state: WorkerState = WorkerState.RUNNING) -> WorkerRecord:
-    return WorkerRecord(id="host-a:100:data-validation:0", supervisor="host-a:100", host="host-a",
-                        group="data-validation", queues=("data-validation",), threads=3, state=state, pid=101,
-                        started=1.0, restarts=0, last_exit_code=None, rss_bytes=None, active=0)
+    return WorkerRecord(
+        id="host-a:100:data-validation:0",
+        supervisor="host-a:100",
+        host="host-a",
+        group="data-validation",
+        queues=("data-validation",),
+        threads=3,
+        state=state,
+        pid=101,
+        started=1.0,
+        restarts=0,
+        last_exit_code=None,
+        rss_bytes=None,
+        active=0,
+    )
 
 
 def test_health_is_503_until_workers_and_a_scheduler_are_up(api):
@@ -47,11 +59,16 @@ def test_metrics_in_prometheus_text_format(api):
     assert reply.status == 200 and reply.headers["Content-Type"].startswith("text/plain; version=")
     families = {f.name: f for f in text_string_to_metric_families(reply.body.decode())}
     assert families["wellqueue_up"].samples[0].value == 1
-    waiting = [s for s in families["wellqueue_queue_jobs"].samples
-               if s.labels == {"queue": "data-validation", "state": "waiting"}]
+    waiting = [
+        s
+        for s in families["wellqueue_queue_jobs"].samples
+        if s.labels == {"queue": "data-validation", "state": "waiting"}
+    ]
     assert waiting[0].value == 1
     assert families["wellqueue_worker_processes_up"].samples[0].labels == {"host": "host-a"}
-    latency = [s for s in families["wellqueue_queue_latency_seconds"].samples if s.labels == {"queue": "data-validation"}]
+    latency = [
+        s for s in families["wellqueue_queue_latency_seconds"].samples if s.labels == {"queue": "data-validation"}
+    ]
     assert latency[0].value >= 0 and "wellqueue_alert_firing" in families and "wellqueue_breaker_state" in families
 
 
@@ -72,8 +89,16 @@ def test_openapi_document_is_valid_and_complete(api):
         schema = document["components"]["schemas"][ref["$ref"].rsplit("/", 1)[1]]
         assert set(schema["properties"]) == set(model.model_json_schema()["properties"])
     options = document["components"]["schemas"]["JobOptionsIn"]["properties"]
-    assert set(options) == {"jobId", "priority", "delay", "attempts", "backoff", "removeOnComplete", "removeOnFail",
-                            "timeout"}
+    assert set(options) == {
+        "jobId",
+        "priority",
+        "delay",
+        "attempts",
+        "backoff",
+        "removeOnComplete",
+        "removeOnFail",
+        "timeout",
+    }
 
 
 def test_every_route_of_the_app_is_documented(api):

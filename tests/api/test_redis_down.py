@@ -29,17 +29,20 @@ def doomed(tmp_path):
         server.stop()
 
 
-@pytest.mark.parametrize("method,path,body", [
-    ("GET", "/api/jobs/queues", None),
-    ("GET", "/api/jobs/queues/data-validation/jobs", None),
-    ("POST", "/api/jobs/queues/data-validation/jobs", {"data": READING}),
-    ("GET", "/api/jobs/queues/data-validation/jobs/some-id", None),
-    ("POST", "/api/jobs/queues/data-validation/jobs/some-id/retry", None),
-    ("POST", "/api/jobs/queues/data-validation/pause", None),
-    ("GET", "/api/jobs/stats", None),
-    ("GET", "/api/jobs/metrics", None),
-    ("GET", "/api/jobs/schedules", None),
-])
+@pytest.mark.parametrize(
+    "method,path,body",
+    [
+        ("GET", "/api/jobs/queues", None),
+        ("GET", "/api/jobs/queues/data-validation/jobs", None),
+        ("POST", "/api/jobs/queues/data-validation/jobs", {"data": READING}),
+        ("GET", "/api/jobs/queues/data-validation/jobs/some-id", None),
+        ("POST", "/api/jobs/queues/data-validation/jobs/some-id/retry", None),
+        ("POST", "/api/jobs/queues/data-validation/pause", None),
+        ("GET", "/api/jobs/stats", None),
+        ("GET", "/api/jobs/metrics", None),
+        ("GET", "/api/jobs/schedules", None),
+    ],
+)
 def test_redis_down_is_503(doomed, method, path, body):
     api, server = doomed
     admin = api.as_role(Role.ADMIN)

@@ -15,8 +15,12 @@ from .conftest import READING, ROLES, Api, last_audit, move_state
 
 Q = "/api/jobs/queues/data-validation"
 RANK = {Role.MANAGER: 0, Role.OPERATOR: 1, Role.ADMIN: 2}
-SCHEDULE = {"name": "nightly", "cron": "0 2 * * *", "queue": "data-validation",
-            "payload": {"validationType": "daily_sweep", "date": "{{yesterday}}"}}
+SCHEDULE = {
+    "name": "nightly",
+    "cron": "0 2 * * *",
+    "queue": "data-validation",
+    "payload": {"validationType": "daily_sweep", "date": "{{yesterday}}"},
+}
 
 
 @dataclass(frozen=True)
@@ -31,8 +35,9 @@ class Case:
 
 def prepare(api: Api) -> dict[str, str]:
     admin = api.as_role(Role.ADMIN)
-    jobs = {name: admin.enqueue("data-validation", {**READING, "wellId": f"WELL-{name}"}) for name in
-            ("failed", "waiting")}
+    jobs = {
+        name: admin.enqueue("data-validation", {**READING, "wellId": f"WELL-{name}"}) for name in ("failed", "waiting")
+    }
     jobs["delayed"] = admin.enqueue("data-validation", READING, delay=600_000)
     move_state(api.client, jobs["failed"], "failed")
     assert admin.post("/api/jobs/schedules", SCHEDULE).status == 201
@@ -56,10 +61,17 @@ CASES: dict[str, Case] = {
     "remove": Case("DELETE", f"{Q}/jobs/{{waiting}}", Role.ADMIN, audited="remove"),
     "clean": Case("POST", f"{Q}/clean", Role.ADMIN, {"state": "failed", "grace": 0}, audited="clean"),
     "drain": Case("POST", f"{Q}/drain", Role.ADMIN, audited="drain"),
-    "create schedule": Case("POST", "/api/jobs/schedules", Role.ADMIN,
-                            {**SCHEDULE, "name": "weekly", "cron": "0 6 * * 0"}, 201, "schedule_add"),
-    "update schedule": Case("PUT", "/api/jobs/schedules/nightly", Role.ADMIN, {"cron": "30 2 * * *"},
-                            audited="schedule_update"),
+    "create schedule": Case(
+        "POST",
+        "/api/jobs/schedules",
+        Role.ADMIN,
+        {**SCHEDULE, "name": "weekly", "cron": "0 6 * * 0"},
+        201,
+        "schedule_add",
+    ),
+    "update schedule": Case(
+        "PUT", "/api/jobs/schedules/nightly", Role.ADMIN, {"cron": "30 2 * * *"}, audited="schedule_update"
+    ),
     "remove schedule": Case("DELETE", "/api/jobs/schedules/nightly", Role.ADMIN, audited="schedule_remove"),
 }
 
@@ -71,9 +83,13 @@ def snapshot(api: Api) -> dict:
         if key == b"wq:audit":
             continue
         kind = client.type(key).decode()
-        read: Callable = {"hash": client.hgetall, "zset": lambda k: client.zrange(k, 0, -1, withscores=True),
-                          "list": lambda k: client.lrange(k, 0, -1), "set": client.smembers,
-                          "string": client.get}[kind]
+        read: Callable = {
+            "hash": client.hgetall,
+            "zset": lambda k: client.zrange(k, 0, -1, withscores=True),
+            "list": lambda k: client.lrange(k, 0, -1),
+            "set": client.smembers,
+            "string": client.get,
+        }[kind]
         state[key] = read(key)
     return state
 
@@ -107,9 +123,18 @@ def caller_sub(role: Role) -> str:
 def test_every_endpoint_is_in_the_matrix():
     from wellqueue_tui.api.openapi import endpoints
 
-    covered = {(c.method, c.path.split("?")[0].replace("{failed}", "{id}").replace("{delayed}", "{id}")
-                .replace("{waiting}", "{id}").replace("data-validation", "{name}").replace("nightly", "{name}"))
-               for c in CASES.values()}
+    covered = {
+        (
+            c.method,
+            c.path.split("?")[0]
+            .replace("{failed}", "{id}")
+            .replace("{delayed}", "{id}")
+            .replace("{waiting}", "{id}")
+            .replace("data-validation", "{name}")
+            .replace("nightly", "{name}"),
+        )
+        for c in CASES.values()
+    }
     public = {"/api/jobs/health", "/api/jobs/openapi.json"}
     table = {(e.method, e.path) for e in endpoints() if e.path not in public}
     assert table == covered

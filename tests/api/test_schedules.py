@@ -7,8 +7,13 @@ from wellqueue_tui.auth.identity import Role
 from .conftest import last_audit
 
 SCHEDULES = "/api/jobs/schedules"
-NIGHTLY = {"name": "nightly-sweep", "cron": "0 2 * * *", "queue": "data-validation",
-           "payload": {"validationType": "daily_sweep", "date": "{{yesterday}}"}, "description": "nightly"}
+NIGHTLY = {
+    "name": "nightly-sweep",
+    "cron": "0 2 * * *",
+    "queue": "data-validation",
+    "payload": {"validationType": "daily_sweep", "date": "{{yesterday}}"},
+    "description": "nightly",
+}
 
 
 def test_create_list_update_remove(api):

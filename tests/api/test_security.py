@@ -15,14 +15,17 @@ from .conftest import READING, SECRET, Api, start_api
 ALLOWED = "https://ops.example.com"
 
 
-@pytest.mark.parametrize("method,path,role", [
-    ("GET", "/api/jobs/queues", Role.MANAGER),
-    ("GET", "/api/jobs/queues", None),
-    ("GET", "/api/jobs/health", None),
-    ("GET", "/api/jobs/metrics", Role.ADMIN),
-    ("GET", "/api/jobs/nowhere", Role.ADMIN),
-    ("POST", "/api/jobs/queues/data-validation/drain", Role.MANAGER),
-])
+@pytest.mark.parametrize(
+    "method,path,role",
+    [
+        ("GET", "/api/jobs/queues", Role.MANAGER),
+        ("GET", "/api/jobs/queues", None),
+        ("GET", "/api/jobs/health", None),
+        ("GET", "/api/jobs/metrics", Role.ADMIN),
+        ("GET", "/api/jobs/nowhere", Role.ADMIN),
+        ("POST", "/api/jobs/queues/data-validation/drain", Role.MANAGER),
+    ],
+)
 def test_every_response_has_the_security_headers(api, method, path, role):
     caller = api.as_role(role) if role else api
     reply = caller.request(method, path)
@@ -35,8 +38,9 @@ def test_every_response_has_the_security_headers(api, method, path, role):
 
 
 def test_cors_is_off_by_default(api):
-    preflight = api.request("OPTIONS", "/api/jobs/queues", headers={
-        "Origin": ALLOWED, "Access-Control-Request-Method": "GET"})
+    preflight = api.request(
+        "OPTIONS", "/api/jobs/queues", headers={"Origin": ALLOWED, "Access-Control-Request-Method": "GET"}
+    )
     assert preflight.status == 403 and "Access-Control-Allow-Origin" not in preflight.headers
     reply = api.as_role(Role.MANAGER).get("/api/jobs/queues", headers={"Origin": ALLOWED})
     assert reply.status == 200 and "Access-Control-Allow-Origin" not in reply.headers
@@ -53,17 +57,27 @@ def test_writes_from_another_origin_are_refused(api):
 
 @pytest.fixture(scope="module")
 def cors_api(redis_url, tmp_path_factory) -> Iterator[Api]:
-    settings = Settings(data_dir=tmp_path_factory.mktemp("cors"), jwt_secret=SECRET, redis_url=redis_url,
-                        cors_origins=f"{ALLOWED}, http://localhost:5173")
+    settings = Settings(
+        data_dir=tmp_path_factory.mktemp("cors"),
+        jwt_secret=SECRET,
+        redis_url=redis_url,
+        cors_origins=f"{ALLOWED}, http://localhost:5173",
+    )
     server, services = start_api(settings, redis_url)
     yield Api(server, services)
     server.stop()
 
 
 def test_listed_origins_get_cors_headers(cors_api, redis_client):
-    preflight = cors_api.request("OPTIONS", "/api/jobs/queues/data-validation/jobs", headers={
-        "Origin": ALLOWED, "Access-Control-Request-Method": "POST",
-        "Access-Control-Request-Headers": "authorization, content-type"})
+    preflight = cors_api.request(
+        "OPTIONS",
+        "/api/jobs/queues/data-validation/jobs",
+        headers={
+            "Origin": ALLOWED,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization, content-type",
+        },
+    )
     assert preflight.status == 204
     assert preflight.headers["Access-Control-Allow-Origin"] == ALLOWED
     assert "POST" in preflight.headers["Access-Control-Allow-Methods"]

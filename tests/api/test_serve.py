@@ -43,8 +43,13 @@ def fetch(url: str, token: str | None = None) -> tuple[int, dict[str, str], byte
 def run_serve(redis_url: str, data_dir, *extra: str) -> Iterator[str]:
     port = free_port()
     env = {**os.environ, "REDIS_URL": redis_url, "WELLQUEUE_DATA_DIR": str(data_dir), "WELLQUEUE_JWT_SECRET": SECRET}
-    process = subprocess.Popen([sys.executable, "-m", "wellqueue_tui.cli", "serve", "--port", str(port), *extra],
-                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "wellqueue_tui.cli", "serve", "--port", str(port), *extra],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30

@@ -34,9 +34,14 @@ def test_lists_counts_and_stats_show_only_the_token_org(api, tenants):
     assert api.as_role(Role.MANAGER).get(f"{Q}/stats").json["total"] == 4
 
 
-@pytest.mark.parametrize("method,suffix,role", [
-    ("GET", "", Role.MANAGER), ("POST", "/retry", Role.OPERATOR), ("DELETE", "", Role.ADMIN),
-])
+@pytest.mark.parametrize(
+    "method,suffix,role",
+    [
+        ("GET", "", Role.MANAGER),
+        ("POST", "/retry", Role.OPERATOR),
+        ("DELETE", "", Role.ADMIN),
+    ],
+)
 def test_another_orgs_job_is_not_found(api, tenants, method, suffix, role):
     scoped = api.as_role(role, org="ORG-A")
     other = tenants["ORG-B failed"]
@@ -66,15 +71,29 @@ def test_enqueue_only_for_the_token_org(api):
     assert len(stored_job_ids(api.client)) == 1
 
 
-@pytest.mark.parametrize("method,path,body", [
-    ("POST", f"{Q}/pause", None),
-    ("POST", f"{Q}/resume", None),
-    ("GET", "/api/jobs/metrics", None),
-    ("POST", "/api/jobs/schedules", {"name": "tenant-job", "cron": "0 2 * * *", "queue": "email-notifications",
-                                     "payload": {**ALERT, "organizationId": "ORG-B"}}),
-    ("POST", "/api/jobs/schedules", {"name": "tenant-job", "cron": "0 2 * * *", "queue": "email-notifications",
-                                     "payload": ALERT}),
-])
+@pytest.mark.parametrize(
+    "method,path,body",
+    [
+        ("POST", f"{Q}/pause", None),
+        ("POST", f"{Q}/resume", None),
+        ("GET", "/api/jobs/metrics", None),
+        (
+            "POST",
+            "/api/jobs/schedules",
+            {
+                "name": "tenant-job",
+                "cron": "0 2 * * *",
+                "queue": "email-notifications",
+                "payload": {**ALERT, "organizationId": "ORG-B"},
+            },
+        ),
+        (
+            "POST",
+            "/api/jobs/schedules",
+            {"name": "tenant-job", "cron": "0 2 * * *", "queue": "email-notifications", "payload": ALERT},
+        ),
+    ],
+)
 def test_what_affects_every_org_is_refused_to_a_scoped_token(api, method, path, body):
     reply = api.as_role(Role.ADMIN, org="ORG-A").request(method, path, body)
     assert reply.status == 403 and reply.json["error"] == "forbidden", reply
@@ -84,8 +103,12 @@ def test_what_affects_every_org_is_refused_to_a_scoped_token(api, method, path, 
 
 def test_a_scoped_admin_keeps_schedules_of_their_own_org(api):
     """A schedule made with an org token is that org's: other orgs' tokens neither see nor touch it."""
-    body = {"name": "tenant-job", "cron": "0 2 * * *", "queue": "email-notifications",
-            "payload": {**ALERT, "organizationId": "ORG-A"}}
+    body = {
+        "name": "tenant-job",
+        "cron": "0 2 * * *",
+        "queue": "email-notifications",
+        "payload": {**ALERT, "organizationId": "ORG-A"},
+    }
     org_a, org_b = api.as_role(Role.ADMIN, org="ORG-A"), api.as_role(Role.ADMIN, org="ORG-B")
     created = org_a.post("/api/jobs/schedules", body)
     assert created.status == 201 and created.json["org"] == "ORG-A"

@@ -619,7 +619,9 @@ def test_cli_readable_secret_file_overrides_a_non_admin_token(cli, make_settings
     assert entry.who.startswith("key holder (") and entry.role == "ADMIN" and entry.outcome == "ok"
 
 
-def test_cli_issue_prints_no_token_when_the_audit_write_fails(cli, hs_settings, fake_redis, monkeypatch, capsys) -> None:
+def test_cli_issue_prints_no_token_when_the_audit_write_fails(
+    cli, hs_settings, fake_redis, monkeypatch, capsys
+) -> None:
     def unavailable(*args, **kwargs):
         raise redis.ConnectionError("Connection refused")
 

@@ -35,26 +35,75 @@ def gnb(redis_client, redis_url, pack_settings, monkeypatch):
 
 def seed(data_dir: Path) -> None:
     with open_store(data_dir) as db:
-        db.executemany("INSERT INTO users VALUES (?, ?, ?, ?, ?, ?)", [
-            ("user123", "Ayşe Yılmaz", "ayse@example.com", "customer", "tr", "2024-01-01T00:00:00Z"),
-            ("user456", "John Smith", "john@example.com", "customer", "en", "2024-01-02T00:00:00Z"),
-            ("admin1", "Admin", "admin@example.com", "admin", "en", "2024-01-03T00:00:00Z"),
-        ])
-        db.executemany("INSERT INTO bookings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
-            ("b1", "user123", "p1", "IST to Sultanahmet", "2024-03-02T09:00:00Z", "confirmed", 2, 85, "EUR",
-             "2024-02-01T00:00:00Z"),
-            ("b2", "user456", "p2", "SAW to Taksim", "2024-03-20T12:00:00Z", "completed", 1, 60, "EUR",
-             "2024-02-02T00:00:00Z"),
-            ("b3", "user456", "p1", "IST to Sultanahmet", "2024-04-05T08:00:00Z", "cancelled", 3, 120, "EUR",
-             "2024-02-03T00:00:00Z"),
-            ("b4", "user123", "p3", "Cappadocia balloon", "2025-01-05T05:00:00Z", "confirmed", 2, 400, "EUR",
-             "2024-02-04T00:00:00Z"),
-        ])
-        db.executemany("INSERT INTO packages VALUES (?, ?, ?, ?, ?)", [
-            ("p1", "Old City transfer", "Airport to Sultanahmet", 85, "2024-05-01T00:00:00Z"),
-            ("p2", "Bosphorus evening", "Dinner cruise with hotel pick-up", 120, "2024-05-02T00:00:00Z"),
-            ("p3", "Cappadocia weekend", "Flights, balloon ride and cave hotel", 690, "2024-05-03T00:00:00Z"),
-        ])
+        db.executemany(
+            "INSERT INTO users VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                ("user123", "Ayşe Yılmaz", "ayse@example.com", "customer", "tr", "2024-01-01T00:00:00Z"),
+                ("user456", "John Smith", "john@example.com", "customer", "en", "2024-01-02T00:00:00Z"),
+                ("admin1", "Admin", "admin@example.com", "admin", "en", "2024-01-03T00:00:00Z"),
+            ],
+        )
+        db.executemany(
+            "INSERT INTO bookings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    "b1",
+                    "user123",
+                    "p1",
+                    "IST to Sultanahmet",
+                    "2024-03-02T09:00:00Z",
+                    "confirmed",
+                    2,
+                    85,
+                    "EUR",
+                    "2024-02-01T00:00:00Z",
+                ),
+                (
+                    "b2",
+                    "user456",
+                    "p2",
+                    "SAW to Taksim",
+                    "2024-03-20T12:00:00Z",
+                    "completed",
+                    1,
+                    60,
+                    "EUR",
+                    "2024-02-02T00:00:00Z",
+                ),
+                (
+                    "b3",
+                    "user456",
+                    "p1",
+                    "IST to Sultanahmet",
+                    "2024-04-05T08:00:00Z",
+                    "cancelled",
+                    3,
+                    120,
+                    "EUR",
+                    "2024-02-03T00:00:00Z",
+                ),
+                (
+                    "b4",
+                    "user123",
+                    "p3",
+                    "Cappadocia balloon",
+                    "2025-01-05T05:00:00Z",
+                    "confirmed",
+                    2,
+                    400,
+                    "EUR",
+                    "2024-02-04T00:00:00Z",
+                ),
+            ],
+        )
+        db.executemany(
+            "INSERT INTO packages VALUES (?, ?, ?, ?, ?)",
+            [
+                ("p1", "Old City transfer", "Airport to Sultanahmet", 85, "2024-05-01T00:00:00Z"),
+                ("p2", "Bosphorus evening", "Dinner cruise with hotel pick-up", 120, "2024-05-02T00:00:00Z"),
+                ("p3", "Cappadocia weekend", "Flights, balloon ride and cave hotel", 690, "2024-05-03T00:00:00Z"),
+            ],
+        )
 
 
 def outbox_message(run, job_id: str) -> email.message.EmailMessage:
@@ -84,8 +133,14 @@ def test_revenue_pdf_export(gnb) -> None:
 
 
 def test_export_with_the_documents_custom_options(gnb) -> None:
-    job = gnb.completed(add_export_job("bookings-csv", example("exports", "bookings-csv-all"), {
-        "priority": 1, "attempts": 5, "backoff": {"type": "exponential", "delay": 5000}}, broker=gnb.broker))
+    job = gnb.completed(
+        add_export_job(
+            "bookings-csv",
+            example("exports", "bookings-csv-all"),
+            {"priority": 1, "attempts": 5, "backoff": {"type": "exponential", "delay": 5000}},
+            broker=gnb.broker,
+        )
+    )
     assert job.summary.priority == 1 and job.summary.max_attempts == 5 and job.result["rows"] == 4
     assert job.options["wq_backoff"] == {"type": "exponential", "delay": 5000}
 
@@ -119,8 +174,9 @@ def test_booking_confirmation(gnb) -> None:
 
 
 def test_scheduled_reminder_email_waits_its_hour(gnb) -> None:
-    job_id = add_email_job("send-email", example("exports", "send-email-reminder"), {"delay": 3600000},
-                           broker=gnb.broker)
+    job_id = add_email_job(
+        "send-email", example("exports", "send-email-reminder"), {"delay": 3600000}, broker=gnb.broker
+    )
     assert state_of(gnb.registry, job_id) == "delayed"
     promote_job(gnb.registry, job_id)
     gnb.completed(job_id)
@@ -134,6 +190,7 @@ def chat_answer(content: dict):
     def answer(request):
         assert request.headers["Authorization"] == "Bearer test-key"
         return 200, {"choices": [{"message": {"role": "assistant", "content": json.dumps(content)}}]}
+
     return answer
 
 
@@ -152,12 +209,24 @@ def test_ai_jobs_fail_at_once_without_a_provider(gnb, name) -> None:
 
 
 def test_package_recommendations_from_the_provider(gnb, ai_provider) -> None:
-    ai_provider.route("POST", "/v1/chat/completions", chat_answer({"recommendations": [
-        {"packageId": "p3", "reason": "You liked day trips."}, {"packageId": "p9", "reason": "made up"}]}))
-    job = gnb.completed(add_ai_job("package-recommendations", example("exports", "package-recommendations"),
-                                   broker=gnb.broker))
-    assert job.result["recommendations"] == [{"packageId": "p3", "name": "Cappadocia weekend",
-                                              "reason": "You liked day trips."}]
+    ai_provider.route(
+        "POST",
+        "/v1/chat/completions",
+        chat_answer(
+            {
+                "recommendations": [
+                    {"packageId": "p3", "reason": "You liked day trips."},
+                    {"packageId": "p9", "reason": "made up"},
+                ]
+            }
+        ),
+    )
+    job = gnb.completed(
+        add_ai_job("package-recommendations", example("exports", "package-recommendations"), broker=gnb.broker)
+    )
+    assert job.result["recommendations"] == [
+        {"packageId": "p3", "name": "Cappadocia weekend", "reason": "You liked day trips."}
+    ]
     assert job.summary.priority == 7 and job.options["time_limit"] == 60_000
     [request] = ai_provider.requests_to("/v1/chat/completions")
     sent = json.loads(request.json()["messages"][1]["content"])
@@ -167,8 +236,11 @@ def test_package_recommendations_from_the_provider(gnb, ai_provider) -> None:
 
 
 def test_delay_risk_from_the_provider(gnb, ai_provider) -> None:
-    ai_provider.route("POST", "/v1/chat/completions", chat_answer(
-        {"riskLevel": "medium", "probability": 0.35, "factors": ["morning traffic on the O-4"]}))
+    ai_provider.route(
+        "POST",
+        "/v1/chat/completions",
+        chat_answer({"riskLevel": "medium", "probability": 0.35, "factors": ["morning traffic on the O-4"]}),
+    )
     job = gnb.completed(add_ai_job("delay-risk", example("exports", "delay-risk"), broker=gnb.broker))
     assert job.result["riskLevel"] == "medium" and job.result["probability"] == 0.35
 
@@ -184,10 +256,13 @@ def test_an_unusable_ai_answer_fails_the_job_saying_why(gnb, ai_provider) -> Non
 
 def test_process_campaigns_sends_each_due_campaign_once(gnb) -> None:
     with open_store(gnb.settings.data_dir) as db:
-        db.execute("INSERT INTO campaigns (id, subject, html, audience_role, send_at) VALUES (?, ?, ?, ?, ?)",
-                   ("spring", "Spring offers", "<p>10% off</p>", "customer", "2024-03-01T00:00:00+00:00"))
-    job = gnb.completed(add_scheduled_job("process-campaigns", example("exports", "process-campaigns"),
-                                          broker=gnb.broker))
+        db.execute(
+            "INSERT INTO campaigns (id, subject, html, audience_role, send_at) VALUES (?, ?, ?, ?, ?)",
+            ("spring", "Spring offers", "<p>10% off</p>", "customer", "2024-03-01T00:00:00+00:00"),
+        )
+    job = gnb.completed(
+        add_scheduled_job("process-campaigns", example("exports", "process-campaigns"), broker=gnb.broker)
+    )
     assert job.result == {"success": True, "campaigns": 1, "emails": 2}
     for user in ("user123", "user456"):
         assert outbox_message(gnb, gnb.completed(f"campaign-spring-{user}").summary.id)["Subject"] == "Spring offers"
@@ -206,5 +281,9 @@ def test_update_sitemap_once(gnb, monkeypatch) -> None:
 def test_recurring_update_sitemap_needs_schedules_on_pack_queues(gnb) -> None:
     """The engine's schedules accept only WellFlow's queues today (reported); the refusal names the queue."""
     with pytest.raises(ScheduleError, match=r"exports.scheduled"):
-        add_scheduled_job("update-sitemap", example("exports", "update-sitemap"),
-                          {"repeat": {"pattern": "0 0 * * *"}}, broker=gnb.broker)
+        add_scheduled_job(
+            "update-sitemap",
+            example("exports", "update-sitemap"),
+            {"repeat": {"pattern": "0 0 * * *"}},
+            broker=gnb.broker,
+        )

@@ -34,10 +34,15 @@ def pam_run(redis_client, redis_url, pack_settings, monkeypatch):
 
 
 def define_example_batch(data_dir: Path) -> None:
-    define_batch(data_dir, "tenant-123", "batch-456", [
-        BatchItem("crude-supply", 1000.0, "WTI", date(2024, 1, 2), date(2024, 1, 15), 1.0),
-        BatchItem("freight", 200.0, "WTI", date(2024, 1, 8), date(2024, 1, 15), 0.25),
-    ])
+    define_batch(
+        data_dir,
+        "tenant-123",
+        "batch-456",
+        [
+            BatchItem("crude-supply", 1000.0, "WTI", date(2024, 1, 2), date(2024, 1, 15), 1.0),
+            BatchItem("freight", 200.0, "WTI", date(2024, 1, 8), date(2024, 1, 15), 0.25),
+        ],
+    )
 
 
 def ingest_example(run) -> None:
@@ -52,8 +57,13 @@ def test_the_pack_loads_beside_wellflow_without_replacing_a_queue() -> None:
 
 def test_ingestion_example_stores_the_csv_values(pam_run) -> None:
     job = pam_run.completed(pam.enqueue_ingestion(example("pam", "ingestion"), broker=pam_run.broker))
-    assert job.result == {"seriesCode": "WTI", "versionTag": "final", "rows": 3, "from": "2024-01-02",
-                          "to": "2024-01-15"}
+    assert job.result == {
+        "seriesCode": "WTI",
+        "versionTag": "final",
+        "rows": 3,
+        "from": "2024-01-02",
+        "to": "2024-01-15",
+    }
     assert job.summary.progress == 100 and job.summary.org == "tenant-123"
     with open_store(pam_run.settings.data_dir) as db:
         rows = db.execute("SELECT value_date, value FROM index_values ORDER BY value_date").fetchall()
@@ -86,10 +96,15 @@ def test_calculation_example_prices_the_batch_with_progress_and_an_idempotent_jo
 
 def test_the_documents_testing_example(pam_run) -> None:
     """Its unit test (the job has an id and carries the batch) and integration test (it completes)."""
-    define_batch(pam_run.settings.data_dir, "test-tenant", "test-batch",
-                 [BatchItem("line-1", 50.0, "WTI", date(2024, 1, 2), date(2024, 1, 15))])
-    pam_run.completed(pam.enqueue_ingestion({**example("pam", "ingestion"), "tenantId": "test-tenant"},
-                                            broker=pam_run.broker))
+    define_batch(
+        pam_run.settings.data_dir,
+        "test-tenant",
+        "test-batch",
+        [BatchItem("line-1", 50.0, "WTI", date(2024, 1, 2), date(2024, 1, 15))],
+    )
+    pam_run.completed(
+        pam.enqueue_ingestion({**example("pam", "ingestion"), "tenantId": "test-tenant"}, broker=pam_run.broker)
+    )
     job_id = pam.enqueue_calculation(example("pam", "calculation-test"), broker=pam_run.broker)
     assert job_id and pam_run.registry.get_job(job_id).summary.data["batchId"] == "test-batch"
     pam_run.completed(job_id)
@@ -99,8 +114,9 @@ def test_the_documents_testing_example(pam_run) -> None:
 def test_calculation_priority_100_runs_as_a_high_wellqueue_priority(pam_run) -> None:
     define_example_batch(pam_run.settings.data_dir)
     ingest_example(pam_run)
-    job = pam_run.completed(pam.enqueue_calculation(example("pam", "calculation"), {"priority": 100},
-                                                    broker=pam_run.broker))
+    job = pam_run.completed(
+        pam.enqueue_calculation(example("pam", "calculation"), {"priority": 100}, broker=pam_run.broker)
+    )
     assert job.summary.priority == 901  # PAM: higher first; WellQueue: 1 first
 
 
@@ -116,13 +132,13 @@ def test_webhook_example_without_an_endpoint_fails_at_once_saying_what_to_set(pa
     assert job.summary.attempts == 1
 
 
-def test_webhook_example_is_delivered_signed_to_the_configured_endpoint(pam_run, fake_provider,
-                                                                          monkeypatch) -> None:
+def test_webhook_example_is_delivered_signed_to_the_configured_endpoint(pam_run, fake_provider, monkeypatch) -> None:
     fake_provider.route("POST", "/hooks/pam", (204, {}))
     monkeypatch.setenv("PAM_WEBHOOK_URL", f"{fake_provider.url}/hooks/pam")
     monkeypatch.setenv("PAM_WEBHOOK_SECRET", SECRET)
-    record_message(pam_run.settings.data_dir, "tenant-123", "msg-789", "calc.batch.completed",
-                   {"batchId": "batch-456", "items": 2})
+    record_message(
+        pam_run.settings.data_dir, "tenant-123", "msg-789", "calc.batch.completed", {"batchId": "batch-456", "items": 2}
+    )
     job = pam_run.completed(pam.enqueue_webhook(example("pam", "webhook"), {"attempts": 5}, broker=pam_run.broker))
     assert job.summary.max_attempts == 5 and job.result == {"status": 204, "messageId": "msg-789"}
     [request] = fake_provider.requests_to("/hooks/pam")
@@ -167,16 +183,18 @@ def test_pam_priority_bounds_are_the_documents() -> None:
         pam.engine_priority(1001)
 
 
-def test_the_cli_enqueues_onto_a_pack_loaded_from_the_environment(pam_run, redis_url, tmp_path, monkeypatch,
-                                                                   capsys) -> None:
+def test_the_cli_enqueues_onto_a_pack_loaded_from_the_environment(
+    pam_run, redis_url, tmp_path, monkeypatch, capsys
+) -> None:
     """What the README shows: WELLQUEUE_KIND_MODULES names the pack, `wellqueue enqueue` finds its queues."""
     monkeypatch.setenv("REDIS_URL", redis_url)
     monkeypatch.setenv("WELLQUEUE_DATA_DIR", str(tmp_path / "cli"))
     monkeypatch.setenv("WELLQUEUE_JWT_SECRET", "pam-cli-" + "s" * 32)
     monkeypatch.setenv("WELLQUEUE_KIND_MODULES", '["examples.pam"]')
     key = load_signing_key(load_settings())
-    monkeypatch.setenv("WELLQUEUE_TOKEN", issue_token(key, sub="cli-operator", role=Role.OPERATOR, org=None,
-                                                      ttl=timedelta(minutes=5)))
+    monkeypatch.setenv(
+        "WELLQUEUE_TOKEN", issue_token(key, sub="cli-operator", role=Role.OPERATOR, org=None, ttl=timedelta(minutes=5))
+    )
     fixture = Path(__file__).resolve().parents[1] / "fixtures" / "pam" / "ingestion.json"
     capsys.readouterr()
     assert cli.main(["enqueue", "pam.ingestion", "--data", f"@{fixture}"]) == 0, capsys.readouterr().err

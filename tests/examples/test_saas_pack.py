@@ -42,12 +42,18 @@ def saas(redis_client, redis_url, pack_settings, monkeypatch):
 
 
 def seed(data_dir: Path) -> None:
-    for record in [("audits", "a1", "Pump inspection", "Completed"), ("audits", "a2", "Tank audit", "Scheduled"),
-                   ("audits", "a3", "Fire drill", "Completed"), ("incidents", "i1", "Fuel spill", "Open"),
-                   ("work-permits", "w1", "Hot work", "Approved"), ("stations", "s1", "Station 7", "Active")]:
+    for record in [
+        ("audits", "a1", "Pump inspection", "Completed"),
+        ("audits", "a2", "Tank audit", "Scheduled"),
+        ("audits", "a3", "Fire drill", "Completed"),
+        ("incidents", "i1", "Fuel spill", "Open"),
+        ("work-permits", "w1", "Hot work", "Approved"),
+        ("stations", "s1", "Station 7", "Active"),
+    ]:
         add_record(data_dir, "org-123", *record, created_at="2024-03-01T00:00:00+00:00", site="North")
-    add_record(data_dir, "org-999", "audits", "x1", "Other tenant's audit", "Completed",
-               created_at="2024-03-01T00:00:00+00:00")
+    add_record(
+        data_dir, "org-999", "audits", "x1", "Other tenant's audit", "Completed", created_at="2024-03-01T00:00:00+00:00"
+    )
 
 
 def outbox_message(run, job_id: str) -> email.message.EmailMessage:
@@ -118,8 +124,14 @@ def test_data_export_example(saas) -> None:
     assert job.summary.max_attempts == 2
     exported = json.loads(Path(job.result["path"]).read_text())
     assert [row["id"] for row in exported["audits"]] == ["a1", "a2", "a3"]  # never org-999's
-    assert job.result["counts"] == {"stations": 1, "audits": 3, "incidents": 1, "work-permits": 1,
-                                    "contractors": 0, "users": 0}
+    assert job.result["counts"] == {
+        "stations": 1,
+        "audits": 3,
+        "incidents": 1,
+        "work-permits": 1,
+        "contractors": 0,
+        "users": 0,
+    }
     saas.completed(f"{job.summary.id}:notify")
 
 
@@ -164,8 +176,9 @@ def test_webhook_is_retried_after_a_5xx(saas, fake_provider) -> None:
     assert saas.completed(job_id).summary.attempts == 2
 
 
-def test_webhook_to_a_private_address_is_refused_without_the_allowance(redis_client, redis_url, tmp_path,
-                                                                        fake_provider) -> None:
+def test_webhook_to_a_private_address_is_refused_without_the_allowance(
+    redis_client, redis_url, tmp_path, fake_provider
+) -> None:
     from wellqueue_tui.settings import Settings
 
     with run_pack(redis_url, Settings(data_dir=tmp_path / "strict"), "examples.saas") as run:
@@ -180,8 +193,9 @@ def stripe(provider, monkeypatch, status: str = "active") -> None:
     monkeypatch.setenv("SAAS_STRIPE_API_URL", provider.url)
     monkeypatch.setenv("SAAS_STRIPE_API_KEY", "sk_test_123")
     provider.route("GET", "/v1/customers/cus_123", (200, {"id": "cus_123", "object": "customer"}))
-    provider.route("GET", "/v1/subscriptions/sub_123", (200, {"id": "sub_123", "customer": "cus_123",
-                                                              "status": status}))
+    provider.route(
+        "GET", "/v1/subscriptions/sub_123", (200, {"id": "sub_123", "customer": "cus_123", "status": status})
+    )
 
 
 def organizations(run) -> list[tuple]:

@@ -47,12 +47,25 @@ def enqueue_fn(broker):
     return functools.partial(enqueue, broker=broker)
 
 
-def worker_record(supervisor: str, slot: int, queues: tuple[str, ...],
-                  state: WorkerState = WorkerState.RUNNING) -> WorkerRecord:
+def worker_record(
+    supervisor: str, slot: int, queues: tuple[str, ...], state: WorkerState = WorkerState.RUNNING
+) -> WorkerRecord:
     host = supervisor.split(":", 1)[0]
-    return WorkerRecord(id=f"{supervisor}:main:{slot}", supervisor=supervisor, host=host, group="main", queues=queues,
-                        threads=2, state=state, pid=1000 + slot, started=None, restarts=0, last_exit_code=None,
-                        rss_bytes=None, active=0)
+    return WorkerRecord(
+        id=f"{supervisor}:main:{slot}",
+        supervisor=supervisor,
+        host=host,
+        group="main",
+        queues=queues,
+        threads=2,
+        state=state,
+        pid=1000 + slot,
+        started=None,
+        restarts=0,
+        last_exit_code=None,
+        rss_bytes=None,
+        active=0,
+    )
 
 
 def publish(broker, *records: WorkerRecord) -> None:

@@ -72,14 +72,17 @@ def test_the_four_defaults_of_the_saas_document() -> None:
     assert rules["redis-connection"].kind == "redis_unreachable"
 
 
-@pytest.mark.parametrize(("fields", "named"), [
-    ({"name": "Bad Name", "kind": "latency"}, "name"),
-    ({"name": "x", "kind": "failure_rate", "threshold": 10}, "between 0 and 1"),
-    ({"name": "x", "kind": "latency", "threshold": 5, "resolve_below": 6}, "resolve_below"),
-    ({"name": "x", "kind": "latency", "recipients": ["nobody"]}, "recipients[0]"),
-    ({"name": "x", "kind": "latency", "webhook_url": "ftp://x"}, "webhook_url"),
-    ({"name": "x", "kind": "bogus"}, "kind"),
-])
+@pytest.mark.parametrize(
+    ("fields", "named"),
+    [
+        ({"name": "Bad Name", "kind": "latency"}, "name"),
+        ({"name": "x", "kind": "failure_rate", "threshold": 10}, "between 0 and 1"),
+        ({"name": "x", "kind": "latency", "threshold": 5, "resolve_below": 6}, "resolve_below"),
+        ({"name": "x", "kind": "latency", "recipients": ["nobody"]}, "recipients[0]"),
+        ({"name": "x", "kind": "latency", "webhook_url": "ftp://x"}, "webhook_url"),
+        ({"name": "x", "kind": "bogus"}, "kind"),
+    ],
+)
 def test_invalid_rules_name_the_field(fields: dict, named: str) -> None:
     with pytest.raises(AlertRuleError, match=named.replace("[", r"\[").replace("]", r"\]")):
         build_rule(**fields)

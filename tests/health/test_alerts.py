@@ -30,15 +30,22 @@ def add_rule(broker, **fields):
 
 
 def notifications(registry, queue: str = "email-notifications") -> list[str]:
-    return sorted(job.id for state in ("waiting", "prioritized")  # e-mail alerts go in with their priority
-                  for job in registry.list_jobs(queue, state, 0, 500).jobs)
+    return sorted(
+        job.id
+        for state in ("waiting", "prioritized")  # e-mail alerts go in with their priority
+        for job in registry.list_jobs(queue, state, 0, 500).jobs
+    )
 
 
 def evaluate_until(evaluator, transition: str, rule: str | None = None, timeout: float = 20.0):
     """Run the evaluator until it reports `transition` (for `rule`), then return that report."""
+
     def done():
         report = evaluator.run_once()
-        return report if any(t == transition and (rule is None or r == rule) for r, _q, t in report.transitions) else None
+        return (
+            report if any(t == transition and (rule is None or r == rule) for r, _q, t in report.transitions) else None
+        )
+
     return wait_for(done, timeout=timeout, interval=0.2)
 
 
@@ -62,7 +69,10 @@ def test_waiting_depth_fires_notifies_once_and_resolves(broker, registry, enqueu
     assert evaluator.run_once().transitions == [("depth", "samples", "resolved")]
     assert firing_alerts(broker.client, broker.keys) == []
     assert len(notifications(registry)) == 2 and notifications(registry)[1].endswith(":resolved:email")
-    assert [(e.rule, e.event) for e in alert_history(broker.client, broker.keys)] == [("depth", "resolved"), ("depth", "fired")]
+    assert [(e.rule, e.event) for e in alert_history(broker.client, broker.keys)] == [
+        ("depth", "resolved"),
+        ("depth", "fired"),
+    ]
 
 
 def test_latency_fires_once_the_oldest_job_is_old_enough(broker, registry, enqueue_fn) -> None:
@@ -110,8 +120,9 @@ def test_crash_looping_workers_fire_and_resolve_when_they_run_again(broker, regi
     assert evaluator.run_once().transitions == [("looping", "samples", "resolved")]
 
 
-def test_stuck_jobs_of_a_killed_worker_fire_and_resolve_once_reaped(broker, registry, enqueue_fn, redis_url,
-                                                                     settings) -> None:
+def test_stuck_jobs_of_a_killed_worker_fire_and_resolve_once_reaped(
+    broker, registry, enqueue_fn, redis_url, settings
+) -> None:
     add_rule(broker, name="stalled", kind="stuck_jobs", for_s=0.5)
     evaluator = AlertEvaluator(broker.client, broker.keys, enqueue_fn, heartbeat_timeout_ms=1500)
     enqueue("samples", {"n": 1, "sleep_ms": 20_000}, broker=broker)
@@ -144,7 +155,9 @@ def test_a_muted_rule_fires_without_notifying(broker, registry, enqueue_fn) -> N
 
 def test_two_evaluators_racing_enqueue_one_notification_per_firing(broker, registry, enqueue_fn) -> None:
     add_rule(broker, name="depth", kind="waiting_depth", threshold=0)
-    evaluators = [AlertEvaluator(broker.client.__class__.from_url(_url(broker)), broker.keys, enqueue_fn) for _ in range(2)]
+    evaluators = [
+        AlertEvaluator(broker.client.__class__.from_url(_url(broker)), broker.keys, enqueue_fn) for _ in range(2)
+    ]
     rounds = 8
     for round_number in range(rounds):
         enqueue("samples", {"n": round_number}, broker=broker)
@@ -198,8 +211,9 @@ class Clock:
         return self.now
 
 
-def test_redis_unreachable_is_reported_locally_then_notified_once_when_redis_is_back(broker, registry,
-                                                                                      enqueue_fn) -> None:
+def test_redis_unreachable_is_reported_locally_then_notified_once_when_redis_is_back(
+    broker, registry, enqueue_fn
+) -> None:
     AlertStore(broker.client, broker.keys).install_defaults()
     unreachable = redis.Redis(host="127.0.0.1", port=_closed_port(), socket_connect_timeout=0.5)
     clocks = [Clock(), Clock()]

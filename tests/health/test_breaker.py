@@ -52,19 +52,23 @@ def requests(receiver) -> int:
 
 def send_webhooks(broker, receiver, count: int) -> list[str]:
     url = f"http://127.0.0.1:{receiver.server_address[1]}/hook"
-    return [enqueue("webhooks", {"url": url, "event": "well.validated", "data": {"n": n}}, attempts=1, broker=broker)
-            for n in range(count)]
+    return [
+        enqueue("webhooks", {"url": url, "event": "well.validated", "data": {"n": n}}, attempts=1, broker=broker)
+        for n in range(count)
+    ]
 
 
 def step_until(breakers: CircuitBreakers, action: str, timeout: float = 30.0):
     def done():
         return next((t for t in breakers.run_once() if t.action == action), None)
+
     return wait_for(done, timeout=timeout, interval=0.1)
 
 
 def test_breaker_opens_probes_once_reopens_and_closes_with_a_real_receiver(broker, registry, receiver) -> None:
-    BreakerStore(broker.client, broker.keys).configure(BreakerConfig(queue="webhooks", failure_rate=0.5, min_samples=3,
-                                                        cooldown_s=1, max_cooldown_s=10))
+    BreakerStore(broker.client, broker.keys).configure(
+        BreakerConfig(queue="webhooks", failure_rate=0.5, min_samples=3, cooldown_s=1, max_cooldown_s=10)
+    )
     breakers = CircuitBreakers(broker.client, broker.keys)
     with running_worker(broker, threads=2, queues=("webhooks",)):
         send_webhooks(broker, receiver, 4)
@@ -94,9 +98,18 @@ def test_breaker_opens_probes_once_reopens_and_closes_with_a_real_receiver(broke
         assert requests(receiver) == before + 3
         assert breakers.run_once() == []  # the failures that opened it are not counted again
 
-    actions = [entry.action for entry in AuditLog(broker.client, broker.keys.audit).recent(50) if entry.who == "circuit-breaker"]
-    assert actions[::-1] == ["breaker_open", "breaker_half_open", "breaker_reopen", "breaker_half_open",
-                             "breaker_close"]
+    actions = [
+        entry.action
+        for entry in AuditLog(broker.client, broker.keys.audit).recent(50)
+        if entry.who == "circuit-breaker"
+    ]
+    assert actions[::-1] == [
+        "breaker_open",
+        "breaker_half_open",
+        "breaker_reopen",
+        "breaker_half_open",
+        "breaker_close",
+    ]
     timeline = read_timeline(broker.client, broker.keys, since=0, queue="webhooks")
     assert [event.kind for event in timeline if event.kind == "breaker"] == ["breaker"] * 5
     assert "breaker open webhooks" in summarize(timeline)
@@ -124,9 +137,13 @@ def test_a_probe_retried_back_into_the_queue_counts_as_failed(broker) -> None:
     broker.client.hset(broker.keys.breaker_probe_jobs, "webhooks", "probe-1")
     broker.client.hset(broker.keys.job("probe-1"), mapping={"state": "waiting", "attempt_errors": "[]"})
     assert breakers._probe("webhooks", offered_at) == "running"  # taken, not finished yet
-    broker.client.hset(broker.keys.job("probe-1"), "attempt_errors",
-                       f'[[1, {int(offered_at * 1000) - 5000}, "HTTP 500"]]')
+    broker.client.hset(
+        broker.keys.job("probe-1"), "attempt_errors", f'[[1, {int(offered_at * 1000) - 5000}, "HTTP 500"]]'
+    )
     assert breakers._probe("webhooks", offered_at) == "running"  # an older failure, before the probe
-    broker.client.hset(broker.keys.job("probe-1"), "attempt_errors",
-                       f'[[1, {int(offered_at * 1000) - 5000}, "HTTP 500"], [2, {int(offered_at * 1000) + 900}, "HTTP 500"]]')
+    broker.client.hset(
+        broker.keys.job("probe-1"),
+        "attempt_errors",
+        f'[[1, {int(offered_at * 1000) - 5000}, "HTTP 500"], [2, {int(offered_at * 1000) + 900}, "HTTP 500"]]',
+    )
     assert breakers._probe("webhooks", offered_at) == "failure"

@@ -29,8 +29,26 @@ def run(registry, role: Role, *argv: str) -> int:
 
 
 def test_rules_are_managed_by_admins_and_muted_by_operators(broker, registry, enqueue_fn, capsys) -> None:
-    assert run(registry, Role.ADMIN, "alerts", "add", "deep", "--kind", "waiting_depth", "--queue", "samples",
-               "--threshold", "0", "--for", "0s", "--recipient", "ops@example.com") == 0
+    assert (
+        run(
+            registry,
+            Role.ADMIN,
+            "alerts",
+            "add",
+            "deep",
+            "--kind",
+            "waiting_depth",
+            "--queue",
+            "samples",
+            "--threshold",
+            "0",
+            "--for",
+            "0s",
+            "--recipient",
+            "ops@example.com",
+        )
+        == 0
+    )
     assert run(registry, Role.OPERATOR, "alerts", "add", "other", "--kind", "latency") == commands.EXIT_DENIED
     assert run(registry, Role.ADMIN, "alerts", "add", "bad", "--kind", "failure_rate", "--threshold", "150%") == 2
     assert "between 0 and 1" in capsys.readouterr().err
@@ -54,8 +72,15 @@ def test_rules_are_managed_by_admins_and_muted_by_operators(broker, registry, en
     assert run(registry, Role.ADMIN, "alerts", "remove", "deep") == 0
 
     audited = [(e.action, e.outcome) for e in AuditLog(broker.client, broker.keys.audit).recent(20)][::-1]
-    assert audited == [("alert_add", "ok"), ("alert_add", "denied"), ("alert_add", "error"), ("alert_update", "ok"),
-                       ("alert_mute", "ok"), ("alert_unmute", "ok"), ("alert_remove", "ok")]
+    assert audited == [
+        ("alert_add", "ok"),
+        ("alert_add", "denied"),
+        ("alert_add", "error"),
+        ("alert_update", "ok"),
+        ("alert_mute", "ok"),
+        ("alert_unmute", "ok"),
+        ("alert_remove", "ok"),
+    ]
 
 
 def test_breakers_are_configured_by_admins(broker, registry, capsys) -> None:

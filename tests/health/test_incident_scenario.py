@@ -46,8 +46,9 @@ def receiver() -> Iterator[ThreadingHTTPServer]:
 
 def test_failing_receiver_alert_breaker_recovery_and_timeline(broker, registry, enqueue_fn, receiver) -> None:
     url = f"http://127.0.0.1:{receiver.server_address[1]}/hooks"
-    BreakerStore(broker.client, broker.keys).configure(BreakerConfig(queue="webhooks", failure_rate=0.5, min_samples=5,
-                                                                     cooldown_s=1, max_cooldown_s=4))
+    BreakerStore(broker.client, broker.keys).configure(
+        BreakerConfig(queue="webhooks", failure_rate=0.5, min_samples=5, cooldown_s=1, max_cooldown_s=4)
+    )
     health_round = LeaderHealthRound(broker.client, broker.keys, enqueue_fn, heartbeat_timeout_ms=15_000)
     webhooks = [job for job in demo_jobs(random.Random(7), 80, webhook_url=url) if job.queue == "webhooks"]
     assert len(webhooks) >= 5
@@ -56,19 +57,27 @@ def test_failing_receiver_alert_breaker_recovery_and_timeline(broker, registry, 
         def done():
             health_round()
             return condition()
+
         return wait_for(done, timeout=timeout, interval=0.2)
 
     with running_worker(broker, threads=2, queues=("webhooks",)):
         for job in webhooks:  # retried attempts count as failures: every delivery fails, then waits 2 s
             enqueue(job.queue, job.payload, broker=broker, **job.options)
-        step_until(lambda: any(a.rule == "failure-rate" and a.queue == "webhooks"
-                               for a in firing_alerts(broker.client, broker.keys)))
+        step_until(
+            lambda: any(
+                a.rule == "failure-rate" and a.queue == "webhooks" for a in firing_alerts(broker.client, broker.keys)
+            )
+        )
         step_until(lambda: "webhooks" in registry.paused_queues())
         assert BreakerStore(broker.client, broker.keys).states()["webhooks"].status in ("open", "half_open")
 
         receiver.status = 200  # the receiver recovers: a probe succeeds and the breaker resumes the queue
-        step_until(lambda: BreakerStore(broker.client, broker.keys).states()["webhooks"].status == "closed"
-                   and "webhooks" not in registry.paused_queues())
+        step_until(
+            lambda: (
+                BreakerStore(broker.client, broker.keys).states()["webhooks"].status == "closed"
+                and "webhooks" not in registry.paused_queues()
+            )
+        )
         wait_for(lambda: registry.queue_counts("webhooks").completed >= 1, timeout=60)
 
     events = read_timeline(broker.client, broker.keys, since=0, queue="webhooks")

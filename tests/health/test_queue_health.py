@@ -23,9 +23,13 @@ def by_queue(broker, **kwargs):
 
 
 def test_consumers_are_counted_across_supervisors_and_missing_ones_warned(broker) -> None:
-    publish(broker,
-            worker_record("host-a:100", 0, ("samples", "webhooks")), worker_record("host-a:100", 1, ("samples",)),
-            worker_record("host-b:200", 0, ("samples",)), worker_record("host-b:200", 1, ("webhooks",), WorkerState.CRASH_LOOP))
+    publish(
+        broker,
+        worker_record("host-a:100", 0, ("samples", "webhooks")),
+        worker_record("host-a:100", 1, ("samples",)),
+        worker_record("host-b:200", 0, ("samples",)),
+        worker_record("host-b:200", 1, ("webhooks",), WorkerState.CRASH_LOOP),
+    )
     health = by_queue(broker)
     assert health["samples"].consumers == 3 and "no consumer" not in health["samples"].warnings
     assert health["webhooks"].consumers == 1 and health["webhooks"].crash_looping == 1
@@ -79,5 +83,8 @@ def test_arrivals_and_retried_attempts_are_counted_per_minute(broker, registry) 
     minute = int(broker.client.time()[0]) // 60
     counted = [broker.client.hmget(broker.keys.stats("samples", m), "arrived", "retried") for m in (minute - 1, minute)]
     assert sum(int(a or 0) for a, _r in counted) == 3 and sum(int(r or 0) for _a, r in counted) == 3
-    assert all(broker.client.ttl(broker.keys.stats("samples", m)) > 0 for m in (minute - 1, minute)
-               if broker.client.exists(broker.keys.stats("samples", m)))
+    assert all(
+        broker.client.ttl(broker.keys.stats("samples", m)) > 0
+        for m in (minute - 1, minute)
+        if broker.client.exists(broker.keys.stats("samples", m))
+    )

@@ -25,7 +25,9 @@ from .conftest import publish, worker_record
 def test_sources_are_merged_newest_first_and_filtered_by_queue(broker, enqueue_fn) -> None:
     client = broker.client
     now = client.time()[0]
-    AuditLog(client, broker.keys.audit).record(Identity("alice", Role.OPERATOR), "pause", "samples", 1, "ok", "samples paused")
+    AuditLog(client, broker.keys.audit).record(
+        Identity("alice", Role.OPERATOR), "pause", "samples", 1, "ok", "samples paused"
+    )
     restarting = worker_record("host-a:100", 0, ("samples",), WorkerState.RESTARTING)
     publish(broker, restarting)
     store = ScheduleStore(client, broker.keys)
@@ -48,9 +50,16 @@ def test_sources_are_merged_newest_first_and_filtered_by_queue(broker, enqueue_f
 
 
 def test_summary_is_redacted_for_tickets() -> None:
-    events = [TimelineEvent(1_750_000_000, "alert", "webhooks",
-                            "alert sent to ops@example.com via https://hooks.example.com/secret/path?token=abc "
-                            "with eyJhbGciOi.eyJzdWIiOiJ4.c2lnbmF0dXJl and password=hunter2", "alerts")]
+    events = [
+        TimelineEvent(
+            1_750_000_000,
+            "alert",
+            "webhooks",
+            "alert sent to ops@example.com via https://hooks.example.com/secret/path?token=abc "
+            "with eyJhbGciOi.eyJzdWIiOiJ4.c2lnbmF0dXJl and password=hunter2",
+            "alerts",
+        )
+    ]
     text = summarize(events)
     assert "ops@example.com" not in text and "/secret/path" not in text and "hunter2" not in text
     assert "eyJhbGciOi" not in text and "https://hooks.example.com/…" in text and "[webhooks]" in text

@@ -39,5 +39,12 @@ def process(payload: SamplePayload, ctx) -> dict:
     return {"n": payload.n, "attempt": ctx.attempt}
 
 
-KIND = JobKind(name="sample_job", queue="samples", payload=SamplePayload, process=process,
-               max_attempts=3, backoff_ms=100, timeout_ms=60_000)
+KIND = JobKind(
+    name="sample_job",
+    queue="samples",
+    payload=SamplePayload,
+    process=process,
+    max_attempts=3,
+    backoff_ms=100,
+    timeout_ms=60_000,
+)

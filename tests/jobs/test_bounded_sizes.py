@@ -78,9 +78,11 @@ def test_the_size_is_that_of_the_encoded_json_not_of_the_characters(blob_broker,
 
 def test_one_oversize_job_in_a_bulk_enqueue_stores_nothing(blob_broker, redis_client):
     before = stored_keys(redis_client)
-    jobs = [{"queue": "blobs", "payload": {"text": "small"}, "job_id": "bulk-0"},
-            {"queue": "blobs", "payload": payload_of_size(64 * 1024 + 10), "job_id": "bulk-1"},
-            {"queue": "blobs", "payload": {"text": "small too"}, "job_id": "bulk-2"}]
+    jobs = [
+        {"queue": "blobs", "payload": {"text": "small"}, "job_id": "bulk-0"},
+        {"queue": "blobs", "payload": payload_of_size(64 * 1024 + 10), "job_id": "bulk-1"},
+        {"queue": "blobs", "payload": {"text": "small too"}, "job_id": "bulk-2"},
+    ]
     with pytest.raises(EnqueueError, match=r"^job 1: payload for blobs is 65546 bytes of JSON, over the limit"):
         enqueue_bulk(jobs, broker=blob_broker)
     assert stored_keys(redis_client) == before
@@ -109,8 +111,18 @@ def bytes_sent_by_redis(client: redis.Redis) -> int:
 
 
 def plant_job(client: redis.Redis, job_id: str, **fields: bytes | str) -> None:
-    record = {"id": job_id, "queue": "blobs", "kind": "blob_job", "state": "waiting", "data": '{"text": "ok"}',
-              "options": "{}", "attempts": "0", "max_attempts": "1", "created_at": "1750000000000", **fields}
+    record = {
+        "id": job_id,
+        "queue": "blobs",
+        "kind": "blob_job",
+        "state": "waiting",
+        "data": '{"text": "ok"}',
+        "options": "{}",
+        "attempts": "0",
+        "max_attempts": "1",
+        "created_at": "1750000000000",
+        **fields,
+    }
     client.hset(KEYS.job(job_id), mapping=record)
     client.zadd(KEYS.state("blobs", "waiting"), {job_id: 1})
 

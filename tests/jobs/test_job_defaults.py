@@ -16,8 +16,13 @@ KINDS = all_kinds()
 BROKER = SimpleNamespace(kinds=KINDS)  # prepare_message only looks the kind up
 EMAIL = {"type": "reminder", "recipients": ["ops@example.com"], "subject": "Check tanks"}
 HOOK = {"url": "https://hooks.example.com/x", "event": "well.validated", "data": {}}
-VARIABLES = ("WELLQUEUE_DEFAULT_JOB_DELAY", "WELLQUEUE_DEFAULT_JOB_ATTEMPTS", "WELLQUEUE_DEFAULT_JOB_BACKOFF_TYPE",
-             "WELLQUEUE_DEFAULT_JOB_BACKOFF_DELAY", "WELLQUEUE_QUEUE_OPTIONS")
+VARIABLES = (
+    "WELLQUEUE_DEFAULT_JOB_DELAY",
+    "WELLQUEUE_DEFAULT_JOB_ATTEMPTS",
+    "WELLQUEUE_DEFAULT_JOB_BACKOFF_TYPE",
+    "WELLQUEUE_DEFAULT_JOB_BACKOFF_DELAY",
+    "WELLQUEUE_QUEUE_OPTIONS",
+)
 
 
 @pytest.fixture
@@ -73,8 +78,7 @@ def test_a_queue_backoff_may_be_a_plain_delay() -> None:
 def test_explicit_options_win_over_every_default(env) -> None:
     env.setenv("WELLQUEUE_DEFAULT_JOB_DELAY", "1500")
     env.setenv("WELLQUEUE_QUEUE_OPTIONS", '{"webhooks": {"attempts": 5}}')
-    options, delay = options_of("webhooks", HOOK, attempts=1, backoff={"type": "exponential", "delay": 10},
-                                delay_ms=0)
+    options, delay = options_of("webhooks", HOOK, attempts=1, backoff={"type": "exponential", "delay": 10}, delay_ms=0)
     assert options["wq_attempts"] == 1 and options["wq_backoff"] == {"type": "exponential", "delay": 10}
     assert delay is None
 
@@ -88,13 +92,37 @@ def test_an_unknown_queue_in_the_queue_options_is_named(env) -> None:
 @pytest.mark.parametrize(
     ("name", "value", "message"),
     [
-        ("WELLQUEUE_DEFAULT_JOB_ATTEMPTS", "0", "WELLQUEUE_DEFAULT_JOB_ATTEMPTS: Input should be greater than or equal to 1"),
+        (
+            "WELLQUEUE_DEFAULT_JOB_ATTEMPTS",
+            "0",
+            "WELLQUEUE_DEFAULT_JOB_ATTEMPTS: Input should be greater than or equal to 1",
+        ),
         ("WELLQUEUE_DEFAULT_JOB_ATTEMPTS", "three", "WELLQUEUE_DEFAULT_JOB_ATTEMPTS: Input should be a valid integer"),
-        ("WELLQUEUE_DEFAULT_JOB_DELAY", "-1", "WELLQUEUE_DEFAULT_JOB_DELAY: Input should be greater than or equal to 0"),
-        ("WELLQUEUE_DEFAULT_JOB_BACKOFF_TYPE", "linear", "WELLQUEUE_DEFAULT_JOB_BACKOFF_TYPE: Input should be 'fixed' or 'exponential'"),
-        ("WELLQUEUE_DEFAULT_JOB_BACKOFF_DELAY", "soon", "WELLQUEUE_DEFAULT_JOB_BACKOFF_DELAY: Input should be a valid integer"),
-        ("WELLQUEUE_QUEUE_OPTIONS", '{"webhooks": {"attemps": 5}}', "WELLQUEUE_QUEUE_OPTIONS (webhooks.attemps): Extra inputs"),
-        ("WELLQUEUE_QUEUE_OPTIONS", '{"webhooks": {"backoff": {"type": "linear"}}}', "WELLQUEUE_QUEUE_OPTIONS (webhooks.backoff"),
+        (
+            "WELLQUEUE_DEFAULT_JOB_DELAY",
+            "-1",
+            "WELLQUEUE_DEFAULT_JOB_DELAY: Input should be greater than or equal to 0",
+        ),
+        (
+            "WELLQUEUE_DEFAULT_JOB_BACKOFF_TYPE",
+            "linear",
+            "WELLQUEUE_DEFAULT_JOB_BACKOFF_TYPE: Input should be 'fixed' or 'exponential'",
+        ),
+        (
+            "WELLQUEUE_DEFAULT_JOB_BACKOFF_DELAY",
+            "soon",
+            "WELLQUEUE_DEFAULT_JOB_BACKOFF_DELAY: Input should be a valid integer",
+        ),
+        (
+            "WELLQUEUE_QUEUE_OPTIONS",
+            '{"webhooks": {"attemps": 5}}',
+            "WELLQUEUE_QUEUE_OPTIONS (webhooks.attemps): Extra inputs",
+        ),
+        (
+            "WELLQUEUE_QUEUE_OPTIONS",
+            '{"webhooks": {"backoff": {"type": "linear"}}}',
+            "WELLQUEUE_QUEUE_OPTIONS (webhooks.backoff",
+        ),
         ("WELLQUEUE_QUEUE_OPTIONS", "attempts=5", "WELLQUEUE_QUEUE_OPTIONS is not valid JSON"),
     ],
 )

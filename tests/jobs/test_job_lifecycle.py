@@ -127,8 +127,7 @@ def test_long_job_shows_as_active_while_it_runs(broker, registry):
 def test_retention_keeps_the_newest_completed(broker, registry):
     ids = [enqueue("samples", {"n": i}, remove_on_complete=2, broker=broker) for i in range(6)]
     with running_worker(broker, threads=1):
-        wait_for(lambda: registry.queue_counts("samples").waiting == 0 and
-                 registry.queue_counts("samples").active == 0)
+        wait_for(lambda: registry.queue_counts("samples").waiting == 0 and registry.queue_counts("samples").active == 0)
         wait_for(lambda: registry.queue_counts("samples").completed == 2)
     kept = {j.id for j in registry.list_jobs("samples", "completed").jobs}
     assert kept <= set(ids) and len(kept) == 2
@@ -141,8 +140,10 @@ def test_every_job_is_in_exactly_one_state_set(broker, registry):
     ids = [enqueue("samples", {"n": i, "fail_times": i % 3, "permanent": i % 7 == 0}, broker=broker) for i in range(30)]
     ids += [enqueue("samples", {"n": 99}, delay_ms=60_000, broker=broker)]
     with running_worker(broker, threads=4):
-        wait_for(lambda: registry.queue_counts("samples").waiting == 0 and
-                 registry.queue_counts("samples").active == 0, timeout=20)
+        wait_for(
+            lambda: registry.queue_counts("samples").waiting == 0 and registry.queue_counts("samples").active == 0,
+            timeout=20,
+        )
     client = broker.client
     for job_id in ids:
         memberships = [s for s in STATES if client.zscore(KEYS.state("samples", s), job_id) is not None]
@@ -155,13 +156,18 @@ def test_bulk_enqueue_validates_all_first_then_pipelines(broker, registry):
     from wellqueue_tui.jobs import enqueue_bulk
 
     with pytest.raises(EnqueueError, match="job 1: invalid payload"):
-        enqueue_bulk([{"queue": "samples", "payload": {"n": 1}}, {"queue": "samples", "payload": {"n": "x"}}],
-                     broker=broker)
+        enqueue_bulk(
+            [{"queue": "samples", "payload": {"n": 1}}, {"queue": "samples", "payload": {"n": "x"}}], broker=broker
+        )
     assert registry.queue_counts("samples").total == 0
-    ids = enqueue_bulk([{"queue": "samples", "payload": {"n": i}, "priority": 1 if i == 3 else None}
-                        for i in range(5)] + [{"queue": "samples", "payload": {"n": 9}, "job_id": "dup"},
-                                              {"queue": "samples", "payload": {"n": 9}, "job_id": "dup"}],
-                       broker=broker)
+    ids = enqueue_bulk(
+        [{"queue": "samples", "payload": {"n": i}, "priority": 1 if i == 3 else None} for i in range(5)]
+        + [
+            {"queue": "samples", "payload": {"n": 9}, "job_id": "dup"},
+            {"queue": "samples", "payload": {"n": 9}, "job_id": "dup"},
+        ],
+        broker=broker,
+    )
     assert len(ids) == 7 and ids[-1] == ids[-2] == "dup"
     counts = registry.queue_counts("samples")
     assert (counts.waiting, counts.prioritized) == (5, 1)

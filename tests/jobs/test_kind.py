@@ -35,8 +35,14 @@ def _options(kind: JobKind, payload: dict, **options) -> dict:
 
 
 SEVERITY = {"critical": 1}
-TICKETS = JobKind(name="handle_ticket", queue="tickets", payload=Ticket, process=_noop,
-                  priority_of=lambda ticket: SEVERITY.get(ticket.severity), tenant_field="tenant")
+TICKETS = JobKind(
+    name="handle_ticket",
+    queue="tickets",
+    payload=Ticket,
+    process=_noop,
+    priority_of=lambda ticket: SEVERITY.get(ticket.severity),
+    tenant_field="tenant",
+)
 
 
 def test_priority_hook_sets_the_priority_only_when_the_caller_gave_none() -> None:

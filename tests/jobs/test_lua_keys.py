@@ -20,12 +20,29 @@ ALL_LUA = sorted(LUA_DIR.glob("*.lua")) + LEADER_SCRIPTS
 TEMPLATE = KeySchema(namespace="{ns}", prefix="{prefix}")
 QUEUE = TEMPLATE.queue("{q}")
 SCHEMA_NAMES = {
-    TEMPLATE.queues, TEMPLATE.paused, TEMPLATE.brokers, TEMPLATE.workers, TEMPLATE.schedules, TEMPLATE.leader,
-    TEMPLATE.audit, TEMPLATE.job("{id}"), TEMPLATE.job_log("{id}"), TEMPLATE.tomb("{id}"),
-    TEMPLATE.state("{queue}", "{state}"), TEMPLATE.state("{queue}", "{state}", "{org}"),
-    TEMPLATE.stats("{queue}", "{minute}"), TEMPLATE.fetch_batch("{token}"), TEMPLATE.acks_prefix("{broker}") + "{q}",
-    QUEUE.ready, QUEUE.msgs, QUEUE.prioritized, QUEUE.priority_seq, QUEUE.delayed, QUEUE.delayed_msgs,
-    QUEUE.dead, QUEUE.dead_msgs,
+    TEMPLATE.queues,
+    TEMPLATE.paused,
+    TEMPLATE.brokers,
+    TEMPLATE.workers,
+    TEMPLATE.schedules,
+    TEMPLATE.leader,
+    TEMPLATE.audit,
+    TEMPLATE.job("{id}"),
+    TEMPLATE.job_log("{id}"),
+    TEMPLATE.tomb("{id}"),
+    TEMPLATE.state("{queue}", "{state}"),
+    TEMPLATE.state("{queue}", "{state}", "{org}"),
+    TEMPLATE.stats("{queue}", "{minute}"),
+    TEMPLATE.fetch_batch("{token}"),
+    TEMPLATE.acks_prefix("{broker}") + "{q}",
+    QUEUE.ready,
+    QUEUE.msgs,
+    QUEUE.prioritized,
+    QUEUE.priority_seq,
+    QUEUE.delayed,
+    QUEUE.delayed_msgs,
+    QUEUE.dead,
+    QUEUE.dead_msgs,
 }
 NAME_IN_HEADER = re.compile(r"\{(?:prefix|ns)\}:[^\s,()]+")
 SLOT = re.compile(r"\b(KEYS|ARGV)\[(\d+)\]")
@@ -85,9 +102,17 @@ def test_every_key_name_in_a_header_is_one_the_schema_builds(path: Path):
 def test_the_lua_helper_builds_the_schemas_names(redis_client):
     prefix = "tenant-a:wq"
     schema = KeySchema("tenant-a", prefix)
-    probe = (LUA_DIR / "common.lua").read_text() + """
+    probe = (
+        (LUA_DIR / "common.lua").read_text()
+        + """
 return {job_key('j:1'), tomb_key('j:1'), stats_key('mail', 29000000), state_key('mail', nil, 'failed'),
         state_key('mail', 'acme', 'active')}"""
+    )
     names = [n.decode() for n in redis_client.eval(probe, 0, prefix)]
-    assert names == [schema.job("j:1"), schema.tomb("j:1"), schema.stats("mail", 29000000),
-                     schema.state("mail", "failed"), schema.state("mail", "active", "acme")]
+    assert names == [
+        schema.job("j:1"),
+        schema.tomb("j:1"),
+        schema.stats("mail", 29000000),
+        schema.state("mail", "failed"),
+        schema.state("mail", "active", "acme"),
+    ]

@@ -27,8 +27,9 @@ def test_each_delivery_is_finished_by_one_script_call_with_a_typed_outcome(broke
 
     broker.registry_scripts.finish = counting
     done = enqueue("samples", {"n": 1}, broker=broker)
-    flaky = enqueue("samples", {"n": 2, "fail_times": 1}, attempts=2, backoff={"type": "fixed", "delay": 10},
-                    broker=broker)
+    flaky = enqueue(
+        "samples", {"n": 2, "fail_times": 1}, attempts=2, backoff={"type": "fixed", "delay": 10}, broker=broker
+    )
     doomed = enqueue("samples", {"n": 3, "permanent": True}, broker=broker)
     with running_worker(broker):
         wait_for(lambda: [state_of(registry, j) for j in (done, flaky, doomed)] == ["completed", "completed", "failed"])

@@ -56,14 +56,34 @@ def test_jobs_and_pause_of_one_namespace_are_invisible_to_the_other(broker, redi
 
 def test_stores_of_one_namespace_are_invisible_to_the_other(redis_client):
     ours, theirs = DEFAULT_KEYS, KeySchema.for_namespace(OTHER)
-    schedule = Schedule.build(name="nightly", cron="0 2 * * *", queue="webhooks",
-                              payload={"url": "https://example.com/a", "event": "x", "data": {}})
+    schedule = Schedule.build(
+        name="nightly",
+        cron="0 2 * * *",
+        queue="webhooks",
+        payload={"url": "https://example.com/a", "event": "x", "data": {}},
+    )
     ScheduleStore(redis_client, ours).add(schedule)
     ScheduleStore(redis_client, ours).install_defaults()
     AuditLog(redis_client, ours.audit).record(LOCAL_DEV, "pause", "samples", 1, "ok")
-    WorkerRecords(redis_client, ours).publish([WorkerRecord(
-        id="h:1:g:0", supervisor="h:1", host="h", group="g", queues=("samples",), threads=1,
-        state=WorkerState.RUNNING, pid=1, started=1.0, restarts=0, last_exit_code=None, rss_bytes=None, active=0)])
+    WorkerRecords(redis_client, ours).publish(
+        [
+            WorkerRecord(
+                id="h:1:g:0",
+                supervisor="h:1",
+                host="h",
+                group="g",
+                queues=("samples",),
+                threads=1,
+                state=WorkerState.RUNNING,
+                pid=1,
+                started=1.0,
+                restarts=0,
+                last_exit_code=None,
+                rss_bytes=None,
+                active=0,
+            )
+        ]
+    )
     leader = LeaderLease(redis_client, ours.leader, ttl_ms=5000)
     leader.tick()
 
@@ -85,12 +105,14 @@ def test_a_namespaced_deployment_runs_jobs_entirely_under_its_own_prefix(redis_c
     with make_broker(redis_url, other_settings, [SAMPLE_KIND]) as broker:
         registry = Registry(broker.client, broker.keys)
         done = enqueue("samples", {"n": 1, "sleep_ms": 300}, broker=broker)
-        flaky = enqueue("samples", {"n": 2, "fail_times": 1}, attempts=2, backoff={"type": "fixed", "delay": 10},
-                        broker=broker)
+        flaky = enqueue(
+            "samples", {"n": 2, "fail_times": 1}, attempts=2, backoff={"type": "fixed", "delay": 10}, broker=broker
+        )
         doomed = enqueue("samples", {"n": 3, "permanent": True}, broker=broker)
         with running_worker(broker):
-            wait_for(lambda: [state_of(registry, j) for j in (done, flaky, doomed)] == ["completed", "completed",
-                                                                                      "failed"])
+            wait_for(
+                lambda: [state_of(registry, j) for j in (done, flaky, doomed)] == ["completed", "completed", "failed"]
+            )
             retry_job(registry, doomed)
             wait_for(lambda: state_of(registry, doomed) == "failed" and registry.get_job(doomed).summary.attempts)
         remove_job(registry, doomed)

@@ -17,13 +17,29 @@ from .conftest import SAMPLE_DIR, running_worker, state_of, wait_for
 
 
 def start_worker_process(redis_url: str, data_dir, threads: int = 2) -> subprocess.Popen:
-    env = {**os.environ, "REDIS_URL": redis_url, "WELLQUEUE_DATA_DIR": str(data_dir),
-           "WELLQUEUE_KIND_MODULES": json.dumps(["sample_kinds"]),
-           "PYTHONPATH": os.pathsep.join([str(SAMPLE_DIR), os.environ.get("PYTHONPATH", "")])}
+    env = {
+        **os.environ,
+        "REDIS_URL": redis_url,
+        "WELLQUEUE_DATA_DIR": str(data_dir),
+        "WELLQUEUE_KIND_MODULES": json.dumps(["sample_kinds"]),
+        "PYTHONPATH": os.pathsep.join([str(SAMPLE_DIR), os.environ.get("PYTHONPATH", "")]),
+    }
     return subprocess.Popen(
-        [sys.executable, "-m", "wellqueue_tui.workers.entry", "--queues", "samples", "--threads", str(threads),
-         "--worker-id", "test-slot"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "wellqueue_tui.workers.entry",
+            "--queues",
+            "samples",
+            "--threads",
+            str(threads),
+            "--worker-id",
+            "test-slot",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
 
 
@@ -41,8 +57,9 @@ def test_sigkilled_worker_jobs_are_redelivered_and_complete(broker, registry, re
 
     # still "active" until the reaper sees the heartbeat go stale (Redis server time)
     assert registry.queue_counts("samples").active == 2
-    report = wait_for(lambda: reap_dead_workers(broker.client, broker.keys, timeout_ms=1500).dead_workers,
-                      timeout=10, interval=0.5)
+    report = wait_for(
+        lambda: reap_dead_workers(broker.client, broker.keys, timeout_ms=1500).dead_workers, timeout=10, interval=0.5
+    )
     assert report == 1
     assert registry.queue_counts("samples").active == 0
     for job_id in running:
@@ -66,8 +83,11 @@ def test_undecodable_and_unknown_actor_messages_fail_with_a_reason(broker, regis
     broker.client.rpush(f"{ns}:samples", "bad-rid")
     good = [enqueue("samples", {"n": i}, broker=broker) for i in range(5)]
     broker.submit(  # a message for an actor this worker does not know
-Message(queue_name="samples", actor_name="no_such_actor", args=({},), kwargs={}, options={},
-                          message_id="ghost-1"), create_only=True)
+        Message(
+            queue_name="samples", actor_name="no_such_actor", args=({},), kwargs={}, options={}, message_id="ghost-1"
+        ),
+        create_only=True,
+    )
     with running_worker(broker):
         wait_for(lambda: all(state_of(registry, j) == "completed" for j in good), timeout=5)
         wait_for(lambda: state_of(registry, "ghost-1") == "failed", timeout=5)

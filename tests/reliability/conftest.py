@@ -42,22 +42,47 @@ def multi_queue_pythonpath() -> str:
 
 
 def worker_env(redis_url: str, data_dir: Path, *, kind_modules=("sample_kinds",), **extra: str) -> dict[str, str]:
-    return {**os.environ, "REDIS_URL": redis_url, "WELLQUEUE_DATA_DIR": str(data_dir),
-            "WELLQUEUE_KIND_MODULES": json.dumps(list(kind_modules)), "PYTHONPATH": multi_queue_pythonpath(),
-            "WELLQUEUE_HEARTBEAT_TIMEOUT_MS": "2000",  # the test reaper's timeout: workers beat every 0.5 s
-            **extra}
+    return {
+        **os.environ,
+        "REDIS_URL": redis_url,
+        "WELLQUEUE_DATA_DIR": str(data_dir),
+        "WELLQUEUE_KIND_MODULES": json.dumps(list(kind_modules)),
+        "PYTHONPATH": multi_queue_pythonpath(),
+        "WELLQUEUE_HEARTBEAT_TIMEOUT_MS": "2000",  # the test reaper's timeout: workers beat every 0.5 s
+        **extra,
+    }
 
 
-def start_worker(redis_url: str, data_dir: Path, *, threads: int = 4, queues: str = "samples",
-                 prelude: str = "", grace_ms: int | None = None, output=subprocess.DEVNULL,
-                 kind_modules=("sample_kinds",)) -> subprocess.Popen:
+def start_worker(
+    redis_url: str,
+    data_dir: Path,
+    *,
+    threads: int = 4,
+    queues: str = "samples",
+    prelude: str = "",
+    grace_ms: int | None = None,
+    output=subprocess.DEVNULL,
+    kind_modules=("sample_kinds",),
+) -> subprocess.Popen:
     """A worker process through our entry point; `prelude` is Python run first (e.g. to skew its clock)."""
     code = f"{prelude}\nimport sys\nfrom wellqueue_tui.workers.entry import main\nsys.exit(main(sys.argv[1:]))"
     grace = ["--grace-ms", str(grace_ms)] if grace_ms is not None else []
     return subprocess.Popen(
-        [sys.executable, "-c", code, "--queues", queues, "--threads", str(threads), "--worker-id", "reliability",
-         *grace],
-        env=worker_env(redis_url, data_dir, kind_modules=kind_modules), stdout=output, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-c",
+            code,
+            "--queues",
+            queues,
+            "--threads",
+            str(threads),
+            "--worker-id",
+            "reliability",
+            *grace,
+        ],
+        env=worker_env(redis_url, data_dir, kind_modules=kind_modules),
+        stdout=output,
+        stderr=subprocess.STDOUT,
         start_new_session=True,
     )
 
@@ -96,16 +121,24 @@ PERMANENT_EVERY = 25  # 4% of the sample jobs fail on purpose, once and for good
 RETRIED_EVERY = 20  # 5% fail their first attempt and succeed on the retry (through the delay queue)
 
 
-def sample_jobs(rng, count: int, queues, *, first: int = 0, sleep_ms: tuple[int, int] = (5, 50),
-                prefix: str | None = None) -> list[dict]:
+def sample_jobs(
+    rng, count: int, queues, *, first: int = 0, sleep_ms: tuple[int, int] = (5, 50), prefix: str | None = None
+) -> list[dict]:
     """Jobs of `sleep_ms` spread over `queues`, some failing on purpose (fails_on_purpose), some once.
     Every record is kept (no retention) so the audit sees each job; `prefix` gives them known ids."""
     jobs = []
     for n in range(first, first + count):
-        job = {"queue": queues[n % len(queues)],
-               "payload": {"n": n, "sleep_ms": rng.randint(*sleep_ms), "permanent": fails_on_purpose(n),
-                           "fail_times": int(n % RETRIED_EVERY == 1)},
-               "remove_on_complete": False, "remove_on_fail": False}
+        job = {
+            "queue": queues[n % len(queues)],
+            "payload": {
+                "n": n,
+                "sleep_ms": rng.randint(*sleep_ms),
+                "permanent": fails_on_purpose(n),
+                "fail_times": int(n % RETRIED_EVERY == 1),
+            },
+            "remove_on_complete": False,
+            "remove_on_fail": False,
+        }
         if prefix:
             job["job_id"] = f"{prefix}-{n}"
         jobs.append(job)
@@ -128,21 +161,28 @@ def unfinished(registry, queues) -> int:
 
 
 #: Restart at once, and never call a test's ten kills a crash loop.
-FAST_RESTARTS = RestartPolicy(initial_backoff_s=0.1, max_backoff_s=0.5, healthy_after_s=5,
-                              crash_loop_restarts=50, crash_loop_window_s=120)
+FAST_RESTARTS = RestartPolicy(
+    initial_backoff_s=0.1, max_backoff_s=0.5, healthy_after_s=5, crash_loop_restarts=50, crash_loop_window_s=120
+)
 
 
 def sample_settings(data_dir: Path, **overrides) -> Settings:
     """Settings for supervised workers running the three sample queues, with the test reaper's 2 s timeout."""
-    return Settings(data_dir=data_dir, kind_modules=[QUEUE_MODULE], grace_seconds=10, heartbeat_timeout_ms=2000,
-                    **overrides)
+    return Settings(
+        data_dir=data_dir, kind_modules=[QUEUE_MODULE], grace_seconds=10, heartbeat_timeout_ms=2000, **overrides
+    )
 
 
 def sample_supervisor(settings: Settings, redis_url: str, processes: int, threads: int, queues) -> Supervisor:
     """The real supervisor with one group consuming `queues` (restarting fast); set PYTHONPATH to
     multi_queue_pythonpath() first, the worker processes inherit it."""
-    return Supervisor(settings, redis_url, groups={"samples": WorkerGroupSpec(tuple(queues), processes, threads)},
-                      policy=FAST_RESTARTS, heartbeat_interval_s=0.5)
+    return Supervisor(
+        settings,
+        redis_url,
+        groups={"samples": WorkerGroupSpec(tuple(queues), processes, threads)},
+        policy=FAST_RESTARTS,
+        heartbeat_interval_s=0.5,
+    )
 
 
 class RunningSupervisor:
@@ -172,6 +212,7 @@ class RunningSupervisor:
     def processes(self):
         async def read():
             return self.supervisor.processes()
+
         return self._await(read(), timeout=10)
 
     def live_pids(self) -> list[int]:
@@ -188,8 +229,7 @@ class ReaperLoop(threading.Thread):
     """The test reaper (reliability.md §5): every `interval_s`, requeue the jobs of workers whose heartbeat
     is older than `timeout_ms`. Redis errors are counted, not raised: some scenarios take Redis away."""
 
-    def __init__(self, redis_url: str, keys: KeySchema = KEYS, timeout_ms: int = 2000,
-                 interval_s: float = 0.5) -> None:
+    def __init__(self, redis_url: str, keys: KeySchema = KEYS, timeout_ms: int = 2000, interval_s: float = 0.5) -> None:
         super().__init__(name="test-reaper", daemon=True)
         self.client = redis_client(redis_url)
         self.keys = keys
@@ -264,6 +304,7 @@ class PacedProducer(threading.Thread):
 
 # -- what happened to each job ---------------------------------------------------------------------------------
 
+
 @dataclass
 class JobAudit:
     """Every job's fate from the registry, and how often it really started. The sample queues log one
@@ -299,7 +340,7 @@ def audit_jobs(client: redis.Redis, ids: list[str]) -> JobAudit:
     fields = ("state", "attempts", "redeliveries", "duplicate_runs")
     rows, logs = [], []
     for start in range(0, len(ids), 1000):
-        chunk = ids[start:start + 1000]
+        chunk = ids[start : start + 1000]
         with client.pipeline(transaction=False) as pipe:
             for job_id in chunk:
                 pipe.hmget(KEYS.job(job_id), fields)
@@ -341,4 +382,3 @@ def queue_backlog(client: redis.Redis, queues, namespace: str = "wellqueue") -> 
             pipe.zcard(f"{namespace}:{queue}.PQ")
             pipe.llen(f"{namespace}:{queue}.DQ")
         return sum(pipe.execute())
-

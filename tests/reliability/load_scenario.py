@@ -68,14 +68,23 @@ class LoadFigures:
     def summary(self) -> dict:
         """The figures as printed by the test and the benchmark."""
         return dict(
-            rate=self.rate, seconds=self.seconds, acked=self.acked, refused=self.refused,
-            achieved_rate=round(self.achieved_rate), completed=self.completed, failed=self.failed, lost=self.lost,
+            rate=self.rate,
+            seconds=self.seconds,
+            acked=self.acked,
+            refused=self.refused,
+            achieved_rate=round(self.achieved_rate),
+            completed=self.completed,
+            failed=self.failed,
+            lost=self.lost,
             max_backlog=max(self.backlog, default=0),
             mean_backlog=round(sum(self.backlog) / len(self.backlog), 1) if self.backlog else 0,
             rss_mib=[round(rss / MiB, 1) for rss in self.final_rss.values()],
             rss_growth_mib=[round(g / MiB, 2) for g in self.rss_growth.values()],
-            redis_mib=round(self.final_redis / MiB, 1), redis_growth_mib=round(self.redis_growth / MiB, 2),
-            records_kept=self.records_kept, drain_s=round(self.drain_s, 1), restarts=self.restarts,
+            redis_mib=round(self.final_redis / MiB, 1),
+            redis_growth_mib=round(self.redis_growth / MiB, 2),
+            records_kept=self.records_kept,
+            drain_s=round(self.drain_s, 1),
+            restarts=self.restarts,
         )
 
 
@@ -98,8 +107,9 @@ def wait_until(predicate, timeout: float, interval: float = 0.2) -> bool:
     return True
 
 
-def run_load(redis_url: str, data_dir: Path, *, rate: int = 400, seconds: int = 60, processes: int = 2,
-             threads: int = 4) -> LoadFigures:
+def run_load(
+    redis_url: str, data_dir: Path, *, rate: int = 400, seconds: int = 60, processes: int = 2, threads: int = 4
+) -> LoadFigures:
     """Run the scenario against the Redis at `redis_url` (its sample-queue keys should be empty)."""
     os.environ["PYTHONPATH"] = multi_queue_pythonpath()  # the worker processes inherit it
     settings = sample_settings(data_dir)
@@ -109,8 +119,10 @@ def run_load(redis_url: str, data_dir: Path, *, rate: int = 400, seconds: int = 
     per_batch = rate // BATCHES_PER_S
 
     def batch(index: int) -> list[dict]:  # default retention: the registry keeps the newest jobs only
-        return [{"queue": QUEUES[(index * per_batch + i) % len(QUEUES)],
-                 "payload": {"n": index * per_batch + i}} for i in range(per_batch)]
+        return [
+            {"queue": QUEUES[(index * per_batch + i) % len(QUEUES)], "payload": {"n": index * per_batch + i}}
+            for i in range(per_batch)
+        ]
 
     producer = PacedProducer(producer_broker, batch, 1 / BATCHES_PER_S)
     backlog: list[int] = []
@@ -131,23 +143,41 @@ def run_load(redis_url: str, data_dir: Path, *, rate: int = 400, seconds: int = 
                     baseline_rss = {pid: read_rss_bytes(pid) for pid in pids}
             producer.stop()
             produced_s = time.monotonic() - started
-            drained = wait_until(lambda: unfinished(registry, QUEUES) == 0 and queue_backlog(client, QUEUES) == 0,
-                                 timeout=DRAIN_TIMEOUT_S)
+            drained = wait_until(
+                lambda: unfinished(registry, QUEUES) == 0 and queue_backlog(client, QUEUES) == 0,
+                timeout=DRAIN_TIMEOUT_S,
+            )
             drain_s = time.monotonic() - started - produced_s
             final_rss = {pid: read_rss_bytes(pid) for pid in pids}
             final_redis = client.info("memory")["used_memory"]
             restarts = sum(p.restarts for p in running.processes())
             clean_stop = running.stop()
         completed, failed = counted(client, first_minute, int(registry.server_time() // 60))
-        growth = {pid: final_rss[pid] - baseline_rss[pid] for pid in pids
-                  if final_rss.get(pid) is not None and baseline_rss.get(pid) is not None}
+        growth = {
+            pid: final_rss[pid] - baseline_rss[pid]
+            for pid in pids
+            if final_rss.get(pid) is not None and baseline_rss.get(pid) is not None
+        }
         kept = sum(c.completed for c in registry.all_counts(queues=list(QUEUES)))
         return LoadFigures(
-            rate=rate, seconds=seconds, acked=len(producer.acked), refused=len(producer.refusals),
-            achieved_rate=len(producer.acked) / produced_s, completed=completed, failed=failed, drained=drained,
-            backlog=backlog, rss_growth=growth, final_rss={p: final_rss[p] for p in growth},
-            redis_growth=final_redis - baseline_redis, final_redis=final_redis, records_kept=kept,
-            drain_s=drain_s, restarts=restarts, processes=processes, stranded=stranded_acks(client),
+            rate=rate,
+            seconds=seconds,
+            acked=len(producer.acked),
+            refused=len(producer.refusals),
+            achieved_rate=len(producer.acked) / produced_s,
+            completed=completed,
+            failed=failed,
+            drained=drained,
+            backlog=backlog,
+            rss_growth=growth,
+            final_rss={p: final_rss[p] for p in growth},
+            redis_growth=final_redis - baseline_redis,
+            final_redis=final_redis,
+            records_kept=kept,
+            drain_s=drain_s,
+            restarts=restarts,
+            processes=processes,
+            stranded=stranded_acks(client),
             clean_stop=clean_stop,
         )
     finally:

@@ -23,7 +23,14 @@ def process_marking_each_start(payload: SamplePayload, ctx) -> dict:
 
 
 KINDS = [
-    JobKind(name=f"sample_job_{queue[-1]}", queue=queue, payload=SamplePayload, process=process_marking_each_start,
-            max_attempts=3, backoff_ms=100, timeout_ms=60_000)
+    JobKind(
+        name=f"sample_job_{queue[-1]}",
+        queue=queue,
+        payload=SamplePayload,
+        process=process_marking_each_start,
+        max_attempts=3,
+        backoff_ms=100,
+        timeout_ms=60_000,
+    )
     for queue in QUEUES
 ]

@@ -28,8 +28,17 @@ def test_poison_items_fail_with_a_reason_and_the_good_jobs_run(broker, registry,
         client.hset(f"{ns}:samples.msgs", rid, payload)
         client.rpush(f"{ns}:samples", rid)
     good = [enqueue("samples", {"n": i}, broker=broker) for i in range(10)]
-    broker.submit(Message(queue_name="samples", actor_name="no_such_actor", args=({},), kwargs={}, options={},
-                          message_id="unknown-actor"), create_only=True)
+    broker.submit(
+        Message(
+            queue_name="samples",
+            actor_name="no_such_actor",
+            args=({},),
+            kwargs={},
+            options={},
+            message_id="unknown-actor",
+        ),
+        create_only=True,
+    )
     client.hset("wq:job:half-record", mapping={"queue": "samples", "state": "failed"})  # missing most fields
     client.zadd("wq:q:samples:failed", {"half-record": 1})
 
@@ -51,14 +60,24 @@ def test_poison_items_fail_with_a_reason_and_the_good_jobs_run(broker, registry,
     assert half.summary.state == "failed" and half.summary.kind == "?"
     stranded = sum(client.scard(k) for k in client.scan_iter(f"{ns}:__acks__.*"))
     assert stranded == 0
-    report("R6 poison", good=len(good), good_completed=len(good), poison=3, poison_failed=3, stranded=stranded,
-           seconds=round(elapsed, 1), same_worker_pid=process.pid)
+    report(
+        "R6 poison",
+        good=len(good),
+        good_completed=len(good),
+        poison=3,
+        poison_failed=3,
+        stranded=stranded,
+        seconds=round(elapsed, 1),
+        same_worker_pid=process.pid,
+    )
 
 
 def test_worker_with_a_skewed_clock_does_not_make_live_workers_look_dead(broker, registry, redis_url, settings):
     ids = [enqueue("samples", {"n": i, "sleep_ms": 3000}, broker=broker) for i in range(12)]
-    skew = ("import time, dramatiq.common as common\n_real = time.time\ntime.time = lambda: _real() + 120\n"
-            "common.current_millis = lambda: int(time.time() * 1000)")
+    skew = (
+        "import time, dramatiq.common as common\n_real = time.time\ntime.time = lambda: _real() + 120\n"
+        "common.current_millis = lambda: int(time.time() * 1000)"
+    )
     honest = start_worker(redis_url, settings.data_dir, threads=6)
     skewed = start_worker(redis_url, settings.data_dir, threads=6, prelude=skew)
     reaped = 0
@@ -73,7 +92,12 @@ def test_worker_with_a_skewed_clock_does_not_make_live_workers_look_dead(broker,
         for process in (honest, skewed):
             process.wait(timeout=PATIENCE_S)
     started_twice = sum(1 for j in ids if registry.get_job(j).redeliveries)
-    report("R7 clock skew +120s", jobs=12, completed=registry.queue_counts("samples").completed,
-           requeued_by_reaper=reaped, started_twice=started_twice)
+    report(
+        "R7 clock skew +120s",
+        jobs=12,
+        completed=registry.queue_counts("samples").completed,
+        requeued_by_reaper=reaped,
+        started_twice=started_twice,
+    )
     assert registry.queue_counts("samples").completed == 12
     assert reaped == 0 and started_twice == 0

@@ -80,7 +80,7 @@ def listening_sockets(pid: int) -> list[str]:
 
 def _address(hex_address: str) -> str:
     if len(hex_address) == 8:  # IPv4, little-endian
-        return ".".join(str(int(hex_address[i:i + 2], 16)) for i in (6, 4, 2, 0))
+        return ".".join(str(int(hex_address[i : i + 2], 16)) for i in (6, 4, 2, 0))
     return "ipv6:" + hex_address
 
 
@@ -99,8 +99,14 @@ def test_embedded_redis_survives_sigkills_and_is_configured_safely(tmp_path_fact
                 acked += enqueue_bulk(job_batch(round_number * JOBS_PER_ROUND + first, 500), broker=broker)
             pid = int(client.info("server")["process_id"])
             persistence, memory = client.info("persistence"), client.info("memory")
-            checks.append((int(persistence["aof_enabled"]), memory["maxmemory_policy"],
-                           client.config_get("port")["port"], listening_sockets(pid)))
+            checks.append(
+                (
+                    int(persistence["aof_enabled"]),
+                    memory["maxmemory_policy"],
+                    client.config_get("port")["port"],
+                    listening_sockets(pid),
+                )
+            )
             pids.append(pid)
             client.close()
             os.kill(pid, signal.SIGKILL)
@@ -117,10 +123,21 @@ def test_embedded_redis_survives_sigkills_and_is_configured_safely(tmp_path_fact
         stopped = stop_embedded(data_dir)
     elapsed = time.monotonic() - started
     lost = len(acked) - found
-    report("R3 embedded redis", rounds=ROUNDS, writes=len(acked), lost=lost, waiting=waiting,
-           aof_enabled=[c[0] for c in checks], policy=checks[0][1], tcp_port=checks[0][2],
-           tcp_listeners=sum(len(c[3]) for c in checks), url_scheme=url.split(":", 1)[0],
-           pids=len({*pids, last_pid}), stopped=stopped, seconds=round(elapsed, 1))
+    report(
+        "R3 embedded redis",
+        rounds=ROUNDS,
+        writes=len(acked),
+        lost=lost,
+        waiting=waiting,
+        aof_enabled=[c[0] for c in checks],
+        policy=checks[0][1],
+        tcp_port=checks[0][2],
+        tcp_listeners=sum(len(c[3]) for c in checks),
+        url_scheme=url.split(":", 1)[0],
+        pids=len({*pids, last_pid}),
+        stopped=stopped,
+        seconds=round(elapsed, 1),
+    )
 
     assert lost == 0 and waiting == len(acked)
     assert len({*pids, last_pid}) == ROUNDS + 1, "each round ran a fresh server"
@@ -156,17 +173,32 @@ def test_full_redis_refuses_enqueues_and_keeps_every_acknowledged_job(tmp_path):
         client.config_set("maxmemory-policy", "allkeys-lru")
         with pytest.raises(UnsafeRedisConfig):
             check_server(client)
-        env = {**os.environ, "REDIS_URL": server.url, "WELLQUEUE_DATA_DIR": str(tmp_path),
-               "PYTHONPATH": os.pathsep.join(p for p in (str(TESTS_DIR.parent), os.environ.get("PYTHONPATH")) if p)}
-        workers_only = subprocess.run([sys.executable, "-m", "wellqueue_tui.cli", "--workers-only"], env=env,
-                                      capture_output=True, text=True, timeout=PATIENCE_S)
+        env = {
+            **os.environ,
+            "REDIS_URL": server.url,
+            "WELLQUEUE_DATA_DIR": str(tmp_path),
+            "PYTHONPATH": os.pathsep.join(p for p in (str(TESTS_DIR.parent), os.environ.get("PYTHONPATH")) if p),
+        }
+        workers_only = subprocess.run(
+            [sys.executable, "-m", "wellqueue_tui.cli", "--workers-only"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=PATIENCE_S,
+        )
     finally:
         client.close()
         server.kill()
-    report("R4 maxmemory 3mb", acknowledged=len(acked), lost=len(acked) - found,
-           refusal=type(refusal).__name__ if refusal else None, seconds_to_refusal=round(seconds, 1),
-           noeviction_warnings=len(check_ok), lru_check="UnsafeRedisConfig",
-           workers_only_exit=workers_only.returncode)
+    report(
+        "R4 maxmemory 3mb",
+        acknowledged=len(acked),
+        lost=len(acked) - found,
+        refusal=type(refusal).__name__ if refusal else None,
+        seconds_to_refusal=round(seconds, 1),
+        noeviction_warnings=len(check_ok),
+        lru_check="UnsafeRedisConfig",
+        workers_only_exit=workers_only.returncode,
+    )
 
     assert isinstance(refusal, redis.OutOfMemoryError), f"a typed refusal, got {refusal!r}"
     assert len(acked) > 0 and found == len(acked)

@@ -82,11 +82,15 @@ def test_redis_killed_midway_loses_no_acknowledged_job(tmp_path, monkeypatch):
         registry = Registry(producer.client, producer.keys)
         rng = random.Random(2)
         upfront = sample_jobs(rng, JOBS, QUEUES)
-        acked = [job_id for start in range(0, JOBS, 500)
-                 for job_id in enqueue_bulk(upfront[start:start + 500], broker=producer)]
+        acked = [
+            job_id
+            for start in range(0, JOBS, 500)
+            for job_id in enqueue_bulk(upfront[start : start + 500], broker=producer)
+        ]
         meant_to_fail = {job_id for job_id, job in zip(acked, upfront) if job["payload"]["permanent"]}
-        live = PacedProducer(producer, lambda i: sample_jobs(rng, 1, QUEUES, first=JOBS + i, prefix="live"),
-                             LIVE_INTERVAL_S)
+        live = PacedProducer(
+            producer, lambda i: sample_jobs(rng, 1, QUEUES, first=JOBS + i, prefix="live"), LIVE_INTERVAL_S
+        )
 
         supervisor = sample_supervisor(settings, server.url, PROCESSES, THREADS, QUEUES)
         started = time.monotonic()
@@ -125,17 +129,31 @@ def test_redis_killed_midway_loses_no_acknowledged_job(tmp_path, monkeypatch):
         stranded = stranded_acks(producer.client)
         last_id, last_finish = last_finished(producer.client, acked)
         last = producer.client.hmget(f"wq:job:{last_id}", "attempts", "redeliveries", "stalled_at")
-        report("R2 redis restart", jobs=len(acked), acked_during_run=len(live.acked), done_at_kill=done_at_kill,
-               outage_s=round(back_at - killed_at, 1), lost=lost, drained=drained, refused=len(live.refusals),
-               refused_during_outage=len(during), refusal_error=",".join(sorted({r.error for r in live.refusals})),
-               max_refusal_s=round(max([refusal_s, *(r.seconds for r in live.refusals)]), 2),
-               refused_but_stored=stored_anyway, resumed_after_s=round(resumed_s, 1),
-               reaped_workers=reaper.dead_workers, requeued=reaper.requeued,
-               started_twice=len(audit.started_twice), invisible=len(audit.invisible),
-               finished_twice=audit.finished_twice, stranded=stranded, seconds=round(elapsed, 1),
-               last_finished_after_return_s=round(last_finish - back_at_server, 1),
-               last_job=f"{last_id}(attempts={int(last[0] or 0)},redeliveries={int(last[1] or 0)},"
-                        f"reaped={'yes' if last[2] else 'no'})")
+        report(
+            "R2 redis restart",
+            jobs=len(acked),
+            acked_during_run=len(live.acked),
+            done_at_kill=done_at_kill,
+            outage_s=round(back_at - killed_at, 1),
+            lost=lost,
+            drained=drained,
+            refused=len(live.refusals),
+            refused_during_outage=len(during),
+            refusal_error=",".join(sorted({r.error for r in live.refusals})),
+            max_refusal_s=round(max([refusal_s, *(r.seconds for r in live.refusals)]), 2),
+            refused_but_stored=stored_anyway,
+            resumed_after_s=round(resumed_s, 1),
+            reaped_workers=reaper.dead_workers,
+            requeued=reaper.requeued,
+            started_twice=len(audit.started_twice),
+            invisible=len(audit.invisible),
+            finished_twice=audit.finished_twice,
+            stranded=stranded,
+            seconds=round(elapsed, 1),
+            last_finished_after_return_s=round(last_finish - back_at_server, 1),
+            last_job=f"{last_id}(attempts={int(last[0] or 0)},redeliveries={int(last[1] or 0)},"
+            f"reaped={'yes' if last[2] else 'no'})",
+        )
 
         assert lost == 0 and not audit.missing, "every acknowledged enqueue ran"
         assert audit.ids_in("failed") == meant_to_fail, "only the jobs meant to fail failed"
@@ -159,8 +177,9 @@ def test_a_retry_waiting_in_a_worker_survives_a_redis_restart(tmp_path):
         settings = Settings(data_dir=tmp_path)
         producer = build_broker(server.url, settings=settings, kinds=[SAMPLE_KIND])
         registry = Registry(producer.client, producer.keys)
-        job_id = enqueue("samples", {"n": 1, "fail_times": 1}, backoff={"type": "fixed", "delay": RETRY_DELAY_MS},
-                         broker=producer)
+        job_id = enqueue(
+            "samples", {"n": 1, "fail_times": 1}, backoff={"type": "fixed", "delay": RETRY_DELAY_MS}, broker=producer
+        )
         worker = start_worker(server.url, tmp_path, threads=2, output=log)
         wait_for(lambda: registry.get_job(job_id).summary.state == "delayed", timeout=PATIENCE_S)
         # the delay-queue consumer fetches the retry and holds it until its eta
@@ -168,8 +187,9 @@ def test_a_retry_waiting_in_a_worker_survives_a_redis_restart(tmp_path):
         server.kill()
         time.sleep(OUTAGE_S)
         server.restart()
-        completed = settle(lambda: registry.get_job(job_id).summary.state == "completed",
-                           timeout=PATIENCE_S, interval=0.2)
+        completed = settle(
+            lambda: registry.get_job(job_id).summary.state == "completed", timeout=PATIENCE_S, interval=0.2
+        )
         detail = registry.get_job(job_id)
         held_after = stranded_acks(producer.client)
         producer.client.close()
@@ -179,9 +199,15 @@ def test_a_retry_waiting_in_a_worker_survives_a_redis_restart(tmp_path):
             worker.wait(timeout=10)
         log.close()
         server.kill()
-    report("R2 retry across a redis restart", retry_delay_ms=RETRY_DELAY_MS, outage_s=OUTAGE_S,
-           held_in_worker_before=held_before, state=detail.summary.state, attempts=detail.summary.attempts,
-           held_in_worker_after=held_after)
+    report(
+        "R2 retry across a redis restart",
+        retry_delay_ms=RETRY_DELAY_MS,
+        outage_s=OUTAGE_S,
+        held_in_worker_before=held_before,
+        state=detail.summary.state,
+        attempts=detail.summary.attempts,
+        held_in_worker_after=held_after,
+    )
 
     assert held_before == 1
     assert completed and detail.summary.attempts == 2, "the retry ran once Redis was back"

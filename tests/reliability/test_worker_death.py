@@ -76,8 +76,9 @@ def kill_random_workers(running: RunningSupervisor, ready: ReadyProcesses, rng: 
     done = 0
     while done < kills:
         time.sleep(rng.uniform(0.5, 1.5))
-        consuming = wait_for(lambda: sorted(p.pid for p in running.processes() if p.pid in ready.pids),
-                             timeout=PATIENCE_S, interval=0.1)
+        consuming = wait_for(
+            lambda: sorted(p.pid for p in running.processes() if p.pid in ready.pids), timeout=PATIENCE_S, interval=0.1
+        )
         os.kill(rng.choice(consuming), signal.SIGKILL)
         done += 1
     return done
@@ -90,7 +91,9 @@ def test_sigkilled_workers_lose_no_job_and_every_rerun_shows(redis_client, redis
     producer = build_broker(redis_url, settings=settings, kinds=KINDS)
     registry = Registry(producer.client, producer.keys)
     jobs = sample_jobs(rng, JOBS, QUEUES)
-    ids = [job_id for start in range(0, JOBS, 500) for job_id in enqueue_bulk(jobs[start:start + 500], broker=producer)]
+    ids = [
+        job_id for start in range(0, JOBS, 500) for job_id in enqueue_bulk(jobs[start : start + 500], broker=producer)
+    ]
     meant_to_fail = {job_id for job_id, job in zip(ids, jobs) if job["payload"]["permanent"]}
 
     supervisor = sample_supervisor(settings, redis_url, PROCESSES, THREADS, QUEUES)
@@ -115,10 +118,22 @@ def test_sigkilled_workers_lose_no_job_and_every_rerun_shows(redis_client, redis
     backlog = queue_backlog(producer.client, QUEUES)
     lost = len(audit.missing) + (JOBS - audit.count("completed", "failed"))
     stranded = stranded_acks(producer.client)
-    report("R1 worker death", jobs=JOBS, kills=kills, restarts=restarts, reaped_workers=reaper.dead_workers,
-           requeued=reaper.requeued, lost=lost, failed_on_purpose=len(meant_to_fail),
-           started_twice=len(audit.started_twice), invisible=len(audit.invisible),
-           finished_twice=audit.finished_twice, left=left, stranded=stranded, seconds=round(elapsed, 1))
+    report(
+        "R1 worker death",
+        jobs=JOBS,
+        kills=kills,
+        restarts=restarts,
+        reaped_workers=reaper.dead_workers,
+        requeued=reaper.requeued,
+        lost=lost,
+        failed_on_purpose=len(meant_to_fail),
+        started_twice=len(audit.started_twice),
+        invisible=len(audit.invisible),
+        finished_twice=audit.finished_twice,
+        left=left,
+        stranded=stranded,
+        seconds=round(elapsed, 1),
+    )
     producer.client.close()
 
     assert lost == 0 and not audit.missing

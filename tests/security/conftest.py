@@ -183,8 +183,15 @@ def process_hostile(payload: HostilePayload, ctx) -> dict:
     return {"echo": payload.text[:1000]}
 
 
-HOSTILE_KIND = JobKind(name="echo_hostile", queue="hostile", payload=HostilePayload, process=process_hostile,
-                       max_attempts=1, backoff_ms=100, timeout_ms=60_000)
+HOSTILE_KIND = JobKind(
+    name="echo_hostile",
+    queue="hostile",
+    payload=HostilePayload,
+    process=process_hostile,
+    max_attempts=1,
+    backoff_ms=100,
+    timeout_ms=60_000,
+)
 
 
 @pytest.fixture

@@ -60,7 +60,10 @@ pytestmark = pytest.mark.security
         ("64:ff9b:1::808:808", "a local-use NAT64 address"),
         ("100::1", "a discard-only address"),
         ("2001:0:a9fe:a9fe::1", "a Teredo address embedding 169.254.169.254, a cloud metadata address"),
-        ("2001:0:808:808:0:0:f5ff:fffe", "a Teredo address embedding 10.0.0.1, a private address"),  # client bits inverted
+        (
+            "2001:0:808:808:0:0:f5ff:fffe",
+            "a Teredo address embedding 10.0.0.1, a private address",
+        ),  # client bits inverted
         ("2001:0:808:808:8000:f227:f7f7:f7f7", "a Teredo tunnel address (deprecated)"),
         ("2001:2::1", "a benchmarking address"),
         ("2001:db8::1", "a documentation address"),
@@ -89,8 +92,18 @@ def test_special_purpose_addresses_are_refused_naming_why(address: str, phrase: 
 
 @pytest.mark.parametrize(
     "address",
-    ["8.8.8.8", "93.184.215.14", "1.1.1.1", "172.32.0.1", "100.128.0.1", "192.0.3.1", "2606:4700::6810:84e5",
-     "2a00:1450:4001:80b::200e", "::ffff:8.8.8.8", "64:ff9b::808:808"],
+    [
+        "8.8.8.8",
+        "93.184.215.14",
+        "1.1.1.1",
+        "172.32.0.1",
+        "100.128.0.1",
+        "192.0.3.1",
+        "2606:4700::6810:84e5",
+        "2a00:1450:4001:80b::200e",
+        "::ffff:8.8.8.8",
+        "64:ff9b::808:808",
+    ],
 )
 def test_public_unicast_passes(address: str) -> None:
     assert refusal(ip_address(address)) is None
@@ -107,7 +120,8 @@ non_public_ipv4 = st.one_of(
 #: Unicast first octets outside 0/8, 10/8 and 127/8: most of what they hold is public, so little is filtered.
 public_ipv4 = st.builds(
     lambda first, rest: IPv4Address(first << 24 | rest),
-    st.sampled_from([octet for octet in range(1, 224) if octet not in (10, 127)]), st.integers(0, 2**24 - 1),
+    st.sampled_from([octet for octet in range(1, 224) if octet not in (10, 127)]),
+    st.integers(0, 2**24 - 1),
 ).filter(lambda ip: refusal(ip) is None)
 
 
@@ -147,8 +161,14 @@ def test_a_public_ipv4_address_passes_mapped_and_through_nat64_but_never_through
 
 
 @fuzz_settings(3)
-@given(ip=st.one_of(ipv4, ipv6, ipv4.map(lambda v4: IPv6Address(0xFFFF << 32 | int(v4))),
-                    ipv4.map(lambda v4: IPv6Address(0x64FF9B << 96 | int(v4)))))
+@given(
+    ip=st.one_of(
+        ipv4,
+        ipv6,
+        ipv4.map(lambda v4: IPv6Address(0xFFFF << 32 | int(v4))),
+        ipv4.map(lambda v4: IPv6Address(0x64FF9B << 96 | int(v4))),
+    )
+)
 def test_the_policy_is_at_least_as_strict_as_the_standard_library(ip) -> None:
     ran("address policy: never laxer than ipaddress")
     if refusal(ip) is None:
@@ -159,11 +179,36 @@ def test_the_policy_is_at_least_as_strict_as_the_standard_library(ip) -> None:
         assert not is_metadata(ip)
 
 
-SPECIAL_BLOCKS = ["0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12",
-                  "192.0.0.0/24", "192.0.2.0/24", "192.88.99.0/24", "192.168.0.0/16", "198.18.0.0/15",
-                  "198.51.100.0/24", "203.0.113.0/24", "224.0.0.0/4", "240.0.0.0/4", "::/96", "::ffff:0:0/96",
-                  "64:ff9b:1::/48", "100::/64", "2001::/23", "2001:db8::/32", "2002::/16", "3fff::/20", "5f00::/16",
-                  "fc00::/7", "fe80::/10", "fec0::/10", "ff00::/8"]
+SPECIAL_BLOCKS = [
+    "0.0.0.0/8",
+    "10.0.0.0/8",
+    "100.64.0.0/10",
+    "127.0.0.0/8",
+    "169.254.0.0/16",
+    "172.16.0.0/12",
+    "192.0.0.0/24",
+    "192.0.2.0/24",
+    "192.88.99.0/24",
+    "192.168.0.0/16",
+    "198.18.0.0/15",
+    "198.51.100.0/24",
+    "203.0.113.0/24",
+    "224.0.0.0/4",
+    "240.0.0.0/4",
+    "::/96",
+    "::ffff:0:0/96",
+    "64:ff9b:1::/48",
+    "100::/64",
+    "2001::/23",
+    "2001:db8::/32",
+    "2002::/16",
+    "3fff::/20",
+    "5f00::/16",
+    "fc00::/7",
+    "fe80::/10",
+    "fec0::/10",
+    "ff00::/8",
+]
 
 
 @fuzz_settings(3)
@@ -187,9 +232,14 @@ def test_the_allow_list_opens_what_it_names_and_nothing_else() -> None:
     assert allowed.opens("anything", ip_address("fd12::9"))
     assert allowed.opens("hooks.internal", ip_address("192.168.7.7"))
     assert allowed.opens("HOOKS.internal.", ip_address("::1"))
-    for host, address in [("anything", "127.0.0.2"), ("anything", "::1"), ("anything", "10.21.0.1"),
-                          ("other.internal", "192.168.7.7"), ("anything", "fd12:0:0:1::9"),
-                          ("anything", "::ffff:127.0.0.1")]:
+    for host, address in [
+        ("anything", "127.0.0.2"),
+        ("anything", "::1"),
+        ("anything", "10.21.0.1"),
+        ("other.internal", "192.168.7.7"),
+        ("anything", "fd12:0:0:1::9"),
+        ("anything", "::ffff:127.0.0.1"),
+    ]:
         assert not allowed.opens(host, ip_address(address)), (host, address)
         assert allowed.refusal(host, ip_address(address)) is not None
 

@@ -35,8 +35,15 @@ ZONE_NAME = "America/Chicago"
 ZONE = ZoneInfo(ZONE_NAME)
 MONTH_NAMES = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 DAY_NAMES = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
-MACROS = {"@yearly": "0 0 1 1 *", "@annually": "0 0 1 1 *", "@monthly": "0 0 1 * *", "@weekly": "0 0 * * 0",
-          "@daily": "0 0 * * *", "@midnight": "0 0 * * *", "@hourly": "0 * * * *"}
+MACROS = {
+    "@yearly": "0 0 1 1 *",
+    "@annually": "0 0 1 1 *",
+    "@monthly": "0 0 1 * *",
+    "@weekly": "0 0 * * 0",
+    "@daily": "0 0 * * *",
+    "@midnight": "0 0 * * *",
+    "@hourly": "0 * * * *",
+}
 SEARCH_DAYS = 8 * 366  # a Feb 29 on a given weekday can be years away
 
 
@@ -94,8 +101,14 @@ class Reference:
     def parse(cls, expression: str) -> Reference:
         text = MACROS.get(expression.strip().lower(), expression)
         minute, hour, dom, month, dow = text.split()
-        return cls(expand(MINUTE, minute), expand(HOUR, hour), expand(DOM, dom), expand(MONTH, month),
-                   {day % 7 for day in expand(DOW, dow)}, not dom.startswith("*") and not dow.startswith("*"))
+        return cls(
+            expand(MINUTE, minute),
+            expand(HOUR, hour),
+            expand(DOM, dom),
+            expand(MONTH, month),
+            {day % 7 for day in expand(DOW, dow)},
+            not dom.startswith("*") and not dow.startswith("*"),
+        )
 
     def day_matches(self, day: dt.date) -> bool:
         if day.month not in self.months:
@@ -176,11 +189,18 @@ def cron_field(rule: FieldRule, names: bool = False) -> st.SearchStrategy[str]:
 
 # Sparse minute and hour lists keep both matchers honest about "the first minute after start".
 crontabs = st.one_of(
-    st.tuples(cron_field(MINUTE), cron_field(HOUR), cron_field(DOM), cron_field(MONTH, names=True),
-              cron_field(DOW, names=True)).map(" ".join),
+    st.tuples(
+        cron_field(MINUTE),
+        cron_field(HOUR),
+        cron_field(DOM),
+        cron_field(MONTH, names=True),
+        cron_field(DOW, names=True),
+    ).map(" ".join),
     st.sampled_from(sorted(MACROS)),
 )
-starts = st.datetimes(dt.datetime(2024, 1, 1), dt.datetime(2032, 12, 31), timezones=st.just(ZONE), allow_imaginary=False)
+starts = st.datetimes(
+    dt.datetime(2024, 1, 1), dt.datetime(2032, 12, 31), timezones=st.just(ZONE), allow_imaginary=False
+)
 
 
 @fuzz_settings()
@@ -241,8 +261,36 @@ def test_known_crontab_answers(expression: str, start: str, expected: str) -> No
 
 # --- junk ------------------------------------------------------------------------------------------------
 
-cron_tokens = st.sampled_from(["*", "/", ",", "-", "0", "7", "59", "60", "24", "32", "13", "99999999999999999999",
-                               "jan", "sun", "mon", "L", "W", "#", "?", "²", "٣", " ", "\t", "\x00", "@", "@daily"])
+cron_tokens = st.sampled_from(
+    [
+        "*",
+        "/",
+        ",",
+        "-",
+        "0",
+        "7",
+        "59",
+        "60",
+        "24",
+        "32",
+        "13",
+        "99999999999999999999",
+        "jan",
+        "sun",
+        "mon",
+        "L",
+        "W",
+        "#",
+        "?",
+        "²",
+        "٣",
+        " ",
+        "\t",
+        "\x00",
+        "@",
+        "@daily",
+    ]
+)
 junk_cron = st.one_of(
     st.text(max_size=60),
     st.lists(st.lists(cron_tokens, min_size=1, max_size=5).map("".join), min_size=0, max_size=7).map(" ".join),
@@ -263,7 +311,12 @@ def test_junk_cron_text_raises_schedule_error_with_a_message(expression: str, zo
 
 @pytest.mark.parametrize(
     "expression",
-    ["x" * (1 << 20), "1," * 500_000 + "1 * * * *", "* * * * " + "-" * (1 << 20), "0 0 " + "1-31/1," * 150_000 + "1 * *"],
+    [
+        "x" * (1 << 20),
+        "1," * 500_000 + "1 * * * *",
+        "* * * * " + "-" * (1 << 20),
+        "0 0 " + "1-31/1," * 150_000 + "1 * *",
+    ],
     ids=["1MiB-junk", "1MiB-minute-list", "1MiB-dashes", "1MiB-day-list"],
 )
 def test_huge_cron_text_is_answered_quickly(expression: str) -> None:
@@ -283,14 +336,23 @@ json_junk = st.recursive(
     max_leaves=15,
 )
 schedule_fields = st.fixed_dictionaries(
-    {"name": st.from_regex(r"[a-z0-9_-]{1,20}", fullmatch=True) | json_junk,
-     "cron": crontabs | junk_cron | json_junk,
-     "queue": st.sampled_from(["webhooks", "data-validation", "nope"]) | json_junk,
-     "timezone": st.sampled_from([ZONE_NAME, "UTC", "Nowhere/City"]) | json_junk},
-    optional={"payload": st.dictionaries(st.text(max_size=8), json_junk | st.sampled_from(
-                  ["{{today}}", "{{days_ago:7}}", "{{days_ago:99999}}", "{{nope}}", "{{fire_time}}", "{{"])),
-              "enabled": json_junk, "description": json_junk, "second": junk_cron | json_junk,
-              "extra": json_junk},
+    {
+        "name": st.from_regex(r"[a-z0-9_-]{1,20}", fullmatch=True) | json_junk,
+        "cron": crontabs | junk_cron | json_junk,
+        "queue": st.sampled_from(["webhooks", "data-validation", "nope"]) | json_junk,
+        "timezone": st.sampled_from([ZONE_NAME, "UTC", "Nowhere/City"]) | json_junk,
+    },
+    optional={
+        "payload": st.dictionaries(
+            st.text(max_size=8),
+            json_junk
+            | st.sampled_from(["{{today}}", "{{days_ago:7}}", "{{days_ago:99999}}", "{{nope}}", "{{fire_time}}", "{{"]),
+        ),
+        "enabled": json_junk,
+        "description": json_junk,
+        "second": junk_cron | json_junk,
+        "extra": json_junk,
+    },
 )
 
 
@@ -315,9 +377,17 @@ def test_deeply_nested_schedule_payload_is_a_schedule_error() -> None:
         Schedule.build(name="deep", cron="0 6 * * *", queue="webhooks", timezone=ZONE_NAME, payload=payload)
 
 
-STORED_JUNK = [b"{", b"[]", b"null", b"\xff\xfe", b"[" * 100_000, json.dumps({"name": "x"}).encode(),
-               json.dumps({"name": "a", "cron": "* * * * *", "queue": "webhooks", "timezone": "UTC",
-                           "second": "\x1b[2J"}).encode()]
+STORED_JUNK = [
+    b"{",
+    b"[]",
+    b"null",
+    b"\xff\xfe",
+    b"[" * 100_000,
+    json.dumps({"name": "x"}).encode(),
+    json.dumps(
+        {"name": "a", "cron": "* * * * *", "queue": "webhooks", "timezone": "UTC", "second": "\x1b[2J"}
+    ).encode(),
+]
 
 
 def test_stored_schedule_junk_is_skipped_or_a_schedule_error(fake_redis) -> None:
@@ -335,8 +405,11 @@ def test_stored_schedule_junk_is_skipped_or_a_schedule_error(fake_redis) -> None
         with pytest.raises(ScheduleError):
             store.get(f"junk{index}")
     problems = []
-    for name, call in [("states", store.states), ("state", lambda: store.state("good")),
-                       ("overview", lambda: store.overview(dt.datetime(2025, 6, 15, tzinfo=dt.UTC)))]:
+    for name, call in [
+        ("states", store.states),
+        ("state", lambda: store.state("good")),
+        ("overview", lambda: store.overview(dt.datetime(2025, 6, 15, tzinfo=dt.UTC))),
+    ]:
         try:
             call()
         except ScheduleError:
@@ -360,8 +433,11 @@ UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
 @fuzz_settings()
-@given(parts=st.lists(st.tuples(st.integers(0, 999_999_999), st.sampled_from(sorted(UNITS))), min_size=1, max_size=4),
-       upper=st.booleans(), pad=st.sampled_from(["", " ", "\t", "\n"]))
+@given(
+    parts=st.lists(st.tuples(st.integers(0, 999_999_999), st.sampled_from(sorted(UNITS))), min_size=1, max_size=4),
+    upper=st.booleans(),
+    pad=st.sampled_from(["", " ", "\t", "\n"]),
+)
 def test_duration_combinations_round_trip(parts: list[tuple[int, str]], upper: bool, pad: str) -> None:
     ran("duration valid")
     text = "".join(f"{n}{unit.upper() if upper else unit}" for n, unit in parts)
@@ -375,9 +451,14 @@ def test_duration_combinations_round_trip(parts: list[tuple[int, str]], upper: b
 
 duration_junk = st.one_of(
     st.text(max_size=30),
-    st.lists(st.sampled_from(["1", "90", "1234567890", "-", "+", ".", "5", "h", "m", "x", "ms", " ", "1e3", "٣", "²"]),
-             max_size=8).map("".join),
-    st.none(), st.integers(), st.floats(), st.binary(max_size=10),
+    st.lists(
+        st.sampled_from(["1", "90", "1234567890", "-", "+", ".", "5", "h", "m", "x", "ms", " ", "1e3", "٣", "²"]),
+        max_size=8,
+    ).map("".join),
+    st.none(),
+    st.integers(),
+    st.floats(),
+    st.binary(max_size=10),
 )
 
 

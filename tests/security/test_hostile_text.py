@@ -57,8 +57,13 @@ SIZE = (120, 40)
 DETAIL_OPEN_TARGET_S = 0.2
 #: Room for the "… (+N chars)" / "… (truncated at N characters)" notes beyond a limit.
 NOTE_ROOM = 40
-MARKUP_SAMPLES = ("[@click=app.quit]boom[/]", "value [/bold] end", "[link=http://evil.example/]click[/link]",
-                  "list[int]", "[bold]x")
+MARKUP_SAMPLES = (
+    "[@click=app.quit]boom[/]",
+    "value [/bold] end",
+    "[link=http://evil.example/]click[/link]",
+    "list[int]",
+    "[bold]x",
+)
 
 # --- the sanitizer --------------------------------------------------------------------------------------
 
@@ -139,8 +144,17 @@ def test_deep_json_is_capped_not_recursed() -> None:
 
 
 def test_huge_numbers_and_odd_keys_render() -> None:
-    document = {"big": 10**5000, "neg": -(10**5000), "nan": float("nan"), "inf": float("inf"), 7: "int key",
-                None: "none key", "tuple": (1, "\x1b[2J"), "bytes": b"\x1b[2J", "set": {1, 2}}
+    document = {
+        "big": 10**5000,
+        "neg": -(10**5000),
+        "nan": float("nan"),
+        "inf": float("inf"),
+        7: "int key",
+        None: "none key",
+        "tuple": (1, "\x1b[2J"),
+        "bytes": b"\x1b[2J",
+        "set": {1, 2},
+    }
     text = safe_json(document, 4096)
     check_text(text, 4096, multiline=True, allowed_styles=set(JSON_STYLES.values()))
 
@@ -149,8 +163,9 @@ any_text = st.text(st.characters(exclude_categories=[]), max_size=300)
 
 
 @fuzz_settings()
-@given(value=any_text | st.sampled_from(sorted(HOSTILE_SMALL.values())), limit=st.integers(1, 400),
-       multiline=st.booleans())
+@given(
+    value=any_text | st.sampled_from(sorted(HOSTILE_SMALL.values())), limit=st.integers(1, 400), multiline=st.booleans()
+)
 def test_sanitizer_invariants_on_any_text(value: str, limit: int, multiline: bool) -> None:
     ran("sanitizer text")
     text = safe_text(value, limit, multiline=multiline)
@@ -189,26 +204,42 @@ def seed_hostile_jobs(broker, registry, *, with_failed: bool = True) -> dict[str
     encodable = [value for value in corpus if not any(0xD800 <= ord(c) < 0xE000 for c in value)]
     ids = {}
     if with_failed:
-        ids["failed"] = enqueue("hostile", {"text": "fails", "wellId": HOSTILE["osc52_st"], "log_lines": encodable,
-                                            "fail_with": ERROR_HEAD + "".join(encodable)},
-                                broker=broker, job_id="hostile-failed")
+        ids["failed"] = enqueue(
+            "hostile",
+            {
+                "text": "fails",
+                "wellId": HOSTILE["osc52_st"],
+                "log_lines": encodable,
+                "fail_with": ERROR_HEAD + "".join(encodable),
+            },
+            broker=broker,
+            job_id="hostile-failed",
+        )
         with running_worker(broker, threads=1, queues=[HOSTILE_KIND.queue]):
             wait_for(lambda: (job := registry.get_job(ids["failed"])) is not None and job.summary.state == "failed")
 
     # Payloads are validated as text (pydantic refuses lone surrogates); the worker-written fields carry them.
     data = {name: value for name, value in HOSTILE_SMALL.items() if value in encodable}
     data.update({value[:60]: name for name, value in data.items()})  # hostile keys too
-    ids["waiting"] = enqueue("hostile", {"text": "\n".join(encodable), "wellId": TABLE_KEY, "data": data},
-                             broker=broker, job_id="hostile-waiting")
-    ids["huge"] = enqueue("hostile", {"text": HOSTILE["huge_csi"], "wellId": TABLE_KEY}, broker=broker,
-                          job_id="hostile-huge")  # a 1 MiB payload (1.5 MiB of JSON: each ESC is \u001b)
+    ids["waiting"] = enqueue(
+        "hostile",
+        {"text": "\n".join(encodable), "wellId": TABLE_KEY, "data": data},
+        broker=broker,
+        job_id="hostile-waiting",
+    )
+    ids["huge"] = enqueue(
+        "hostile", {"text": HOSTILE["huge_csi"], "wellId": TABLE_KEY}, broker=broker, job_id="hostile-huge"
+    )  # a 1 MiB payload (1.5 MiB of JSON: each ESC is \u001b)
     raw = lambda text: text.encode("utf-8", "surrogatepass")  # noqa: E731 - lone surrogates as a C worker might write them
-    client.hset(KEYS.job(ids["waiting"]), mapping={
-        "error": raw(ERROR_HEAD + "".join(corpus)),
-        "traceback": raw("Traceback (most recent call last):\n" + "\n".join(corpus)),
-        "attempt_errors": json.dumps([[n, 1_750_000_000_000 + n, value] for n, value in enumerate(corpus[:4], 1)]),
-        "worker": HOSTILE["osc8_st"],
-    })
+    client.hset(
+        KEYS.job(ids["waiting"]),
+        mapping={
+            "error": raw(ERROR_HEAD + "".join(corpus)),
+            "traceback": raw("Traceback (most recent call last):\n" + "\n".join(corpus)),
+            "attempt_errors": json.dumps([[n, 1_750_000_000_000 + n, value] for n, value in enumerate(corpus[:4], 1)]),
+            "worker": HOSTILE["osc8_st"],
+        },
+    )
     client.rpush(KEYS.job_log(ids["waiting"]), *[raw(value) for value in corpus])
     client.sadd(KEYS.queues, HOSTILE_QUEUE.encode("utf-8"))
     return ids
@@ -357,8 +388,10 @@ async def test_detail_of_a_1_mib_payload_opens_quickly(broker, registry) -> None
         await pilot.pause()
         screen_lines(app)
         shown_s = time.perf_counter() - started
-        note(f"1 MiB payload detail: opened in {huge_s:.3f}s, a tiny job in {small_s:.3f}s (Pilot overhead); "
-             f"registry read {read_s:.3f}s + sections built and rendered {shown_s:.3f}s (target {DETAIL_OPEN_TARGET_S}s)")
+        note(
+            f"1 MiB payload detail: opened in {huge_s:.3f}s, a tiny job in {small_s:.3f}s (Pilot overhead); "
+            f"registry read {read_s:.3f}s + sections built and rendered {shown_s:.3f}s (target {DETAIL_OPEN_TARGET_S}s)"
+        )
         assert read_s + shown_s < DETAIL_OPEN_TARGET_S, "reading, building and rendering the detail"
         # Through Pilot the timing also carries event-loop scheduling on a shared machine: a looser bound.
         assert huge_s - small_s < 2.5 * DETAIL_OPEN_TARGET_S, "what the 1 MiB payload adds to opening a job"
@@ -404,8 +437,14 @@ def cli_as_admin(monkeypatch, tmp_path, redis_url):
 def test_cli_output_escapes_hostile_registry_text(broker, registry, cli_as_admin, capsys) -> None:
     ids = seed_hostile_jobs(broker, registry, with_failed=False)
     problems = []
-    for argv in (["queues"], ["stats"], ["jobs", "hostile"], ["job", ids["waiting"]], ["pause", "nope"],
-                 ["retry", ids["waiting"]]):
+    for argv in (
+        ["queues"],
+        ["stats"],
+        ["jobs", "hostile"],
+        ["job", ids["waiting"]],
+        ["pause", "nope"],
+        ["retry", ids["waiting"]],
+    ):
         code = cli.main(argv)
         out, err = capsys.readouterr()
         found = forbidden_in(out + err)
@@ -422,9 +461,17 @@ def test_worker_log_lines_escape_hostile_job_text() -> None:
         raise error
     except PermanentJobError:
         exc_info = sys.exc_info()
-    record = logging.LogRecord("dramatiq.worker", logging.ERROR, __file__, 1,
-                               "Failed to process message %s with unhandled exception.",
-                               (HOSTILE["click_osc52"] + HOSTILE["rlo"] + HOSTILE["c1_csi"],), exc_info)
-    found = {type(formatter).__name__: forbidden_in(formatter.format(record))
-             for formatter in (TextFormatter(), JsonLineFormatter())}
+    record = logging.LogRecord(
+        "dramatiq.worker",
+        logging.ERROR,
+        __file__,
+        1,
+        "Failed to process message %s with unhandled exception.",
+        (HOSTILE["click_osc52"] + HOSTILE["rlo"] + HOSTILE["c1_csi"],),
+        exc_info,
+    )
+    found = {
+        type(formatter).__name__: forbidden_in(formatter.format(record))
+        for formatter in (TextFormatter(), JsonLineFormatter())
+    }
     assert not any(found.values()), f"raw control characters in log lines: {found}"

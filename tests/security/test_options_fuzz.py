@@ -28,8 +28,16 @@ from .conftest import fuzz_settings, ran
 pytestmark = pytest.mark.security
 
 PAYLOAD = {"url": "https://hooks.example.com/x", "event": "well.validated", "data": {}}
-OPTION_NAMES = ("job_id", "priority", "delay_ms", "attempts", "backoff", "timeout_ms", "remove_on_complete",
-                "remove_on_fail")
+OPTION_NAMES = (
+    "job_id",
+    "priority",
+    "delay_ms",
+    "attempts",
+    "backoff",
+    "timeout_ms",
+    "remove_on_complete",
+    "remove_on_fail",
+)
 RETENTION_OPTIONS = ("remove_on_complete", "remove_on_fail")
 INVALID = object()  # what the reference model says about a value the product must refuse
 
@@ -112,16 +120,22 @@ EXPECT = {
 near = lambda *edges: st.sampled_from([e + d for e in edges for d in (-1, 0, 1)])  # noqa: E731
 numbers = st.integers(-(10**12), 10**12) | near(0, 1, 100, MAX_PRIORITY, MAX_DELAY_MS, 24 * 3600 * 1000)
 job_ids = st.from_regex(JOB_ID_PATTERN, fullmatch=True) | st.text(max_size=140)
-backoff_dicts = st.fixed_dictionaries({}, optional={
-    "type": st.sampled_from(["exponential", "fixed", "linear", ""]),
-    "delay": numbers | st.none(),
-    "jitter": st.integers(0, 10),
-})
-retention_dicts = st.fixed_dictionaries({}, optional={
-    "count": numbers | st.none(),
-    "age": numbers,
-    "age_s": st.integers(0, 10),
-})
+backoff_dicts = st.fixed_dictionaries(
+    {},
+    optional={
+        "type": st.sampled_from(["exponential", "fixed", "linear", ""]),
+        "delay": numbers | st.none(),
+        "jitter": st.integers(0, 10),
+    },
+)
+retention_dicts = st.fixed_dictionaries(
+    {},
+    optional={
+        "count": numbers | st.none(),
+        "age": numbers,
+        "age_s": st.integers(0, 10),
+    },
+)
 # Bools and empty containers for the numeric options are a finding of their own (see the test below).
 plain = st.none() | numbers
 VALUES: dict[str, st.SearchStrategy] = {
@@ -207,8 +221,9 @@ def test_retention_errors_name_the_option() -> None:
 def test_numeric_options_refuse_bools_and_empty_containers() -> None:
     """`attempts=True` is a caller's bug, not one attempt; `delay_ms={}` is not "no delay"."""
     values = [True, False, {}, [], ""]
-    problems = refusals([(option, value) for option in ("priority", "delay_ms", "attempts", "timeout_ms")
-                         for value in values])
+    problems = refusals(
+        [(option, value) for option in ("priority", "delay_ms", "attempts", "timeout_ms") for value in values]
+    )
     assert not problems, "\n".join(problems)
 
 

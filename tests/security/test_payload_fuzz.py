@@ -41,11 +41,16 @@ organization_ids = st.from_regex(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,40}", fullmatch=
 emails = st.from_regex(r"[a-z0-9+_-]{1,8}(\.[a-z0-9+_-]{1,8}){0,2}@[a-z0-9]{1,10}\.[a-z]{2,6}", fullmatch=True)
 county_words = st.text(st.characters(categories=["Lu", "Ll"]), min_size=1, max_size=8)
 counties = st.lists(county_words, min_size=1, max_size=3).map(" ".join)
-json_scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=30)
+json_scalars = (
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=30)
+)
 json_objects = st.dictionaries(
     st.text(max_size=12),
-    st.recursive(json_scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
-                 max_leaves=12),
+    st.recursive(
+        json_scalars,
+        lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+        max_leaves=12,
+    ),
     max_size=6,
 )
 
@@ -60,25 +65,44 @@ def without_none(payload: dict) -> dict:
 
 @st.composite
 def data_validation_payloads(draw) -> dict:
-    common = {"organizationId": draw(optional(organization_ids)),
-              "notifyOnFailure": draw(optional(st.booleans())),
-              "notifyRecipients": draw(optional(st.lists(emails, max_size=3)))}
+    common = {
+        "organizationId": draw(optional(organization_ids)),
+        "notifyOnFailure": draw(optional(st.booleans())),
+        "notifyRecipients": draw(optional(st.lists(emails, max_size=3))),
+    }
     if draw(st.booleans()):
         return without_none({**common, "validationType": "daily_sweep", "date": draw(optional(st.dates()))})
     volumes = st.floats(allow_nan=True, allow_infinity=True)  # finiteness is the processor's check
-    return without_none({
-        **common,
-        "validationType": draw(st.sampled_from(["production_data", "well_integrity", "historical_verification",
-                                                 "regulatory_compliance", "daily_production", "monthly_production"])),
-        "wellId": draw(identifiers), "leaseId": draw(identifiers), "operatorId": draw(identifiers),
-        "location": {
-            "latitude": draw(st.floats(-90, 90)), "longitude": draw(st.floats(-180, 180)),
-            "county": draw(counties), "state": draw(st.from_regex(r"[A-Za-z]{2}", fullmatch=True)),
-        },
-        "production": without_none({"oil": draw(volumes), "gas": draw(volumes), "water": draw(volumes),
-                                    "date": draw(optional(st.dates()))}),
-        "includeHistorical": draw(optional(st.booleans())),
-    })
+    return without_none(
+        {
+            **common,
+            "validationType": draw(
+                st.sampled_from(
+                    [
+                        "production_data",
+                        "well_integrity",
+                        "historical_verification",
+                        "regulatory_compliance",
+                        "daily_production",
+                        "monthly_production",
+                    ]
+                )
+            ),
+            "wellId": draw(identifiers),
+            "leaseId": draw(identifiers),
+            "operatorId": draw(identifiers),
+            "location": {
+                "latitude": draw(st.floats(-90, 90)),
+                "longitude": draw(st.floats(-180, 180)),
+                "county": draw(counties),
+                "state": draw(st.from_regex(r"[A-Za-z]{2}", fullmatch=True)),
+            },
+            "production": without_none(
+                {"oil": draw(volumes), "gas": draw(volumes), "water": draw(volumes), "date": draw(optional(st.dates()))}
+            ),
+            "includeHistorical": draw(optional(st.booleans())),
+        }
+    )
 
 
 @st.composite
@@ -86,20 +110,34 @@ def report_payloads(draw) -> dict:
     report_type = draw(st.sampled_from(sorted(MAX_SPAN_DAYS)))
     start = draw(st.dates(dt.date(2000, 1, 1), dt.date(2090, 1, 1)))
     end = start + dt.timedelta(days=draw(st.integers(0, MAX_SPAN_DAYS[report_type] - 1)))
-    filters = draw(optional(st.fixed_dictionaries({}, optional={
-        "operatorId": identifiers, "leaseId": identifiers, "wellIds": st.lists(identifiers, min_size=1, max_size=4)})))
-    return without_none({
-        "reportType": report_type,
-        "format": draw(st.sampled_from(["csv", "xlsx", "excel", "pdf"])),
-        "dateRange": {"start": start.isoformat(),  # a day, or WellFlow's instant on it
-                      "end": end.isoformat() + draw(st.sampled_from(["", "T23:59:59.999Z", "T08:00:00-05:00"]))},
-        "reportId": draw(optional(identifiers)),
-        "priority": draw(optional(st.sampled_from(["urgent", "high", "medium", "low"]))),
-        "includeCharts": draw(optional(st.booleans())),
-        "recipients": draw(optional(st.lists(emails, max_size=3))),
-        "organizationId": draw(optional(organization_ids)),
-        "filters": filters,
-    })
+    filters = draw(
+        optional(
+            st.fixed_dictionaries(
+                {},
+                optional={
+                    "operatorId": identifiers,
+                    "leaseId": identifiers,
+                    "wellIds": st.lists(identifiers, min_size=1, max_size=4),
+                },
+            )
+        )
+    )
+    return without_none(
+        {
+            "reportType": report_type,
+            "format": draw(st.sampled_from(["csv", "xlsx", "excel", "pdf"])),
+            "dateRange": {
+                "start": start.isoformat(),  # a day, or WellFlow's instant on it
+                "end": end.isoformat() + draw(st.sampled_from(["", "T23:59:59.999Z", "T08:00:00-05:00"])),
+            },
+            "reportId": draw(optional(identifiers)),
+            "priority": draw(optional(st.sampled_from(["urgent", "high", "medium", "low"]))),
+            "includeCharts": draw(optional(st.booleans())),
+            "recipients": draw(optional(st.lists(emails, max_size=3))),
+            "organizationId": draw(optional(organization_ids)),
+            "filters": filters,
+        }
+    )
 
 
 single_line = st.text(st.characters(exclude_categories=["Cc", "Cs"]), min_size=1, max_size=120).filter(str.strip)
@@ -107,43 +145,53 @@ single_line = st.text(st.characters(exclude_categories=["Cc", "Cs"]), min_size=1
 
 @st.composite
 def email_payloads(draw) -> dict:
-    return without_none({
-        "type": draw(st.sampled_from(["alert", "compliance_due", "maintenance_required", "report_ready", "reminder"])),
-        "priority": draw(optional(st.sampled_from(["urgent", "high", "medium", "low"]))),
-        "recipients": draw(st.lists(emails, min_size=1, max_size=4)),
-        "subject": draw(single_line),
-        "body": draw(optional(st.text(max_size=300))),
-        "notificationId": draw(optional(identifiers)),
-        "wellId": draw(optional(identifiers)),
-        "data": draw(optional(json_objects)),
-        "organizationId": draw(optional(organization_ids)),
-    })
+    return without_none(
+        {
+            "type": draw(
+                st.sampled_from(["alert", "compliance_due", "maintenance_required", "report_ready", "reminder"])
+            ),
+            "priority": draw(optional(st.sampled_from(["urgent", "high", "medium", "low"]))),
+            "recipients": draw(st.lists(emails, min_size=1, max_size=4)),
+            "subject": draw(single_line),
+            "body": draw(optional(st.text(max_size=300))),
+            "notificationId": draw(optional(identifiers)),
+            "wellId": draw(optional(identifiers)),
+            "data": draw(optional(json_objects)),
+            "organizationId": draw(optional(organization_ids)),
+        }
+    )
 
 
 @st.composite
 def wellflow_email_payloads(draw) -> dict:
     """WellFlow's shape: the subject is derived from the type and `message`."""
-    return without_none({
-        "notificationId": draw(optional(identifiers)),
-        "type": draw(st.sampled_from(["alert", "compliance_due", "maintenance_required", "report_ready", "reminder"])),
-        "message": draw(single_line),
-        "recipients": draw(st.lists(emails, min_size=1, max_size=4)),
-        "priority": draw(optional(st.sampled_from(["urgent", "high", "medium", "low"]))),
-        "wellId": draw(optional(identifiers)),
-        "organizationId": draw(optional(organization_ids)),
-    })
+    return without_none(
+        {
+            "notificationId": draw(optional(identifiers)),
+            "type": draw(
+                st.sampled_from(["alert", "compliance_due", "maintenance_required", "report_ready", "reminder"])
+            ),
+            "message": draw(single_line),
+            "recipients": draw(st.lists(emails, min_size=1, max_size=4)),
+            "priority": draw(optional(st.sampled_from(["urgent", "high", "medium", "low"]))),
+            "wellId": draw(optional(identifiers)),
+            "organizationId": draw(optional(organization_ids)),
+        }
+    )
 
 
 @st.composite
 def webhook_payloads(draw) -> dict:
     host = draw(st.from_regex(r"[a-z0-9]{1,12}(\.[a-z0-9]{1,12}){1,3}", fullmatch=True))
     path = draw(st.from_regex(r"(/[A-Za-z0-9._~-]{0,10}){0,3}", fullmatch=True))
-    return without_none({
-        "url": f"{draw(st.sampled_from(['https', 'http']))}://{host}{path}",
-        "event": draw(st.from_regex(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,30}", fullmatch=True)),
-        "data": draw(json_objects),
-        "organizationId": draw(optional(organization_ids)),
-    })
+    return without_none(
+        {
+            "url": f"{draw(st.sampled_from(['https', 'http']))}://{host}{path}",
+            "event": draw(st.from_regex(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,30}", fullmatch=True)),
+            "data": draw(json_objects),
+            "organizationId": draw(optional(organization_ids)),
+        }
+    )
 
 
 VALID_PAYLOADS: dict[str, st.SearchStrategy[dict]] = {
@@ -331,23 +379,40 @@ def hostile_variants(queue: str, valid: dict) -> dict[str, tuple[Any, str | None
         if isinstance(value, str):
             variants[f"1 MiB {name}"] = ({**valid, name: "x" * MIB}, name)
         elif isinstance(value, (dict, list)):
-            variants[f"deep {name}"] = ({**valid, name: deep if isinstance(value, dict) else nested_list(100_000)}, name)
+            variants[f"deep {name}"] = (
+                {**valid, name: deep if isinstance(value, dict) else nested_list(100_000)},
+                name,
+            )
             variants[f"1 MiB inside {name}"] = (
-                {**valid, name: {"blob": "x" * MIB} if isinstance(value, dict) else ["x" * MIB]}, name)
+                {**valid, name: {"blob": "x" * MIB} if isinstance(value, dict) else ["x" * MIB]},
+                name,
+            )
     return variants
 
 
 VALID_EXAMPLES: dict[str, dict] = {
     "data-validation": {
-        "validationType": "daily_production", "wellId": "W-1", "leaseId": "L-1", "operatorId": "OP-1",
+        "validationType": "daily_production",
+        "wellId": "W-1",
+        "leaseId": "L-1",
+        "operatorId": "OP-1",
         "location": {"latitude": 31.9, "longitude": -102.1, "county": "Midland", "state": "TX"},
         "production": {"oil": 120.0, "gas": 300.0, "water": 40.0},
         "notifyRecipients": ["ops@example.com"],
     },
-    "report-generation": {"reportType": "production_daily", "format": "csv",
-                          "dateRange": {"start": "2025-01-01", "end": "2025-01-31"}, "recipients": ["a@example.com"]},
-    "email-notifications": {"type": "alert", "recipients": ["ops@example.com"], "subject": "Well W-1 alert",
-                            "body": "text", "data": {"wellId": "W-1"}},
+    "report-generation": {
+        "reportType": "production_daily",
+        "format": "csv",
+        "dateRange": {"start": "2025-01-01", "end": "2025-01-31"},
+        "recipients": ["a@example.com"],
+    },
+    "email-notifications": {
+        "type": "alert",
+        "recipients": ["ops@example.com"],
+        "subject": "Well W-1 alert",
+        "body": "text",
+        "data": {"wellId": "W-1"},
+    },
     "webhooks": {"url": "https://hooks.example.com/x", "event": "well.validated", "data": {"wellId": "W-1"}},
 }
 

@@ -49,8 +49,13 @@ def unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def forge(header: dict | str, claims: dict | str, secret: bytes | None = SECRET, signature: bytes | None = None,
-          digest=hashlib.sha256) -> str:
+def forge(
+    header: dict | str,
+    claims: dict | str,
+    secret: bytes | None = SECRET,
+    signature: bytes | None = None,
+    digest=hashlib.sha256,
+) -> str:
     """A token with any header and claims, HMAC-signed with `secret` (or carrying `signature` as given)."""
     head = b64((header if isinstance(header, str) else json.dumps(header)).encode())
     body = b64((claims if isinstance(claims, str) else json.dumps(claims)).encode())
@@ -109,10 +114,24 @@ def flipped_tokens(draw) -> str:
     token = REAL_TOKENS[draw(st.sampled_from(list(REAL_TOKENS)))]
     position = draw(st.integers(0, len(token) - 1))
     replacement = draw((st.sampled_from(B64URL + ".=+/ ") | st.characters()).filter(lambda c: c != token[position]))
-    return token[:position] + replacement + token[position + 1:]
+    return token[:position] + replacement + token[position + 1 :]
 
 
-ALGORITHMS = ["none", "None", "NONE", "nOnE", "", "HS512", "HS384", "RS256", "ES256", "PS256", "EdDSA", "HS256 ", "hs256"]
+ALGORITHMS = [
+    "none",
+    "None",
+    "NONE",
+    "nOnE",
+    "",
+    "HS512",
+    "HS384",
+    "RS256",
+    "ES256",
+    "PS256",
+    "EdDSA",
+    "HS256 ",
+    "hs256",
+]
 
 
 @st.composite
@@ -135,7 +154,10 @@ bad_roles = st.one_of(
     st.text(max_size=12).filter(lambda r: r not in ROLE_NAMES),
     st.sampled_from(["admin", "Admin", "ADMIN ", " ADMIN", "ROOT", "SUPERUSER", "ADMIN\x00"]),
     st.lists(st.sampled_from(sorted(ROLE_NAMES)), min_size=1, max_size=2),
-    st.integers(), st.none(), st.booleans(), st.dictionaries(st.text(max_size=3), st.text(max_size=3), max_size=2),
+    st.integers(),
+    st.none(),
+    st.booleans(),
+    st.dictionaries(st.text(max_size=3), st.text(max_size=3), max_size=2),
 )
 CLAIM_MUTATIONS: dict[str, st.SearchStrategy] = {
     "delete": st.sampled_from(["exp", "iat", "sub", "role", "iss", "aud"]),
@@ -146,9 +168,11 @@ CLAIM_MUTATIONS: dict[str, st.SearchStrategy] = {
     "nbf": st.integers(NOW + 3600, NOW + 10**8) | st.sampled_from(["soon", [], {}]),
     "iss": st.text(max_size=20).filter(lambda value: value != "wellqueue") | st.integers() | st.none(),
     "aud": st.text(max_size=20).filter(lambda value: value != "wellqueue")
-    | st.lists(st.text(max_size=10).filter(lambda value: value != "wellqueue"), max_size=3) | st.integers(),
+    | st.lists(st.text(max_size=10).filter(lambda value: value != "wellqueue"), max_size=3)
+    | st.integers(),
     "sub": st.sampled_from(["", "x" * 129, "ops\x1b]52;c;ZXZpbA==\x07", "a\nb", "\x9b"]) | st.integers() | st.none(),
-    "org": st.sampled_from(["", "acme/../other", "acme:q", "a" * 65, "acme*", "acme org", "\u202eacme"]) | st.integers(),
+    "org": st.sampled_from(["", "acme/../other", "acme:q", "a" * 65, "acme*", "acme org", "\u202eacme"])
+    | st.integers(),
 }
 
 
@@ -247,11 +271,17 @@ def fixed_corpus() -> dict[str, Any]:
         "header not JSON": forge("{alg: HS256", VALID_CLAIMS),
         "header not an object": forge('"HS256"', VALID_CLAIMS),
         "header crit": forge({"alg": "HS256", "crit": ["exp"], "exp": 1}, VALID_CLAIMS),
-        "header kid traversal": forge({"alg": "HS256", "kid": "../../../../dev/null"}, claims(role="ADMIN"), secret=b""),
+        "header kid traversal": forge(
+            {"alg": "HS256", "kid": "../../../../dev/null"}, claims(role="ADMIN"), secret=b""
+        ),
         "header jwk with attacker key": forge(
-            {"alg": "HS256", "jwk": {"kty": "oct", "k": b64(ATTACKER_SECRET)}}, claims(role="ADMIN"), secret=ATTACKER_SECRET),
-        "header jku": forge({"alg": "HS256", "jku": "https://evil.example/jwks.json"}, claims(role="ADMIN"),
-                            secret=ATTACKER_SECRET),
+            {"alg": "HS256", "jwk": {"kty": "oct", "k": b64(ATTACKER_SECRET)}},
+            claims(role="ADMIN"),
+            secret=ATTACKER_SECRET,
+        ),
+        "header jku": forge(
+            {"alg": "HS256", "jku": "https://evil.example/jwks.json"}, claims(role="ADMIN"), secret=ATTACKER_SECRET
+        ),
         "signed with another key": other_key_token,
         "signed with an empty key": forge({"alg": "HS256"}, claims(role="ADMIN"), secret=b""),
         "admin claims, operator signature": f"{good_head}.{admin_body}.{good_sig}",
@@ -297,13 +327,22 @@ def test_rs256_verifier_refuses_hs256_signed_with_its_public_key(rsa_key) -> Non
     admin = claims(role="ADMIN", org=_DROP)
     for name, token in {
         "HS256 with public PEM": forge({"alg": "HS256"}, admin, secret=pem_public(private)),
-        "HS256 with public DER": forge({"alg": "HS256"}, admin, secret=private.public_key().public_bytes(
-            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)),
+        "HS256 with public DER": forge(
+            {"alg": "HS256"},
+            admin,
+            secret=private.public_key().public_bytes(
+                serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+            ),
+        ),
         "none": forge({"alg": "none"}, admin, secret=None),
         "RS256 from another pair": issue_token(
             SigningKey("RS256", None, rsa.generate_private_key(public_exponent=65537, key_size=2048)),
-            sub="m", role=Role.ADMIN),
-        "ES256 token": jwt.encode({**admin, "exp": NOW + 600}, ec.generate_private_key(ec.SECP256R1()), algorithm="ES256"),
+            sub="m",
+            role=Role.ADMIN,
+        ),
+        "ES256 token": jwt.encode(
+            {**admin, "exp": NOW + 600}, ec.generate_private_key(ec.SECP256R1()), algorithm="ES256"
+        ),
         "PS256 with the right key": jwt.encode({**admin, "exp": NOW + 600}, private, algorithm="PS256"),
         "RS512 with the right key": jwt.encode({**admin, "exp": NOW + 600}, private, algorithm="RS512"),
     }.items():
@@ -329,4 +368,3 @@ def test_one_valid_token_per_role_is_accepted(role: Role) -> None:
     assert (identity.sub, identity.role, identity.org) == (f"{role.value.lower()}@example.com", role, org)
     assert verify_token(KEY, token.encode()) == identity  # bytes as well as text
     assert verify_token(KEY, f"  {token}\n") == identity  # surrounding whitespace from a token file
-

@@ -37,10 +37,18 @@ def test_a_worker_started_with_a_wrong_type_queue_set_keeps_running_its_queues(r
         job_id = enqueue_webhook(redis_url, Settings(**WEBHOOK_SETTINGS), receiver.url)
         redis_client.delete("wq:queues")
         redis_client.set("wq:queues", "oops")
-        env = {**child_env(redis_url), "WELLQUEUE_WEBHOOK_SECRET": WEBHOOK_SETTINGS["webhook_secret"],
-               "WELLQUEUE_WEBHOOK_ALLOWED_NETWORKS": '["127.0.0.1/32"]'}
-        worker = subprocess.Popen(entry_argv("--queues", "webhooks", "--threads", "1", "--worker-id", "host:1:w:0"),
-                                  env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        env = {
+            **child_env(redis_url),
+            "WELLQUEUE_WEBHOOK_SECRET": WEBHOOK_SETTINGS["webhook_secret"],
+            "WELLQUEUE_WEBHOOK_ALLOWED_NETWORKS": '["127.0.0.1/32"]',
+        }
+        worker = subprocess.Popen(
+            entry_argv("--queues", "webhooks", "--threads", "1", "--worker-id", "host:1:w:0"),
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         try:
             wait_for(lambda: job_state(redis_client, job_id) == "completed", PATIENCE_S, "the job to complete")
             assert worker.poll() is None  # still running: no crash loop for the supervisor to count

@@ -21,8 +21,10 @@ class ScriptedConsole(WellQueueApp):
             (lambda: True, lambda: self.push_screen(QueueScreen(self.source.queues[0], "failed"))),
             (lambda: isinstance(self.screen, QueueScreen), lambda: self.open_job(HOSTILE_ID)),
             (self._job_laid_out, lambda: self._job_body().scroll_end(animate=False)),  # the logs, after the payload
-            (lambda: self._job_body().scroll_y >= self._job_body().max_scroll_y,
-             lambda: self.call_after_refresh(lambda: self.call_after_refresh(self.exit))),
+            (
+                lambda: self._job_body().scroll_y >= self._job_body().max_scroll_y,
+                lambda: self.call_after_refresh(lambda: self.call_after_refresh(self.exit)),
+            ),
         ]
         self.set_interval(0.1, self._next_step)
 

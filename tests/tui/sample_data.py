@@ -67,7 +67,9 @@ def job(
     return JobDetail(
         summary=summary,
         options={  # as the registry stores them: the Dramatiq message options
-            "wq_attempts": max_attempts, "wq_backoff": {"type": "exponential", "delay": 2000}, "wq_keep": [100, 0, 50, 0],
+            "wq_attempts": max_attempts,
+            "wq_backoff": {"type": "exponential", "delay": 2000},
+            "wq_keep": [100, 0, 50, 0],
             **({"wq_priority": priority} if priority is not None else {}),
         },
         delayed_until=NOW + delayed_for_s if delayed_for_s is not None else None,
@@ -86,21 +88,49 @@ def _validation_jobs() -> list[JobDetail]:
         for n in range(3)
     ]
     jobs.append(
-        job("dv-a1", q, kind, "active", {"validationType": "production", "wellId": "W-2001"}, age_s=20, progress=40,
-            attempts=1, logs=["checking ranges", "checking duplicates"])
+        job(
+            "dv-a1",
+            q,
+            kind,
+            "active",
+            {"validationType": "production", "wellId": "W-2001"},
+            age_s=20,
+            progress=40,
+            attempts=1,
+            logs=["checking ranges", "checking duplicates"],
+        )
     )
     jobs += [
-        job(f"dv-c{n}", q, kind, "completed", {"validationType": "production", "wellId": f"W-30{n}"},
-            age_s=600 + 60 * n, attempts=1, progress=100, took_ms=800 + 100 * n, result={"valid": True})
+        job(
+            f"dv-c{n}",
+            q,
+            kind,
+            "completed",
+            {"validationType": "production", "wellId": f"W-30{n}"},
+            age_s=600 + 60 * n,
+            attempts=1,
+            progress=100,
+            took_ms=800 + 100 * n,
+            result={"valid": True},
+        )
         for n in range(5)
     ]
     jobs.append(
         job(
-            "dv-f1", q, kind, "failed", {"validationType": "production", "wellId": "W-4004", "production": {"oil": -5}},
-            age_s=7200, attempts=3, took_ms=120, error="ValueError: oil volume must not be negative (got -5)",
+            "dv-f1",
+            q,
+            kind,
+            "failed",
+            {"validationType": "production", "wellId": "W-4004", "production": {"oil": -5}},
+            age_s=7200,
+            attempts=3,
+            took_ms=120,
+            error="ValueError: oil volume must not be negative (got -5)",
             traceback='Traceback (most recent call last):\n  File "validate.py", line 12, in check\n'
             "    raise ValueError(msg)\nValueError: oil volume must not be negative (got -5)",
-            attempt_errors=[AttemptRecord(n, NOW - 7200 + 10 * n, "ValueError: oil volume must not be negative") for n in (1, 2, 3)],
+            attempt_errors=[
+                AttemptRecord(n, NOW - 7200 + 10 * n, "ValueError: oil volume must not be negative") for n in (1, 2, 3)
+            ],
             logs=["validating W-4004", "production.oil = -5"],
         )
     )
@@ -115,18 +145,44 @@ def _report_jobs() -> list[JobDetail]:
         for n in range(2)
     ]
     jobs += [
-        job(f"rg-p{n}", q, kind, "prioritized", {"reportType": "compliance_monthly", "format": "pdf"}, age_s=15, priority=n + 1)
+        job(
+            f"rg-p{n}",
+            q,
+            kind,
+            "prioritized",
+            {"reportType": "compliance_monthly", "format": "pdf"},
+            age_s=15,
+            priority=n + 1,
+        )
         for n in range(2)
     ]
     jobs += [
-        job(f"rg-c{n}", q, kind, "completed", {"reportType": "production_monthly", "format": "xlsx"},
-            age_s=3600 + n, attempts=1, progress=100, took_ms=4200)
+        job(
+            f"rg-c{n}",
+            q,
+            kind,
+            "completed",
+            {"reportType": "production_monthly", "format": "xlsx"},
+            age_s=3600 + n,
+            attempts=1,
+            progress=100,
+            took_ms=4200,
+        )
         for n in range(3)
     ]
     # 25 failed jobs: two pages, some of them older than an hour (the clean test).
     jobs += [
-        job(f"rg-f{n:02d}", q, kind, "failed", {"reportType": "safety_weekly", "format": "pdf"},
-            age_s=600 * (n + 1), attempts=3, took_ms=3000, error="TimeoutError: template render exceeded 60 s")
+        job(
+            f"rg-f{n:02d}",
+            q,
+            kind,
+            "failed",
+            {"reportType": "safety_weekly", "format": "pdf"},
+            age_s=600 * (n + 1),
+            attempts=3,
+            took_ms=3000,
+            error="TimeoutError: template render exceeded 60 s",
+        )
         for n in range(25)
     ]
     return jobs
@@ -135,12 +191,23 @@ def _report_jobs() -> list[JobDetail]:
 def _email_jobs() -> list[JobDetail]:
     q, kind = "email-notifications", "send_notification"
     jobs = [
-        job(f"em-w{n}", q, kind, "waiting", {"type": "report_ready", "recipients": [f"ops{n}@example.com"]}, age_s=5 + n)
+        job(
+            f"em-w{n}", q, kind, "waiting", {"type": "report_ready", "recipients": [f"ops{n}@example.com"]}, age_s=5 + n
+        )
         for n in range(4)
     ]
     jobs += [
-        job(f"em-c{n}", q, kind, "completed", {"type": "alert", "recipients": ["lead@example.com"]},
-            age_s=300, attempts=1, progress=100, took_ms=250)
+        job(
+            f"em-c{n}",
+            q,
+            kind,
+            "completed",
+            {"type": "alert", "recipients": ["lead@example.com"]},
+            age_s=300,
+            attempts=1,
+            progress=100,
+            took_ms=250,
+        )
         for n in range(2)
     ]
     return jobs
@@ -149,21 +216,52 @@ def _email_jobs() -> list[JobDetail]:
 def _webhook_jobs() -> list[JobDetail]:
     q, kind = "webhooks", "deliver_webhook"
     hostile = job(
-        "wh-evil", q, kind, "failed", {"url": "https://hooks.example.com/x", "event": HOSTILE["click"], **HOSTILE},
-        age_s=900, attempts=5, max_attempts=5, took_ms=50,
+        "wh-evil",
+        q,
+        kind,
+        "failed",
+        {"url": "https://hooks.example.com/x", "event": HOSTILE["click"], **HOSTILE},
+        age_s=900,
+        attempts=5,
+        max_attempts=5,
+        took_ms=50,
         error="HTTP 500 " + HOSTILE["osc52"] + HOSTILE["close_tag"],
         traceback="Traceback\n" + HOSTILE["csi"] + "\n" + HOSTILE["osc8"],
         logs=[HOSTILE["c1"], HOSTILE["bidi"], HOSTILE["nul"]],
     )
     return [
         hostile,
-        job("wh-d1", q, kind, "delayed", {"url": "https://hooks.example.com/a", "event": "well.validated", "data": {}},
-            age_s=120, delayed_for_s=600),
-        job("wh-d2", q, kind, "delayed", {"url": "https://hooks.example.com/b", "event": "alert.raised", "data": {}},
-            age_s=100, delayed_for_s=300, attempts=1,  # waiting for its retry, not scheduled
-            error="ConnectionError: hooks.example.com:443 refused the connection\n(after 3 s)"),
-        job("wh-c1", q, kind, "completed", {"url": "https://hooks.example.com/a", "event": "report.completed", "data": {}},
-            age_s=400, attempts=1, progress=100, took_ms=90),
+        job(
+            "wh-d1",
+            q,
+            kind,
+            "delayed",
+            {"url": "https://hooks.example.com/a", "event": "well.validated", "data": {}},
+            age_s=120,
+            delayed_for_s=600,
+        ),
+        job(
+            "wh-d2",
+            q,
+            kind,
+            "delayed",
+            {"url": "https://hooks.example.com/b", "event": "alert.raised", "data": {}},
+            age_s=100,
+            delayed_for_s=300,
+            attempts=1,  # waiting for its retry, not scheduled
+            error="ConnectionError: hooks.example.com:443 refused the connection\n(after 3 s)",
+        ),
+        job(
+            "wh-c1",
+            q,
+            kind,
+            "completed",
+            {"url": "https://hooks.example.com/a", "event": "report.completed", "data": {}},
+            age_s=400,
+            attempts=1,
+            progress=100,
+            took_ms=90,
+        ),
     ]
 
 

@@ -74,7 +74,9 @@ class StaticHealthSource(StaticOperationsSource):
         return dict(self.breaker_states)
 
     def timeline(self, since_s: float, queue: str | None = None) -> list[TimelineEvent]:
-        found = [e for e in self.events if e.at >= self.now - since_s and (queue is None or e.queue in (queue, None, "*"))]
+        found = [
+            e for e in self.events if e.at >= self.now - since_s and (queue is None or e.queue in (queue, None, "*"))
+        ]
         return sorted(found, key=lambda event: event.at, reverse=True)
 
     # Actions
@@ -93,8 +95,9 @@ class StaticHealthSource(StaticOperationsSource):
         self._check(Action.ALERT_UPDATE)
         unknown = set(changes) - EDITABLE_FIELDS
         if unknown:
-            raise AlertRuleError(f"cannot change {', '.join(sorted(unknown))}; editable fields are "
-                                 f"{', '.join(sorted(EDITABLE_FIELDS))}")
+            raise AlertRuleError(
+                f"cannot change {', '.join(sorted(unknown))}; editable fields are {', '.join(sorted(EDITABLE_FIELDS))}"
+            )
         rule = self._rule(name)
         self.rules[name] = build_rule(**{**rule.model_dump(), **changes})
         return ActionResult("alert_update", name, 1, f"alert {name} updated ({', '.join(sorted(changes))})")
@@ -124,14 +127,23 @@ class StaticHealthSource(StaticOperationsSource):
         listening = [w for w in self.workers() if queue in w.queues]
         stuck = self.stuck.get(queue, 0)
         return QueueHealth(
-            queue=queue, at=self.now, waiting=len(waiting),
+            queue=queue,
+            at=self.now,
+            waiting=len(waiting),
             delayed=sum(1 for job in jobs if job.summary.state == JobState.DELAYED),
-            active=sum(1 for job in jobs if job.summary.state == JobState.ACTIVE), paused=queue in self.paused,
+            active=sum(1 for job in jobs if job.summary.state == JobState.ACTIVE),
+            paused=queue in self.paused,
             latency_s=max(0.0, self.now - min(job.summary.created_at for job in waiting)) if waiting else None,
             consumers=sum(1 for w in listening if w.state == WorkerState.RUNNING),
             crash_looping=sum(1 for w in listening if w.state == WorkerState.CRASH_LOOP),
-            stuck_ids=tuple(f"stuck-{n}" for n in range(stuck)), completed=0, failed=0, window_s=WINDOW_S,
-            arrival_per_min=None, completion_per_min=0.0, backlog_growing=False, drain_s=None,
+            stuck_ids=tuple(f"stuck-{n}" for n in range(stuck)),
+            completed=0,
+            failed=0,
+            window_s=WINDOW_S,
+            arrival_per_min=None,
+            completion_per_min=0.0,
+            backlog_growing=False,
+            drain_s=None,
         )
 
     def _rule(self, name: str) -> AlertRule:

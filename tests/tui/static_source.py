@@ -110,7 +110,9 @@ class StaticSource:
         return ActionResult("retry", job_id, 1, f"job {job_id} queued again")
 
     def retry_jobs(self, job_ids: list[str]) -> ActionResult:
-        done = self._each(Action.RETRY, job_ids, lambda job_id: self._resubmit(self._job_in(job_id, "", JobState.FAILED)))
+        done = self._each(
+            Action.RETRY, job_ids, lambda job_id: self._resubmit(self._job_in(job_id, "", JobState.FAILED))
+        )
         return ActionResult("retry", f"{len(job_ids)} selected", done, f"{done} of {len(job_ids)} jobs queued again")
 
     def retry_all_failed(self, queue: str) -> ActionResult:
@@ -135,8 +137,12 @@ class StaticSource:
         return ActionResult("promote", job_id, 1, f"job {job_id} will run now")
 
     def promote_jobs(self, job_ids: list[str]) -> ActionResult:
-        done = self._each(Action.PROMOTE, job_ids, lambda job_id: self._resubmit(self._job_in(job_id, "", JobState.DELAYED)))
-        return ActionResult("promote", f"{len(job_ids)} selected", done, f"{done} of {len(job_ids)} delayed jobs promoted")
+        done = self._each(
+            Action.PROMOTE, job_ids, lambda job_id: self._resubmit(self._job_in(job_id, "", JobState.DELAYED))
+        )
+        return ActionResult(
+            "promote", f"{len(job_ids)} selected", done, f"{done} of {len(job_ids)} delayed jobs promoted"
+        )
 
     def clean_jobs(self, queue: str, state: str, older_than_ms: int) -> ActionResult:
         self._check(Action.CLEAN)
@@ -146,7 +152,9 @@ class StaticSource:
         doomed = [job.id for job in self._state_set(queue, state) if _entered(job) < cutoff]
         for job_id in doomed:
             del self.jobs[job_id]
-        return ActionResult("clean", f"{queue}/{state}", len(doomed), f"{len(doomed)} {state} jobs removed from {queue}")
+        return ActionResult(
+            "clean", f"{queue}/{state}", len(doomed), f"{len(doomed)} {state} jobs removed from {queue}"
+        )
 
     def drain_queue(self, queue: str) -> ActionResult:
         self._check(Action.DRAIN)
@@ -265,8 +273,10 @@ class StaticOperationsSource(StaticSource):
         """The schedules as `ScheduleStore.overview` reports them at the fixed clock's time."""
         now = datetime.fromtimestamp(self.now, UTC)
         definitions = sorted(self.schedule_definitions.values(), key=lambda schedule: schedule.name)
-        return [schedule_status(schedule, self.schedule_states.get(schedule.name, ScheduleState()), now)
-                for schedule in definitions]
+        return [
+            schedule_status(schedule, self.schedule_states.get(schedule.name, ScheduleState()), now)
+            for schedule in definitions
+        ]
 
     def audit_entries(self, limit: int = 200) -> list[AuditEntry]:
         self._check(Action.VIEW_AUDIT)
@@ -281,9 +291,13 @@ class StaticOperationsSource(StaticSource):
             raise ControlError("scale: delta must be +N or -N, not 0")
         supervisor = self._supervisor(target)
         live = sorted(
-            (worker for worker in self.processes.values()
-             if worker.supervisor == supervisor and worker.group == group
-             and worker.state not in (WorkerState.STOPPING, WorkerState.STOPPED)),
+            (
+                worker
+                for worker in self.processes.values()
+                if worker.supervisor == supervisor
+                and worker.group == group
+                and worker.state not in (WorkerState.STOPPING, WorkerState.STOPPED)
+            ),
             key=_slot,
         )
         if not live:
@@ -296,17 +310,36 @@ class StaticOperationsSource(StaticSource):
         for worker in live[count:]:
             self.processes[worker.id] = dataclasses.replace(worker, state=str(WorkerState.STOPPING))
         template = live[-1]
-        next_slot = max(_slot(worker) for worker in self.processes.values()
-                        if worker.supervisor == supervisor and worker.group == group) + 1
+        next_slot = (
+            max(
+                _slot(worker)
+                for worker in self.processes.values()
+                if worker.supervisor == supervisor and worker.group == group
+            )
+            + 1
+        )
         for slot in range(next_slot, next_slot + max(delta, 0)):
             worker_id = f"{supervisor}:{group}:{slot}"
             self.processes[worker_id] = dataclasses.replace(
-                template, id=worker_id, state=str(WorkerState.RUNNING), pid=self._next_pid(), started=self.now,
-                restarts=0, last_exit_code=None, active=0, last_error=None, heartbeat=self.now, problem=None,
+                template,
+                id=worker_id,
+                state=str(WorkerState.RUNNING),
+                pid=self._next_pid(),
+                started=self.now,
+                restarts=0,
+                last_exit_code=None,
+                active=0,
+                last_error=None,
+                heartbeat=self.now,
+                problem=None,
             )
         verb = "add" if delta > 0 else "remove"
-        return ActionResult("scale_workers", f"{supervisor}/{group}", abs(delta),
-                            f"asked {supervisor} to {verb} {abs(delta)} {group} process(es)")
+        return ActionResult(
+            "scale_workers",
+            f"{supervisor}/{group}",
+            abs(delta),
+            f"asked {supervisor} to {verb} {abs(delta)} {group} process(es)",
+        )
 
     def restart_worker(self, worker_id: str) -> ActionResult:
         self._check(Action.RESTART_WORKER)
@@ -314,8 +347,13 @@ class StaticOperationsSource(StaticSource):
         if worker is None or worker.state == WorkerState.STOPPED:
             raise ControlError(f"no worker process {worker_id!r} (it may have stopped); refresh the workers screen")
         self.processes[worker_id] = dataclasses.replace(
-            worker, state=str(WorkerState.RUNNING), pid=self._next_pid(), started=self.now,
-            restarts=worker.restarts + 1, active=0, heartbeat=self.now,
+            worker,
+            state=str(WorkerState.RUNNING),
+            pid=self._next_pid(),
+            started=self.now,
+            restarts=worker.restarts + 1,
+            active=0,
+            heartbeat=self.now,
         )
         return ActionResult("restart_worker", worker_id, 1, f"asked {worker.supervisor} to restart {worker_id}")
 
@@ -343,10 +381,15 @@ class StaticOperationsSource(StaticSource):
 
     def _supervisor(self, target: str) -> str:
         """The one live supervisor a host name or supervisor id names (errors as `request_scale` words them)."""
-        supervisors = sorted({
-            worker.supervisor for worker in self.processes.values()
-            if target in (worker.host, worker.supervisor) and worker.supervisor and worker.state != WorkerState.STOPPED
-        })
+        supervisors = sorted(
+            {
+                worker.supervisor
+                for worker in self.processes.values()
+                if target in (worker.host, worker.supervisor)
+                and worker.supervisor
+                and worker.state != WorkerState.STOPPED
+            }
+        )
         if not supervisors:
             raise ControlError(f"no running supervisor on {target!r}; check the host name on the workers screen")
         if len(supervisors) > 1:
@@ -380,10 +423,21 @@ class StaticOperationsSource(StaticSource):
         message, _delay = prepare_message(SimpleNamespace(kinds=all_kinds()), queue, payload, job_id=job_id)
         priority = message.options.get("wq_priority")
         summary = JobSummary(
-            id=job_id, queue=queue, kind=message.actor_name,
-            state=str(JobState.PRIORITIZED if priority is not None else JobState.WAITING), data=payload,
-            priority=priority, attempts=0, max_attempts=message.options["wq_attempts"], progress=0.0,
-            created_at=self.now, started_at=None, finished_at=None, duration_ms=None, error=None, org=None,
+            id=job_id,
+            queue=queue,
+            kind=message.actor_name,
+            state=str(JobState.PRIORITIZED if priority is not None else JobState.WAITING),
+            data=payload,
+            priority=priority,
+            attempts=0,
+            max_attempts=message.options["wq_attempts"],
+            progress=0.0,
+            created_at=self.now,
+            started_at=None,
+            finished_at=None,
+            duration_ms=None,
+            error=None,
+            org=None,
         )
         if queue not in self.queues:
             self.queues.append(queue)

@@ -116,7 +116,9 @@ def closed_port() -> int:
 
 
 async def test_unreachable_redis_shows_the_banner_without_crashing():
-    client = redis.Redis(port=closed_port(), socket_connect_timeout=0.2, socket_timeout=0.2, retry=Retry(NoBackoff(), 0))
+    client = redis.Redis(
+        port=closed_port(), socket_connect_timeout=0.2, socket_timeout=0.2, retry=Retry(NoBackoff(), 0)
+    )
     session = OperatorSession(Registry(client), LOCAL_DEV)
     app = WellQueueApp(session, refresh_interval=3600)
     async with app.run_test(size=SIZE) as pilot:

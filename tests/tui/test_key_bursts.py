@@ -17,8 +17,20 @@ from .static_source import StaticSource
 
 
 def many_failed(count: int) -> StaticSource:
-    jobs = [job(f"f{n:03d}", "bulk", "k", "failed", {"n": n}, age_s=10 * n + 1, attempts=1, took_ms=5,
-                error=f"ValueError: bad n={n}") for n in range(count)]
+    jobs = [
+        job(
+            f"f{n:03d}",
+            "bulk",
+            "k",
+            "failed",
+            {"n": n},
+            age_s=10 * n + 1,
+            attempts=1,
+            took_ms=5,
+            error=f"ValueError: bad n={n}",
+        )
+        for n in range(count)
+    ]
     return StaticSource(jobs, now=NOW)
 
 

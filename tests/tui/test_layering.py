@@ -44,7 +44,9 @@ def test_no_screen_or_widget_imports_the_app_or_redis(path):
 def test_importing_every_screen_and_widget_does_not_load_the_app():
     modules = [".".join(path.relative_to(PACKAGE.parent).with_suffix("").parts) for path in UI_MODULES]
     script = f"import importlib, sys\nfor name in {modules!r}: importlib.import_module(name)\nprint('wellqueue_tui.app' in sys.modules)"
-    loaded = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=PACKAGE.parent, timeout=120)
+    loaded = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, cwd=PACKAGE.parent, timeout=120
+    )
     assert loaded.stdout.strip() == "False", loaded.stderr
 
 

@@ -108,7 +108,11 @@ def test_safe_json_caps_depth_and_size():
 def test_redact_hides_secret_looking_keys_at_any_depth():
     payload = {"url": "https://x", "password": "hunter2", "nested": [{"apiKey": "abc", "Authorization": "Bearer t"}]}
     shown = redact(payload)
-    assert shown == {"url": "https://x", "password": REDACTED, "nested": [{"apiKey": REDACTED, "Authorization": REDACTED}]}
+    assert shown == {
+        "url": "https://x",
+        "password": REDACTED,
+        "nested": [{"apiKey": REDACTED, "Authorization": REDACTED}],
+    }
     assert payload["password"] == "hunter2"  # a copy; the job's data is untouched
 
 
@@ -126,12 +130,32 @@ HOSTILE_ID = "evil\x1b]52;c;ZXZpbA==\x07id"
 def hostile_source() -> StaticSource:
     queue = "evil\x1b[2J[bold]q"
     jobs = [
-        job(HOSTILE_ID, queue, "[@click=app.quit]kind", "failed",
-            {"wellId": HOSTILE["click"], **HOSTILE}, age_s=60, attempts=1, took_ms=5,
-            error=HOSTILE["close_tag"] + HOSTILE["csi"], traceback="\n".join(HOSTILE.values()),
-            logs=list(HOSTILE.values())),
-        job("huge", queue, "k", "failed", {"blob": "z" * 1_000_000}, age_s=30, attempts=1, took_ms=5,
-            error="E" * 1_000_000, traceback="T\n" * 500_000, logs=["L" * 100_000] * 50),
+        job(
+            HOSTILE_ID,
+            queue,
+            "[@click=app.quit]kind",
+            "failed",
+            {"wellId": HOSTILE["click"], **HOSTILE},
+            age_s=60,
+            attempts=1,
+            took_ms=5,
+            error=HOSTILE["close_tag"] + HOSTILE["csi"],
+            traceback="\n".join(HOSTILE.values()),
+            logs=list(HOSTILE.values()),
+        ),
+        job(
+            "huge",
+            queue,
+            "k",
+            "failed",
+            {"blob": "z" * 1_000_000},
+            age_s=30,
+            attempts=1,
+            took_ms=5,
+            error="E" * 1_000_000,
+            traceback="T\n" * 500_000,
+            logs=["L" * 100_000] * 50,
+        ),
     ]
     return StaticSource(jobs, queues=[queue])
 

@@ -20,9 +20,14 @@ def app() -> WellQueueApp:
 
 def operations_app() -> WellQueueApp:
     """The sample jobs with worker processes on two hosts (the overview's workers strip)."""
-    source = StaticOperationsSource(sample_source().jobs.values(), queues=sample_source().queues, now=NOW,
-                                    paused={"email-notifications"}, workers=sample_workers(),
-                                    throughput=sample_source().stats)
+    source = StaticOperationsSource(
+        sample_source().jobs.values(),
+        queues=sample_source().queues,
+        now=NOW,
+        paused={"email-notifications"},
+        workers=sample_workers(),
+        throughput=sample_source().stats,
+    )
     return WellQueueApp(source, refresh_interval=3600, clock=lambda: NOW)
 
 

@@ -48,10 +48,37 @@ JOBS = {
 }
 DELAY_S = {"d1": 600, "d2": 1200}
 WORKERS = [
-    WorkerRecord("h1:10:samples:0", "h1:10", "h1", "samples", ("samples",), 2, WorkerState.RUNNING, 4321, NOW - 90,
-                 0, None, 64 * 2**20, 0),
-    WorkerRecord("h1:10:samples:1", "h1:10", "h1", "samples", ("samples",), 2, WorkerState.CRASH_LOOP, None, None,
-                 6, 1, None, 0, "OSError: broken"),
+    WorkerRecord(
+        "h1:10:samples:0",
+        "h1:10",
+        "h1",
+        "samples",
+        ("samples",),
+        2,
+        WorkerState.RUNNING,
+        4321,
+        NOW - 90,
+        0,
+        None,
+        64 * 2**20,
+        0,
+    ),
+    WorkerRecord(
+        "h1:10:samples:1",
+        "h1:10",
+        "h1",
+        "samples",
+        ("samples",),
+        2,
+        WorkerState.CRASH_LOOP,
+        None,
+        None,
+        6,
+        1,
+        None,
+        0,
+        "OSError: broken",
+    ),
 ]
 
 
@@ -67,15 +94,26 @@ class World:
 def static_world() -> World:
     details = []
     for index, (job_id, (state, payload)) in enumerate(JOBS.items()):
-        details.append(job(
-            job_id, QUEUE, SAMPLE_KIND.name, state, payload, age_s=200 - index,  # enqueued in order priority=2 if state == "prioritized" else None,
-            attempts=1 if state in ("completed", "failed") else 0, took_ms=5 if state in ("completed", "failed") else None,
-            error=f"PermanentJobError: n={payload['n']} can never work" if state == "failed" else None,
-            delayed_for_s=DELAY_S.get(job_id),
-        ))
-    workers = [WorkerInfo(**{**dataclasses.asdict(record), "heartbeat": NOW, "heartbeat_age_s": 0.0}) for record in WORKERS]
-    shared = StaticHealthSource(details, now=NOW, workers=workers, schedules=default_schedules(),
-                                scheduler_leader=LEADER, rules=default_rules())
+        details.append(
+            job(
+                job_id,
+                QUEUE,
+                SAMPLE_KIND.name,
+                state,
+                payload,
+                age_s=200 - index,  # enqueued in order priority=2 if state == "prioritized" else None,
+                attempts=1 if state in ("completed", "failed") else 0,
+                took_ms=5 if state in ("completed", "failed") else None,
+                error=f"PermanentJobError: n={payload['n']} can never work" if state == "failed" else None,
+                delayed_for_s=DELAY_S.get(job_id),
+            )
+        )
+    workers = [
+        WorkerInfo(**{**dataclasses.asdict(record), "heartbeat": NOW, "heartbeat_age_s": 0.0}) for record in WORKERS
+    ]
+    shared = StaticHealthSource(
+        details, now=NOW, workers=workers, schedules=default_schedules(), scheduler_leader=LEADER, rules=default_rules()
+    )
 
     def as_role(identity: Identity) -> StaticHealthSource:
         other = StaticHealthSource([], now=NOW)  # the same data (shared, not copied), another identity
@@ -92,7 +130,13 @@ def redis_world(redis_client, redis_url, tmp_path) -> Iterator[World]:
     with make_broker(redis_url, settings, [*all_kinds().values(), SAMPLE_KIND]) as broker:
         registry = Registry(broker.client, broker.keys)
         for job_id, (state, payload) in JOBS.items():
-            options = {"priority": 2} if state == "prioritized" else {"delay_ms": DELAY_S[job_id] * 1000} if state == "delayed" else {}
+            options = (
+                {"priority": 2}
+                if state == "prioritized"
+                else {"delay_ms": DELAY_S[job_id] * 1000}
+                if state == "delayed"
+                else {}
+            )
             enqueue(QUEUE, payload, job_id=job_id, broker=broker, **options)
             if state in ("completed", "failed"):
                 with running_worker(broker):
@@ -115,8 +159,10 @@ def world(request) -> World:
 
 
 def counts(source: ConsoleSource) -> dict[str, int]:
-    return {state: getattr(source.queue_counts(QUEUE), state) for state in
-            ("waiting", "prioritized", "delayed", "active", "completed", "failed")}
+    return {
+        state: getattr(source.queue_counts(QUEUE), state)
+        for state in ("waiting", "prioritized", "delayed", "active", "completed", "failed")
+    }
 
 
 def page_ids(source: ConsoleSource, state: str, offset: int = 0, limit: int = 50) -> list[str]:
@@ -131,7 +177,14 @@ def test_both_back_ends_implement_the_whole_protocol(world):
 
 
 def test_counts(world):
-    assert counts(world.source) == {"waiting": 3, "prioritized": 1, "delayed": 2, "active": 0, "completed": 1, "failed": 1}
+    assert counts(world.source) == {
+        "waiting": 3,
+        "prioritized": 1,
+        "delayed": 2,
+        "active": 0,
+        "completed": 1,
+        "failed": 1,
+    }
     [row] = [row for row in world.source.all_counts() if row.queue == QUEUE]
     assert row == world.source.queue_counts(QUEUE) and not row.paused
 
@@ -180,7 +233,14 @@ def test_bulk_actions_count_what_they_did(world):
     assert world.source.retry_jobs(["f1", "w1", "nope"]).count == 1
     assert world.source.promote_jobs(["d1", "d2", "w1"]).count == 2
     assert world.source.remove_jobs(["c1", "nope"]).count == 1
-    assert counts(world.source) == {"waiting": 6, "prioritized": 1, "delayed": 0, "active": 0, "completed": 0, "failed": 0}
+    assert counts(world.source) == {
+        "waiting": 6,
+        "prioritized": 1,
+        "delayed": 0,
+        "active": 0,
+        "completed": 0,
+        "failed": 0,
+    }
 
 
 def test_retry_all_failed(world):
@@ -218,12 +278,26 @@ def test_clean(world):
     assert world.source.clean_jobs(QUEUE, "failed", 0).count == 1
     with pytest.raises(ActionError, match="cannot clean active"):
         world.source.clean_jobs(QUEUE, "active", 0)
-    assert counts(world.source) == {"waiting": 3, "prioritized": 1, "delayed": 2, "active": 0, "completed": 0, "failed": 0}
+    assert counts(world.source) == {
+        "waiting": 3,
+        "prioritized": 1,
+        "delayed": 2,
+        "active": 0,
+        "completed": 0,
+        "failed": 0,
+    }
 
 
 def test_drain_leaves_delayed_jobs(world):
     assert world.source.drain_queue(QUEUE).count == 4
-    assert counts(world.source) == {"waiting": 0, "prioritized": 0, "delayed": 2, "active": 0, "completed": 1, "failed": 1}
+    assert counts(world.source) == {
+        "waiting": 0,
+        "prioritized": 0,
+        "delayed": 2,
+        "active": 0,
+        "completed": 1,
+        "failed": 1,
+    }
 
 
 REFUSED = {
@@ -272,10 +346,38 @@ def test_schedules_read_pause_resume_and_run_now(world):
 
 
 def test_workers_and_the_scheduler_leader(world):
-    shown = [(w.id, w.host, w.supervisor, w.group, tuple(w.queues), w.threads, w.state, w.pid, w.restarts, w.active,
-              w.last_error) for w in world.source.workers()]
-    assert shown == [(r.id, r.host, r.supervisor, r.group, r.queues, r.threads, str(r.state), r.pid, r.restarts,
-                      r.active, r.last_error) for r in WORKERS]
+    shown = [
+        (
+            w.id,
+            w.host,
+            w.supervisor,
+            w.group,
+            tuple(w.queues),
+            w.threads,
+            w.state,
+            w.pid,
+            w.restarts,
+            w.active,
+            w.last_error,
+        )
+        for w in world.source.workers()
+    ]
+    assert shown == [
+        (
+            r.id,
+            r.host,
+            r.supervisor,
+            r.group,
+            r.queues,
+            r.threads,
+            str(r.state),
+            r.pid,
+            r.restarts,
+            r.active,
+            r.last_error,
+        )
+        for r in WORKERS
+    ]
     assert world.source.scheduler_leader() == LEADER
 
 
@@ -325,4 +427,6 @@ def test_a_pause_shows_on_the_timeline(world):
     world.source.pause_queue(QUEUE)
     events = world.source.timeline(3600, QUEUE)
     assert [(event.kind, event.queue) for event in events if event.kind == "pause"] == [("pause", QUEUE)]
-    assert world.source.timeline(3600, "webhooks") == [e for e in world.source.timeline(3600, "webhooks") if e.queue != QUEUE]
+    assert world.source.timeline(3600, "webhooks") == [
+        e for e in world.source.timeline(3600, "webhooks") if e.queue != QUEUE
+    ]

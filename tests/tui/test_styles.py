@@ -11,7 +11,9 @@ CHECKOUT = Path(__file__).resolve().parents[2]
 
 
 def test_every_stylesheet_the_app_loads_comes_from_the_styles_package():
-    packaged = {entry.name for entry in resources.files("wellqueue_tui.styles").iterdir() if entry.name.endswith(".tcss")}
+    packaged = {
+        entry.name for entry in resources.files("wellqueue_tui.styles").iterdir() if entry.name.endswith(".tcss")
+    }
     loaded = [Path(path) for path in WellQueueApp.CSS_PATH]
     assert {path.name for path in loaded} == packaged
     assert all(path.is_file() for path in loaded)

@@ -74,16 +74,30 @@ async def test_failed_rows_show_their_error_and_delayed_rows_why_they_wait(sourc
 
 
 def test_options_read_back_under_the_names_callers_pass():
-    options = JobOptions.build(job_id="j-1", priority=5, attempts=4, backoff={"type": "fixed", "delay": 500},
-                               timeout_ms=30000, remove_on_complete=True, remove_on_fail={"count": 10, "age": 3600})
+    options = JobOptions.build(
+        job_id="j-1",
+        priority=5,
+        attempts=4,
+        backoff={"type": "fixed", "delay": 500},
+        timeout_ms=30000,
+        remove_on_complete=True,
+        remove_on_fail={"count": 10, "age": 3600},
+    )
     detail = job("j-1", "q", "k", "waiting", {}, age_s=1)
     shown = displayed_options(dataclasses.replace(detail, options={**options.message_options(), "wq_org": "acme"}))
     assert shown == {
-        "jobId": "j-1", "attempts": 4, "backoff": {"type": "fixed", "delay": 500}, "removeOnComplete": True,
-        "removeOnFail": {"count": 10, "age": 3600}, "priority": 5, "timeout": 30000,
+        "jobId": "j-1",
+        "attempts": 4,
+        "backoff": {"type": "fixed", "delay": 500},
+        "removeOnComplete": True,
+        "removeOnFail": {"count": 10, "age": 3600},
+        "priority": 5,
+        "timeout": 30000,
     }
     defaults = displayed_options(dataclasses.replace(detail, options=JobOptions.build().message_options()))
-    assert defaults["removeOnComplete"] == 100 and defaults["removeOnFail"] == 50 and not any("wq_" in k for k in defaults)
+    assert (
+        defaults["removeOnComplete"] == 100 and defaults["removeOnFail"] == 50 and not any("wq_" in k for k in defaults)
+    )
 
 
 def test_a_scheduled_job_shows_its_delay():
@@ -193,9 +207,19 @@ async def test_y_copies_the_job_id_and_says_so(source, make_app):
 
 async def test_shift_y_copies_a_redacted_incident_summary_from_the_queue_and_the_job(make_app):
     source = sample_source()
-    failed = job("s-1", "webhooks", "deliver_webhook", "failed", {"url": "https://x", "apiToken": "s3cr3t", "wellId": "W-1"},
-                 age_s=60, attempts=1, error="HTTPError: 401 " + HOSTILE["osc52"],
-                 traceback="Traceback (most recent call last):\n" + "".join(f"  line {n}\n" for n in range(20)) + "HTTPError: 401")
+    failed = job(
+        "s-1",
+        "webhooks",
+        "deliver_webhook",
+        "failed",
+        {"url": "https://x", "apiToken": "s3cr3t", "wellId": "W-1"},
+        age_s=60,
+        attempts=1,
+        error="HTTPError: 401 " + HOSTILE["osc52"],
+        traceback="Traceback (most recent call last):\n"
+        + "".join(f"  line {n}\n" for n in range(20))
+        + "HTTPError: 401",
+    )
     source.jobs["s-1"] = failed
     app = make_app(source)
     async with app.run_test(size=SIZE) as pilot:
@@ -221,8 +245,10 @@ async def test_shift_y_copies_a_redacted_incident_summary_from_the_queue_and_the
 def test_percentiles_and_the_history_line():
     assert percentile([], 0.5) is None
     assert percentile([5, 1, 3, 2, 4], 0.5) == 3 and percentile(list(range(1, 101)), 0.95) == 95
-    done = [dataclasses.replace(job(f"c{n}", "q", "k", "completed", {}, age_s=100, attempts=1, took_ms=100 * n).summary)
-            for n in range(1, 5)]
+    done = [
+        dataclasses.replace(job(f"c{n}", "q", "k", "completed", {}, age_s=100, attempts=1, took_ms=100 * n).summary)
+        for n in range(1, 5)
+    ]
     retried = job("r", "q", "k", "completed", {}, age_s=5000, attempts=2, took_ms=100).summary
     sample = LatencySample.of([*done, retried])
     assert sample.jobs == 5 and sample.waits_ms == [2000.0] * 4  # the retried job's wait is left out

@@ -52,10 +52,22 @@ def process(worker_id: str, state: str = "running", pid: int | None = None, **fi
     host, supervisor_pid, group, _slot = worker_id.split(":")
     running = pid is not None
     values = {
-        "id": worker_id, "host": host, "supervisor": f"{host}:{supervisor_pid}", "group": group, "queues": (group,),
-        "threads": 2, "state": state, "pid": pid, "started": NOW - 7200 if running else None, "restarts": 0,
-        "last_exit_code": None, "rss_bytes": 90 * MIB if running else None, "active": 0, "last_error": None,
-        "heartbeat": NOW - 1, "heartbeat_age_s": 0.0,
+        "id": worker_id,
+        "host": host,
+        "supervisor": f"{host}:{supervisor_pid}",
+        "group": group,
+        "queues": (group,),
+        "threads": 2,
+        "state": state,
+        "pid": pid,
+        "started": NOW - 7200 if running else None,
+        "restarts": 0,
+        "last_exit_code": None,
+        "rss_bytes": 90 * MIB if running else None,
+        "active": 0,
+        "last_error": None,
+        "heartbeat": NOW - 1,
+        "heartbeat_age_s": 0.0,
     }
     return WorkerInfo(**{**values, **fields})
 
@@ -65,9 +77,19 @@ def sample_workers() -> list[WorkerInfo]:
         process("host-b:5151:webhooks:1", "stopping", 3003, started=NOW - 30, active=1),
         process("host-a:4242:data-validation:0", pid=2001, active=1, rss_bytes=96 * MIB),
         process("host-a:4242:data-validation:1", pid=2002),
-        process("host-a:4242:report-generation:0", pid=2003, started=NOW - 600, restarts=1, last_exit_code=137,
-                rss_bytes=412 * MIB, active=2, last_error="MemoryError: chart too large"),
-        process("host-b:5151:notify:0", pid=3001, queues=("email-notifications", "webhooks"), threads=5, heartbeat=NOW - 3),
+        process(
+            "host-a:4242:report-generation:0",
+            pid=2003,
+            started=NOW - 600,
+            restarts=1,
+            last_exit_code=137,
+            rss_bytes=412 * MIB,
+            active=2,
+            last_error="MemoryError: chart too large",
+        ),
+        process(
+            "host-b:5151:notify:0", pid=3001, queues=("email-notifications", "webhooks"), threads=5, heartbeat=NOW - 3
+        ),
         process("host-b:5151:webhooks:0", "crash-loop", restarts=6, last_exit_code=1, last_error=HOSTILE_ERROR),
     ]
 
@@ -81,40 +103,79 @@ def sample_schedule_states() -> dict[str, ScheduleState]:
     production-summary-report (paused) never ran."""
     return {
         "compliance-report": ScheduleState(
-            last_fire_utc=fired(11), last_job_id="cron:compliance-report:2025-06-15T06:00",
+            last_fire_utc=fired(11),
+            last_job_id="cron:compliance-report:2025-06-15T06:00",
         ),
         "permit-expiration-check": ScheduleState(
-            last_fire_utc=fired(14), last_job_id="cron:permit-expiration-check:2025-06-15T09:00",
+            last_fire_utc=fired(14),
+            last_job_id="cron:permit-expiration-check:2025-06-15T09:00",
         ),
         "production-data-validation": ScheduleState(
-            last_fire_utc=fired(7), last_job_id="cron:production-data-validation:2025-06-15T02:00",
+            last_fire_utc=fired(7),
+            last_job_id="cron:production-data-validation:2025-06-15T02:00",
             last_error="ConnectionError: Error 111 connecting to redis:6379",
         ),
     }
 
 
-def audit(seconds_ago: int, who: str, role: str, action: str, target: str, count: int, outcome: str, detail: str,
-          org: str | None = None) -> AuditEntry:
+def audit(
+    seconds_ago: int,
+    who: str,
+    role: str,
+    action: str,
+    target: str,
+    count: int,
+    outcome: str,
+    detail: str,
+    org: str | None = None,
+) -> AuditEntry:
     at = NOW - seconds_ago
     return AuditEntry(f"{int(at * 1000)}-0", at, who, role, org, action, target, count, outcome, detail)
 
 
 def sample_audit() -> list[AuditEntry]:
     return [
-        audit(900, "admin", "ADMIN", "scale_workers", "host-a:4242/data-validation", 1, "ok",
-              "asked host-a:4242 to add 1 data-validation process(es)"),
+        audit(
+            900,
+            "admin",
+            "ADMIN",
+            "scale_workers",
+            "host-a:4242/data-validation",
+            1,
+            "ok",
+            "asked host-a:4242 to add 1 data-validation process(es)",
+        ),
         audit(30, "oscar", "OPERATOR", "retry", "dv-f1", 1, "ok", "job dv-f1 queued again"),
-        audit(300, "admin", "ADMIN", "run_schedule", "production-data-validation", 0, "error",
-              "ConnectionError: Error 111 connecting to redis:6379"),
+        audit(
+            300,
+            "admin",
+            "ADMIN",
+            "run_schedule",
+            "production-data-validation",
+            0,
+            "error",
+            "ConnectionError: Error 111 connecting to redis:6379",
+        ),
         audit(120, "maria", "MANAGER", "remove", "rg-f00", 0, "denied", "remove needs ADMIN; you are MANAGER"),
         audit(3600, "eve", "OPERATOR", "pause", "webhooks", 1, "ok", HOSTILE["click"] + HOSTILE["osc52"], org="acme"),
     ]
 
 
-def operations_source(identity: Identity = LOCAL_DEV, *, workers: list[WorkerInfo] | None = None) -> StaticOperationsSource:
+def operations_source(
+    identity: Identity = LOCAL_DEV, *, workers: list[WorkerInfo] | None = None
+) -> StaticOperationsSource:
     plain = sample_source()
-    report = job("cron:compliance-report:2025-06-15T06:00", "report-generation", "generate_report", "completed",
-                 {"reportType": "compliance_monthly", "format": "pdf"}, age_s=14800, attempts=1, progress=100, took_ms=5200)
+    report = job(
+        "cron:compliance-report:2025-06-15T06:00",
+        "report-generation",
+        "generate_report",
+        "completed",
+        {"reportType": "compliance_monthly", "format": "pdf"},
+        age_s=14800,
+        attempts=1,
+        progress=100,
+        took_ms=5200,
+    )
     schedules = [
         schedule.model_copy(update={"enabled": False}) if schedule.name == "production-summary-report" else schedule
         for schedule in default_schedules()
@@ -170,7 +231,10 @@ def test_scheduler_summary_hides_the_lease_token():
 
 def test_group_labels_and_up_counts():
     workers = sample_workers()
-    assert [group_label(worker) for worker in workers[3:5]] == ["report-generation", "notify: email-notifications,webhooks"]
+    assert [group_label(worker) for worker in workers[3:5]] == [
+        "report-generation",
+        "notify: email-notifications,webhooks",
+    ]
     assert up_summary(workers) == "4/6 up"
 
 
@@ -228,8 +292,19 @@ async def test_workers_screen_lists_every_process_and_the_header_names_the_leade
         assert "4/6 up on 2 hosts" in title(app) and "1 crash-looping or failed" in title(app)
         assert "scheduler host-a:4242" in title(app)
         row = [str(cell) for cell in table.get_row("host-a:4242:report-generation:0")]
-        assert row == ["host-a", "2003", "report-generation", "running", "10m", "1", "137", "412", "1s", "2",
-                       "MemoryError: chart too large"]
+        assert row == [
+            "host-a",
+            "2003",
+            "report-generation",
+            "running",
+            "10m",
+            "1",
+            "137",
+            "412",
+            "1s",
+            "2",
+            "MemoryError: chart too large",
+        ]
         state = table.get_row("host-b:5151:webhooks:0")[3]
         assert state.style.bgcolor.triplet.hex.upper() == app.theme_variables["error"].upper()
         await press(pilot, "escape")
@@ -320,8 +395,14 @@ async def test_schedules_show_next_runs_in_both_zones_and_n_runs_one_now():
         table = app.screen.query_one(ScheduleTable)
         assert table.keys == sorted(schedule.name for schedule in default_schedules())
         cells = [str(cell) for cell in table.get_row("permit-expiration-check")]
-        assert cells[:6] == ["permit-expiration-check", "on", "0 9 * * *", "06-16 09:00 CDT", "06-16 16:00 CEST",
-                             "1h ago"]
+        assert cells[:6] == [
+            "permit-expiration-check",
+            "on",
+            "0 9 * * *",
+            "06-16 09:00 CDT",
+            "06-16 16:00 CEST",
+            "1h ago",
+        ]
         paused = [str(cell) for cell in table.get_row("production-summary-report")[1:5]]
         assert paused == ["paused", "0 8 1 * *", "paused", "paused"]
         assert "4 (1 paused)" in title(app) and "local time is Europe/Berlin" in title(app)
@@ -381,7 +462,14 @@ async def test_audit_lists_entries_newest_first_coloured_by_outcome():
         actions = [table.entries[key].action for key in table.keys]
         assert actions == ["retry", "remove", "run_schedule", "scale_workers", "pause"]
         assert [str(cell) for cell in table.get_row(table.keys[0])[:7]] == [
-            "06-15 15:06:10Z", "oscar", "OPERATOR", "-", "retry", "ok", "1"]
+            "06-15 15:06:10Z",
+            "oscar",
+            "OPERATOR",
+            "-",
+            "retry",
+            "ok",
+            "1",
+        ]
         outcome_cells = [table.get_row(key)[5] for key in table.keys]
         outcome_colours = {str(cell): cell.style.color.triplet.hex.upper() for cell in outcome_cells}
         assert outcome_colours == {
@@ -467,10 +555,37 @@ async def test_the_screens_over_the_real_session(redis_client, redis_url, tmp_pa
     defaults = store.install_defaults()
     now = float(client.time()[0])
     records = [
-        WorkerRecord("h1:10:data-validation:0", "h1:10", "h1", "data-validation", ("data-validation",), 3,
-                     WorkerState.RUNNING, 4321, now - 90, 0, None, 64 * MIB, 0),
-        WorkerRecord("h1:10:webhooks:0", "h1:10", "h1", "webhooks", ("webhooks",), 5,
-                     WorkerState.CRASH_LOOP, None, None, 6, 1, None, 0, "OSError: " + HOSTILE["osc52"]),
+        WorkerRecord(
+            "h1:10:data-validation:0",
+            "h1:10",
+            "h1",
+            "data-validation",
+            ("data-validation",),
+            3,
+            WorkerState.RUNNING,
+            4321,
+            now - 90,
+            0,
+            None,
+            64 * MIB,
+            0,
+        ),
+        WorkerRecord(
+            "h1:10:webhooks:0",
+            "h1:10",
+            "h1",
+            "webhooks",
+            ("webhooks",),
+            5,
+            WorkerState.CRASH_LOOP,
+            None,
+            None,
+            6,
+            1,
+            None,
+            0,
+            "OSError: " + HOSTILE["osc52"],
+        ),
     ]
     WorkerRecords(client, KEYS).publish(records)
     client.set(KEYS.leader, "h1:10:" + "ab" * 16)
@@ -495,8 +610,13 @@ async def test_the_screens_over_the_real_session(redis_client, redis_url, tmp_pa
 
         await open_screen(pilot, "A", AuditScreen)
         table = app.screen.query_one(AuditTable)
-        shown = [(table.entries[key].action, table.entries[key].target, table.entries[key].outcome) for key in table.keys]
-        assert shown == [("run_schedule", "permit-expiration-check", "ok"), ("schedule_pause", "compliance-report", "ok")]
+        shown = [
+            (table.entries[key].action, table.entries[key].target, table.entries[key].outcome) for key in table.keys
+        ]
+        assert shown == [
+            ("run_schedule", "permit-expiration-check", "ok"),
+            ("schedule_pause", "compliance-report", "ok"),
+        ]
         await press(pilot, "escape")
 
         await open_screen(pilot, "w", WorkersScreen)

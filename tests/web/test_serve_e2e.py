@@ -25,16 +25,27 @@ from wellqueue_tui.settings import Settings
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 playwright = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install playwright)")
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="no Chromium here: `apt-get install chromium` (CI installs it)")
+pytestmark = pytest.mark.skipif(
+    CHROMIUM is None, reason="no Chromium here: `apt-get install chromium` (CI installs it)"
+)
 
 SECRET = "web-e2e-secret-" + "x" * 32
 ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(\x07|\x1b\\)|\x1b.")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 READING = {
-    "wellId": "WELL-TX-0001", "leaseId": "LEASE-1", "operatorId": "OP-1",
+    "wellId": "WELL-TX-0001",
+    "leaseId": "LEASE-1",
+    "operatorId": "OP-1",
     "location": {"latitude": 31.99, "longitude": -102.07, "county": "Midland", "state": "TX"},
     "production": {"oil": 150.5, "gas": 1200, "water": 45.2},
     "validationType": "daily_production",
@@ -49,6 +60,7 @@ def free_port() -> int:
 
 #: Each browser session boots a console process; on a busy machine that takes a while. Waits end early.
 PATIENCE_S = 90.0
+
 
 class Screen:
     """Everything the browser received on the console's websocket, as plain text."""
@@ -92,8 +104,13 @@ def test_operator_signs_in_sees_queues_and_retries_a_failed_job(web_env, redis_u
     token = issue_token(load_signing_key(settings), sub="web-operator", role=Role.OPERATOR, ttl=timedelta(minutes=10))
 
     port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "wellqueue_tui.cli", "serve", "--port", str(port)],
-                              env=web_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "wellqueue_tui.cli", "serve", "--port", str(port)],
+        env=web_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     screen = Screen()
     try:
         deadline = time.monotonic() + PATIENCE_S

@@ -64,7 +64,14 @@ def test_clean_reading_passes_every_check_and_is_recorded(ctx: JobContext, sink:
 
     assert result["wellId"] == "WELL-001" and result["date"] == DAY.isoformat()
     assert result["checks"] == [
-        "coordinates", "state bounds", "volumes", "gas/oil ratio", "water cut", "county", "reading date", "duplicate",
+        "coordinates",
+        "state bounds",
+        "volumes",
+        "gas/oil ratio",
+        "water cut",
+        "county",
+        "reading date",
+        "duplicate",
     ]
     assert result["warnings"] == []
     [stored] = store_of(ctx).readings(DAY, DAY)
@@ -202,14 +209,20 @@ def test_duplicate_recorded_between_check_and_insert(tmp_path, monkeypatch) -> N
 
 def test_monthly_reading_is_filed_on_the_first_and_checked_per_month(tmp_path) -> None:
     run(make_context(tmp_path, job_id="day"))  # a daily reading does not clash with the monthly filing
-    result = run(make_context(tmp_path, job_id="month"), validationType="monthly_production",
-                 production={"oil": 4500.0, "gas": 9000.0, "water": 1300.0})
+    result = run(
+        make_context(tmp_path, job_id="month"),
+        validationType="monthly_production",
+        production={"oil": 4500.0, "gas": 9000.0, "water": 1300.0},
+    )
     assert result["date"] == "2026-11-01"
     [monthly] = ProductionStore(tmp_path / "production.sqlite3").readings(DAY.replace(day=1), DAY, period="month")
     assert monthly.period == "month" and monthly.oil_bbl == 4500.0
     with pytest.raises(PermanentJobError, match="duplicate_reading"):
-        run(make_context(tmp_path, job_id="month-again"), validationType="monthly_production",
-            production={"date": "2026-11-15"})
+        run(
+            make_context(tmp_path, job_id="month-again"),
+            validationType="monthly_production",
+            production={"date": "2026-11-15"},
+        )
 
 
 # --- history ---------------------------------------------------------------------------------
@@ -218,8 +231,22 @@ def test_monthly_reading_is_filed_on_the_first_and_checked_per_month(tmp_path) -
 def seed_history(ctx: JobContext, oil: float = 100.0, days: int = 10) -> None:
     store = store_of(ctx)
     for n in range(1, days + 1):
-        store.record(Reading("WELL-001", "LEASE-001", "OP-123", "org-a", "Midland", "TX", 31.99, -102.07,
-                             DAY - dt.timedelta(days=n), oil, 300.0, 40.0))
+        store.record(
+            Reading(
+                "WELL-001",
+                "LEASE-001",
+                "OP-123",
+                "org-a",
+                "Midland",
+                "TX",
+                31.99,
+                -102.07,
+                DAY - dt.timedelta(days=n),
+                oil,
+                300.0,
+                40.0,
+            )
+        )
 
 
 def test_jump_over_five_times_the_trailing_mean_is_a_warning(ctx: JobContext, sink: RecordingSink) -> None:
@@ -353,18 +380,25 @@ def test_errors_do_not_echo_the_input() -> None:
 
 def test_kind_wiring() -> None:
     kind = dv.KIND
-    assert (kind.name, kind.queue, kind.payload) == ("validate_production_data", "data-validation",
-                                                     dv.DataValidationPayload)
+    assert (kind.name, kind.queue, kind.payload) == (
+        "validate_production_data",
+        "data-validation",
+        dv.DataValidationPayload,
+    )
     assert kind.process is dv.process and kind.max_attempts == 3 and kind.backoff_ms == 2000
 
 
 # --- the document's validation types -------------------------------------------------------------
 
 WELLFLOW_EXAMPLE = {
-    "wellId": "WELL-1250", "leaseId": "LEASE-211", "operatorId": "OP-9",
+    "wellId": "WELL-1250",
+    "leaseId": "LEASE-211",
+    "operatorId": "OP-9",
     "location": {"latitude": 32.164755413290436, "longitude": -97.86549451222577, "county": "Howard", "state": "TX"},
     "production": {"oil": 518, "gas": 1854, "water": 21},
-    "validationType": "production_data", "includeHistorical": False, "notifyOnFailure": True,
+    "validationType": "production_data",
+    "includeHistorical": False,
+    "notifyOnFailure": True,
 }
 
 
@@ -380,8 +414,21 @@ def test_production_data_is_validated_and_recorded_like_a_daily_reading(ctx: Job
 def history(ctx: JobContext, days: range, **changes) -> None:
     """Valid daily readings of WELL-001 on DAY minus each of `days`."""
     store = store_of(ctx)
-    base = Reading("WELL-001", "LEASE-001", "OP-123", "org-a", "Midland", "TX", 31.9973, -102.0779, DAY,
-                   150.0, 320.0, 45.0, job_id=None)
+    base = Reading(
+        "WELL-001",
+        "LEASE-001",
+        "OP-123",
+        "org-a",
+        "Midland",
+        "TX",
+        31.9973,
+        -102.0779,
+        DAY,
+        150.0,
+        320.0,
+        45.0,
+        job_id=None,
+    )
     for back in days:
         store.record(replace(base, reading_date=DAY - dt.timedelta(days=back), **changes))
 
@@ -445,8 +492,23 @@ def test_historical_verification_rechecks_the_stored_readings(ctx: JobContext, s
 
 def test_historical_verification_of_a_clean_history_lists_its_findings(ctx: JobContext) -> None:
     history(ctx, [1, 2, 4], oil_bbl=10.0)  # a quiet well, so today's 150 bbl is a jump
-    store_of(ctx).record(Reading("WELL-001", "LEASE-001", "OP-123", "org-a", "Midland", "TX", 31.99, -102.07,
-                                 DAY - dt.timedelta(days=2), -1.0, 0.0, 0.0, status="invalid"))
+    store_of(ctx).record(
+        Reading(
+            "WELL-001",
+            "LEASE-001",
+            "OP-123",
+            "org-a",
+            "Midland",
+            "TX",
+            31.99,
+            -102.07,
+            DAY - dt.timedelta(days=2),
+            -1.0,
+            0.0,
+            0.0,
+            status="invalid",
+        )
+    )
     result = audit(ctx, "historical_verification")
     assert {w["code"] for w in result["warnings"]} == {"reading_gaps", "invalid_readings_on_file", "oil_jump"}
 
@@ -464,8 +526,23 @@ def test_regulatory_compliance_accepts_a_monthly_filing_and_warns_on_missing_day
     previous_month = (DAY.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
     filed = make_context(tmp_path / "filed")
     history(filed, [60])
-    store_of(filed).record(Reading("WELL-001", "LEASE-001", "OP-123", "org-a", "Midland", "TX", 31.99, -102.07,
-                                   previous_month, 4500.0, 9000.0, 1200.0, period="month"))
+    store_of(filed).record(
+        Reading(
+            "WELL-001",
+            "LEASE-001",
+            "OP-123",
+            "org-a",
+            "Midland",
+            "TX",
+            31.99,
+            -102.07,
+            previous_month,
+            4500.0,
+            9000.0,
+            1200.0,
+            period="month",
+        )
+    )
     assert audit(filed, "regulatory_compliance")["warnings"] == []
 
     partial = make_context(tmp_path / "partial")
@@ -475,15 +552,19 @@ def test_regulatory_compliance_accepts_a_monthly_filing_and_warns_on_missing_day
 
 
 def test_regulatory_compliance_in_a_state_without_rules_warns(ctx: JobContext) -> None:
-    result = audit(ctx, "regulatory_compliance",
-                   location={"state": "AK", "county": "North Slope", "latitude": 70.3, "longitude": -148.7})
+    result = audit(
+        ctx,
+        "regulatory_compliance",
+        location={"state": "AK", "county": "North Slope", "latitude": 70.3, "longitude": -148.7},
+    )
     assert [w["code"] for w in result["warnings"]] == ["no_regulator_rules"]
 
 
 def test_audits_take_the_same_fields_as_a_reading() -> None:
     with pytest.raises(ValidationError, match="production required"):
-        dv.DataValidationPayload.model_validate({**WELLFLOW_EXAMPLE, "validationType": "well_integrity",
-                                                 "production": None})
+        dv.DataValidationPayload.model_validate(
+            {**WELLFLOW_EXAMPLE, "validationType": "well_integrity", "production": None}
+        )
     with pytest.raises(ValidationError) as exc:
         dv.DataValidationPayload.model_validate({**WELLFLOW_EXAMPLE, "validationTyp": "production_data"})
     assert "validationTyp" in error_locs(exc)

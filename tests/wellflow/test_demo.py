@@ -109,8 +109,10 @@ def test_wells_are_real_places_with_plausible_volumes(jobs: list[DemoJob]) -> No
 def test_no_two_readings_of_one_well_share_a_day(jobs: list[DemoJob]) -> None:
     """The validator fails a second reading of a well and day as a duplicate: not a failure the demo means."""
     for seed in range(10):
-        keys = [(j.payload["wellId"], j.payload["validationType"], j.payload["production"]["date"])
-                for j in recorded(demo_jobs(random.Random(seed), 200, today=TODAY))]
+        keys = [
+            (j.payload["wellId"], j.payload["validationType"], j.payload["production"]["date"])
+            for j in recorded(demo_jobs(random.Random(seed), 200, today=TODAY))
+        ]
         assert len(keys) == len(set(keys))
         assert all(date.fromisoformat(day) < TODAY for _, _, day in keys)
 

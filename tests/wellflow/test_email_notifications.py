@@ -40,8 +40,14 @@ class RecordingSink:
 
 
 def make_settings(tmp_path: Path, **overrides) -> Settings:
-    values = dict(data_dir=tmp_path, smtp_host=None, smtp_user=None, smtp_password=None,
-                  smtp_from="wellqueue@ops.example.com", smtp_starttls=False)
+    values = dict(
+        data_dir=tmp_path,
+        smtp_host=None,
+        smtp_user=None,
+        smtp_password=None,
+        smtp_from="wellqueue@ops.example.com",
+        smtp_starttls=False,
+    )
     values.update(overrides)
     return Settings(**values)
 
@@ -77,7 +83,11 @@ def error_fields(exc: ValidationError) -> set[str]:
 
 def test_kind_wiring() -> None:
     assert (KIND.name, KIND.queue, KIND.max_attempts, KIND.backoff_ms) == (
-        "send_notification", "email-notifications", 5, 2000)
+        "send_notification",
+        "email-notifications",
+        5,
+        2000,
+    )
     assert KIND.payload is EmailNotification and KIND.process is send_notification
 
 
@@ -92,7 +102,9 @@ def test_email_priority_becomes_the_job_priority_unless_the_caller_sets_one(prio
 
 
 def test_defaults_and_recipient_dedupe() -> None:
-    payload = notification(recipients=[" Ops@permian.example.com ", "ops@permian.example.com", "hse@permian.example.com"])
+    payload = notification(
+        recipients=[" Ops@permian.example.com ", "ops@permian.example.com", "hse@permian.example.com"]
+    )
     assert payload.priority == "medium" and payload.body == "" and payload.data == {}
     assert payload.recipients == ["Ops@permian.example.com", "hse@permian.example.com"]
 
@@ -145,19 +157,36 @@ def test_hostile_nesting_is_rejected_without_recursion_error() -> None:
 # --- rendering into the outbox ------------------------------------------------------------
 
 TYPE_CASES = {
-    "alert": ({"wellId": "WELL-TX-0004", "county": "Midland", "state": "TX",
-               "issues": ["Water cut 92% is above the 85% threshold", {"field": "production.oil", "message": "negative"}]},
-              ["Water cut 92% is above the 85% threshold", "production.oil: negative", "WELL-TX-0004 (Midland, TX)"]),
-    "compliance_due": ({"wellId": "WELL-TX-0002", "requirement": "RRC Form PR", "agency": "Railroad Commission of Texas",
-                        "dueDate": "2025-03-15"},
-                       ["Requirement: RRC Form PR", "Agency: Railroad Commission of Texas", "Due: 2025-03-15"]),
-    "maintenance_required": ({"wellId": "WELL-ND-0001", "equipment": "rod pump", "reason": "fluid pound",
-                              "scheduledDate": "2025-03-02"},
-                             ["Equipment: rod pump", "Reason: fluid pound", "Scheduled: 2025-03-02"]),
-    "report_ready": ({"reportType": "production_daily", "format": "csv", "reportPath": "daily.csv"},
-                     ["Report: production_daily", "File: daily.csv", "Attached: daily.csv"]),
-    "reminder": ({"task": "Enter flare volumes", "dueDate": "2025-03-05", "owner": "production engineering"},
-                 ["Task: Enter flare volumes", "Due: 2025-03-05", "Owner: production engineering"]),
+    "alert": (
+        {
+            "wellId": "WELL-TX-0004",
+            "county": "Midland",
+            "state": "TX",
+            "issues": ["Water cut 92% is above the 85% threshold", {"field": "production.oil", "message": "negative"}],
+        },
+        ["Water cut 92% is above the 85% threshold", "production.oil: negative", "WELL-TX-0004 (Midland, TX)"],
+    ),
+    "compliance_due": (
+        {
+            "wellId": "WELL-TX-0002",
+            "requirement": "RRC Form PR",
+            "agency": "Railroad Commission of Texas",
+            "dueDate": "2025-03-15",
+        },
+        ["Requirement: RRC Form PR", "Agency: Railroad Commission of Texas", "Due: 2025-03-15"],
+    ),
+    "maintenance_required": (
+        {"wellId": "WELL-ND-0001", "equipment": "rod pump", "reason": "fluid pound", "scheduledDate": "2025-03-02"},
+        ["Equipment: rod pump", "Reason: fluid pound", "Scheduled: 2025-03-02"],
+    ),
+    "report_ready": (
+        {"reportType": "production_daily", "format": "csv", "reportPath": "daily.csv"},
+        ["Report: production_daily", "File: daily.csv", "Attached: daily.csv"],
+    ),
+    "reminder": (
+        {"task": "Enter flare volumes", "dueDate": "2025-03-05", "owner": "production engineering"},
+        ["Task: Enter flare volumes", "Due: 2025-03-05", "Owner: production engineering"],
+    ),
 }
 
 
@@ -167,8 +196,13 @@ def test_each_type_lands_as_a_parseable_eml(tmp_path: Path, notification_type: s
     settings.reports_dir.mkdir(parents=True)
     (settings.reports_dir / "daily.csv").write_text("wellId,oil\nWELL-TX-0001,412.5\n")
     data, expected_lines = TYPE_CASES[notification_type]
-    payload = notification(type=notification_type, priority="urgent", data={**data, "extra": "<b>kept</b>"},
-                           body="Free text from the producer.", organizationId="permian-ops")
+    payload = notification(
+        type=notification_type,
+        priority="urgent",
+        data={**data, "extra": "<b>kept</b>"},
+        body="Free text from the producer.",
+        organizationId="permian-ops",
+    )
     ctx = make_context(settings, job_id="cron:daily:2025-03-01T06:00:00Z")
 
     result = send_notification(payload, ctx)
@@ -188,7 +222,7 @@ def test_each_type_lands_as_a_parseable_eml(tmp_path: Path, notification_type: s
     for line in expected_lines:
         assert line in text
     assert "Free text from the producer." in text
-    assert 'extra: <b>kept</b>' in text  # unused data still reaches the reader, as plain text
+    assert "extra: <b>kept</b>" in text  # unused data still reaches the reader, as plain text
     assert "&lt;b&gt;kept&lt;/b&gt;" in html and "<b>kept</b>" not in html
     assert ctx._sink.progress_calls[-1] == 100
 
@@ -197,8 +231,11 @@ def test_report_ready_attaches_the_report(tmp_path: Path) -> None:
     settings = make_settings(tmp_path)
     settings.reports_dir.mkdir(parents=True)
     (settings.reports_dir / "production_daily.csv").write_bytes(b"wellId,oil\nWELL-TX-0001,412.5\n")
-    payload = notification(type="report_ready", subject="Report ready",
-                           data={"reportType": "production_daily", "reportPath": "production_daily.csv"})
+    payload = notification(
+        type="report_ready",
+        subject="Report ready",
+        data={"reportType": "production_daily", "reportPath": "production_daily.csv"},
+    )
     send_notification(payload, make_context(settings))
     [attachment] = list(parse(outbox_files(settings)[0]).iter_attachments())
     assert attachment.get_filename() == "production_daily.csv"
@@ -215,7 +252,12 @@ def test_report_ready_does_not_attach_unsafe_or_unusable_files(tmp_path: Path, c
     big = settings.reports_dir / "huge.pdf"
     with big.open("wb") as handle:
         handle.truncate(10 * 1024 * 1024)
-    report_path = {"outside": str(secret), "traversal": "../credentials.txt", "missing": "nope.csv", "too_big": "huge.pdf"}[case]
+    report_path = {
+        "outside": str(secret),
+        "traversal": "../credentials.txt",
+        "missing": "nope.csv",
+        "too_big": "huge.pdf",
+    }[case]
     payload = notification(type="report_ready", subject="Report ready", data={"reportPath": report_path})
     send_notification(payload, make_context(settings))
     message = parse(outbox_files(settings)[0])
@@ -361,7 +403,9 @@ def test_smtp_permanent_recipient_refusal_is_permanent(tmp_path: Path, smtp_serv
     sink, port = smtp_server
     sink.rcpt_replies["gone@permian.example.com"] = "550 5.1.1 no such user"
     with pytest.raises(PermanentJobError, match="recipients") as caught:
-        send_notification(notification(recipients=["gone@permian.example.com"]), make_context(smtp_settings(tmp_path, port)))
+        send_notification(
+            notification(recipients=["gone@permian.example.com"]), make_context(smtp_settings(tmp_path, port))
+        )
     assert "550" in str(caught.value)
     assert sink.messages == []
 
@@ -387,7 +431,9 @@ def test_smtp_partial_refusal_delivers_to_the_rest(tmp_path: Path, smtp_server: 
     ],
     ids=["rcpt-4xx", "data-4xx", "data-5xx", "dropped-connection"],
 )
-def test_smtp_failures_are_classified(tmp_path: Path, smtp_server: tuple[SmtpSink, int], configure, permanent: bool) -> None:
+def test_smtp_failures_are_classified(
+    tmp_path: Path, smtp_server: tuple[SmtpSink, int], configure, permanent: bool
+) -> None:
     sink, port = smtp_server
     configure(sink)
     with pytest.raises(Exception) as caught:
@@ -414,8 +460,12 @@ def test_smtp_connection_refused_is_retryable(tmp_path: Path) -> None:
 # --- WellFlow's shape: notificationId, message, wellId, no subject ----------------------------------
 
 WELLFLOW = {
-    "notificationId": "NOTIF-1758639909793-40", "type": "report_ready", "message": "Safety inspection overdue",
-    "recipients": ["safety@wellflow.com", "field@wellflow.com"], "priority": "urgent", "wellId": "WELL-5012",
+    "notificationId": "NOTIF-1758639909793-40",
+    "type": "report_ready",
+    "message": "Safety inspection overdue",
+    "recipients": ["safety@wellflow.com", "field@wellflow.com"],
+    "priority": "urgent",
+    "wellId": "WELL-5012",
     "organizationId": "ORG-4",
 }
 

@@ -19,8 +19,18 @@ DAY = dt.date(2026, 11, 24)
 
 def reading(well: str = "W-1", day: dt.date = DAY, **changes) -> Reading:
     base = Reading(
-        well_id=well, lease_id="L-1", operator_id="OP-1", organization_id="org-a", county="Midland", state="TX",
-        latitude=31.99, longitude=-102.08, reading_date=day, oil_bbl=100.0, gas_mcf=250.0, water_bbl=40.0,
+        well_id=well,
+        lease_id="L-1",
+        operator_id="OP-1",
+        organization_id="org-a",
+        county="Midland",
+        state="TX",
+        latitude=31.99,
+        longitude=-102.08,
+        reading_date=day,
+        oil_bbl=100.0,
+        gas_mcf=250.0,
+        water_bbl=40.0,
     )
     return replace(base, **changes)
 
@@ -133,7 +143,8 @@ def test_well_totals_bucket_by_week_month_and_quarter(store: ProductionStore) ->
 
     months = store.well_totals(start, end, "month")
     assert [(m.bucket, m.valid_days, m.invalid_readings, m.oil_bbl) for m in months] == [
-        ("2026-09", 1, 0, 100.0), ("2026-10", 2, 1, 200.0),
+        ("2026-09", 1, 0, 100.0),
+        ("2026-10", 2, 1, 200.0),
     ]
     quarters = store.well_totals(start, end, "quarter")
     assert [(q.bucket, q.valid_days) for q in quarters] == [("2026-Q3", 1), ("2026-Q4", 2)]

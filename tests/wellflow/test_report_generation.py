@@ -37,24 +37,67 @@ def seed(ctx: JobContext) -> ProductionStore:
         day = START + dt.timedelta(days=n)
         store.record(replace(BASE, reading_date=day))
         if n != 3:
-            store.record(replace(BASE, well_id="W-2", lease_id="L-2", operator_id="OP-2", reading_date=day,
-                                 oil_bbl=10.0, gas_mcf=20.0, water_bbl=90.0))
+            store.record(
+                replace(
+                    BASE,
+                    well_id="W-2",
+                    lease_id="L-2",
+                    operator_id="OP-2",
+                    reading_date=day,
+                    oil_bbl=10.0,
+                    gas_mcf=20.0,
+                    water_bbl=90.0,
+                )
+            )
         store.record(replace(BASE, well_id="W-3", organization_id="org-b", reading_date=day))
-    store.record(replace(BASE, well_id="W-2", lease_id="L-2", operator_id="OP-2", reading_date=START,
-                         status="invalid", issues=({"code": "water_cut_high", "message": "water cut 99.0%"},)))
-    store.record(replace(BASE, well_id="W-2", lease_id="L-2", operator_id="OP-2", reading_date=START,
-                         period="month", oil_bbl=5.0, gas_mcf=6.0, water_bbl=7.0, status="invalid",
-                         issues=({"code": "negative_volume", "message": "oil volume -5 is negative"},)))
+    store.record(
+        replace(
+            BASE,
+            well_id="W-2",
+            lease_id="L-2",
+            operator_id="OP-2",
+            reading_date=START,
+            status="invalid",
+            issues=({"code": "water_cut_high", "message": "water cut 99.0%"},),
+        )
+    )
+    store.record(
+        replace(
+            BASE,
+            well_id="W-2",
+            lease_id="L-2",
+            operator_id="OP-2",
+            reading_date=START,
+            period="month",
+            oil_bbl=5.0,
+            gas_mcf=6.0,
+            water_bbl=7.0,
+            status="invalid",
+            issues=({"code": "negative_volume", "message": "oil volume -5 is negative"},),
+        )
+    )
     # A flagged (valid, with a warning) monthly filing for October overrides W-1's daily sum.
-    store.record(replace(BASE, reading_date=dt.date(2026, 10, 1), period="month", oil_bbl=3100.0,
-                         gas_mcf=9300.0, water_bbl=1500.0,
-                         issues=({"code": "oil_jump", "message": "6.0x", "severity": "warning"},)))
+    store.record(
+        replace(
+            BASE,
+            reading_date=dt.date(2026, 10, 1),
+            period="month",
+            oil_bbl=3100.0,
+            gas_mcf=9300.0,
+            water_bbl=1500.0,
+            issues=({"code": "oil_jump", "message": "6.0x", "severity": "warning"},),
+        )
+    )
     return store
 
 
 def request(**changes) -> rg.ReportPayload:
-    data = {"reportType": "production_daily", "format": "csv",
-            "dateRange": {"start": START.isoformat(), "end": END.isoformat()}, "organizationId": "org-a"}
+    data = {
+        "reportType": "production_daily",
+        "format": "csv",
+        "dateRange": {"start": START.isoformat(), "end": END.isoformat()},
+        "organizationId": "org-a",
+    }
     return rg.ReportPayload.model_validate({**data, **changes})
 
 
@@ -144,8 +187,9 @@ def test_pdf_has_pages_title_table_and_chart(ctx: JobContext) -> None:
 
     from wellqueue_tui.wellflow.reports import Scope, build_table, fetch_report_data
 
-    table = build_table("production_daily", fetch_report_data("production_daily", store, START, END, Scope()),
-                        START, END, Scope())
+    table = build_table(
+        "production_daily", fetch_report_data("production_daily", store, START, END, Scope()), START, END, Scope()
+    )
     with_chart, without_chart = pdf_writer.render(table, charts=True), pdf_writer.render(table, charts=False)
     assert with_chart.pages_count > 0 and without_chart.pages_count > 0
     # One filled rectangle per day's bar.
@@ -263,7 +307,8 @@ def test_report_ready_is_enqueued_per_recipient(ctx: JobContext, sink: Recording
 
     calls = sink.enqueued_to("email-notifications")
     assert [call.options for call in calls] == [
-        {"job_id": f"report_ready:{ctx.job_id}:0"}, {"job_id": f"report_ready:{ctx.job_id}:1"},
+        {"job_id": f"report_ready:{ctx.job_id}:0"},
+        {"job_id": f"report_ready:{ctx.job_id}:1"},
     ]
     for call, recipient in zip(calls, ["a@example.com", "b@example.com"]):
         assert call.payload["type"] == "report_ready" and call.payload["priority"] == "medium"
@@ -297,16 +342,22 @@ def test_rerun_replaces_the_same_file(ctx: JobContext) -> None:
 
 
 def test_writers_never_emit_formulas(tmp_path: Path) -> None:
-    table = ReportTable("safety_weekly", "Flags", START, END, (Column("Details"), Column("Oil", "number")),
-                        (("=HYPERLINK(\"http://x\")", 1.0), ("@SUM(A1)", -2.0)))
+    table = ReportTable(
+        "safety_weekly",
+        "Flags",
+        START,
+        END,
+        (Column("Details"), Column("Oil", "number")),
+        (('=HYPERLINK("http://x")', 1.0), ("@SUM(A1)", -2.0)),
+    )
     csv_writer.write(table, tmp_path / "t.csv")
-    assert [row[0] for row in table_rows(tmp_path / "t.csv")[1:]] == ["'=HYPERLINK(\"http://x\")", "'@SUM(A1)"]
+    assert [row[0] for row in table_rows(tmp_path / "t.csv")[1:]] == ['\'=HYPERLINK("http://x")', "'@SUM(A1)"]
     assert table_rows(tmp_path / "t.csv")[2][1] == "-2.00"
 
     xlsx_writer.write(table, tmp_path / "t.xlsx")
     sheet = openpyxl.load_workbook(tmp_path / "t.xlsx")["Report"]
     cells = [row[0] for row in sheet.iter_rows() if str(row[0].value).startswith(("=", "@"))]
-    assert [c.value for c in cells] == ["=HYPERLINK(\"http://x\")", "@SUM(A1)"]
+    assert [c.value for c in cells] == ['=HYPERLINK("http://x")', "@SUM(A1)"]
     assert all(c.data_type == "s" for c in cells)
 
 
@@ -403,9 +454,15 @@ def test_instants_on_the_same_day_in_the_wrong_order_are_refused() -> None:
 
 def test_report_id_names_the_file_the_result_and_the_notice(ctx: JobContext, sink: RecordingSink) -> None:
     seed(ctx)
-    result = rg.process(request(reportId="RPT-1758639909790-272", priority="urgent", recipients=["a@example.com"],
-                                dateRange={"start": "2026-09-28T00:00:00.000Z", "end": "2026-10-04T23:59:59.999Z"}),
-                        ctx)
+    result = rg.process(
+        request(
+            reportId="RPT-1758639909790-272",
+            priority="urgent",
+            recipients=["a@example.com"],
+            dateRange={"start": "2026-09-28T00:00:00.000Z", "end": "2026-10-04T23:59:59.999Z"},
+        ),
+        ctx,
+    )
     assert result["reportId"] == "RPT-1758639909790-272"
     assert Path(result["path"]).name == f"production_daily_{START}_{END}_RPT-1758639909790-272.csv"
     [notice] = sink.enqueued_to("email-notifications")
@@ -427,8 +484,10 @@ def test_report_priority_maps_to_a_job_priority_like_emails(priority: str, job_p
     assert rg.job_priority(request(priority=priority)) == job_priority
 
 
-@pytest.mark.parametrize(("changes", "loc"), [({"reportID": "R-1"}, "reportID"), ({"priority": "asap"}, "priority"),
-                                              ({"format": "xls"}, "format")])
+@pytest.mark.parametrize(
+    ("changes", "loc"),
+    [({"reportID": "R-1"}, "reportID"), ({"priority": "asap"}, "priority"), ({"format": "xls"}, "format")],
+)
 def test_wellflow_fields_still_refuse_typos(changes: dict, loc: str) -> None:
     with pytest.raises(ValidationError) as exc:
         request(**changes)

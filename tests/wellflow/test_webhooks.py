@@ -102,13 +102,15 @@ def mutate(rng: random.Random, headers: dict, body: bytes) -> tuple[dict, bytes]
         elif action == "append":
             data += bytes([rng.randrange(256)])
         else:
-            del data[rng.randrange(len(data)):]
+            del data[rng.randrange(len(data)) :]
         return headers, bytes(data)
     if target == "timestamp":  # still inside the tolerance, so only the signature can catch it
         headers["X-WellQueue-Timestamp"] = str(NOW + rng.choice([-1, 1]) * rng.randint(1, 290))
     elif target == "delivery":
         original = headers["X-WellQueue-Delivery"]
-        headers["X-WellQueue-Delivery"] = original + rng.choice("abcxyz019-") if rng.random() < 0.5 else original[:-1] + "z"
+        headers["X-WellQueue-Delivery"] = (
+            original + rng.choice("abcxyz019-") if rng.random() < 0.5 else original[:-1] + "z"
+        )
     else:
         signature = list(headers["X-WellQueue-Signature"])
         position = rng.randrange(3, len(signature))
@@ -286,7 +288,9 @@ class ReceiverHandler(BaseHTTPRequestHandler):
         receiver.received.append({"path": self.path, "headers": headers, "body": body, "verdict": verdict})
         if self.path == "/slow":
             time.sleep(1.5)
-        status = {"/ok": 200, "/accepted": 202, "/fail": 500, "/busy": 429, "/missing": 404, "/moved": 302}.get(self.path, 200)
+        status = {"/ok": 200, "/accepted": 202, "/fail": 500, "/busy": 429, "/missing": 404, "/moved": 302}.get(
+            self.path, 200
+        )
         if verdict != "verified":
             status = 401
         self.send_response(status)
@@ -326,7 +330,9 @@ def test_successful_delivery_is_signed_and_verified(tmp_path: Path, receiver: Re
     assert abs(int(headers["x-wellqueue-timestamp"]) - time.time()) < 5
     assert headers["x-wellqueue-signature"].startswith("v1=")
     assert json.loads(request["body"]) == {
-        "id": "job-77", "event": "well.validated", "organizationId": "permian-ops",
+        "id": "job-77",
+        "event": "well.validated",
+        "organizationId": "permian-ops",
         "data": {"wellId": "WELL-TX-0001", "oil": 412.5},
     }
     assert ctx._sink.progress_calls == [100]
@@ -481,7 +487,8 @@ def test_one_private_address_among_public_ones_is_enough_to_refuse(
 ) -> None:
     answers = [("93.184.215.14", 443), ("10.1.2.3", 443)]
     monkeypatch.setattr(
-        webhooks.socket, "getaddrinfo",
+        webhooks.socket,
+        "getaddrinfo",
         lambda *a, **k: [(socket.AF_INET, socket.SOCK_STREAM, 6, "", address) for address in answers],
     )
     with pytest.raises(PermanentJobError, match=r"10.1.2.3, a private address"):
@@ -501,9 +508,12 @@ def test_http_is_refused_unless_private_targets_are_allowed(
 
 def test_public_https_targets_pass_the_guard(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setattr(
-        webhooks.socket, "getaddrinfo",
-        lambda *a, **k: [(socket.AF_INET6, socket.SOCK_STREAM, 6, "", ("2606:4700::6810:84e5", 443, 0, 0)),
-                         (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.215.14", 443))],
+        webhooks.socket,
+        "getaddrinfo",
+        lambda *a, **k: [
+            (socket.AF_INET6, socket.SOCK_STREAM, 6, "", ("2606:4700::6810:84e5", 443, 0, 0)),
+            (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.215.14", 443)),
+        ],
     )
     settings = Settings(data_dir=tmp_path, webhook_allowed_networks=[])
     destination = webhooks.resolve_destination("https://hooks.example.com/path?token=abc", settings)
@@ -520,8 +530,10 @@ def fake_dns(monkeypatch: pytest.MonkeyPatch, answers: dict[str, list[str]]) -> 
 
     def getaddrinfo(host, port, *args, **kwargs):
         lookups.append(host)
-        return [(socket.AF_INET6 if ":" in address else socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))
-                for address in answers[host]]
+        return [
+            (socket.AF_INET6 if ":" in address else socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))
+            for address in answers[host]
+        ]
 
     monkeypatch.setattr(webhooks.socket, "getaddrinfo", getaddrinfo)
     return lookups
@@ -574,9 +586,12 @@ def test_a_rebinding_name_is_judged_on_what_it_resolves_to(
 def test_the_allow_list_opens_only_what_it_names(tmp_path: Path, no_connections: None) -> None:
     settings = Settings(data_dir=tmp_path, webhook_allowed_networks=["127.0.0.1/32"])
     assert webhooks.resolve_destination("http://127.0.0.1:8080/hook", settings).addresses == ("127.0.0.1",)
-    for url, reason in [("https://[::1]:6379/x", "a loopback address"), ("https://127.0.0.2/x", "a loopback address"),
-                        ("https://10.0.0.1/x", "a private address"),
-                        ("https://169.254.169.254/x", "a cloud metadata address")]:
+    for url, reason in [
+        ("https://[::1]:6379/x", "a loopback address"),
+        ("https://127.0.0.2/x", "a loopback address"),
+        ("https://10.0.0.1/x", "a private address"),
+        ("https://169.254.169.254/x", "a cloud metadata address"),
+    ]:
         with pytest.raises(PermanentJobError, match=re.escape(reason)):
             webhooks.resolve_destination(url, settings)
 
@@ -584,13 +599,22 @@ def test_the_allow_list_opens_only_what_it_names(tmp_path: Path, no_connections:
 def test_a_named_host_opens_its_private_addresses_but_never_metadata(
     tmp_path: Path, no_connections: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    fake_dns(monkeypatch, {"hooks.internal": ["10.1.2.3", "fd12::3"], "meta.internal": ["169.254.169.254"],
-                           "other.internal": ["10.1.2.3"]})
-    settings = Settings(data_dir=tmp_path, webhook_allowed_networks=["hooks.internal", "meta.internal",
-                                                                     "169.254.0.0/16"])
+    fake_dns(
+        monkeypatch,
+        {
+            "hooks.internal": ["10.1.2.3", "fd12::3"],
+            "meta.internal": ["169.254.169.254"],
+            "other.internal": ["10.1.2.3"],
+        },
+    )
+    settings = Settings(
+        data_dir=tmp_path, webhook_allowed_networks=["hooks.internal", "meta.internal", "169.254.0.0/16"]
+    )
     destination = webhooks.resolve_destination("http://HOOKS.internal:8080/x", settings)
     assert destination.addresses == ("10.1.2.3", "fd12::3")
-    with pytest.raises(PermanentJobError, match=r"a cloud metadata address.*only an entry naming 169.254.169.254 itself"):
+    with pytest.raises(
+        PermanentJobError, match=r"a cloud metadata address.*only an entry naming 169.254.169.254 itself"
+    ):
         webhooks.resolve_destination("https://meta.internal/x", settings)
     with pytest.raises(PermanentJobError, match=r"other.internal resolves to 10.1.2.3, a private address"):
         webhooks.resolve_destination("https://other.internal/x", settings)

@@ -58,8 +58,9 @@ def cli_session(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, redis_url: str)
     monkeypatch.setenv("WELLQUEUE_DATA_DIR", str(tmp_path / "cli"))
     monkeypatch.setenv("WELLQUEUE_JWT_SECRET", SECRET)
     key = load_signing_key(load_settings())
-    monkeypatch.setenv("WELLQUEUE_TOKEN", issue_token(key, sub="cli-operator", role=Role.OPERATOR, org=None,
-                                                      ttl=timedelta(minutes=5)))
+    monkeypatch.setenv(
+        "WELLQUEUE_TOKEN", issue_token(key, sub="cli-operator", role=Role.OPERATOR, org=None, ttl=timedelta(minutes=5))
+    )
 
 
 def enqueue_with_python(queue: str, broker) -> str:
@@ -197,12 +198,15 @@ def test_demo_jobs_run_and_only_the_deliberate_ones_fail(wellflow) -> None:
     """`wellqueue demo`'s 39 jobs on a fresh store, delays dropped so the test need not wait for them."""
     broker, registry = wellflow
     jobs = demo_jobs(random.Random(7))
-    ids = {enqueue(job.queue, job.payload, broker=broker, **{k: v for k, v in job.options.items() if k != "delay_ms"}):
-           job for job in jobs}
+    ids = {
+        enqueue(job.queue, job.payload, broker=broker, **{k: v for k, v in job.options.items() if k != "delay_ms"}): job
+        for job in jobs
+    }
     states = {job_id: finished(registry, job_id) for job_id in ids}
     failed = {job_id for job_id, state in states.items() if state == "failed"}
     assert failed == {job_id for job_id, job in ids.items() if job.fails_on_purpose}, [
-        (ids[j].note, registry.get_job(j).summary.error) for j in failed ^ {j for j in ids if ids[j].fails_on_purpose}]
+        (ids[j].note, registry.get_job(j).summary.error) for j in failed ^ {j for j in ids if ids[j].fails_on_purpose}
+    ]
     for queue in WELLFLOW_QUEUES:
         assert any(states[j] == "completed" for j, job in ids.items() if job.queue == queue), queue
     for job_id in failed:  # each deliberate failure names its domain reason and raised its alert

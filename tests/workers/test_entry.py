@@ -95,8 +95,9 @@ def enqueue_webhook(redis_url: str, settings: Settings, url: str) -> str:
     """Submit a real `webhooks` job through `jobs.enqueue`; returns its id."""
     broker = build_broker(redis_url, settings=settings)
     try:
-        return jobs.enqueue("webhooks", {"url": url, "event": "well.validated", "data": {"well": "42-329-00001"}},
-                            broker=broker)
+        return jobs.enqueue(
+            "webhooks", {"url": url, "event": "well.validated", "data": {"well": "42-329-00001"}}, broker=broker
+        )
     finally:
         broker.close()
 
@@ -130,8 +131,9 @@ def child_env(redis_url: str | None) -> dict[str, str]:
 
 
 def start_worker(redis_url: str, *extra: str, worker_id: str = "test:1:g:0") -> subprocess.Popen[str]:
-    argv = entry_argv("--queues", TEST_QUEUE, "--threads", "1", "--worker-id", worker_id, "--broker", TEST_BROKER,
-                      *extra)
+    argv = entry_argv(
+        "--queues", TEST_QUEUE, "--threads", "1", "--worker-id", worker_id, "--broker", TEST_BROKER, *extra
+    )
     return subprocess.Popen(argv, env=child_env(redis_url), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
@@ -215,10 +217,14 @@ def test_sigterm_lets_the_running_job_finish_then_exits_0(redis_url, redis_clien
 def test_sigterm_drains_a_real_job_of_the_wellqueue_broker(redis_url, redis_client):
     """The default broker (jobs.broker.build_broker): the job finishes and the registry records it completed."""
     receiver = SlowReceiver(1.0)
-    env = {**child_env(redis_url), "WELLQUEUE_WEBHOOK_SECRET": WEBHOOK_SETTINGS["webhook_secret"],
-           "WELLQUEUE_WEBHOOK_ALLOWED_NETWORKS": '["127.0.0.1/32"]'}
-    argv = entry_argv("--queues", "webhooks", "--threads", "2", "--worker-id", "host:1:webhooks:0",
-                      "--grace-ms", "10000")
+    env = {
+        **child_env(redis_url),
+        "WELLQUEUE_WEBHOOK_SECRET": WEBHOOK_SETTINGS["webhook_secret"],
+        "WELLQUEUE_WEBHOOK_ALLOWED_NETWORKS": '["127.0.0.1/32"]',
+    }
+    argv = entry_argv(
+        "--queues", "webhooks", "--threads", "2", "--worker-id", "host:1:webhooks:0", "--grace-ms", "10000"
+    )
     worker = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         job_id = enqueue_webhook(redis_url, Settings(**WEBHOOK_SETTINGS), receiver.url)
@@ -265,8 +271,9 @@ def test_grace_time_running_out_exits_1(redis_url, redis_client):
 def test_sigint_is_ignored(redis_url):
     worker = start_worker(redis_url)
     try:
-        wait_for(lambda: worker.stdout.readline().find("Worker ready") >= 0, PATIENCE_S, "the worker to boot",
-                 interval=0)
+        wait_for(
+            lambda: worker.stdout.readline().find("Worker ready") >= 0, PATIENCE_S, "the worker to boot", interval=0
+        )
         worker.send_signal(signal.SIGINT)
         time.sleep(0.5)
         assert worker.poll() is None
@@ -282,8 +289,9 @@ def test_a_stop_signal_held_while_it_boots_is_taken_once_it_can_drain(redis_url)
     and the worker exits 0 without starting to consume, instead of dying of the signal."""
     argv = entry_argv("--queues", TEST_QUEUE, "--threads", "1", "--worker-id", "w", "--broker", TEST_BROKER)
     with hold_stop_signals():
-        worker = subprocess.Popen(argv, env=child_env(redis_url), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                  text=True)
+        worker = subprocess.Popen(
+            argv, env=child_env(redis_url), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
     try:
         worker.send_signal(signal.SIGTERM)
         output, _ = worker.communicate(timeout=PATIENCE_S)
@@ -315,8 +323,9 @@ def test_worker_exits_when_its_parent_dies(redis_url, redis_client):
         "time.sleep(60)\n"
     )
     argv = entry_argv("--queues", TEST_QUEUE, "--threads", "1", "--worker-id", "orphan", "--broker", TEST_BROKER)
-    parent = subprocess.Popen([sys.executable, "-c", spawn_child, *argv], env=child_env(redis_url),
-                              stdout=subprocess.PIPE, text=True)
+    parent = subprocess.Popen(
+        [sys.executable, "-c", spawn_child, *argv], env=child_env(redis_url), stdout=subprocess.PIPE, text=True
+    )
     child_pid = int(parent.stdout.readline())
     try:
         wait_for(lambda: redis_client.zcard("wqtest:__heartbeats__"), PATIENCE_S, "the worker to boot")

@@ -77,8 +77,7 @@ def test_a_stop_asked_for_while_redis_is_checked_starts_nothing_and_exits_0(redi
         "sys.exit(headless.run_workers_only(load_settings(), log_format='json', with_scheduler=False))\n"
     )
     env = {**os.environ, "PYTHONPATH": str(ROOT), "REDIS_URL": redis_url, "WELLQUEUE_DATA_DIR": str(tmp_path)}
-    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
-                            timeout=PATIENCE_S)
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=PATIENCE_S)
     assert result.returncode == 0, result.stderr[-3000:]
     messages = [line["msg"] for line in json_lines(result.stderr)]
     assert any("SIGTERM received" in m for m in messages)
@@ -131,8 +130,13 @@ def test_log_format_is_applied(tmp_path, log_format):
         "from wellqueue_tui.workers.headless import run_workers_only\n"
         f"sys.exit(run_workers_only(Settings(redis_url={url!r}), log_format={log_format!r}))\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], env={**os.environ, "PYTHONPATH": str(ROOT)},
-                            capture_output=True, text=True, timeout=PATIENCE_S)
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=PATIENCE_S,
+    )
     assert result.returncode == 3
     line = result.stderr.strip().splitlines()[-1]
     if log_format == "json":
@@ -144,26 +148,40 @@ def test_log_format_is_applied(tmp_path, log_format):
 def test_the_wellqueue_command_processes_demo_jobs_and_exits_0_on_sigterm(redis_url, redis_client, tmp_path):
     """The console script as a server runs it: `wellqueue demo`, then `wellqueue --workers-only`."""
     wellqueue = Path(sys.executable).with_name("wellqueue")
-    env = {**os.environ, "REDIS_URL": redis_url, "WELLQUEUE_DATA_DIR": str(tmp_path),
-           "WELLQUEUE_JWT_SECRET": "d" * 40, "WELLQUEUE_GRACE_SECONDS": "10"}
+    env = {
+        **os.environ,
+        "REDIS_URL": redis_url,
+        "WELLQUEUE_DATA_DIR": str(tmp_path),
+        "WELLQUEUE_JWT_SECRET": "d" * 40,
+        "WELLQUEUE_GRACE_SECONDS": "10",
+    }
     from wellqueue_tui.auth.identity import Role
     from wellqueue_tui.auth.secrets import load_signing_key
     from wellqueue_tui.auth.tokens import issue_token
 
-    env["WELLQUEUE_TOKEN"] = issue_token(load_signing_key(Settings(data_dir=tmp_path, jwt_secret="d" * 40)),
-                                         sub="ci", role=Role.ADMIN)
-    demo = subprocess.run([str(wellqueue), "demo", "--count", "40"], env=env, capture_output=True, text=True,
-                          timeout=PATIENCE_S)
+    env["WELLQUEUE_TOKEN"] = issue_token(
+        load_signing_key(Settings(data_dir=tmp_path, jwt_secret="d" * 40)), sub="ci", role=Role.ADMIN
+    )
+    demo = subprocess.run(
+        [str(wellqueue), "demo", "--count", "40"], env=env, capture_output=True, text=True, timeout=PATIENCE_S
+    )
     assert demo.returncode == 0 and "enqueued 40 demo jobs" in demo.stdout, demo.stderr
 
     def ready_jobs() -> int:
-        return sum(redis_client.zcard(f"wq:q:{queue}:{state}") for queue in
-                   ("data-validation", "report-generation", "email-notifications", "webhooks")
-                   for state in ("waiting", "prioritized", "active"))
+        return sum(
+            redis_client.zcard(f"wq:q:{queue}:{state}")
+            for queue in ("data-validation", "report-generation", "email-notifications", "webhooks")
+            for state in ("waiting", "prioritized", "active")
+        )
 
     assert ready_jobs() > 0
-    process = subprocess.Popen([str(wellqueue), "--workers-only", "--log-format", "json"], env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [str(wellqueue), "--workers-only", "--log-format", "json"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         wait_for(lambda: ready_jobs() == 0, 5 * PATIENCE_S, "every ready demo job to be taken and finished")
         process.send_signal(signal.SIGTERM)
@@ -171,7 +189,9 @@ def test_the_wellqueue_command_processes_demo_jobs_and_exits_0_on_sigterm(redis_
     finally:
         process.kill()
     assert process.returncode == 0, err[-3000:]
-    completed = sum(redis_client.zcard(f"wq:q:{queue}:completed") for queue in
-                    ("data-validation", "report-generation", "email-notifications"))
+    completed = sum(
+        redis_client.zcard(f"wq:q:{queue}:completed")
+        for queue in ("data-validation", "report-generation", "email-notifications")
+    )
     assert completed > 0
     assert any((tmp_path / "outbox").glob("*.eml"))  # e-mail without SMTP lands in the outbox

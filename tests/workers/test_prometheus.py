@@ -39,9 +39,21 @@ def seed(client: redis.Redis) -> None:
     client.hset(f"wq:stats:webhooks:{now_minute - 120}", mapping={"completed": 10, "duration_ms_sum": 99_000})
     client.hset(f"wq:stats:webhooks:{now_minute - 49 * 60}", mapping={"completed": 1000})  # beyond 48 h
     records = [
-        WorkerRecord(id=f"rig-1:10:webhooks:{i}", supervisor="rig-1:10", host="rig-1", group="webhooks",
-                     queues=("webhooks",), threads=5, state=state, pid=100 + i, started=1.0, restarts=0,
-                     last_exit_code=None, rss_bytes=None, active=0)
+        WorkerRecord(
+            id=f"rig-1:10:webhooks:{i}",
+            supervisor="rig-1:10",
+            host="rig-1",
+            group="webhooks",
+            queues=("webhooks",),
+            threads=5,
+            state=state,
+            pid=100 + i,
+            started=1.0,
+            restarts=0,
+            last_exit_code=None,
+            rss_bytes=None,
+            active=0,
+        )
         for i, state in enumerate([WorkerState.RUNNING, WorkerState.RUNNING, WorkerState.CRASH_LOOP])
     ]
     worker_records.WorkerRecords(client, KEYS).publish(records)
@@ -58,9 +70,16 @@ def test_metrics_endpoint_serves_the_expected_metrics(redis_url, redis_client):
         server.close()
         client.close()
 
-    for name in ("wellqueue_up", "wellqueue_queue_jobs", "wellqueue_queue_paused", "wellqueue_jobs_completed_last_48h",
-                 "wellqueue_jobs_failed_last_48h", "wellqueue_job_duration_seconds", "wellqueue_worker_processes",
-                 "wellqueue_worker_processes_up"):
+    for name in (
+        "wellqueue_up",
+        "wellqueue_queue_jobs",
+        "wellqueue_queue_paused",
+        "wellqueue_jobs_completed_last_48h",
+        "wellqueue_jobs_failed_last_48h",
+        "wellqueue_job_duration_seconds",
+        "wellqueue_worker_processes",
+        "wellqueue_worker_processes_up",
+    ):
         assert f"# TYPE {name} " in text
     assert samples["wellqueue_up"][()] == 1
     assert samples["wellqueue_queue_consumers"][(("queue", "webhooks"),)] == 2  # the running two; from health.metrics

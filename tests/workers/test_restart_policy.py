@@ -5,8 +5,9 @@ from __future__ import annotations
 from wellqueue_tui.workers.restart_policy import RestartHistory, RestartPolicy
 from wellqueue_tui.workers.worker_records import WorkerState
 
-POLICY = RestartPolicy(initial_backoff_s=1, max_backoff_s=8, healthy_after_s=60, crash_loop_restarts=5,
-                       crash_loop_window_s=120)
+POLICY = RestartPolicy(
+    initial_backoff_s=1, max_backoff_s=8, healthy_after_s=60, crash_loop_restarts=5, crash_loop_window_s=120
+)
 
 
 def test_the_backoff_doubles_up_to_the_maximum():

@@ -33,8 +33,15 @@ def utc(*parts: int) -> datetime:
 
 
 def every_second(name: str = "tick", **fields) -> Schedule:
-    return Schedule.build(name=name, cron="* * * * *", second="*", timezone="UTC", queue="webhooks",
-                          payload={"at": "{{fire_time}}"}, **fields)
+    return Schedule.build(
+        name=name,
+        cron="* * * * *",
+        second="*",
+        timezone="UTC",
+        queue="webhooks",
+        payload={"at": "{{fire_time}}"},
+        **fields,
+    )
 
 
 class IdempotentEnqueue:
@@ -133,8 +140,13 @@ def test_resume_point_across_the_spring_forward_change() -> None:
 def test_fire_renders_the_payload_enqueues_with_the_fire_id_and_records_it(fake, schedulers) -> None:
     enqueue = IdempotentEnqueue(fake)
     scheduler = schedulers(fake, enqueue)
-    nightly = Schedule.build(name="nightly", cron="0 2 * * *", timezone="America/Chicago", queue="data-validation",
-                             payload={"validationType": "daily_sweep", "date": "{{yesterday}}"})
+    nightly = Schedule.build(
+        name="nightly",
+        cron="0 2 * * *",
+        timezone="America/Chicago",
+        queue="data-validation",
+        payload={"validationType": "daily_sweep", "date": "{{yesterday}}"},
+    )
     at = utc(2026, 3, 8, 8, 0)  # 03:00 CDT on spring-forward day
     assert scheduler.fire(nightly, at) == "cron:nightly:2026-03-08T03:00"
     payload = {"validationType": "daily_sweep", "date": "2026-03-07"}
@@ -231,6 +243,7 @@ def test_only_the_leader_runs_the_leader_tick(fake, schedulers) -> None:
     def counter(who: str) -> Callable[[], None]:
         def tick() -> None:
             ticks[who] += 1
+
         return tick
 
     fast = settings(reaper_interval_s=0.2)
@@ -287,7 +300,9 @@ def test_two_schedulers_fire_each_occurrence_exactly_once(redis_client, real_cli
     ids = [job_id for _, job_id, _ in calls]
     assert len(ids) >= 2
     assert len(set(ids)) == len(ids)  # nobody even tried an occurrence twice
-    assert sorted(IdempotentEnqueue(redis_client).created()) == sorted(ids)  # each fire created once (threads interleave)
+    assert sorted(IdempotentEnqueue(redis_client).created()) == sorted(
+        ids
+    )  # each fire created once (threads interleave)
     assert len({tag for tag, _, _ in calls}) == 1  # only the leader fired
     fire_times = [datetime.fromisoformat(payload["at"]) for _, _, payload in calls]
     assert all(later - earlier == timedelta(seconds=1) for earlier, later in itertools.pairwise(fire_times))
@@ -308,12 +323,16 @@ def test_failover_to_the_other_scheduler_fires_each_occurrence_once(redis_client
     first.stop(release=False)  # the leader dies without releasing its lease
     took = wait_for(lambda: second.is_running_schedules, PATIENCE_S)
     lease = second.lease
-    print(f"scheduler takeover after {took:.2f} s (lease ttl {lease.ttl_ms} ms, renew every {lease.renew_interval_ms} ms)")
+    print(
+        f"scheduler takeover after {took:.2f} s (lease ttl {lease.ttl_ms} ms, renew every {lease.renew_interval_ms} ms)"
+    )
     wait_for(lambda: sum(tag == "second" for tag, _, _ in calls) >= 2, PATIENCE_S)
 
     ids = [job_id for _, job_id, _ in calls]
     assert len(set(ids)) == len(ids)
-    assert sorted(IdempotentEnqueue(redis_client).created()) == sorted(ids)  # each fire created once (threads interleave)
+    assert sorted(IdempotentEnqueue(redis_client).created()) == sorted(
+        ids
+    )  # each fire created once (threads interleave)
     tags = [tag for tag, _, _ in calls]
     handed_over_at = tags.index("second")
     assert handed_over_at >= 1 and set(tags[:handed_over_at]) == {"first"} and set(tags[handed_over_at:]) == {"second"}

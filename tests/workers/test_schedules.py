@@ -134,9 +134,13 @@ def test_bad_cron_expressions_name_the_field(expression: str, message: str) -> N
 
 def test_steps_wider_than_their_range_fire_on_the_first_value() -> None:
     assert [run.strftime("%H:%M") for run in fires(schedule(cron="30/45 * * * *"), chicago(2026, 6, 1, 10, 31), 2)] == [
-        "11:30", "12:30"]
+        "11:30",
+        "12:30",
+    ]
     assert [run.strftime("%d %H:%M") for run in fires(schedule(cron="0 20/6 * * *"), chicago(2026, 6, 1), 2)] == [
-        "01 20:00", "02 20:00"]
+        "01 20:00",
+        "02 20:00",
+    ]
 
 
 def test_cron_errors_show_control_characters_escaped() -> None:
@@ -185,25 +189,17 @@ DEFAULTS = {sched.name: sched for sched in default_schedules()}
     ("name", "start", "expected_utc"),
     [
         # daily 02:00: 02:00 does not exist on 2026-03-08, so it fires once at 03:00 CDT = 08:00 UTC
-        ("production-data-validation", chicago(2026, 3, 7, 12, 0),
-         [utc(2026, 3, 8, 8, 0), utc(2026, 3, 9, 7, 0)]),
+        ("production-data-validation", chicago(2026, 3, 7, 12, 0), [utc(2026, 3, 8, 8, 0), utc(2026, 3, 9, 7, 0)]),
         # ... and on fall-back day 02:00 CST happens once (after the repeated 01:00 hour): 08:00 UTC
-        ("production-data-validation", chicago(2026, 10, 31, 12, 0),
-         [utc(2026, 11, 1, 8, 0), utc(2026, 11, 2, 8, 0)]),
-        ("permit-expiration-check", chicago(2026, 3, 7, 0, 0),
-         [utc(2026, 3, 7, 15, 0), utc(2026, 3, 8, 14, 0)]),
-        ("permit-expiration-check", chicago(2026, 10, 31, 0, 0),
-         [utc(2026, 10, 31, 14, 0), utc(2026, 11, 1, 15, 0)]),
+        ("production-data-validation", chicago(2026, 10, 31, 12, 0), [utc(2026, 11, 1, 8, 0), utc(2026, 11, 2, 8, 0)]),
+        ("permit-expiration-check", chicago(2026, 3, 7, 0, 0), [utc(2026, 3, 7, 15, 0), utc(2026, 3, 8, 14, 0)]),
+        ("permit-expiration-check", chicago(2026, 10, 31, 0, 0), [utc(2026, 10, 31, 14, 0), utc(2026, 11, 1, 15, 0)]),
         # Sunday 06:00: both switch days are Sundays
-        ("compliance-report", chicago(2026, 3, 1, 0, 0),
-         [utc(2026, 3, 1, 12, 0), utc(2026, 3, 8, 11, 0)]),
-        ("compliance-report", chicago(2026, 10, 25, 0, 0),
-         [utc(2026, 10, 25, 11, 0), utc(2026, 11, 1, 12, 0)]),
+        ("compliance-report", chicago(2026, 3, 1, 0, 0), [utc(2026, 3, 1, 12, 0), utc(2026, 3, 8, 11, 0)]),
+        ("compliance-report", chicago(2026, 10, 25, 0, 0), [utc(2026, 10, 25, 11, 0), utc(2026, 11, 1, 12, 0)]),
         # monthly, the 1st at 08:00
-        ("production-summary-report", chicago(2026, 2, 15, 0, 0),
-         [utc(2026, 3, 1, 14, 0), utc(2026, 4, 1, 13, 0)]),
-        ("production-summary-report", chicago(2026, 9, 15, 0, 0),
-         [utc(2026, 10, 1, 13, 0), utc(2026, 11, 1, 14, 0)]),
+        ("production-summary-report", chicago(2026, 2, 15, 0, 0), [utc(2026, 3, 1, 14, 0), utc(2026, 4, 1, 13, 0)]),
+        ("production-summary-report", chicago(2026, 9, 15, 0, 0), [utc(2026, 10, 1, 13, 0), utc(2026, 11, 1, 14, 0)]),
     ],
 )
 def test_default_schedules_across_dst(name: str, start: datetime, expected_utc: list[datetime]) -> None:
@@ -248,11 +244,17 @@ def test_a_job_in_the_skipped_hour_runs_once_at_the_shifted_time() -> None:
     # Several matches in the skipped hour still make one run, at the first one's shifted time.
     quarterly = schedule(cron="*/15 2 * * *")
     assert fires(quarterly, chicago(2026, 3, 7, 12, 0), 3) == [
-        chicago(2026, 3, 8, 3, 0), chicago(2026, 3, 9, 2, 0), chicago(2026, 3, 9, 2, 15)]
+        chicago(2026, 3, 8, 3, 0),
+        chicago(2026, 3, 9, 2, 0),
+        chicago(2026, 3, 9, 2, 15),
+    ]
     # A schedule that runs every hour loses nothing real: 01:45 CST, then 03:00 CDT onwards.
     every_quarter = schedule(cron="*/15 * * * *")
     assert [run.strftime("%H:%M %Z") for run in fires(every_quarter, chicago(2026, 3, 8, 1, 40), 3)] == [
-        "01:45 CST", "03:00 CDT", "03:15 CDT"]
+        "01:45 CST",
+        "03:00 CDT",
+        "03:15 CDT",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -272,6 +274,7 @@ def test_no_run_is_skipped_after_the_spring_forward_change(cron: str, start: dat
 # A brute-force reference for DST weeks: every UTC minute whose local wall time matches fires, and each
 # spring-forward gap owes one run: its first matching wall minute, read with the offset before the change.
 
+
 def _cron_values(text: str, low: int, high: int) -> set[int]:
     """Numeric crontab lists of `*`, `n`, `a-b`, each with an optional `/step` (enough for the schedules below)."""
     values: set[int] = set()
@@ -284,8 +287,12 @@ def _cron_values(text: str, low: int, high: int) -> set[int]:
 
 def _wall_matcher(expression: str):
     minute, hour, dom, month, dow = {"@monthly": "0 0 1 * *"}.get(expression, expression).split()
-    minutes, hours, days, months = (_cron_values(minute, 0, 59), _cron_values(hour, 0, 23),
-                                    _cron_values(dom, 1, 31), _cron_values(month, 1, 12))
+    minutes, hours, days, months = (
+        _cron_values(minute, 0, 59),
+        _cron_values(hour, 0, 23),
+        _cron_values(dom, 1, 31),
+        _cron_values(month, 1, 12),
+    )
     weekdays = {day % 7 for day in _cron_values(dow, 0, 7)}
     either = not dom.startswith("*") and not dow.startswith("*")
 
@@ -299,8 +306,16 @@ def _wall_matcher(expression: str):
 
 
 # America/Chicago changes: second Sunday of March 02:00 CST (08:00 UTC), first Sunday of November 02:00 CDT (07:00 UTC).
-CHICAGO_CHANGES = [utc(2024, 3, 10, 8), utc(2024, 11, 3, 7), utc(2025, 3, 9, 8), utc(2025, 11, 2, 7),
-                   utc(2026, 3, 8, 8), utc(2026, 11, 1, 7), utc(2027, 3, 14, 8), utc(2027, 11, 7, 7)]
+CHICAGO_CHANGES = [
+    utc(2024, 3, 10, 8),
+    utc(2024, 11, 3, 7),
+    utc(2025, 3, 9, 8),
+    utc(2025, 11, 2, 7),
+    utc(2026, 3, 8, 8),
+    utc(2026, 11, 1, 7),
+    utc(2027, 3, 14, 8),
+    utc(2027, 11, 7, 7),
+]
 REFERENCE_SPAN = (timedelta(days=3), timedelta(days=4))  # the DST week around each change
 
 
@@ -312,8 +327,11 @@ def _week_minutes(change: datetime) -> tuple[list[tuple[datetime, datetime]], li
     real = [(instant, instant.astimezone(CHICAGO).replace(tzinfo=None)) for instant in instants]
     first_wall, last_wall = real[0][1], real[-1][1]
     walls = [first_wall + timedelta(minutes=n) for n in range(int((last_wall - first_wall) / timedelta(minutes=1)))]
-    missing = [wall for wall in walls
-               if wall.replace(tzinfo=CHICAGO).astimezone(UTC).astimezone(CHICAGO).replace(tzinfo=None) != wall]
+    missing = [
+        wall
+        for wall in walls
+        if wall.replace(tzinfo=CHICAGO).astimezone(UTC).astimezone(CHICAGO).replace(tzinfo=None) != wall
+    ]
     return real, missing
 
 
@@ -332,9 +350,16 @@ def test_the_reference_sees_the_gap_and_the_repeat() -> None:
     assert _offset_hours(CHICAGO_CHANGES[1] - timedelta(seconds=1)) == -5 and _offset_hours(CHICAGO_CHANGES[1]) == -6
     assert len(_week_minutes(CHICAGO_CHANGES[0])[1]) == 60 and not _week_minutes(CHICAGO_CHANGES[1])[1]
     assert reference_fires("30 2 * * *", CHICAGO_CHANGES[0])[:4] == [
-        utc(2024, 3, 7, 8, 30), utc(2024, 3, 8, 8, 30), utc(2024, 3, 9, 8, 30), utc(2024, 3, 10, 8, 30)]
+        utc(2024, 3, 7, 8, 30),
+        utc(2024, 3, 8, 8, 30),
+        utc(2024, 3, 9, 8, 30),
+        utc(2024, 3, 10, 8, 30),
+    ]
     assert reference_fires("30 1 * * *", CHICAGO_CHANGES[1])[1:4] == [
-        utc(2024, 11, 2, 6, 30), utc(2024, 11, 3, 6, 30), utc(2024, 11, 3, 7, 30)]
+        utc(2024, 11, 2, 6, 30),
+        utc(2024, 11, 3, 6, 30),
+        utc(2024, 11, 3, 7, 30),
+    ]
 
 
 def _offset_hours(instant: datetime) -> float:
@@ -343,8 +368,16 @@ def _offset_hours(instant: datetime) -> float:
 
 @pytest.mark.parametrize(
     "cron",
-    [*(sched.cron for sched in default_schedules()),
-     "0 0 * * *", "30 1 * * *", "*/15 * * * *", "@monthly", "15 0 * * 1-5", "30 2 * * *", "0 8 13 * 5"],
+    [
+        *(sched.cron for sched in default_schedules()),
+        "0 0 * * *",
+        "30 1 * * *",
+        "*/15 * * * *",
+        "@monthly",
+        "15 0 * * 1-5",
+        "30 2 * * *",
+        "0 8 13 * 5",
+    ],
 )
 def test_dst_weeks_2024_to_2027_match_the_minute_by_minute_reference(cron: str) -> None:
     sched = schedule(cron=cron)
@@ -586,8 +619,11 @@ def test_updating_an_unreadable_entry_is_a_schedule_error(store: ScheduleStore, 
     fake_redis.hset(KEYS.schedules, "broken", b"[" * 100_000)
     with pytest.raises(ScheduleError, match=r"'broken' is stored in an unreadable form .*; remove it"):
         store.update("broken", enabled=False)
-    fake_redis.hset(KEYS.schedules, "odd", json.dumps({"name": "odd", "cron": "* * * * *", "queue": "webhooks",
-                                                     "\x1b]0;title\x07": 1}))
+    fake_redis.hset(
+        KEYS.schedules,
+        "odd",
+        json.dumps({"name": "odd", "cron": "* * * * *", "queue": "webhooks", "\x1b]0;title\x07": 1}),
+    )
     with pytest.raises(ScheduleError) as caught:
         store.get("odd")
     assert "\x1b" not in str(caught.value) and "\\x1b]0;title\\x07: Extra inputs are not permitted" in str(caught.value)
@@ -673,8 +709,27 @@ def run_cli(argv: list[str], client, enqueue=None) -> int:
 def test_cli_add_list_pause_resume_remove(fake_redis, capsys, tmp_path) -> None:
     payload_file = tmp_path / "payload.json"
     payload_file.write_text(json.dumps({"url": "https://example.com/hook", "event": "tick", "data": {}}))
-    assert run_cli(["schedules", "add", "ping", "--cron", "*/15 * * * *", "--queue", "webhooks",
-                    "--data", f"@{payload_file}", "--tz", "UTC", "--description", "ping"], fake_redis) == 0
+    assert (
+        run_cli(
+            [
+                "schedules",
+                "add",
+                "ping",
+                "--cron",
+                "*/15 * * * *",
+                "--queue",
+                "webhooks",
+                "--data",
+                f"@{payload_file}",
+                "--tz",
+                "UTC",
+                "--description",
+                "ping",
+            ],
+            fake_redis,
+        )
+        == 0
+    )
     assert "added schedule ping; next run" in capsys.readouterr().out
 
     assert run_cli(["schedules"], fake_redis) == 0
@@ -685,7 +740,7 @@ def test_cli_add_list_pause_resume_remove(fake_redis, capsys, tmp_path) -> None:
     assert run_cli(["schedules", "pause", "ping"], fake_redis) == 0
     assert run_cli(["schedules", "list", "--json"], fake_redis) == 0
     output = capsys.readouterr().out
-    (row,) = json.loads(output[output.index("["):])
+    (row,) = json.loads(output[output.index("[") :])
     assert (row["name"], row["enabled"], row["next_run"]) == ("ping", False, None)
 
     assert run_cli(["schedules", "resume", "ping"], fake_redis) == 0
@@ -730,8 +785,23 @@ def test_cli_add_refuses_a_payload_the_queue_model_rejects(fake_redis, capsys) -
         all_kinds()
     except ImportError as exc:
         pytest.skip(f"job kinds not importable yet: {exc}")
-    assert run_cli(["schedules", "add", "x", "--cron", "0 2 * * *", "--queue", "report-generation",
-                    "--data", '{"reportType": 5}'], fake_redis) == 2
+    assert (
+        run_cli(
+            [
+                "schedules",
+                "add",
+                "x",
+                "--cron",
+                "0 2 * * *",
+                "--queue",
+                "report-generation",
+                "--data",
+                '{"reportType": 5}',
+            ],
+            fake_redis,
+        )
+        == 2
+    )
     assert "payload for queue 'report-generation' is not valid" in capsys.readouterr().err
     assert ScheduleStore(fake_redis, KEYS).get("x") is None
 
@@ -766,8 +836,12 @@ def test_an_org_store_sees_and_changes_only_its_own_schedules(fake_redis) -> Non
     acme = ScheduleStore(fake_redis, KEYS, org="acme")
     assert [s.name for s in acme.list()] == ["acme-night"]
     assert acme.get("globex-night") is None and acme.get("shared") is None
-    for change in (lambda: acme.remove("globex-night"), lambda: acme.set_enabled("globex-night", False),
-                   lambda: acme.update("globex-night", cron="0 3 * * *"), lambda: acme.require("shared")):
+    for change in (
+        lambda: acme.remove("globex-night"),
+        lambda: acme.set_enabled("globex-night", False),
+        lambda: acme.update("globex-night", cron="0 3 * * *"),
+        lambda: acme.require("shared"),
+    ):
         with pytest.raises(ScheduleNotFound, match="no schedule named"):
             change()
     assert everyone.get("globex-night").enabled and everyone.get("globex-night").cron == "0 2 * * *"
@@ -785,6 +859,10 @@ def test_cli_run_now_of_another_orgs_schedule_is_not_found(fake_redis, capsys) -
     parser = argparse.ArgumentParser(prog="wellqueue")
     add_schedule_parser(parser.add_subparsers(dest="command"))
     enqueue = RecordingEnqueue()
-    assert run_schedules_command(parser.parse_args(["schedules", "run-now", "nightly"]),
-                                 ScheduleStore(fake_redis, KEYS, org="acme"), enqueue) == 2
+    assert (
+        run_schedules_command(
+            parser.parse_args(["schedules", "run-now", "nightly"]), ScheduleStore(fake_redis, KEYS, org="acme"), enqueue
+        )
+        == 2
+    )
     assert "no schedule named 'nightly'" in capsys.readouterr().err and enqueue.calls == []

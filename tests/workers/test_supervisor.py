@@ -39,8 +39,9 @@ from wellqueue_tui.workers.supervisor import (
 )
 from wellqueue_tui.workers.worker_records import ControlError, WorkerState
 
-FAST = RestartPolicy(initial_backoff_s=0.05, max_backoff_s=0.2, healthy_after_s=60, crash_loop_restarts=3,
-                     crash_loop_window_s=60)
+FAST = RestartPolicy(
+    initial_backoff_s=0.05, max_backoff_s=0.2, healthy_after_s=60, crash_loop_restarts=3, crash_loop_window_s=60
+)
 GROUPS = {"test": WorkerGroupSpec(queues=(TEST_QUEUE,), processes=1, threads=1)}
 
 
@@ -54,8 +55,15 @@ def python_command(code: str):
 
 def make_supervisor(redis_url: str, command=worker_command_with_test_broker, groups=GROUPS, **kwargs) -> Supervisor:
     settings = Settings(grace_seconds=10)
-    return Supervisor(settings, redis_url, groups=dict(groups), command_factory=command, policy=FAST,
-                      heartbeat_interval_s=0.1, **kwargs)
+    return Supervisor(
+        settings,
+        redis_url,
+        groups=dict(groups),
+        command_factory=command,
+        policy=FAST,
+        heartbeat_interval_s=0.1,
+        **kwargs,
+    )
 
 
 async def until(predicate, timeout: float, what: str):
@@ -116,8 +124,16 @@ def test_a_killed_process_is_restarted_and_recorded(redis_url, redis_client):
             second = only(supervisor)
             assert second.restarts == 1 and second.last_exit_code == -signal.SIGKILL
             # the RSS of a process just exec'd is tiny: wait until its interpreter is loaded
-            stored = await until(lambda: (r := record(redis_client, first.id)) and r.pid == second.pid
-                                 and (r.rss_bytes or 0) > 1_000_000 and r, PATIENCE_S, "the record of the new process")
+            stored = await until(
+                lambda: (
+                    (r := record(redis_client, first.id))
+                    and r.pid == second.pid
+                    and (r.rss_bytes or 0) > 1_000_000
+                    and r
+                ),
+                PATIENCE_S,
+                "the record of the new process",
+            )
             assert stored.restarts == 1 and stored.state == "running" and stored.last_exit_code == -9
             assert stored.host == socket.gethostname() and stored.queues == (TEST_QUEUE,) and stored.threads == 1
             assert stored.supervisor == supervisor.id and stored.problem is None
@@ -136,13 +152,19 @@ def test_crash_loop_stops_restarting_and_is_visible(redis_url, redis_client):
         supervisor = make_supervisor(redis_url, command=python_command("import sys; sys.exit(1)"))
         await supervisor.start()
         try:
-            process = await until(lambda: (p := only(supervisor)).state == WorkerState.CRASH_LOOP and p, PATIENCE_S,
-                                  "the crash loop to be detected")
+            process = await until(
+                lambda: (p := only(supervisor)).state == WorkerState.CRASH_LOOP and p,
+                PATIENCE_S,
+                "the crash loop to be detected",
+            )
             assert process.restarts == FAST.crash_loop_restarts and process.last_exit_code == 1
             await asyncio.sleep(0.5)
             assert only(supervisor).restarts == FAST.crash_loop_restarts  # no further restarts
-            stored = await until(lambda: (r := record(redis_client, process.id)) and r.state == "crash-loop" and r,
-                                 PATIENCE_S, "the crash-loop record")
+            stored = await until(
+                lambda: (r := record(redis_client, process.id)) and r.state == "crash-loop" and r,
+                PATIENCE_S,
+                "the crash-loop record",
+            )
             assert stored.restarts == FAST.crash_loop_restarts
             assert supervisor.startup_failure() is None  # code 1 is not a start-up failure
 
@@ -157,9 +179,15 @@ def test_crash_loop_stops_restarting_and_is_visible(redis_url, redis_client):
 def test_backoff_doubles_between_restarts():
     async def scenario():
         policy = RestartPolicy(initial_backoff_s=0.2, max_backoff_s=0.4, crash_loop_restarts=10)
-        supervisor = Supervisor(Settings(), "redis://unused", groups=dict(GROUPS), policy=policy,
-                                command_factory=python_command("import sys; sys.exit(1)"),
-                                client=_UnreachableRedis(), heartbeat_interval_s=10)
+        supervisor = Supervisor(
+            Settings(),
+            "redis://unused",
+            groups=dict(GROUPS),
+            policy=policy,
+            command_factory=python_command("import sys; sys.exit(1)"),
+            client=_UnreachableRedis(),
+            heartbeat_interval_s=10,
+        )
         await supervisor.start()
         started = time.monotonic()
         try:
@@ -177,13 +205,17 @@ def test_exit_code_2_is_never_restarted(redis_url, redis_client):
         supervisor = make_supervisor(redis_url, command=python_command("print('bad config'); import sys; sys.exit(2)"))
         await supervisor.start()
         try:
-            process = await until(lambda: (p := only(supervisor)).state == WorkerState.FAILED and p,
-                                  PATIENCE_S, "the failure")
+            process = await until(
+                lambda: (p := only(supervisor)).state == WorkerState.FAILED and p, PATIENCE_S, "the failure"
+            )
             await asyncio.sleep(0.5)
             assert only(supervisor).restarts == 0 and process.last_exit_code == 2
             assert supervisor.startup_failure() == 2
-            stored = await until(lambda: (r := record(redis_client, process.id)) and r.state == "failed" and r,
-                                 PATIENCE_S, "the failed record")
+            stored = await until(
+                lambda: (r := record(redis_client, process.id)) and r.state == "failed" and r,
+                PATIENCE_S,
+                "the failed record",
+            )
             assert stored.last_exit_code == 2
         finally:
             await supervisor.stop(1)
@@ -235,8 +267,9 @@ def test_stop_drains_a_real_job_and_counts_it_in_flight(redis_url, redis_client)
     receiver = SlowReceiver(PATIENCE_S)
 
     async def scenario():
-        supervisor = Supervisor(settings, redis_url, groups={"webhooks": WorkerGroupSpec(("webhooks",), 1, 2)},
-                                heartbeat_interval_s=0.1)
+        supervisor = Supervisor(
+            settings, redis_url, groups={"webhooks": WorkerGroupSpec(("webhooks",), 1, 2)}, heartbeat_interval_s=0.1
+        )
         await supervisor.start()
         try:
             job_id = await asyncio.to_thread(enqueue_webhook, redis_url, settings, receiver.url)
@@ -287,6 +320,7 @@ def test_a_second_stop_kills_at_once(redis_url, tmp_path):
 
 def test_a_stop_while_the_processes_boot_lets_each_exit_0(redis_url, redis_client):
     """Workers spawned by the supervisor take a TERM sent while they boot once their handler is in place."""
+
     async def scenario():
         supervisor = make_supervisor(redis_url, groups={"test": WorkerGroupSpec((TEST_QUEUE,), 3, 1)})
         await supervisor.start()
@@ -308,21 +342,28 @@ def test_scale_and_restart(redis_url, redis_client):
         await supervisor.start()
         try:
             assert supervisor.scale("test", +2) == 3
-            await until(lambda: all(p.pid for p in supervisor.processes()) and len(supervisor.processes()) == 3,
-                        PATIENCE_S, "three processes")
+            await until(
+                lambda: all(p.pid for p in supervisor.processes()) and len(supervisor.processes()) == 3,
+                PATIENCE_S,
+                "three processes",
+            )
             ids = [p.id for p in supervisor.processes()]
             assert [p.slot for p in supervisor.processes()] == [0, 1, 2]
             await until(lambda: len(worker_store(redis_client).list_workers()) == 3, PATIENCE_S, "three records")
 
             assert supervisor.scale("test", -1) == 2
             await until(lambda: len(supervisor.processes()) == 2, PATIENCE_S, "the retired process to go")
-            await until(lambda: {w.id for w in worker_store(redis_client).list_workers()} == set(ids[:2]), PATIENCE_S,
-                        "its record to go")
+            await until(
+                lambda: {w.id for w in worker_store(redis_client).list_workers()} == set(ids[:2]),
+                PATIENCE_S,
+                "its record to go",
+            )
 
             old_pid = supervisor.processes()[0].pid
             supervisor.restart(ids[0])
-            await until(lambda: supervisor.processes()[0].pid not in (None, old_pid),
-                        PATIENCE_S, "the restarted process")
+            await until(
+                lambda: supervisor.processes()[0].pid not in (None, old_pid), PATIENCE_S, "the restarted process"
+            )
             assert supervisor.processes()[0].restarts == 1
 
             with pytest.raises(SupervisorError, match="between 1 and"):
@@ -351,8 +392,9 @@ def test_control_requests_from_another_console(redis_url, redis_client):
 
             first = supervisor.processes()[0]
             await asyncio.to_thread(worker_store(redis_client).request_restart, first.id)
-            await until(lambda: supervisor.processes()[0].pid not in (None, first.pid),
-                        PATIENCE_S, "the remote restart")
+            await until(
+                lambda: supervisor.processes()[0].pid not in (None, first.pid), PATIENCE_S, "the remote restart"
+            )
 
             # a request naming an unknown group is refused by the supervisor, which keeps running
             await asyncio.to_thread(worker_store(redis_client).request_scale, supervisor.id, "nope", 1)
@@ -389,8 +431,11 @@ def test_in_flight_counts_registry_active_jobs_of_own_processes(redis_url, redis
             redis_client.hset("wq:job:j3", "worker", f"{host}:999999:abcdef12")  # another process
             await until(lambda: supervisor.in_flight() == 2, PATIENCE_S, "the in-flight count")
             assert only(supervisor).active == 2
-            stored = await until(lambda: (r := record(redis_client, only(supervisor).id)) and r.active == 2 and r,
-                                 PATIENCE_S, "the active count in the record")
+            stored = await until(
+                lambda: (r := record(redis_client, only(supervisor).id)) and r.active == 2 and r,
+                PATIENCE_S,
+                "the active count in the record",
+            )
             assert stored.active == 2
         finally:
             await supervisor.stop(2)
@@ -431,8 +476,10 @@ def test_child_log_lines_are_relayed_with_the_process_id(redis_url, caplog):
 def test_list_workers_reports_malformed_records_and_drops_stale_ones(redis_client):
     now_ms = worker_records.server_ms(redis_client)
     redis_client.zadd(KEYS.workers, {"h:1:g:0": now_ms, "h:1:g:1": now_ms - 120_000, "h:1:g:2": now_ms})
-    redis_client.hset("wq:worker:h:1:g:0", mapping={"host": "h", "queues": "not json", "threads": "two",
-                                                     "state": "dancing", "restarts": "1"})
+    redis_client.hset(
+        "wq:worker:h:1:g:0",
+        mapping={"host": "h", "queues": "not json", "threads": "two", "state": "dancing", "restarts": "1"},
+    )
     redis_client.hset("wq:worker:h:1:g:1", mapping={"host": "h", "state": "running"})  # stale heartbeat
     # h:1:g:2 has no hash any more (expired): dropped as well
     [worker] = worker_store(redis_client).list_workers()
@@ -443,8 +490,9 @@ def test_list_workers_reports_malformed_records_and_drops_stale_ones(redis_clien
 
 def test_malformed_control_requests_are_reported_not_applied(redis_client):
     key = KEYS.worker_control("h:1")
-    redis_client.rpush(key, "{not json", json.dumps({"action": "explode"}),
-                       json.dumps({"action": "scale", "group": "g", "delta": 1}))
+    redis_client.rpush(
+        key, "{not json", json.dumps({"action": "explode"}), json.dumps({"action": "scale", "group": "g", "delta": 1})
+    )
     requests, rejected = worker_store(redis_client).take_requests("h:1")
     assert [r.action for r in requests] == ["scale"] and len(rejected) == 2
     assert redis_client.llen(key) == 0
@@ -469,9 +517,21 @@ class _UnreachableRedis:
 
 def test_a_host_with_two_supervisors_must_be_named_precisely(redis_client):
     records = [
-        worker_records.WorkerRecord(id=f"h:{pid}:g:0", supervisor=f"h:{pid}", host="h", group="g", queues=("q",),
-                                    threads=1, state=WorkerState.RUNNING, pid=pid, started=1.0, restarts=0,
-                                    last_exit_code=None, rss_bytes=None, active=0)
+        worker_records.WorkerRecord(
+            id=f"h:{pid}:g:0",
+            supervisor=f"h:{pid}",
+            host="h",
+            group="g",
+            queues=("q",),
+            threads=1,
+            state=WorkerState.RUNNING,
+            pid=pid,
+            started=1.0,
+            restarts=0,
+            last_exit_code=None,
+            rss_bytes=None,
+            active=0,
+        )
         for pid in (1, 2)
     ]
     worker_store(redis_client).publish(records)
@@ -484,16 +544,23 @@ def test_a_host_with_two_supervisors_must_be_named_precisely(redis_client):
 
 def test_restart_kills_a_process_that_ignores_sigterm_after_the_grace_time(redis_url, tmp_path):
     async def scenario():
-        supervisor = Supervisor(Settings(grace_seconds=0.5), redis_url, groups=dict(GROUPS), policy=FAST,
-                                command_factory=stubborn_command(tmp_path / "up"), heartbeat_interval_s=0.1)
+        supervisor = Supervisor(
+            Settings(grace_seconds=0.5),
+            redis_url,
+            groups=dict(GROUPS),
+            policy=FAST,
+            command_factory=stubborn_command(tmp_path / "up"),
+            heartbeat_interval_s=0.1,
+        )
         await supervisor.start()
         try:
             await until(lambda: (tmp_path / "up").exists(), PATIENCE_S, "the process to ignore SIGTERM")
             old = only(supervisor)
             supervisor.restart(old.id)
             assert only(supervisor).state == WorkerState.STOPPING
-            new = await until(lambda: (p := only(supervisor)).pid not in (None, old.pid) and p,
-                              PATIENCE_S, "the new process")
+            new = await until(
+                lambda: (p := only(supervisor)).pid not in (None, old.pid) and p, PATIENCE_S, "the new process"
+            )
             assert new.restarts == 1 and new.last_exit_code == -signal.SIGKILL and new.state == WorkerState.RUNNING
         finally:
             await supervisor.stop(0.5)

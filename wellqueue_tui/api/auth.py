@@ -29,14 +29,20 @@ class Verifier:
         """The caller's identity, or a 401 ApiError saying why none was accepted."""
         for name in URL_TOKEN_PARAMETERS:
             if name in request.query:
-                raise ApiError(400, "token_in_url", f"tokens are never read from the URL (parameter {name!r}); "
-                               "send the header Authorization: Bearer <token>", field=name)
+                raise ApiError(
+                    400,
+                    "token_in_url",
+                    f"tokens are never read from the URL (parameter {name!r}); "
+                    "send the header Authorization: Bearer <token>",
+                    field=name,
+                )
         header = request.headers.get("Authorization")
         if header is None:
             if self.dev_mode and _is_local(request):
                 return LOCAL_DEV
-            raise unauthorized("send the header Authorization: Bearer <token> (`wellqueue token issue` makes one)",
-                               error_code=None)
+            raise unauthorized(
+                "send the header Authorization: Bearer <token> (`wellqueue token issue` makes one)", error_code=None
+            )
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise unauthorized("the Authorization header must be `Bearer <token>`", error_code="invalid_request")

@@ -26,8 +26,9 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 class ApiError(Exception):
     """A refusal with its HTTP status; `detail` is for people, `error` for programs."""
 
-    def __init__(self, status: int, error: str, detail: str, *, field: str | None = None,
-                 headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, status: int, error: str, detail: str, *, field: str | None = None, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(detail)
         self.status = status
         self.error = error
@@ -44,8 +45,9 @@ def not_found(what: str) -> ApiError:
     return ApiError(404, "not_found", f"{safe_str(what, 300)} not found")
 
 
-def json_error(status: int, error: str, detail: str, *, field: str | None = None,
-               headers: dict[str, str] | None = None) -> web.Response:
+def json_error(
+    status: int, error: str, detail: str, *, field: str | None = None, headers: dict[str, str] | None = None
+) -> web.Response:
     body: dict[str, str] = {"error": error, "detail": detail}
     if field:
         body["field"] = field
@@ -84,8 +86,9 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return json_error(error.status, error.error, error.detail, field=error.field)
     except redis.RedisError as exc:
         log.warning("API %s %s: Redis unavailable: %s", request.method, request.path, exc)
-        return json_error(503, "redis_unavailable", "Redis cannot be reached; try again shortly",
-                          headers={"Retry-After": "5"})
+        return json_error(
+            503, "redis_unavailable", "Redis cannot be reached; try again shortly", headers={"Retry-After": "5"}
+        )
     except web.HTTPException as exc:
         headers = {"Allow": exc.headers["Allow"]} if "Allow" in exc.headers else None
         return json_error(exc.status, _http_error_code(exc.status), _http_detail(exc, request), headers=headers)

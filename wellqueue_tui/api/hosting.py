@@ -28,5 +28,10 @@ def serve_console_and_api(command: str, services: ApiServices, host: str, port: 
 
 
 def serve_api(services: ApiServices, host: str, port: int) -> None:
-    web.run_app(create_api_app(services), host=host, port=port, access_log=None,
-                print=lambda *_: print(f"WellQueue API on http://{host}:{port}/api/jobs/ (Ctrl+C to stop)"))
+    web.run_app(
+        create_api_app(services),
+        host=host,
+        port=port,
+        access_log=None,
+        print=lambda *_: print(f"WellQueue API on http://{host}:{port}/api/jobs/ (Ctrl+C to stop)"),
+    )

@@ -49,13 +49,17 @@ class JobOptionsIn(BaseModel):
 
     model_config = REQUEST_CONFIG
 
-    jobId: str | None = Field(default=None, pattern=f"^{JOB_ID_PATTERN.pattern}$",
-                              description="your id for the job; the same id again returns the existing job")
+    jobId: str | None = Field(
+        default=None,
+        pattern=f"^{JOB_ID_PATTERN.pattern}$",
+        description="your id for the job; the same id again returns the existing job",
+    )
     priority: StrictInt | None = Field(default=None, ge=1, le=MAX_PRIORITY, description="1 is the highest")
     delay: StrictInt | None = Field(default=None, ge=0, le=MAX_DELAY_MS, description="milliseconds before it may run")
     attempts: StrictInt | None = Field(default=None, ge=1, le=100, description="tries in all, the first included")
     backoff: Annotated[StrictInt, Field(ge=0, le=MAX_DELAY_MS)] | BackoffIn | None = Field(
-        default=None, description="milliseconds (exponential) or {type, delay}")
+        default=None, description="milliseconds (exponential) or {type, delay}"
+    )
     removeOnComplete: Retention | None = Field(default=None, description="true, false, a count, or {count, age}")
     removeOnFail: Retention | None = Field(default=None, description="true, false, a count, or {count, age}")
     timeout: StrictInt | None = Field(default=None, ge=1, le=MAX_TIMEOUT_MS, description="milliseconds per attempt")
@@ -95,9 +99,14 @@ class CleanRequest(BaseModel):
     model_config = REQUEST_CONFIG
 
     state: Literal["completed", "failed", "waiting", "delayed", "prioritized"] = Field(
-        default="completed", validation_alias=AliasChoices("state", "status"))
-    grace: StrictInt = Field(default=0, ge=0, validation_alias=AliasChoices("grace", "age"),
-                             description="keep jobs younger than this many milliseconds")
+        default="completed", validation_alias=AliasChoices("state", "status")
+    )
+    grace: StrictInt = Field(
+        default=0,
+        ge=0,
+        validation_alias=AliasChoices("grace", "age"),
+        description="keep jobs younger than this many milliseconds",
+    )
     limit: StrictInt = Field(default=1000, ge=1, le=100_000)
 
 
@@ -107,7 +116,8 @@ class JobListQuery(BaseModel):
     model_config = ConfigDict(extra="ignore", hide_input_in_errors=True)
 
     state: Literal["waiting", "prioritized", "delayed", "active", "completed", "failed"] = Field(
-        default="waiting", validation_alias=AliasChoices("state", "status"))
+        default="waiting", validation_alias=AliasChoices("state", "status")
+    )
     offset: int = Field(default=0, ge=0, le=10_000_000)
     limit: int = Field(default=50, ge=1, le=MAX_PAGE)
     start: int | None = Field(default=None, ge=0, le=10_000_000)

@@ -53,9 +53,12 @@ def openapi_document(kinds: tuple[JobKind, ...] | None = None) -> dict[str, Any]
         paths.setdefault(endpoint.path, {})[endpoint.method.lower()] = _operation(endpoint, names, kinds)
     return {
         "openapi": "3.1.0",
-        "info": {"title": "WellQueue jobs API", "version": __version__,
-                 "description": "Queues, jobs and schedules of WellQueue, at the paths WellFlow's `/api/jobs/*` "
-                                "used. Every call but health and this document needs `Authorization: Bearer <JWT>`."},
+        "info": {
+            "title": "WellQueue jobs API",
+            "version": __version__,
+            "description": "Queues, jobs and schedules of WellQueue, at the paths WellFlow's `/api/jobs/*` "
+            "used. Every call but health and this document needs `Authorization: Bearer <JWT>`.",
+        },
         "paths": paths,
         "components": {
             "schemas": top.get("$defs", {}),
@@ -74,8 +77,10 @@ def _operation(endpoint: Endpoint, names: dict[type, str], kinds: tuple[JobKind,
         "tags": [endpoint.tag],
         "responses": _responses(endpoint, names),
     }
-    parameters = [{"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-                  for name in _PATH_PARAMETER.findall(endpoint.path)]
+    parameters = [
+        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+        for name in _PATH_PARAMETER.findall(endpoint.path)
+    ]
     if endpoint.query is not None:
         parameters += _query_parameters(endpoint.query)
     if parameters:
@@ -85,7 +90,10 @@ def _operation(endpoint: Endpoint, names: dict[type, str], kinds: tuple[JobKind,
     if endpoint.body is EnqueueRequest:
         operation["requestBody"] = _enqueue_body(names, kinds)
     elif endpoint.body is not None:
-        operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": _ref(endpoint.body, names)}}}
+        operation["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": _ref(endpoint.body, names)}},
+        }
     return operation
 
 
@@ -134,15 +142,19 @@ def _enqueue_body(names: dict[type, str], kinds: tuple[JobKind, ...]) -> dict[st
     return {
         "required": True,
         "description": "`data` is checked against the payload model of the queue named in the path: "
-                       + ", ".join(f"{queue}: {ref['$ref'].rsplit('/', 1)[1]}" for queue, ref in payloads.items()),
-        "content": {"application/json": {"schema": {
-            "type": "object",
-            "additionalProperties": False,
-            "required": ["data"],
-            "properties": {
-                "data": {"anyOf": list(payloads.values())},
-                "opts": _ref(JobOptionsIn, names),
-            },
-        }}},
+        + ", ".join(f"{queue}: {ref['$ref'].rsplit('/', 1)[1]}" for queue, ref in payloads.items()),
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["data"],
+                    "properties": {
+                        "data": {"anyOf": list(payloads.values())},
+                        "opts": _ref(JobOptionsIn, names),
+                    },
+                }
+            }
+        },
         "x-payload-models": payloads,
     }

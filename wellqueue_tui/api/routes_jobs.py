@@ -35,10 +35,24 @@ JOB = QUEUE + "/jobs/{id}"
 
 async def list_queues(request: web.Request) -> web.Response:
     counts = await services_of(request).operate(request, lambda s: s.all_counts())
-    return reply(QueueList(queues=[
-        QueueOut(name=c.queue, waiting=c.waiting, prioritized=c.prioritized, delayed=c.delayed, active=c.active,
-                 completed=c.completed, failed=c.failed, paused=c.paused, total=c.total) for c in counts
-    ]))
+    return reply(
+        QueueList(
+            queues=[
+                QueueOut(
+                    name=c.queue,
+                    waiting=c.waiting,
+                    prioritized=c.prioritized,
+                    delayed=c.delayed,
+                    active=c.active,
+                    completed=c.completed,
+                    failed=c.failed,
+                    paused=c.paused,
+                    total=c.total,
+                )
+                for c in counts
+            ]
+        )
+    )
 
 
 async def list_jobs(request: web.Request) -> web.Response:
@@ -52,8 +66,9 @@ async def list_jobs(request: web.Request) -> web.Response:
     def work(session: OperatorSession) -> JobPageOut:
         services.require_queue(name)
         page = session.list_jobs(name, query.state, query.offset, query.limit)
-        return JobPageOut(queue=name, state=page.state, total=page.total, offset=page.offset, limit=query.limit,
-                          jobs=page.jobs)
+        return JobPageOut(
+            queue=name, state=page.state, total=page.total, offset=page.offset, limit=query.limit, jobs=page.jobs
+        )
 
     return reply(await services.run(work, session))
 
@@ -72,14 +87,19 @@ async def enqueue_job(request: web.Request) -> web.Response:
     body = await read_model(request, EnqueueRequest)
 
     def work(session: OperatorSession) -> tuple[int, EnqueueOut]:
-        result = session.enqueue_job(name, body.data,
-                                     lambda: services.submit(name, body.data, body.opts.enqueue_options()))
+        result = session.enqueue_job(
+            name, body.data, lambda: services.submit(name, body.data, body.opts.enqueue_options())
+        )
         if result.count:
             return 201, EnqueueOut(id=result.target, queue=name, created=True)
         existing = session.get_job(result.target)
         if existing is None or existing.summary.queue != name:
-            raise ApiError(409, "conflict", f"jobId {result.target!r} is taken by a job of another queue or "
-                           "organization; use another jobId", field="opts.jobId")
+            raise ApiError(
+                409,
+                "conflict",
+                f"jobId {result.target!r} is taken by a job of another queue or organization; use another jobId",
+                field="opts.jobId",
+            )
         return 200, EnqueueOut(id=result.target, queue=name, created=False, job=existing)
 
     status, out = await services.run(work, services.session(identity))
@@ -99,6 +119,7 @@ def _job_in_queue(session: OperatorSession, queue: str, job_id: str) -> JobDetai
 
 def job_action(action: Action, method: Callable[[OperatorSession], Callable[[str], ActionResult]]):
     """A handler running `method(session)(job_id)` once the job is found in the queue (permission first)."""
+
     async def handle(request: web.Request) -> web.Response:
         services, name, job_id = services_of(request), request.match_info["name"], request.match_info["id"]
 
@@ -108,11 +129,13 @@ def job_action(action: Action, method: Callable[[OperatorSession], Callable[[str
             return method(session)(job_id)
 
         return action_reply(await services.operate(request, work))
+
     return handle
 
 
 def queue_action(action: Action, method: Callable[[OperatorSession], Callable[[str], ActionResult]]):
     """A handler running `method(session)(queue)` on a known queue (permission first)."""
+
     async def handle(request: web.Request) -> web.Response:
         services, name = services_of(request), request.match_info["name"]
 
@@ -127,6 +150,7 @@ def queue_action(action: Action, method: Callable[[OperatorSession], Callable[[s
                 raise
 
         return action_reply(await services.operate(request, work))
+
     return handle
 
 
@@ -144,31 +168,111 @@ async def clean_queue(request: web.Request) -> web.Response:
 
 
 ENDPOINTS = [
-    Endpoint("GET", "/api/jobs/queues", list_queues, "Every queue with its jobs per state", "queues",
-             response=QueueList),
-    Endpoint("GET", QUEUE + "/jobs", list_jobs, "A page of a queue's jobs in one state", "jobs",
-             response=JobPageOut, query=JobListQuery, errors=(404, 422)),
-    Endpoint("POST", QUEUE + "/jobs", enqueue_job, "Add a job (the same jobId again returns the existing job)",
-             "jobs", ok=201, response=EnqueueOut, body=EnqueueRequest, action=Action.ENQUEUE,
-             errors=(400, 404, 409, 413, 415, 422)),
+    Endpoint(
+        "GET", "/api/jobs/queues", list_queues, "Every queue with its jobs per state", "queues", response=QueueList
+    ),
+    Endpoint(
+        "GET",
+        QUEUE + "/jobs",
+        list_jobs,
+        "A page of a queue's jobs in one state",
+        "jobs",
+        response=JobPageOut,
+        query=JobListQuery,
+        errors=(404, 422),
+    ),
+    Endpoint(
+        "POST",
+        QUEUE + "/jobs",
+        enqueue_job,
+        "Add a job (the same jobId again returns the existing job)",
+        "jobs",
+        ok=201,
+        response=EnqueueOut,
+        body=EnqueueRequest,
+        action=Action.ENQUEUE,
+        errors=(400, 404, 409, 413, 415, 422),
+    ),
     Endpoint("GET", JOB, get_job, "Everything about one job", "jobs", response=JobOut, errors=(404,)),
-    Endpoint("DELETE", JOB, job_action(Action.REMOVE, lambda s: s.remove_job), "Remove a job that is not running",
-             "jobs", response=ActionOut, action=Action.REMOVE, errors=(404, 409)),
-    Endpoint("POST", JOB + "/retry", job_action(Action.RETRY, lambda s: s.retry_job), "Retry a failed job", "jobs",
-             response=ActionOut, action=Action.RETRY, errors=(404, 409)),
-    Endpoint("POST", JOB + "/promote", job_action(Action.PROMOTE, lambda s: s.promote_job),
-             "Run a delayed job now", "jobs", response=ActionOut, action=Action.PROMOTE, errors=(404, 409)),
-    Endpoint("POST", QUEUE + "/retry-failed", queue_action(Action.RETRY_ALL, lambda s: s.retry_all_failed),
-             "Retry every failed job of the queue", "queues", response=ActionOut, action=Action.RETRY_ALL,
-             errors=(404,)),
-    Endpoint("POST", QUEUE + "/pause", queue_action(Action.PAUSE, lambda s: s.pause_queue),
-             "Stop workers on every host taking the queue's jobs", "queues", response=ActionOut,
-             action=Action.PAUSE, errors=(404,)),
-    Endpoint("POST", QUEUE + "/resume", queue_action(Action.RESUME, lambda s: s.resume_queue),
-             "Resume a paused queue", "queues", response=ActionOut, action=Action.RESUME, errors=(404,)),
-    Endpoint("POST", QUEUE + "/clean", clean_queue, "Remove jobs of a state older than `grace` ms", "queues",
-             response=ActionOut, body=CleanRequest, action=Action.CLEAN, errors=(400, 404, 413, 415, 422)),
-    Endpoint("POST", QUEUE + "/drain", queue_action(Action.DRAIN, lambda s: s.drain_queue),
-             "Remove every job waiting to run (delayed jobs stay)", "queues", response=ActionOut,
-             action=Action.DRAIN, errors=(404,)),
+    Endpoint(
+        "DELETE",
+        JOB,
+        job_action(Action.REMOVE, lambda s: s.remove_job),
+        "Remove a job that is not running",
+        "jobs",
+        response=ActionOut,
+        action=Action.REMOVE,
+        errors=(404, 409),
+    ),
+    Endpoint(
+        "POST",
+        JOB + "/retry",
+        job_action(Action.RETRY, lambda s: s.retry_job),
+        "Retry a failed job",
+        "jobs",
+        response=ActionOut,
+        action=Action.RETRY,
+        errors=(404, 409),
+    ),
+    Endpoint(
+        "POST",
+        JOB + "/promote",
+        job_action(Action.PROMOTE, lambda s: s.promote_job),
+        "Run a delayed job now",
+        "jobs",
+        response=ActionOut,
+        action=Action.PROMOTE,
+        errors=(404, 409),
+    ),
+    Endpoint(
+        "POST",
+        QUEUE + "/retry-failed",
+        queue_action(Action.RETRY_ALL, lambda s: s.retry_all_failed),
+        "Retry every failed job of the queue",
+        "queues",
+        response=ActionOut,
+        action=Action.RETRY_ALL,
+        errors=(404,),
+    ),
+    Endpoint(
+        "POST",
+        QUEUE + "/pause",
+        queue_action(Action.PAUSE, lambda s: s.pause_queue),
+        "Stop workers on every host taking the queue's jobs",
+        "queues",
+        response=ActionOut,
+        action=Action.PAUSE,
+        errors=(404,),
+    ),
+    Endpoint(
+        "POST",
+        QUEUE + "/resume",
+        queue_action(Action.RESUME, lambda s: s.resume_queue),
+        "Resume a paused queue",
+        "queues",
+        response=ActionOut,
+        action=Action.RESUME,
+        errors=(404,),
+    ),
+    Endpoint(
+        "POST",
+        QUEUE + "/clean",
+        clean_queue,
+        "Remove jobs of a state older than `grace` ms",
+        "queues",
+        response=ActionOut,
+        body=CleanRequest,
+        action=Action.CLEAN,
+        errors=(400, 404, 413, 415, 422),
+    ),
+    Endpoint(
+        "POST",
+        QUEUE + "/drain",
+        queue_action(Action.DRAIN, lambda s: s.drain_queue),
+        "Remove every job waiting to run (delayed jobs stay)",
+        "queues",
+        response=ActionOut,
+        action=Action.DRAIN,
+        errors=(404,),
+    ),
 ]

@@ -36,8 +36,12 @@ async def create_schedule(request: web.Request) -> web.Response:
 
     def work(session: OperatorSession) -> ScheduleStatus:
         if session.can(Action.SCHEDULE_ADD) and session.schedule_store.get(body.name) is not None:
-            raise ApiError(409, "conflict", f"schedule {body.name!r} exists already; PUT {SCHEDULE.format(name=body.name)} "
-                           "changes it", field="name")
+            raise ApiError(
+                409,
+                "conflict",
+                f"schedule {body.name!r} exists already; PUT {SCHEDULE.format(name=body.name)} changes it",
+                field="name",
+            )
         session.add_schedule(body.fields())
         return _status(session, body.name)
 
@@ -50,8 +54,11 @@ async def update_schedule(request: web.Request) -> web.Response:
     body = await read_model(request, ScheduleUpdate)
     changes = body.changes()
     if not changes:
-        raise ApiError(422, "invalid", "nothing to change; send one or more of cron, queue, payload, timezone, "
-                       "enabled, description")
+        raise ApiError(
+            422,
+            "invalid",
+            "nothing to change; send one or more of cron, queue, payload, timezone, enabled, description",
+        )
 
     def work(session: OperatorSession) -> ScheduleStatus:
         session.update_schedule(name, changes)
@@ -71,14 +78,45 @@ def _status(session: OperatorSession, name: str) -> ScheduleStatus:
 
 
 ENDPOINTS = [
-    Endpoint("GET", "/api/jobs/schedules", list_schedules, "Every schedule with its next and last run", "schedules",
-             response=ScheduleList),
-    Endpoint("POST", "/api/jobs/schedules", create_schedule, "Create a cron schedule", "schedules", ok=201,
-             response=ScheduleStatus, body=ScheduleCreate, action=Action.SCHEDULE_ADD,
-             errors=(400, 409, 413, 415, 422)),
-    Endpoint("PUT", SCHEDULE, update_schedule, "Change some fields of a schedule", "schedules",
-             response=ScheduleStatus, body=ScheduleUpdate, action=Action.SCHEDULE_UPDATE,
-             errors=(400, 404, 413, 415, 422)),
-    Endpoint("DELETE", SCHEDULE, remove_schedule, "Remove a schedule", "schedules", response=ActionOut,
-             action=Action.SCHEDULE_REMOVE, errors=(404,)),
+    Endpoint(
+        "GET",
+        "/api/jobs/schedules",
+        list_schedules,
+        "Every schedule with its next and last run",
+        "schedules",
+        response=ScheduleList,
+    ),
+    Endpoint(
+        "POST",
+        "/api/jobs/schedules",
+        create_schedule,
+        "Create a cron schedule",
+        "schedules",
+        ok=201,
+        response=ScheduleStatus,
+        body=ScheduleCreate,
+        action=Action.SCHEDULE_ADD,
+        errors=(400, 409, 413, 415, 422),
+    ),
+    Endpoint(
+        "PUT",
+        SCHEDULE,
+        update_schedule,
+        "Change some fields of a schedule",
+        "schedules",
+        response=ScheduleStatus,
+        body=ScheduleUpdate,
+        action=Action.SCHEDULE_UPDATE,
+        errors=(400, 404, 413, 415, 422),
+    ),
+    Endpoint(
+        "DELETE",
+        SCHEDULE,
+        remove_schedule,
+        "Remove a schedule",
+        "schedules",
+        response=ActionOut,
+        action=Action.SCHEDULE_REMOVE,
+        errors=(404,),
+    ),
 ]

@@ -27,13 +27,16 @@ def check_health(client: redis.Redis, keys: KeySchema) -> HealthOut:
     """Redis answers, some worker process runs, a scheduler holds the lease; nothing more is told."""
     try:
         client.ping()
-        workers = any(w.state == WorkerState.RUNNING and w.heartbeat_age_s < ALIVE_WITHIN_S
-                      for w in WorkerRecords(client, keys).list_workers())
+        workers = any(
+            w.state == WorkerState.RUNNING and w.heartbeat_age_s < ALIVE_WITHIN_S
+            for w in WorkerRecords(client, keys).list_workers()
+        )
         scheduler = client.exists(keys.leader) == 1
     except redis.RedisError:
         return HealthOut(status="unavailable", redis=False, workers=False, scheduler=False)
-    return HealthOut(status="ok" if workers and scheduler else "unavailable", redis=True, workers=workers,
-                     scheduler=scheduler)
+    return HealthOut(
+        status="ok" if workers and scheduler else "unavailable", redis=True, workers=workers, scheduler=scheduler
+    )
 
 
 async def health(request: web.Request) -> web.Response:
@@ -92,14 +95,40 @@ async def openapi(request: web.Request) -> web.Response:
 
 
 ENDPOINTS = [
-    Endpoint("GET", "/api/jobs/health", health, "Whether this system can take and run jobs (200) or not (503)",
-             "monitoring", response=HealthOut, public=True, errors=(503,)),
-    Endpoint("GET", "/api/jobs/metrics", metrics, "Queue, job and worker metrics in the Prometheus text format",
-             "monitoring", media=CONTENT_TYPE_LATEST.split(";")[0]),
-    Endpoint("GET", "/api/jobs/stats", stats, "Counts and last-hour throughput of every queue", "monitoring",
-             response=StatsOut),
-    Endpoint("GET", "/api/jobs/queues/{name}/stats", queue_stats, "Counts and last-hour throughput of one queue",
-             "queues", response=QueueStats, errors=(404,)),
-    Endpoint("GET", "/api/jobs/openapi.json", openapi, "This API described in OpenAPI 3.1", "monitoring",
-             public=True),
+    Endpoint(
+        "GET",
+        "/api/jobs/health",
+        health,
+        "Whether this system can take and run jobs (200) or not (503)",
+        "monitoring",
+        response=HealthOut,
+        public=True,
+        errors=(503,),
+    ),
+    Endpoint(
+        "GET",
+        "/api/jobs/metrics",
+        metrics,
+        "Queue, job and worker metrics in the Prometheus text format",
+        "monitoring",
+        media=CONTENT_TYPE_LATEST.split(";")[0],
+    ),
+    Endpoint(
+        "GET",
+        "/api/jobs/stats",
+        stats,
+        "Counts and last-hour throughput of every queue",
+        "monitoring",
+        response=StatsOut,
+    ),
+    Endpoint(
+        "GET",
+        "/api/jobs/queues/{name}/stats",
+        queue_stats,
+        "Counts and last-hour throughput of one queue",
+        "queues",
+        response=QueueStats,
+        errors=(404,),
+    ),
+    Endpoint("GET", "/api/jobs/openapi.json", openapi, "This API described in OpenAPI 3.1", "monitoring", public=True),
 ]

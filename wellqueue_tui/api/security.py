@@ -22,15 +22,20 @@ def console_csp(public_url: str) -> str:
     parts = urlsplit(public_url)
     origin = f"{parts.scheme}://{parts.netloc}"
     socket = f"{'wss' if parts.scheme == 'https' else 'ws'}://{parts.netloc}"
-    return "; ".join([
-        f"default-src 'self' {origin}",
-        f"script-src 'self' {origin} 'unsafe-inline'",
-        f"style-src 'self' {origin} 'unsafe-inline' https://fonts.googleapis.com",
-        f"font-src 'self' {origin} https://fonts.gstatic.com data:",
-        f"img-src 'self' {origin} data:",
-        f"connect-src 'self' {origin} {socket}",
-        "object-src 'none'", "base-uri 'none'", "form-action 'none'", "frame-ancestors 'none'",
-    ])
+    return "; ".join(
+        [
+            f"default-src 'self' {origin}",
+            f"script-src 'self' {origin} 'unsafe-inline'",
+            f"style-src 'self' {origin} 'unsafe-inline' https://fonts.googleapis.com",
+            f"font-src 'self' {origin} https://fonts.gstatic.com data:",
+            f"img-src 'self' {origin} data:",
+            f"connect-src 'self' {origin} {socket}",
+            "object-src 'none'",
+            "base-uri 'none'",
+            "form-action 'none'",
+            "frame-ancestors 'none'",
+        ]
+    )
 
 
 class BrowserPolicy:
@@ -69,13 +74,19 @@ class BrowserPolicy:
         origin = request.headers.get("Origin")
         if request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
             if origin not in self.allowed_origins:
-                return json_error(403, "cors_refused", "this origin may not call the API; the server's "
-                                  "WELLQUEUE_CORS_ORIGINS lists the origins that may")
-            return web.Response(status=204, headers={
-                "Access-Control-Allow-Methods": CORS_METHODS,
-                "Access-Control-Allow-Headers": CORS_HEADERS,
-                "Access-Control-Max-Age": CORS_MAX_AGE_S,
-            })
+                return json_error(
+                    403,
+                    "cors_refused",
+                    "this origin may not call the API; the server's WELLQUEUE_CORS_ORIGINS lists the origins that may",
+                )
+            return web.Response(
+                status=204,
+                headers={
+                    "Access-Control-Allow-Methods": CORS_METHODS,
+                    "Access-Control-Allow-Headers": CORS_HEADERS,
+                    "Access-Control-Max-Age": CORS_MAX_AGE_S,
+                },
+            )
         if request.method in WRITE_METHODS and origin and not self._same_or_allowed(origin, request):
             return json_error(403, "cross_origin_refused", "a page of another origin may not change anything here")
         return await handler(request)

@@ -75,8 +75,9 @@ class ApiServices:
             raise
         submitted = self.broker.submit(message, delay=delay, create_only=True)
         if submitted.code < 0:
-            raise ActionError(f"job id {safe_str(message.message_id, 130)!r} belonged to a job removed moments ago; "
-                              "use another jobId")
+            raise ActionError(
+                f"job id {safe_str(message.message_id, 130)!r} belonged to a job removed moments ago; use another jobId"
+            )
         return message.message_id, submitted.created
 
     def close(self) -> None:

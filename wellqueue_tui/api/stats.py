@@ -15,11 +15,20 @@ def queue_stats(counts: QueueCounts, minutes: list[MinuteStats], health: QueueHe
     failed = sum(m.failed for m in minutes)
     duration = sum(m.duration_ms_sum for m in minutes)
     return QueueStats(
-        name=counts.queue, waiting=counts.waiting, prioritized=counts.prioritized, delayed=counts.delayed,
-        active=counts.active, completed=counts.completed, failed=counts.failed, paused=counts.paused,
-        total=counts.total, completedLastHour=completed, failedLastHour=failed,
+        name=counts.queue,
+        waiting=counts.waiting,
+        prioritized=counts.prioritized,
+        delayed=counts.delayed,
+        active=counts.active,
+        completed=counts.completed,
+        failed=counts.failed,
+        paused=counts.paused,
+        total=counts.total,
+        completedLastHour=completed,
+        failedLastHour=failed,
         failureRate=round(failed / (completed + failed), 4) if completed + failed else 0.0,
-        meanDurationMs=round(duration / completed, 1) if completed else None, health=health,
+        meanDurationMs=round(duration / completed, 1) if completed else None,
+        health=health,
     )
 
 
@@ -39,10 +48,20 @@ def read_health_out(session: OperatorSession, queues: list[str]) -> dict[str, Qu
     firing: dict[str, list[str]] = {}
     for alert in session.firing_alerts():
         firing.setdefault(alert.queue, []).append(alert.rule)
-    return {item.queue: QueueHealthOut(
-        latencySeconds=item.latency_s, consumers=item.consumers, stuck=item.stuck, crashLooping=item.crash_looping,
-        arrivalPerMinute=item.arrival_per_min, finishedPerMinute=item.completion_per_min,
-        failureRate=item.failure_rate, backlogGrowing=item.backlog_growing, drainSeconds=item.drain_s,
-        warnings=list(item.warnings), breaker=breakers[item.queue].status if item.queue in breakers else None,
-        firingAlerts=sorted(firing.get(item.queue, [])),
-    ) for item in figures}
+    return {
+        item.queue: QueueHealthOut(
+            latencySeconds=item.latency_s,
+            consumers=item.consumers,
+            stuck=item.stuck,
+            crashLooping=item.crash_looping,
+            arrivalPerMinute=item.arrival_per_min,
+            finishedPerMinute=item.completion_per_min,
+            failureRate=item.failure_rate,
+            backlogGrowing=item.backlog_growing,
+            drainSeconds=item.drain_s,
+            warnings=list(item.warnings),
+            breaker=breakers[item.queue].status if item.queue in breakers else None,
+            firingAlerts=sorted(firing.get(item.queue, [])),
+        )
+        for item in figures
+    }

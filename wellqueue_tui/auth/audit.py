@@ -152,9 +152,11 @@ class AuditLog:
         from ..jobs.key_types import explain_redis_error
 
         lost = f"; {self._pending.dropped} older entries were dropped" if self._pending.dropped else ""
-        return AuditWriteFailed(f"the audit entry could not be written ({explain_redis_error(self.client, {self.key: 'stream'}, exc)}); "
-                                f"{self.pending} {'entry is' if self.pending == 1 else 'entries are'} kept in this "
-                                f"process and retried with the next audit write{lost}")
+        return AuditWriteFailed(
+            f"the audit entry could not be written ({explain_redis_error(self.client, {self.key: 'stream'}, exc)}); "
+            f"{self.pending} {'entry is' if self.pending == 1 else 'entries are'} kept in this "
+            f"process and retried with the next audit write{lost}"
+        )
 
     def recent(self, limit: int = 200, *, before_id: str | None = None, org: str | None = None) -> list[AuditEntry]:
         """Up to `limit` entries, newest first; pass the last id seen as `before_id` for the next page.
@@ -172,8 +174,10 @@ class AuditLog:
         scanned, cursor = 0, before_id
         batch = limit if org is None else MAX_PAGE
         while True:
-            rows = cast("list[tuple[bytes, dict[bytes, bytes]]]",  # XREVRANGE replies with a list, maybe empty
-                        self.client.xrevrange(self.key, max=f"({cursor}" if cursor else "+", min="-", count=batch))
+            rows = cast(
+                "list[tuple[bytes, dict[bytes, bytes]]]",  # XREVRANGE replies with a list, maybe empty
+                self.client.xrevrange(self.key, max=f"({cursor}" if cursor else "+", min="-", count=batch),
+            )
             for entry_id, fields in rows:
                 cursor = _text(entry_id)
                 entry = _entry(cursor, fields)

@@ -16,8 +16,19 @@ def cmd_workers(ctx: CliContext) -> int:
     if ctx.args.json:
         emit_json(workers)
         return 0
-    rows = [[w.id, w.host, str(w.pid), ",".join(w.queues), w.state, str(w.restarts),
-             f"{(w.rss_bytes or 0) / 2**20:.0f} MiB", f"{w.heartbeat_age_s:.0f}s"] for w in workers]
+    rows = [
+        [
+            w.id,
+            w.host,
+            str(w.pid),
+            ",".join(w.queues),
+            w.state,
+            str(w.restarts),
+            f"{(w.rss_bytes or 0) / 2**20:.0f} MiB",
+            f"{w.heartbeat_age_s:.0f}s",
+        ]
+        for w in workers
+    ]
     print(table(rows, ["ID", "HOST", "PID", "QUEUES", "STATE", "RESTARTS", "RSS", "HEARTBEAT"]))
     return 0
 

@@ -31,8 +31,13 @@ from .context import CliContext
 from .output import warn
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_DENIED = 0, 1, 2, 3
-ALERT_PERMISSIONS = {"add": Action.ALERT_ADD, "update": Action.ALERT_UPDATE, "remove": Action.ALERT_REMOVE,
-                     "mute": Action.ALERT_MUTE, "unmute": Action.ALERT_UNMUTE}
+ALERT_PERMISSIONS = {
+    "add": Action.ALERT_ADD,
+    "update": Action.ALERT_UPDATE,
+    "remove": Action.ALERT_REMOVE,
+    "mute": Action.ALERT_MUTE,
+    "unmute": Action.ALERT_UNMUTE,
+}
 
 
 # --- parsers ----------------------------------------------------------------------------------------------
@@ -40,8 +45,11 @@ ALERT_PERMISSIONS = {"add": Action.ALERT_ADD, "update": Action.ALERT_UPDATE, "re
 
 def add_alerts_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """`alerts` (no action: the alerts firing now) and list|add|update|remove|mute|unmute|history."""
-    parser = subparsers.add_parser("alerts", help="firing alerts, alert rules and their history",
-                                   description="Without an action: the alerts firing now.")
+    parser = subparsers.add_parser(
+        "alerts",
+        help="firing alerts, alert rules and their history",
+        description="Without an action: the alerts firing now.",
+    )
     parser.add_argument("--json", action="store_true", help="print JSON")
     actions = parser.add_subparsers(dest="alert_action", metavar="ACTION")
     actions.add_parser("list", help="every rule with its state per queue").add_argument("--json", action="store_true")
@@ -77,8 +85,9 @@ def _rule_options(parser: argparse.ArgumentParser, *, adding: bool) -> None:
 
 def add_breakers_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """`breakers` (no action: list) and set|remove."""
-    parser = subparsers.add_parser("breakers", help="circuit breakers per queue",
-                                   description="Without an action: every breaker with its state.")
+    parser = subparsers.add_parser(
+        "breakers", help="circuit breakers per queue", description="Without an action: every breaker with its state."
+    )
     parser.add_argument("--json", action="store_true", help="print JSON")
     actions = parser.add_subparsers(dest="breaker_action", metavar="ACTION")
     configure = actions.add_parser("set", help="add or change a queue's breaker")
@@ -132,8 +141,14 @@ def queue_health_dicts(session, queues: list[str]) -> dict[str, dict]:
     firing: dict[str, list[str]] = {}
     for alert in session.firing_alerts():
         firing.setdefault(alert.queue, []).append(alert.rule)
-    return {item.queue: {**item.as_dict(), "breaker": breakers[item.queue].status if item.queue in breakers else None,
-                         "firing_alerts": sorted(firing.get(item.queue, []))} for item in figures}
+    return {
+        item.queue: {
+            **item.as_dict(),
+            "breaker": breakers[item.queue].status if item.queue in breakers else None,
+            "firing_alerts": sorted(firing.get(item.queue, [])),
+        }
+        for item in figures
+    }
 
 
 # --- runners ----------------------------------------------------------------------------------------------
@@ -152,7 +167,9 @@ def run_alerts(args: argparse.Namespace, session) -> int:
     store = AlertStore(client, keys)
     try:
         if action in ALERT_PERMISSIONS:
-            return _audited(session, ALERT_PERMISSIONS[action], args.name, lambda: _change_rule(args, action, store, client))
+            return _audited(
+                session, ALERT_PERMISSIONS[action], args.name, lambda: _change_rule(args, action, store, client)
+            )
         if action == "list":
             return _list_rules(args, store, client, keys)
         if action == "history":
@@ -206,7 +223,11 @@ def _firing(args: argparse.Namespace, client: redis.Redis, keys: KeySchema) -> i
         print(json.dumps([state.model_dump(mode="json") for state in states], indent=2))
         return EXIT_OK
     for state in states:
-        print(safe_str(f"FIRING {state.rule} on {state.queue}: value {_value(state.value)} since {_stamp(state.fired_at)}", 300))
+        print(
+            safe_str(
+                f"FIRING {state.rule} on {state.queue}: value {_value(state.value)} since {_stamp(state.fired_at)}", 300
+            )
+        )
     if not states:
         print("no alert is firing")
     return EXIT_OK
@@ -218,9 +239,18 @@ def _list_rules(args: argparse.Namespace, store: AlertStore, client: redis.Redis
     for state in alert_states(client, keys):
         states.setdefault(state.rule, []).append(state)
     if args.json:
-        print(json.dumps([{**rule.model_dump(mode="json"),
-                           "states": [s.model_dump(mode="json") for s in states.get(rule.name, [])]} for rule in rules],
-                         indent=2))
+        print(
+            json.dumps(
+                [
+                    {
+                        **rule.model_dump(mode="json"),
+                        "states": [s.model_dump(mode="json") for s in states.get(rule.name, [])],
+                    }
+                    for rule in rules
+                ],
+                indent=2,
+            )
+        )
         return EXIT_OK
     for rule in rules:
         firing = [s.queue for s in states.get(rule.name, []) if s.firing]
@@ -228,7 +258,11 @@ def _list_rules(args: argparse.Namespace, store: AlertStore, client: redis.Redis
         if rule.muted_until:
             flags.append(f"muted until {_stamp(rule.muted_until)}")
         status = f"FIRING on {', '.join(firing)}" if firing else "ok"
-        print(safe_str(f"{rule.name:<20} {rule.describe():<55} {status}" + (f" ({'; '.join(flags)})" if flags else ""), 300))
+        print(
+            safe_str(
+                f"{rule.name:<20} {rule.describe():<55} {status}" + (f" ({'; '.join(flags)})" if flags else ""), 300
+            )
+        )
     if not rules:
         print("no alert rules; add one with `wellqueue alerts add NAME --kind ...`")
     return EXIT_OK
@@ -240,8 +274,13 @@ def _history(args: argparse.Namespace, client: redis.Redis, keys: KeySchema) -> 
         print(json.dumps([entry.__dict__ for entry in entries], indent=2))
         return EXIT_OK
     for entry in entries:
-        print(safe_str(f"{_stamp(entry.at)}  {entry.event:<8} {entry.rule} on {entry.queue} "
-                       f"(value {_value(entry.value)}): {entry.detail}", 300))
+        print(
+            safe_str(
+                f"{_stamp(entry.at)}  {entry.event:<8} {entry.rule} on {entry.queue} "
+                f"(value {_value(entry.value)}): {entry.detail}",
+                300,
+            )
+        )
     return EXIT_OK
 
 
@@ -262,8 +301,13 @@ def _change_rule(args: argparse.Namespace, action: str, store: AlertStore, clien
             rule = store.unmute(args.name)
     except (AlertRuleError, ValueError) as exc:
         return _fail(str(exc), EXIT_BAD_INPUT)
-    print(safe_str(f"alert rule {rule.name}: {rule.describe()}"
-                   + (f", muted until {_stamp(rule.muted_until)}" if rule.muted_until else ""), 300))
+    print(
+        safe_str(
+            f"alert rule {rule.name}: {rule.describe()}"
+            + (f", muted until {_stamp(rule.muted_until)}" if rule.muted_until else ""),
+            300,
+        )
+    )
     return EXIT_OK
 
 
@@ -302,17 +346,31 @@ def _rule_fields(args: argparse.Namespace) -> dict[str, Any]:
 def _list_breakers(args: argparse.Namespace, store: BreakerStore) -> int:
     configs, states = store.configs(), store.states()
     if args.json:
-        print(json.dumps([{**c.model_dump(mode="json"),
-                           "state": states[c.queue].model_dump(mode="json") if c.queue in states else None}
-                          for c in configs], indent=2))
+        print(
+            json.dumps(
+                [
+                    {
+                        **c.model_dump(mode="json"),
+                        "state": states[c.queue].model_dump(mode="json") if c.queue in states else None,
+                    }
+                    for c in configs
+                ],
+                indent=2,
+            )
+        )
         return EXIT_OK
     for config in configs:
         state = states.get(config.queue)
         status = state.status.replace("_", "-") if state else "closed"
         reason = f" ({state.reason})" if state and state.reason else ""
-        print(safe_str(f"{config.queue:<24} {status:<10} opens at {config.failure_rate:.0%} of >= {config.min_samples} "
-                       f"in {config.window_minutes} min, cool-down {config.cooldown_s:g}-{config.max_cooldown_s:g} s"
-                       f"{'' if config.enabled else ' [disabled]'}{reason}", 300))
+        print(
+            safe_str(
+                f"{config.queue:<24} {status:<10} opens at {config.failure_rate:.0%} of >= {config.min_samples} "
+                f"in {config.window_minutes} min, cool-down {config.cooldown_s:g}-{config.max_cooldown_s:g} s"
+                f"{'' if config.enabled else ' [disabled]'}{reason}",
+                300,
+            )
+        )
     if not configs:
         print("no circuit breakers; add one with `wellqueue breakers set QUEUE`")
     return EXIT_OK
@@ -325,10 +383,13 @@ def _change_breaker(args: argparse.Namespace, action: str, store: BreakerStore) 
             print(f"circuit breaker on {args.queue} removed")
             return EXIT_OK
         config = BreakerConfig(
-            queue=args.queue, failure_rate=_number(args.failure_rate, "--failure-rate"),
+            queue=args.queue,
+            failure_rate=_number(args.failure_rate, "--failure-rate"),
             window_minutes=max(1, round(parse_duration(args.window).total_seconds() / 60)),
-            min_samples=args.min_samples, cooldown_s=parse_duration(args.cooldown).total_seconds(),
-            max_cooldown_s=parse_duration(args.max_cooldown).total_seconds(), enabled=not args.disabled,
+            min_samples=args.min_samples,
+            cooldown_s=parse_duration(args.cooldown).total_seconds(),
+            max_cooldown_s=parse_duration(args.max_cooldown).total_seconds(),
+            enabled=not args.disabled,
         )
     except (BreakerError, ValueError) as exc:  # pydantic's ValidationError is a ValueError
         return _fail(safe_str(exc, 500), EXIT_BAD_INPUT)

@@ -44,8 +44,9 @@ def cmd_enqueue(ctx: CliContext) -> int:
 
     def submit() -> tuple[str, bool]:
         broker = ctx.broker()
-        message, delay = prepare_message(broker, a.queue, payload, job_id=a.job_id, priority=a.priority,
-                                         delay_ms=a.delay, attempts=a.attempts)
+        message, delay = prepare_message(
+            broker, a.queue, payload, job_id=a.job_id, priority=a.priority, delay_ms=a.delay, attempts=a.attempts
+        )
         return message.message_id, broker.submit(message, delay=delay, create_only=True).created
 
     result = session.enqueue_job(a.queue, payload, submit)
@@ -75,19 +76,32 @@ def cmd_stats(ctx: CliContext) -> int:
         completed = sum(m.completed for m in minutes)
         failed = sum(m.failed for m in minutes)
         duration = sum(m.duration_ms_sum for m in minutes)
-        stats.append({
-            "queue": queue, "counts": counts, "completed_last_hour": completed, "failed_last_hour": failed,
-            "failure_rate": round(failed / (completed + failed), 4) if completed + failed else 0.0,
-            "mean_duration_ms": round(duration / completed, 1) if completed else None,
-            "health": health.get(queue),
-        })
+        stats.append(
+            {
+                "queue": queue,
+                "counts": counts,
+                "completed_last_hour": completed,
+                "failed_last_hour": failed,
+                "failure_rate": round(failed / (completed + failed), 4) if completed + failed else 0.0,
+                "mean_duration_ms": round(duration / completed, 1) if completed else None,
+                "health": health.get(queue),
+            }
+        )
     if ctx.args.json:
         emit_json(stats)
         return 0
-    rows = [[printable(r["queue"]), *(str(r["counts"].of(s)) for s in STATES), str(r["completed_last_hour"]),
-             str(r["failed_last_hour"]), f"{r['failure_rate']:.1%}",
-             "-" if r["mean_duration_ms"] is None else f"{r['mean_duration_ms']:.0f} ms",
-             printable(", ".join(r["health"]["warnings"]) if r["health"] else "", 60)] for r in stats]
+    rows = [
+        [
+            printable(r["queue"]),
+            *(str(r["counts"].of(s)) for s in STATES),
+            str(r["completed_last_hour"]),
+            str(r["failed_last_hour"]),
+            f"{r['failure_rate']:.1%}",
+            "-" if r["mean_duration_ms"] is None else f"{r['mean_duration_ms']:.0f} ms",
+            printable(", ".join(r["health"]["warnings"]) if r["health"] else "", 60),
+        ]
+        for r in stats
+    ]
     print(table(rows, ["QUEUE", *(s.upper() for s in STATES), "DONE/H", "FAILED/H", "FAIL%", "MEAN", "HEALTH"]))
     return 0
 
@@ -98,8 +112,17 @@ def cmd_jobs(ctx: CliContext) -> int:
     if a.json:
         emit_json(page)
         return 0
-    rows = [[printable(j.id, 40), printable(j.kind, 28), j.state, f"{j.attempts}/{j.max_attempts}",
-             when(j.created_at), printable(j.error or "", 50)] for j in page.jobs]
+    rows = [
+        [
+            printable(j.id, 40),
+            printable(j.kind, 28),
+            j.state,
+            f"{j.attempts}/{j.max_attempts}",
+            when(j.created_at),
+            printable(j.error or "", 50),
+        ]
+        for j in page.jobs
+    ]
     print(table(rows, ["ID", "KIND", "STATE", "ATTEMPTS", "CREATED", "ERROR"]))
     print(f"({len(page.jobs)} of {page.total} {page.state} jobs from offset {page.offset})", file=sys.stderr)
     return 0
@@ -113,12 +136,22 @@ def cmd_job(ctx: CliContext) -> int:
         emit_json(job)
         return 0
     s = job.summary
-    for label, value in [("id", s.id), ("queue", s.queue), ("kind", s.kind), ("state", s.state),
-                         ("attempts", f"{s.attempts}/{s.max_attempts}"), ("priority", s.priority or "-"),
-                         ("progress", f"{s.progress:.0f}%"), ("created", when(s.created_at)),
-                         ("started", when(s.started_at)), ("finished", when(s.finished_at)),
-                         ("delayed until", when(job.delayed_until)), ("worker", job.worker or "-"),
-                         ("organization", s.org or "-"), ("error", s.error or "-")]:
+    for label, value in [
+        ("id", s.id),
+        ("queue", s.queue),
+        ("kind", s.kind),
+        ("state", s.state),
+        ("attempts", f"{s.attempts}/{s.max_attempts}"),
+        ("priority", s.priority or "-"),
+        ("progress", f"{s.progress:.0f}%"),
+        ("created", when(s.created_at)),
+        ("started", when(s.started_at)),
+        ("finished", when(s.finished_at)),
+        ("delayed until", when(job.delayed_until)),
+        ("worker", job.worker or "-"),
+        ("organization", s.org or "-"),
+        ("error", s.error or "-"),
+    ]:
         print(f"{label:>14}: {printable(value, 200)}")
     print(f"{'payload':>14}: {printable(json.dumps(s.data, sort_keys=True), 2000)}")
     if job.result is not None:
@@ -169,8 +202,12 @@ def cmd_demo(ctx: CliContext) -> int:
         per_queue: dict[str, int] = {}
         for job in jobs:
             per_queue[job.queue] = per_queue.get(job.queue, 0) + 1
-        return ActionResult("demo", "demo", len(jobs), f"enqueued {len(jobs)} demo jobs: "
-                            + ", ".join(f"{q} {n}" for q, n in sorted(per_queue.items())))
+        return ActionResult(
+            "demo",
+            "demo",
+            len(jobs),
+            f"enqueued {len(jobs)} demo jobs: " + ", ".join(f"{q} {n}" for q, n in sorted(per_queue.items())),
+        )
 
     code = report(ctx.session().enqueue_demo(submit))
     if not ctx.settings.demo_webhook_url:
@@ -180,6 +217,7 @@ def cmd_demo(ctx: CliContext) -> int:
 
 def session_action(method: str, *names: str) -> Callable[[CliContext], int]:
     """A command that calls one `OperatorSession` action with the named arguments and prints its message."""
+
     def run(ctx: CliContext) -> int:
         return report(getattr(ctx.session(), method)(*(getattr(ctx.args, n) for n in names)))
 
@@ -224,8 +262,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--all-failed", metavar="QUEUE")
     p.set_defaults(run=cmd_retry)
 
-    for name, method, help_text in [("remove", "remove_job", "delete a job that is not running"),
-                                    ("promote", "promote_job", "run a delayed job now")]:
+    for name, method, help_text in [
+        ("remove", "remove_job", "delete a job that is not running"),
+        ("promote", "promote_job", "run a delayed job now"),
+    ]:
         p = sub.add_parser(name, help=help_text)
         p.add_argument("id")
         p.set_defaults(run=session_action(method, "id"))
@@ -237,9 +277,11 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--limit", type=int, default=1000)
     p.set_defaults(run=cmd_clean)
 
-    for name, method, help_text in [("drain", "drain_queue", "remove every waiting job of a queue"),
-                                    ("pause", "pause_queue", "stop workers on every host taking a queue's jobs"),
-                                    ("resume", "resume_queue", "resume a paused queue")]:
+    for name, method, help_text in [
+        ("drain", "drain_queue", "remove every waiting job of a queue"),
+        ("pause", "pause_queue", "stop workers on every host taking a queue's jobs"),
+        ("resume", "resume_queue", "resume a paused queue"),
+    ]:
         p = sub.add_parser(name, help=help_text)
         p.add_argument("queue")
         p.set_defaults(run=session_action(method, "queue"))

@@ -9,8 +9,9 @@ from . import console, fleet, health, jobs, schedules, tokens
 
 DESCRIPTION = "`wellqueue`: the console with its workers, `--workers-only` for servers, and the operator subcommands."
 
-TOKEN_HELP = ("operator JWT (prefer WELLQUEUE_TOKEN or the token file: "
-              "a command-line token shows in ps and shell history)")
+TOKEN_HELP = (
+    "operator JWT (prefer WELLQUEUE_TOKEN or the token file: a command-line token shows in ps and shell history)"
+)
 
 
 class CommandParser(argparse.ArgumentParser):

@@ -75,8 +75,12 @@ def add_schedule_parser(subparsers: argparse._SubParsersAction) -> argparse.Argu
 
 
 SCHEDULE_PERMISSIONS = {
-    "add": Action.SCHEDULE_ADD, "update": Action.SCHEDULE_UPDATE, "remove": Action.SCHEDULE_REMOVE,
-    "pause": Action.SCHEDULE_PAUSE, "resume": Action.SCHEDULE_RESUME, "run-now": Action.RUN_SCHEDULE,
+    "add": Action.SCHEDULE_ADD,
+    "update": Action.SCHEDULE_UPDATE,
+    "remove": Action.SCHEDULE_REMOVE,
+    "pause": Action.SCHEDULE_PAUSE,
+    "resume": Action.SCHEDULE_RESUME,
+    "run-now": Action.RUN_SCHEDULE,
 }
 
 
@@ -97,8 +101,7 @@ def cmd_schedules(ctx: CliContext) -> int:
 
     def run() -> int:
         broker = ctx.broker()
-        return run_schedules_command(ctx.args, session.schedule_store,
-                                     functools.partial(enqueue, broker=broker))
+        return run_schedules_command(ctx.args, session.schedule_store, functools.partial(enqueue, broker=broker))
 
     def owner() -> str | None:
         """The organization of the schedule acted on, for its audit entry."""
@@ -260,9 +263,18 @@ def _table(rows: list[ScheduleStatus]) -> str:
     lines = [header]
     for row in rows:
         last_job = f"error: {safe_str(row.last_error, 60)}" if row.last_error else safe_str(row.last_job_id or "-", 80)
-        lines.append((
-            row.name, row.cron, row.timezone, row.queue, _local(row.next_run), _utc(row.next_run_utc),
-            _utc(row.last_fire_utc), "yes" if row.enabled else "no", last_job,
-        ))
+        lines.append(
+            (
+                row.name,
+                row.cron,
+                row.timezone,
+                row.queue,
+                _local(row.next_run),
+                _utc(row.next_run_utc),
+                _utc(row.last_fire_utc),
+                "yes" if row.enabled else "no",
+                last_job,
+            )
+        )
     widths = [max(len(line[column]) for line in lines) for column in range(len(header))]
     return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip() for line in lines)

@@ -36,6 +36,7 @@ from .context import CliContext
 if TYPE_CHECKING:
     from ..settings import Settings
 
+
 def add_token_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Register `token issue` and `token verify` under the CLI's subcommands."""
     parser = subparsers.add_parser("token", help="issue and check operator tokens")
@@ -118,7 +119,10 @@ def run_audit_command(args: argparse.Namespace, audit: AuditLog, org: str | None
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except redis.RedisError as exc:
-        print(f"error: cannot read the audit stream: {explain_redis_error(audit.client, {audit.key: 'stream'}, exc)}", file=sys.stderr)
+        print(
+            f"error: cannot read the audit stream: {explain_redis_error(audit.client, {audit.key: 'stream'}, exc)}",
+            file=sys.stderr,
+        )
         return 1
     entries = page.entries
     if args.json:

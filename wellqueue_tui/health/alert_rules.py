@@ -22,21 +22,38 @@ from ..connection import transaction_value
 from ..jobs.keys import KeySchema
 from ..sanitize import safe_str
 
-AlertKind = Literal["waiting_depth", "failure_rate", "stuck_jobs", "latency", "no_consumer", "redis_unreachable",
-                    "crash_loop"]
+AlertKind = Literal[
+    "waiting_depth", "failure_rate", "stuck_jobs", "latency", "no_consumer", "redis_unreachable", "crash_loop"
+]
 ALERT_KINDS: tuple[str, ...] = AlertKind.__args__  # type: ignore[attr-defined]
 EVERY_QUEUE = "*"
 #: What the threshold means for each kind, for help texts and error messages.
 THRESHOLD_MEANING = {
-    "waiting_depth": "jobs waiting", "failure_rate": "failed share of finished attempts (0.1 = 10%)",
-    "stuck_jobs": "stuck jobs", "latency": "seconds the oldest waiting job has waited",
-    "no_consumer": "unused (fires when jobs wait and no worker listens)", "redis_unreachable": "unused",
+    "waiting_depth": "jobs waiting",
+    "failure_rate": "failed share of finished attempts (0.1 = 10%)",
+    "stuck_jobs": "stuck jobs",
+    "latency": "seconds the oldest waiting job has waited",
+    "no_consumer": "unused (fires when jobs wait and no worker listens)",
+    "redis_unreachable": "unused",
     "crash_loop": "worker processes in a crash loop",
 }
 #: Where a value must fall back to before a firing alert resolves, as a share of the threshold.
 RESOLVE_SHARE = {"waiting_depth": 0.8, "latency": 0.8, "failure_rate": 0.5}
-EDITABLE_FIELDS = frozenset({"queue", "threshold", "resolve_below", "window_minutes", "min_samples", "for_s",
-                             "clear_for_s", "recipients", "webhook_url", "enabled", "description"})
+EDITABLE_FIELDS = frozenset(
+    {
+        "queue",
+        "threshold",
+        "resolve_below",
+        "window_minutes",
+        "min_samples",
+        "for_s",
+        "clear_for_s",
+        "recipients",
+        "webhook_url",
+        "enabled",
+        "description",
+    }
+)
 _NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")
 _EMAIL = re.compile(r"[^@\s]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?")
 
@@ -141,15 +158,44 @@ def default_rules() -> list[AlertRule]:
     > 30 s, Redis connection failures."""
     recipients = ["operations@example.com"]
     return [
-        AlertRule(name="queue-depth", kind="waiting_depth", threshold=100, resolve_below=80, for_s=60,
-                  clear_for_s=60, recipients=recipients, description="More than 100 jobs waiting in a queue."),
-        AlertRule(name="failure-rate", kind="failure_rate", threshold=0.10, resolve_below=0.05, window_minutes=5,
-                  min_samples=5, clear_for_s=120, recipients=recipients,
-                  description="More than 10% of the jobs finished in 5 minutes failed."),
-        AlertRule(name="stalled-jobs", kind="stuck_jobs", threshold=0, for_s=30, clear_for_s=30,
-                  recipients=recipients, description="Jobs stuck (past their time limit or worker) for 30 s."),
-        AlertRule(name="redis-connection", kind="redis_unreachable", for_s=10, clear_for_s=0,
-                  recipients=recipients, description="Redis cannot be reached."),
+        AlertRule(
+            name="queue-depth",
+            kind="waiting_depth",
+            threshold=100,
+            resolve_below=80,
+            for_s=60,
+            clear_for_s=60,
+            recipients=recipients,
+            description="More than 100 jobs waiting in a queue.",
+        ),
+        AlertRule(
+            name="failure-rate",
+            kind="failure_rate",
+            threshold=0.10,
+            resolve_below=0.05,
+            window_minutes=5,
+            min_samples=5,
+            clear_for_s=120,
+            recipients=recipients,
+            description="More than 10% of the jobs finished in 5 minutes failed.",
+        ),
+        AlertRule(
+            name="stalled-jobs",
+            kind="stuck_jobs",
+            threshold=0,
+            for_s=30,
+            clear_for_s=30,
+            recipients=recipients,
+            description="Jobs stuck (past their time limit or worker) for 30 s.",
+        ),
+        AlertRule(
+            name="redis-connection",
+            kind="redis_unreachable",
+            for_s=10,
+            clear_for_s=0,
+            recipients=recipients,
+            description="Redis cannot be reached.",
+        ),
     ]
 
 
@@ -189,8 +235,9 @@ class AlertStore:
         """Change some fields (re-validated as a whole); name and kind cannot change."""
         unknown = set(changes) - EDITABLE_FIELDS
         if unknown:
-            raise AlertRuleError(f"cannot change {', '.join(sorted(unknown))}; editable fields are "
-                                 f"{', '.join(sorted(EDITABLE_FIELDS))}")
+            raise AlertRuleError(
+                f"cannot change {', '.join(sorted(unknown))}; editable fields are {', '.join(sorted(EDITABLE_FIELDS))}"
+            )
         return self._rewrite(name, lambda rule: build_rule(**{**rule.model_dump(), **changes}))
 
     def mute(self, name: str, until: float) -> AlertRule:
@@ -243,10 +290,13 @@ def _stored(name: str | bytes, raw: bytes | str) -> AlertRule:
         return AlertRule.model_validate_json(raw)
     except ValidationError as exc:
         label = name.decode("utf-8", "replace") if isinstance(name, bytes) else name
-        raise AlertRuleError(f"alert rule {safe_str(label, 60)!r} is stored in an unreadable form "
-                             f"({_explain(exc)}); remove it and add it again") from None
+        raise AlertRuleError(
+            f"alert rule {safe_str(label, 60)!r} is stored in an unreadable form "
+            f"({_explain(exc)}); remove it and add it again"
+        ) from None
 
 
 def _explain(exc: ValidationError) -> str:
-    return "; ".join(safe_str(f"{'.'.join(str(p) for p in err['loc']) or 'rule'}: {err['msg']}", 200)
-                     for err in exc.errors()[:5])
+    return "; ".join(
+        safe_str(f"{'.'.join(str(p) for p in err['loc']) or 'rule'}: {err['msg']}", 200) for err in exc.errors()[:5]
+    )

@@ -60,8 +60,15 @@ def step(rule: AlertRule, state: AlertState, value: float | None, now: float) ->
         return _update(state, "firing", since if status == "firing" else now, value), None
     start = since if status == "resolving" else now
     if now - start >= rule.clear_for_s:
-        resolved = state.model_copy(update={"status": "ok", "since": now, "value": value, "resolved_at": now,
-                                            "outbox": [*state.outbox, "resolved"]})
+        resolved = state.model_copy(
+            update={
+                "status": "ok",
+                "since": now,
+                "value": value,
+                "resolved_at": now,
+                "outbox": [*state.outbox, "resolved"],
+            }
+        )
         return resolved, "resolved"
     return _update(state, "resolving", start, value), None
 
@@ -71,5 +78,13 @@ def _update(state: AlertState, status: Status, since: float, value: float | None
 
 
 def _fire(state: AlertState, value: float | None, now: float) -> AlertState:
-    return state.model_copy(update={"status": "firing", "since": now, "value": value, "fired_at": now,
-                                    "resolved_at": None, "outbox": [*state.outbox, "fired"]})
+    return state.model_copy(
+        update={
+            "status": "firing",
+            "since": now,
+            "value": value,
+            "fired_at": now,
+            "resolved_at": None,
+            "outbox": [*state.outbox, "fired"],
+        }
+    )

@@ -52,9 +52,15 @@ class EvaluationReport:
 class AlertEvaluator:
     """Steps every enabled rule on every queue it watches; call `run_once()` from the leader loop."""
 
-    def __init__(self, client: redis.Redis, keys: KeySchema, enqueue_fn: EnqueueFn | None, *,
-                 heartbeat_timeout_ms: int = 15_000,
-                 on_transition: Callable[[AlertRule, AlertState, Transition], None] | None = None) -> None:
+    def __init__(
+        self,
+        client: redis.Redis,
+        keys: KeySchema,
+        enqueue_fn: EnqueueFn | None,
+        *,
+        heartbeat_timeout_ms: int = 15_000,
+        on_transition: Callable[[AlertRule, AlertState, Transition], None] | None = None,
+    ) -> None:
         self.client = client
         self.keys = keys
         self.enqueue_fn = enqueue_fn
@@ -75,7 +81,9 @@ class AlertEvaluator:
         self._deliver(rules, committed, report)
         return report
 
-    def _failure_rates(self, rules: list[AlertRule], queues: list[str], now: float) -> dict[tuple[int, int, str], float | None]:
+    def _failure_rates(
+        self, rules: list[AlertRule], queues: list[str], now: float
+    ) -> dict[tuple[int, int, str], float | None]:
         """Failure share per (window, min samples, queue), from the per-minute stats hashes."""
         wanted = sorted({(r.window_minutes, r.min_samples) for r in rules if r.kind == "failure_rate"})
         minute = int(now // 60)
@@ -96,8 +104,9 @@ class AlertEvaluator:
             rates[(window, min_samples, queue)] = failed / total if total >= min_samples else None
         return rates
 
-    def _commit(self, rules: list[AlertRule], values: dict[tuple[str, str], float | None], now: float,
-                report: EvaluationReport) -> dict[str, AlertState]:
+    def _commit(
+        self, rules: list[AlertRule], values: dict[tuple[str, str], float | None], now: float, report: EvaluationReport
+    ) -> dict[str, AlertState]:
         """Step and store every state in one WATCH/MULTI; retried when another evaluator wrote meanwhile.
         Returns the states that have notifications to send."""
         by_name = {rule.name: rule for rule in rules}
@@ -122,8 +131,12 @@ class AlertEvaluator:
                     for key, state in changes.items():
                         pipe.hset(self.keys.alert_state, key, state.model_dump_json())
                     for rule, state, transition in transitions:
-                        pipe.xadd(self.keys.alert_history, _history_fields(rule, state, transition, now),  # type: ignore[arg-type]
-                                  maxlen=HISTORY_MAXLEN, approximate=True)
+                        pipe.xadd(
+                            self.keys.alert_history,
+                            _history_fields(rule, state, transition, now),  # type: ignore[arg-type]
+                            maxlen=HISTORY_MAXLEN,
+                            approximate=True,
+                        )
                     pipe.execute()
             except redis.WatchError:
                 continue
@@ -160,8 +173,9 @@ class AlertEvaluator:
         _clear_outboxes(self.client, self.keys, sent)
 
 
-def evaluate_values(rules: list[AlertRule], health: dict[str, QueueHealth],
-                    failure_rates: dict[tuple[int, int, str], float | None]) -> dict[tuple[str, str], float | None]:
+def evaluate_values(
+    rules: list[AlertRule], health: dict[str, QueueHealth], failure_rates: dict[tuple[int, int, str], float | None]
+) -> dict[tuple[str, str], float | None]:
     """The value each (rule, queue) pair is judged on; a rule on `*` covers every known queue."""
     values = {}
     for rule in rules:
@@ -205,8 +219,11 @@ def _clear_outboxes(client: redis.Redis, keys: KeySchema, sent: dict[str, tuple[
                     for transition in done:
                         if transition in left:
                             left.remove(transition)
-                    pipe.hset(keys.alert_state, key, state.model_copy(update={"outbox": left, "notify_error": error})
-                              .model_dump_json())
+                    pipe.hset(
+                        keys.alert_state,
+                        key,
+                        state.model_copy(update={"outbox": left, "notify_error": error}).model_dump_json(),
+                    )
                 pipe.execute()
                 return
         except redis.WatchError:
@@ -225,8 +242,9 @@ def firing_alerts(client: redis.Redis, keys: KeySchema) -> list[AlertState]:
     return [state for state in alert_states(client, keys) if state.firing]
 
 
-def alert_history(client: redis.Redis, keys: KeySchema, limit: int = 200,
-                  since: float | None = None) -> list[HistoryEntry]:
+def alert_history(
+    client: redis.Redis, keys: KeySchema, limit: int = 200, since: float | None = None
+) -> list[HistoryEntry]:
     """Firings and resolutions, newest first (optionally only those at or after `since`)."""
     low = f"{int(since * 1000)}-0" if since is not None else "-"
     rows = client.xrevrange(keys.alert_history, max="+", min=low, count=limit)
@@ -234,8 +252,14 @@ def alert_history(client: redis.Redis, keys: KeySchema, limit: int = 200,
 
 
 def _history_fields(rule: AlertRule, state: AlertState, transition: Transition, now: float) -> dict[str, str]:
-    return {"at": f"{now:.3f}", "rule": rule.name, "queue": state.queue, "event": transition,
-            "value": "" if state.value is None else f"{state.value:g}", "detail": rule.describe()}
+    return {
+        "at": f"{now:.3f}",
+        "rule": rule.name,
+        "queue": state.queue,
+        "event": transition,
+        "value": "" if state.value is None else f"{state.value:g}",
+        "detail": rule.describe(),
+    }
 
 
 def _history_entry(entry_id, raw: dict) -> HistoryEntry:
@@ -249,8 +273,15 @@ def _history_entry(entry_id, raw: dict) -> HistoryEntry:
         value = float(fields["value"]) if fields.get("value") else None
     except ValueError:
         value = None
-    return HistoryEntry(entry, at, fields.get("rule", ""), fields.get("queue", ""), fields.get("event", ""), value,
-                        fields.get("detail", ""))
+    return HistoryEntry(
+        entry,
+        at,
+        fields.get("rule", ""),
+        fields.get("queue", ""),
+        fields.get("event", ""),
+        value,
+        fields.get("detail", ""),
+    )
 
 
 def _read_states(raw: dict) -> dict[str, AlertState]:

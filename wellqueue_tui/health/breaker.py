@@ -32,7 +32,13 @@ log = logging.getLogger(__name__)
 
 #: Who the audit trail names for the breaker's own pauses and resumes.
 BREAKER_IDENTITY = Identity(sub="circuit-breaker", role=Role.ADMIN)
-AUDIT_ACTIONS = {"open": "breaker_open", "half_open": "breaker_half_open", "close": "breaker_close", "reopen": "breaker_reopen", "reset": "breaker_reset"}
+AUDIT_ACTIONS = {
+    "open": "breaker_open",
+    "half_open": "breaker_half_open",
+    "close": "breaker_close",
+    "reopen": "breaker_reopen",
+    "reset": "breaker_reset",
+}
 
 
 class BreakerError(ValueError):

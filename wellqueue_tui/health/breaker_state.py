@@ -70,8 +70,9 @@ class Observation:
         return self.failed / self.finished if self.finished else None
 
 
-def decide(config: BreakerConfig, state: BreakerState, seen: Observation,
-           now: float) -> tuple[BreakerState, BreakerAction | None]:
+def decide(
+    config: BreakerConfig, state: BreakerState, seen: Observation, now: float
+) -> tuple[BreakerState, BreakerAction | None]:
     """The next state and the action the runner must carry out (None: nothing changes)."""
     if state.status == "closed":
         rate = seen.rate
@@ -83,8 +84,14 @@ def decide(config: BreakerConfig, state: BreakerState, seen: Observation,
         return _closed(state, now, "resumed by an operator"), "reset"
     if state.status == "open":
         if now - state.since >= state.cooldown_s:
-            return state.model_copy(update={"status": "half_open", "since": now, "probe_offered_at": now,
-                                            "reason": "cool-down over: one probe job may run"}), "half_open"
+            return state.model_copy(
+                update={
+                    "status": "half_open",
+                    "since": now,
+                    "probe_offered_at": now,
+                    "reason": "cool-down over: one probe job may run",
+                }
+            ), "half_open"
         return state, None
     # half open
     if seen.probe == "success":
@@ -100,10 +107,27 @@ def decide(config: BreakerConfig, state: BreakerState, seen: Observation,
 
 
 def _open(state: BreakerState, now: float, cooldown: float, reason: str, rate: float | None) -> BreakerState:
-    return state.model_copy(update={"status": "open", "since": now, "cooldown_s": cooldown, "opened": state.opened + 1,
-                                    "probe_offered_at": None, "last_rate": rate, "reason": reason})
+    return state.model_copy(
+        update={
+            "status": "open",
+            "since": now,
+            "cooldown_s": cooldown,
+            "opened": state.opened + 1,
+            "probe_offered_at": None,
+            "last_rate": rate,
+            "reason": reason,
+        }
+    )
 
 
 def _closed(state: BreakerState, now: float, reason: str) -> BreakerState:
-    return state.model_copy(update={"status": "closed", "since": now, "opened": 0, "probe_offered_at": None,
-                                    "closed_minute": int(now // 60), "reason": reason})
+    return state.model_copy(
+        update={
+            "status": "closed",
+            "since": now,
+            "opened": 0,
+            "probe_offered_at": None,
+            "closed_minute": int(now // 60),
+            "reason": reason,
+        }
+    )

@@ -45,28 +45,45 @@ def read_health_reading(client: redis.Redis, keys: KeySchema) -> HealthReading:
     return (read_health(client, keys), alert_states(client, keys), list(BreakerStore(client, keys).states().values()))
 
 
-def describe_health(health: list[QueueHealth], alerts: list[AlertState], breakers: list[BreakerState]) -> Iterator[Metric]:
+def describe_health(
+    health: list[QueueHealth], alerts: list[AlertState], breakers: list[BreakerState]
+) -> Iterator[Metric]:
     """The metric families for one reading."""
     families = {
-        "latency": GaugeMetricFamily("wellqueue_queue_latency_seconds",
-                                     "Age of the oldest waiting job (0 when nothing waits)", labels=["queue"]),
-        "consumers": GaugeMetricFamily("wellqueue_queue_consumers",
-                                       "Running worker processes listening to the queue, on every host", labels=["queue"]),
-        "stuck": GaugeMetricFamily("wellqueue_queue_stuck_jobs",
-                                   "Active jobs past their time limit or whose worker stopped heartbeating",
-                                   labels=["queue"]),
-        "arrival": GaugeMetricFamily("wellqueue_queue_arrivals_per_minute",
-                                     "Jobs entering the backlog per minute (estimated over the last 5 minutes)",
-                                     labels=["queue"]),
-        "completion": GaugeMetricFamily("wellqueue_queue_finished_per_minute",
-                                        "Jobs finished (completed or failed) per minute over the last 5 minutes",
-                                        labels=["queue"]),
-        "failure": GaugeMetricFamily("wellqueue_queue_failure_ratio",
-                                     "Failed share of the attempts finished in the last 5 minutes", labels=["queue"]),
+        "latency": GaugeMetricFamily(
+            "wellqueue_queue_latency_seconds", "Age of the oldest waiting job (0 when nothing waits)", labels=["queue"]
+        ),
+        "consumers": GaugeMetricFamily(
+            "wellqueue_queue_consumers",
+            "Running worker processes listening to the queue, on every host",
+            labels=["queue"],
+        ),
+        "stuck": GaugeMetricFamily(
+            "wellqueue_queue_stuck_jobs",
+            "Active jobs past their time limit or whose worker stopped heartbeating",
+            labels=["queue"],
+        ),
+        "arrival": GaugeMetricFamily(
+            "wellqueue_queue_arrivals_per_minute",
+            "Jobs entering the backlog per minute (estimated over the last 5 minutes)",
+            labels=["queue"],
+        ),
+        "completion": GaugeMetricFamily(
+            "wellqueue_queue_finished_per_minute",
+            "Jobs finished (completed or failed) per minute over the last 5 minutes",
+            labels=["queue"],
+        ),
+        "failure": GaugeMetricFamily(
+            "wellqueue_queue_failure_ratio",
+            "Failed share of the attempts finished in the last 5 minutes",
+            labels=["queue"],
+        ),
         "growing": GaugeMetricFamily("wellqueue_queue_backlog_growing", "1 when the backlog grows", labels=["queue"]),
-        "drain": GaugeMetricFamily("wellqueue_queue_drain_seconds",
-                                   "Estimated time to empty the backlog at the current trend (absent when it does not shrink)",
-                                   labels=["queue"]),
+        "drain": GaugeMetricFamily(
+            "wellqueue_queue_drain_seconds",
+            "Estimated time to empty the backlog at the current trend (absent when it does not shrink)",
+            labels=["queue"],
+        ),
     }
     for item in health:
         labels = [item.queue]
@@ -83,14 +100,16 @@ def describe_health(health: list[QueueHealth], alerts: list[AlertState], breaker
             families["drain"].add_metric(labels, item.drain_s)
     yield from families.values()
 
-    firing = GaugeMetricFamily("wellqueue_alert_firing", "1 while the alert rule fires on the queue",
-                               labels=["rule", "queue"])
+    firing = GaugeMetricFamily(
+        "wellqueue_alert_firing", "1 while the alert rule fires on the queue", labels=["rule", "queue"]
+    )
     for state in alerts:
         firing.add_metric([state.rule, state.queue], 1 if state.firing else 0)
     yield firing
 
-    breaker = GaugeMetricFamily("wellqueue_breaker_state", "Circuit breaker per queue: 0 closed, 1 half-open, 2 open",
-                                labels=["queue"])
+    breaker = GaugeMetricFamily(
+        "wellqueue_breaker_state", "Circuit breaker per queue: 0 closed, 1 half-open, 2 open", labels=["queue"]
+    )
     for breaker_state in breakers:
         breaker.add_metric([breaker_state.queue], BREAKER_LEVELS[breaker_state.status])
     yield breaker

@@ -42,24 +42,54 @@ def notifications_for(rule: AlertRule, state: AlertState, transition: Transition
     verb = "FIRING" if transition == "fired" else "resolved"
     subject = f"[WellQueue] {verb}: {rule.name} on {state.queue}"[:200]
     since = datetime.fromtimestamp(fired_at, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
-    body = (f"Alert {rule.name} {'fired' if transition == 'fired' else 'resolved'} on queue {state.queue}.\n"
-            f"Rule: {rule.describe()}\nCurrent value: {value}\nFiring since: {since}\n"
-            + (f"Resolved at: {datetime.fromtimestamp(state.resolved_at, UTC):%Y-%m-%d %H:%M:%S} UTC\n"
-               if transition == "resolved" and state.resolved_at else "")
-            + (f"\n{rule.description}\n" if rule.description else ""))
-    facts = {"rule": rule.name, "kind": rule.kind, "queue": state.queue, "value": state.value,
-             "threshold": rule.threshold, "firedAt": fired_at, "resolvedAt": state.resolved_at, "status": transition}
+    body = (
+        f"Alert {rule.name} {'fired' if transition == 'fired' else 'resolved'} on queue {state.queue}.\n"
+        f"Rule: {rule.describe()}\nCurrent value: {value}\nFiring since: {since}\n"
+        + (
+            f"Resolved at: {datetime.fromtimestamp(state.resolved_at, UTC):%Y-%m-%d %H:%M:%S} UTC\n"
+            if transition == "resolved" and state.resolved_at
+            else ""
+        )
+        + (f"\n{rule.description}\n" if rule.description else "")
+    )
+    facts = {
+        "rule": rule.name,
+        "kind": rule.kind,
+        "queue": state.queue,
+        "value": state.value,
+        "threshold": rule.threshold,
+        "firedAt": fired_at,
+        "resolvedAt": state.resolved_at,
+        "status": transition,
+    }
     found = []
     if rule.recipients:
-        found.append(Notification(EMAIL_QUEUE, notification_id(rule.name, state.queue, fired_at, transition, "email"), {
-            "type": "alert", "priority": "high" if transition == "fired" else "medium",
-            "recipients": list(rule.recipients), "subject": subject, "body": body,
-            "data": {"issues": [{"code": rule.name, "message": f"{rule.describe()}: value {value}"}], **facts},
-        }))
+        found.append(
+            Notification(
+                EMAIL_QUEUE,
+                notification_id(rule.name, state.queue, fired_at, transition, "email"),
+                {
+                    "type": "alert",
+                    "priority": "high" if transition == "fired" else "medium",
+                    "recipients": list(rule.recipients),
+                    "subject": subject,
+                    "body": body,
+                    "data": {"issues": [{"code": rule.name, "message": f"{rule.describe()}: value {value}"}], **facts},
+                },
+            )
+        )
     if rule.webhook_url:
-        found.append(Notification(WEBHOOK_QUEUE, notification_id(rule.name, state.queue, fired_at, transition, "webhook"), {
-            "url": rule.webhook_url, "event": f"alert.{transition}", "data": facts,
-        }))
+        found.append(
+            Notification(
+                WEBHOOK_QUEUE,
+                notification_id(rule.name, state.queue, fired_at, transition, "webhook"),
+                {
+                    "url": rule.webhook_url,
+                    "event": f"alert.{transition}",
+                    "data": facts,
+                },
+            )
+        )
     return found
 
 

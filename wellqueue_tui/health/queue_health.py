@@ -79,19 +79,38 @@ class QueueHealth:
     def as_dict(self) -> dict:
         """JSON-ready, for `wellqueue stats --json` and the REST stats."""
         return {
-            "queue": self.queue, "at": self.at, "waiting": self.waiting, "delayed": self.delayed,
-            "active": self.active, "paused": self.paused, "latency_s": self.latency_s,
-            "consumers": self.consumers, "crash_looping": self.crash_looping, "stuck": self.stuck,
-            "stuck_ids": list(self.stuck_ids), "completed": self.completed, "failed": self.failed,
-            "failure_rate": self.failure_rate, "window_s": self.window_s,
-            "arrival_per_min": self.arrival_per_min, "completion_per_min": self.completion_per_min,
-            "backlog_growing": self.backlog_growing, "drain_s": self.drain_s, "warnings": list(self.warnings),
+            "queue": self.queue,
+            "at": self.at,
+            "waiting": self.waiting,
+            "delayed": self.delayed,
+            "active": self.active,
+            "paused": self.paused,
+            "latency_s": self.latency_s,
+            "consumers": self.consumers,
+            "crash_looping": self.crash_looping,
+            "stuck": self.stuck,
+            "stuck_ids": list(self.stuck_ids),
+            "completed": self.completed,
+            "failed": self.failed,
+            "failure_rate": self.failure_rate,
+            "window_s": self.window_s,
+            "arrival_per_min": self.arrival_per_min,
+            "completion_per_min": self.completion_per_min,
+            "backlog_growing": self.backlog_growing,
+            "drain_s": self.drain_s,
+            "warnings": list(self.warnings),
         }
 
 
-def read_health(client: redis.Redis, keys: KeySchema, queues: list[str] | None = None, *,
-                window_minutes: int = DEFAULT_WINDOW_MINUTES, heartbeat_timeout_ms: int = 15_000,
-                workers: list[WorkerInfo] | None = None) -> list[QueueHealth]:
+def read_health(
+    client: redis.Redis,
+    keys: KeySchema,
+    queues: list[str] | None = None,
+    *,
+    window_minutes: int = DEFAULT_WINDOW_MINUTES,
+    heartbeat_timeout_ms: int = 15_000,
+    workers: list[WorkerInfo] | None = None,
+) -> list[QueueHealth]:
     """Health of `queues` (default: every known queue), sorted as given."""
     seconds, micros = client.time()
     now_ms = int(seconds) * 1000 + int(micros) // 1000
@@ -116,7 +135,7 @@ def read_health(client: redis.Redis, keys: KeySchema, queues: list[str] | None =
     paused = {_text(q) for q in _or(replies[0], set())}
     heartbeats = {_text(member)[:8]: score for member, score in _or(replies[1], [])}
     per_queue = 7 + len(minutes)
-    rows = [replies[2 + i * per_queue: 2 + (i + 1) * per_queue] for i in range(len(queues))]
+    rows = [replies[2 + i * per_queue : 2 + (i + 1) * per_queue] for i in range(len(queues))]
     active_details = _active_details(client, keys, [_or(row[5], []) for row in rows])
     health = []
     for queue, row, details in zip(queues, rows, active_details):
@@ -131,16 +150,29 @@ def read_health(client: redis.Redis, keys: KeySchema, queues: list[str] | None =
         if any(a is not None for _c, _f, _r, a in stats):  # counted by enqueue.lua: exact, not estimated
             arrival = sum(_int(a) for _c, _f, _r, a in stats) * 60 / elapsed_s
         listening = [w for w in workers if _listens(w, queue)]
-        health.append(QueueHealth(
-            queue=queue, at=now_ms / 1000, waiting=backlog, delayed=delayed, active=active, paused=queue in paused,
-            latency_s=max(0.0, (now_ms - oldest[0][1]) / 1000) if oldest else None,
-            consumers=sum(1 for w in listening if w.state == WorkerState.RUNNING and w.heartbeat_age_s < ALIVE_WITHIN_S),
-            crash_looping=sum(1 for w in listening if w.state == WorkerState.CRASH_LOOP),
-            stuck_ids=tuple(stuck_jobs(details, heartbeats, now_ms, heartbeat_timeout_ms)),
-            completed=completed, failed=failed, window_s=elapsed_s,
-            arrival_per_min=arrival, completion_per_min=(completed + failed) * 60 / elapsed_s,
-            backlog_growing=growing, drain_s=drain,
-        ))
+        health.append(
+            QueueHealth(
+                queue=queue,
+                at=now_ms / 1000,
+                waiting=backlog,
+                delayed=delayed,
+                active=active,
+                paused=queue in paused,
+                latency_s=max(0.0, (now_ms - oldest[0][1]) / 1000) if oldest else None,
+                consumers=sum(
+                    1 for w in listening if w.state == WorkerState.RUNNING and w.heartbeat_age_s < ALIVE_WITHIN_S
+                ),
+                crash_looping=sum(1 for w in listening if w.state == WorkerState.CRASH_LOOP),
+                stuck_ids=tuple(stuck_jobs(details, heartbeats, now_ms, heartbeat_timeout_ms)),
+                completed=completed,
+                failed=failed,
+                window_s=elapsed_s,
+                arrival_per_min=arrival,
+                completion_per_min=(completed + failed) * 60 / elapsed_s,
+                backlog_growing=growing,
+                drain_s=drain,
+            )
+        )
     return health
 
 
@@ -167,11 +199,15 @@ def _active_details(client: redis.Redis, keys: KeySchema, pages: list[list]) -> 
     return found
 
 
-def stuck_jobs(jobs: list[ActiveJob], heartbeats: dict[str, float], now_ms: int, heartbeat_timeout_ms: int) -> list[str]:
+def stuck_jobs(
+    jobs: list[ActiveJob], heartbeats: dict[str, float], now_ms: int, heartbeat_timeout_ms: int
+) -> list[str]:
     """Ids of jobs past their time limit (plus grace), or whose worker process stopped heartbeating."""
     stuck = []
     for job in jobs:
-        overdue = job.time_limit_ms is not None and now_ms - job.entered_ms > job.time_limit_ms + TIME_LIMIT_GRACE_S * 1000
+        overdue = (
+            job.time_limit_ms is not None and now_ms - job.entered_ms > job.time_limit_ms + TIME_LIMIT_GRACE_S * 1000
+        )
         beat = heartbeats.get(job.worker.rsplit(":", 1)[-1]) if job.worker else None
         orphaned = job.worker is not None and (beat is None or now_ms - beat > heartbeat_timeout_ms)
         if overdue or orphaned:
@@ -179,8 +215,9 @@ def stuck_jobs(jobs: list[ActiveJob], heartbeats: dict[str, float], now_ms: int,
     return stuck
 
 
-def _trend(backlog: int, samples: list, now_ms: int, finished: int,
-           elapsed_s: float) -> tuple[float | None, bool, float | None]:
+def _trend(
+    backlog: int, samples: list, now_ms: int, finished: int, elapsed_s: float
+) -> tuple[float | None, bool, float | None]:
     """(arrivals per minute, growing, seconds to drain) from the oldest backlog sample in the window."""
     completion_per_s = finished / elapsed_s
     if not samples:
@@ -200,8 +237,9 @@ def _trend(backlog: int, samples: list, now_ms: int, finished: int,
     return arrival_per_min, growing, drain
 
 
-def record_backlog(client: redis.Redis, keys: KeySchema, health: list[QueueHealth],
-                   keep_minutes: int = 2 * DEFAULT_WINDOW_MINUTES) -> None:
+def record_backlog(
+    client: redis.Redis, keys: KeySchema, health: list[QueueHealth], keep_minutes: int = 2 * DEFAULT_WINDOW_MINUTES
+) -> None:
     """Store one backlog sample per queue (the evaluator does, every few seconds), dropping old ones."""
     with client.pipeline(transaction=False) as pipe:
         for item in health:

@@ -44,8 +44,15 @@ class RedisAlarmStatus:
 class LocalRedisAlarm:
     """Call `check()` every few seconds (console refresh, headless loop); it never raises for Redis errors."""
 
-    def __init__(self, client: redis.Redis, keys: KeySchema, enqueue_fn: EnqueueFn | None, *,
-                 rule: AlertRule | None = None, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        client: redis.Redis,
+        keys: KeySchema,
+        enqueue_fn: EnqueueFn | None,
+        *,
+        rule: AlertRule | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.client = client
         self.keys = keys
         self.enqueue_fn = enqueue_fn
@@ -106,15 +113,32 @@ class LocalRedisAlarm:
             known = AlertState.model_validate_json(raw) if raw else None
             if known is not None and known.resolved_at is not None and known.resolved_at >= down_since:
                 return None  # the same outage, seen and reported by another process
-            state = AlertState(rule=RULE_NAME, queue=EVERY_QUEUE, kind="redis_unreachable", status="ok", since=now,
-                               value=now - down_since, fired_at=fired_at, resolved_at=now)
+            state = AlertState(
+                rule=RULE_NAME,
+                queue=EVERY_QUEUE,
+                kind="redis_unreachable",
+                status="ok",
+                since=now,
+                value=now - down_since,
+                fired_at=fired_at,
+                resolved_at=now,
+            )
             pipe.multi()
             pipe.hset(self.keys.alert_state, key, state.model_dump_json())
             for event, at in (("fired", fired_at), ("resolved", now)):
-                pipe.xadd(self.keys.alert_history, {"at": f"{at:.3f}", "rule": RULE_NAME, "queue": EVERY_QUEUE, "event": event,
-                                          "value": f"{now - down_since:.0f}",
-                                          "detail": f"Redis unreachable from {down_since:.0f} to {now:.0f}"},
-                          maxlen=10_000, approximate=True)
+                pipe.xadd(
+                    self.keys.alert_history,
+                    {
+                        "at": f"{at:.3f}",
+                        "rule": RULE_NAME,
+                        "queue": EVERY_QUEUE,
+                        "event": event,
+                        "value": f"{now - down_since:.0f}",
+                        "detail": f"Redis unreachable from {down_since:.0f} to {now:.0f}",
+                    },
+                    maxlen=10_000,
+                    approximate=True,
+                )
             return state
 
         state = transaction_value(self.client, apply, self.keys.alert_state)

@@ -34,8 +34,15 @@ class TimelineEvent:
         return {"at": self.at, "kind": self.kind, "queue": self.queue, "summary": self.summary, "source": self.source}
 
 
-def read_timeline(client: redis.Redis, keys: KeySchema, since: float, *, queue: str | None = None,
-                  now: float | None = None, limit: int = MAX_EVENTS) -> list[TimelineEvent]:
+def read_timeline(
+    client: redis.Redis,
+    keys: KeySchema,
+    since: float,
+    *,
+    queue: str | None = None,
+    now: float | None = None,
+    limit: int = MAX_EVENTS,
+) -> list[TimelineEvent]:
     """Everything that happened at or after `since`, newest first, optionally only about `queue`."""
     if now is None:
         seconds, micros = client.time()
@@ -74,14 +81,33 @@ def _worker_events(client: redis.Redis, keys: KeySchema, since: float) -> list[T
         queues = ",".join(worker.queues)
         queue = worker.queues[0] if len(worker.queues) == 1 else None
         if worker.started and worker.started >= since:
-            events.append(TimelineEvent(worker.started, "worker", queue,
-                                        f"worker {worker.id} started (pid {worker.pid}, queues {queues})", "workers"))
-        if worker.state in (WorkerState.RESTARTING, WorkerState.CRASH_LOOP, WorkerState.FAILED) and worker.heartbeat >= since:
-            what = {WorkerState.RESTARTING: "exited and is restarting", WorkerState.CRASH_LOOP: "is crash-looping",
-                    WorkerState.FAILED: "failed to start"}[WorkerState(worker.state)]
-            events.append(TimelineEvent(worker.heartbeat, "worker", queue,
-                                        f"worker {worker.id} {what} (exit code {worker.last_exit_code}, "
-                                        f"{worker.restarts} restarts)", "workers"))
+            events.append(
+                TimelineEvent(
+                    worker.started,
+                    "worker",
+                    queue,
+                    f"worker {worker.id} started (pid {worker.pid}, queues {queues})",
+                    "workers",
+                )
+            )
+        if (
+            worker.state in (WorkerState.RESTARTING, WorkerState.CRASH_LOOP, WorkerState.FAILED)
+            and worker.heartbeat >= since
+        ):
+            what = {
+                WorkerState.RESTARTING: "exited and is restarting",
+                WorkerState.CRASH_LOOP: "is crash-looping",
+                WorkerState.FAILED: "failed to start",
+            }[WorkerState(worker.state)]
+            events.append(
+                TimelineEvent(
+                    worker.heartbeat,
+                    "worker",
+                    queue,
+                    f"worker {worker.id} {what} (exit code {worker.last_exit_code}, {worker.restarts} restarts)",
+                    "workers",
+                )
+            )
     return events
 
 
@@ -93,18 +119,36 @@ def _schedule_events(client: redis.Redis, keys: KeySchema, since: float) -> list
         if state.last_fire_utc is None or state.last_fire_utc.timestamp() < since:
             continue
         outcome = f"failed: {state.last_error}" if state.last_error else f"enqueued {state.last_job_id}"
-        events.append(TimelineEvent(state.last_fire_utc.timestamp(), "schedule", queues.get(name),
-                                    f"schedule {name} fired, {outcome}", "schedules"))
+        events.append(
+            TimelineEvent(
+                state.last_fire_utc.timestamp(),
+                "schedule",
+                queues.get(name),
+                f"schedule {name} fired, {outcome}",
+                "schedules",
+            )
+        )
     return events
 
 
 def _alert_events(client: redis.Redis, keys: KeySchema, since: float) -> list[TimelineEvent]:
-    return [TimelineEvent(entry.at, "alert", entry.queue, f"alert {entry.rule} {entry.event}"
-                          + (f" (value {entry.value:g})" if entry.value is not None else "") + f": {entry.detail}", "alerts")
-            for entry in alert_history(client, keys, MAX_EVENTS, since=since)]
+    return [
+        TimelineEvent(
+            entry.at,
+            "alert",
+            entry.queue,
+            f"alert {entry.rule} {entry.event}"
+            + (f" (value {entry.value:g})" if entry.value is not None else "")
+            + f": {entry.detail}",
+            "alerts",
+        )
+        for entry in alert_history(client, keys, MAX_EVENTS, since=since)
+    ]
 
 
-def _failure_spikes(client: redis.Redis, keys: KeySchema, queues: list[str], since: float, now: float) -> list[TimelineEvent]:
+def _failure_spikes(
+    client: redis.Redis, keys: KeySchema, queues: list[str], since: float, now: float
+) -> list[TimelineEvent]:
     first, last = max(int(since // 60), int(now // 60) - MAX_SPIKE_MINUTES), int(now // 60)
     minutes = range(first, last + 1)
     with client.pipeline(transaction=False) as pipe:
@@ -117,9 +161,15 @@ def _failure_spikes(client: redis.Redis, keys: KeySchema, queues: list[str], sin
         for minute in minutes:
             completed, failed = (int(v or 0) for v in next(rows))
             if failed >= SPIKE_MIN_FAILED and failed >= completed:
-                events.append(TimelineEvent(minute * 60.0, "failure_spike", queue,
-                                            f"{failed} jobs failed in {queue} in one minute ({completed} completed)",
-                                            "stats"))
+                events.append(
+                    TimelineEvent(
+                        minute * 60.0,
+                        "failure_spike",
+                        queue,
+                        f"{failed} jobs failed in {queue} in one minute ({completed} completed)",
+                        "stats",
+                    )
+                )
     return events
 
 

@@ -10,8 +10,17 @@ from .kind import JobKind, PermanentJobError, all_kinds
 from .submission import EnqueueError, build_message, describe_validation, find_kind, prepare_message, validate_payload
 
 __all__ = [
-    "EnqueueError", "JobKind", "PermanentJobError", "all_kinds", "build_message", "describe_validation",
-    "enqueue", "enqueue_bulk", "find_kind", "prepare_message", "validate_payload",
+    "EnqueueError",
+    "JobKind",
+    "PermanentJobError",
+    "all_kinds",
+    "build_message",
+    "describe_validation",
+    "enqueue",
+    "enqueue_bulk",
+    "find_kind",
+    "prepare_message",
+    "validate_payload",
 ]
 
 
@@ -32,9 +41,17 @@ def enqueue(
     """Validate and submit one job; returns its id. A second call with the same `job_id` returns that id
     and enqueues nothing. `broker` defaults to the process-wide one."""
     return submission.enqueue(
-        queue_or_kind, payload, broker=broker or _default_broker(), job_id=job_id, priority=priority,
-        delay_ms=delay_ms, attempts=attempts, backoff=backoff, timeout_ms=timeout_ms,
-        remove_on_complete=remove_on_complete, remove_on_fail=remove_on_fail,
+        queue_or_kind,
+        payload,
+        broker=broker or _default_broker(),
+        job_id=job_id,
+        priority=priority,
+        delay_ms=delay_ms,
+        attempts=attempts,
+        backoff=backoff,
+        timeout_ms=timeout_ms,
+        remove_on_complete=remove_on_complete,
+        remove_on_fail=remove_on_fail,
     )
 
 

@@ -69,10 +69,24 @@ def _resubmit(reg: Registry, ids: list[str], expected: str, org: str | None) -> 
                 continue
             keys = reg.keys.queue(message.queue_name)
             script(
-                keys=[reg.keys.job(job_id), keys.ready, keys.prioritized, keys.msgs, keys.dead, keys.dead_msgs,
-                      keys.delayed_msgs, keys.priority_seq],
-                args=[job_id, expected, gen if gen is not None else "", message.options["redis_message_id"],
-                      message.encode(), org or ""],
+                keys=[
+                    reg.keys.job(job_id),
+                    keys.ready,
+                    keys.prioritized,
+                    keys.msgs,
+                    keys.dead,
+                    keys.dead_msgs,
+                    keys.delayed_msgs,
+                    keys.priority_seq,
+                ],
+                args=[
+                    job_id,
+                    expected,
+                    gen if gen is not None else "",
+                    message.options["redis_message_id"],
+                    message.encode(),
+                    org or "",
+                ],
                 client=pipe,
             )
             queued.append(job_id)
@@ -85,8 +99,9 @@ def _decode(value: bytes | None) -> str | None:
     return None if value is None else value.decode("utf-8", "replace")
 
 
-def _rebuild(job_id: str, queue: str | None, kind: str | None, data: str | None, options: str | None,
-             gen: int) -> Message:
+def _rebuild(
+    job_id: str, queue: str | None, kind: str | None, data: str | None, options: str | None, gen: int
+) -> Message:
     if not queue or not kind or kind.startswith("(") or data is None:
         raise ValueError("not a job message")
     payload = json.loads(data)
@@ -94,8 +109,9 @@ def _rebuild(job_id: str, queue: str | None, kind: str | None, data: str | None,
     if not isinstance(stored_options, dict):
         raise ValueError("options are not an object")
     message_options = {**stored_options, "wq_gen": gen, "redis_message_id": str(uuid4())}
-    return Message(queue_name=queue, actor_name=kind, args=(payload,), kwargs={}, options=message_options,
-                   message_id=job_id)
+    return Message(
+        queue_name=queue, actor_name=kind, args=(payload,), kwargs={}, options=message_options, message_id=job_id
+    )
 
 
 def _single(codes: dict[str, int], job_id: str, verb: str, expected: str) -> None:
@@ -160,8 +176,11 @@ def _remove(reg: Registry, job_ids: list[str], org: str | None, states: str = ""
                 codes[job_id] = -2
                 continue
             keys = reg.keys.queue(queue.decode("utf-8", "replace"))
-            script(keys=[reg.keys.job(job_id), keys.msgs, keys.delayed_msgs, keys.dead, keys.dead_msgs],
-                   args=[job_id, org or "", states], client=pipe)
+            script(
+                keys=[reg.keys.job(job_id), keys.msgs, keys.delayed_msgs, keys.dead, keys.dead_msgs],
+                args=[job_id, org or "", states],
+                client=pipe,
+            )
             queued.append(job_id)
         for job_id, code in zip(queued, pipe.execute()):
             codes[job_id] = int(code)
@@ -185,8 +204,9 @@ def remove_jobs(reg: Registry, job_ids: list[str], *, org: str | None = None) ->
 CLEANABLE = (JobState.COMPLETED, JobState.FAILED, JobState.WAITING, JobState.DELAYED, JobState.PRIORITIZED)
 
 
-def clean_jobs(reg: Registry, queue: str, state: str, older_than_ms: int, limit: int = 1000,
-               *, org: str | None = None) -> ActionResult:
+def clean_jobs(
+    reg: Registry, queue: str, state: str, older_than_ms: int, limit: int = 1000, *, org: str | None = None
+) -> ActionResult:
     """Remove up to `limit` jobs of `state` that entered it (or, for delayed and prioritized, were created)
     more than `older_than_ms` ago."""
     state = _state(state)

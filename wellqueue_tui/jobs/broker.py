@@ -56,8 +56,15 @@ class Submitted:
 class WellQueueBroker(RedisBroker):
     """RedisBroker whose enqueue also upserts the job registry, in the same script."""
 
-    def __init__(self, *, client: redis.Redis, keys: KeySchema, heartbeat_timeout: int, middleware=None,
-                 max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES) -> None:
+    def __init__(
+        self,
+        *,
+        client: redis.Redis,
+        keys: KeySchema,
+        heartbeat_timeout: int,
+        middleware=None,
+        max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES,
+    ) -> None:
         super().__init__(
             client=client,
             namespace=keys.namespace,
@@ -115,8 +122,14 @@ class WellQueueBroker(RedisBroker):
         else:
             state, ready, msgs = "waiting", keys.ready, keys.msgs
         self.emit_before("enqueue", message, delay)
-        script_keys = [ready, msgs, self.keys.job(message.message_id), self.keys.tomb(message.message_id),
-                       self.keys.queues, keys.priority_seq]
+        script_keys = [
+            ready,
+            msgs,
+            self.keys.job(message.message_id),
+            self.keys.tomb(message.message_id),
+            self.keys.queues,
+            keys.priority_seq,
+        ]
         args = [
             "create" if create_only else "upsert",
             message.options["redis_message_id"],
@@ -137,7 +150,11 @@ class WellQueueBroker(RedisBroker):
 
 
 def _job_data(message: Message) -> str:
-    payload = message.args[0] if len(message.args) == 1 and not message.kwargs else {"args": list(message.args), "kwargs": message.kwargs}
+    payload = (
+        message.args[0]
+        if len(message.args) == 1 and not message.kwargs
+        else {"args": list(message.args), "kwargs": message.kwargs}
+    )
     return json.dumps(payload, sort_keys=True, default=str)
 
 
@@ -188,7 +205,8 @@ class WellQueueConsumer(_RedisConsumer):
                 probing = False
                 if not self.is_delay_queue and self.canonical in self.broker.paused_queues:
                     probing = self.canonical in self.broker.probe_queues and claim_probe(
-                        self.broker.client, self.registry_keys, self.canonical)
+                        self.broker.client, self.registry_keys, self.canonical
+                    )
                     if not probing:
                         time.sleep(min(self.timeout, 1000) / 1000)
                         return None
@@ -196,8 +214,13 @@ class WellQueueConsumer(_RedisConsumer):
                 wanted = 1 if probing else self.prefetch - self.outstanding_message_count
                 if wanted > 0:
                     flat = self.scripts.fetch(
-                        keys=[self.ready_zset_key, self.list_key, self.msgs_key, self.acks_key,
-                              self.registry_keys.fetch_batch(str(uuid4()))],
+                        keys=[
+                            self.ready_zset_key,
+                            self.list_key,
+                            self.msgs_key,
+                            self.acks_key,
+                            self.registry_keys.fetch_batch(str(uuid4())),
+                        ],
                         args=[wanted],
                     )
                     self.message_cache = [(flat[i], flat[i + 1]) for i in range(0, len(flat), 2)]
@@ -217,8 +240,14 @@ class WellQueueConsumer(_RedisConsumer):
         excerpt = data[:2000].decode("utf-8", "replace")
         poison_id = f"poison:{rid.decode('utf-8', 'replace')}"
         self.scripts.poison(
-            keys=[self.acks_key, self.msgs_key, self.keys.dead, self.keys.dead_msgs, self.registry_keys.job(poison_id),
-                  self.registry_keys.queues],
+            keys=[
+                self.acks_key,
+                self.msgs_key,
+                self.keys.dead,
+                self.keys.dead_msgs,
+                self.registry_keys.job(poison_id),
+                self.registry_keys.queues,
+            ],
             args=[rid, self.canonical, reason, excerpt],
         )
 
@@ -242,8 +271,15 @@ class WellQueueConsumer(_RedisConsumer):
         retry = outcome.retry
         try:
             self.scripts.finish(
-                keys=[self.acks_key, self.msgs_key, self.registry_keys.job(message.message_id), self.keys.dead,
-                      self.keys.dead_msgs, self.keys.delayed, self.keys.delayed_msgs],
+                keys=[
+                    self.acks_key,
+                    self.msgs_key,
+                    self.registry_keys.job(message.message_id),
+                    self.keys.dead,
+                    self.keys.dead_msgs,
+                    self.keys.delayed,
+                    self.keys.delayed_msgs,
+                ],
                 args=[
                     outcome.kind,
                     message.options["redis_message_id"],
@@ -284,8 +320,9 @@ class WellQueueConsumer(_RedisConsumer):
         while True:
             try:
                 if rids:
-                    self.scripts.requeue(keys=self._requeue_keys(),
-                                         args=["graceful", REDELIVERY_LIMIT, int(self.is_delay_queue), *rids])
+                    self.scripts.requeue(
+                        keys=self._requeue_keys(), args=["graceful", REDELIVERY_LIMIT, int(self.is_delay_queue), *rids]
+                    )
                     rids = []
                 if everything_held:
                     held = list(self.broker.client.smembers(self.acks_key))
@@ -294,14 +331,21 @@ class WellQueueConsumer(_RedisConsumer):
                 return
             except (redis.ConnectionError, redis.TimeoutError) as exc:
                 if time.monotonic() >= deadline:
-                    self.logger.warning("Redis unreachable while handing back messages of %r: they are left to "
-                                        "the reaper", self.queue_name)
+                    self.logger.warning(
+                        "Redis unreachable while handing back messages of %r: they are left to the reaper",
+                        self.queue_name,
+                    )
                     raise ConnectionClosed(exc) from None
                 time.sleep(0.5)
 
 
-def build_broker(url: str | None = None, *, settings: Settings | None = None, client: redis.Redis | None = None,
-                 kinds: list[JobKind] | None = None) -> WellQueueBroker:
+def build_broker(
+    url: str | None = None,
+    *,
+    settings: Settings | None = None,
+    client: redis.Redis | None = None,
+    kinds: list[JobKind] | None = None,
+) -> WellQueueBroker:
     """A broker with the WellQueue middleware and an actor per job kind (default: every configured kind)."""
     from ..connection import redis_client, resolve_redis_url
     from .kind import all_kinds
@@ -312,8 +356,15 @@ def build_broker(url: str | None = None, *, settings: Settings | None = None, cl
         client=client,
         keys=KeySchema.from_settings(settings),
         heartbeat_timeout=settings.heartbeat_timeout_ms,
-        middleware=[TimeLimit(), ShutdownNotifications(), CurrentMessage(), PauseGate(),
-                    Heartbeat(settings.heartbeat_timeout_ms), Attempts(), JobContexts(settings)],
+        middleware=[
+            TimeLimit(),
+            ShutdownNotifications(),
+            CurrentMessage(),
+            PauseGate(),
+            Heartbeat(settings.heartbeat_timeout_ms),
+            Attempts(),
+            JobContexts(settings),
+        ],
         max_payload_bytes=settings.max_payload_bytes,
     )
     for kind in kinds if kinds is not None else all_kinds(settings.kind_modules).values():
@@ -355,8 +406,14 @@ def declare_kind(broker: WellQueueBroker, kind) -> dramatiq.Actor:
     broker.kinds[kind.queue] = kind
     run.__name__ = run.__qualname__ = kind.name
     run.__module__ = kind.process.__module__
-    return dramatiq.Actor(run, broker=broker, actor_name=kind.name, queue_name=kind.queue, priority=0,
-                          options={"time_limit": kind.timeout_ms})
+    return dramatiq.Actor(
+        run,
+        broker=broker,
+        actor_name=kind.name,
+        queue_name=kind.queue,
+        priority=0,
+        options={"time_limit": kind.timeout_ms},
+    )
 
 
 _default: WellQueueBroker | None = None

@@ -45,8 +45,11 @@ def wrong_type_keys(client: redis.Redis, keys: KeySchema | dict[str, str]) -> li
         for key in expected:
             pipe.type(key)
         actual = [_text(kind) for kind in pipe.execute()]
-    return [WrongKeyType(key, kind, wanted) for (key, wanted), kind in zip(expected.items(), actual)
-            if kind not in ("none", wanted)]
+    return [
+        WrongKeyType(key, kind, wanted)
+        for (key, wanted), kind in zip(expected.items(), actual)
+        if kind not in ("none", wanted)
+    ]
 
 
 def name_wrong_type(client: redis.Redis, keys: KeySchema | dict[str, str], exc: BaseException) -> WrongKeyType | None:

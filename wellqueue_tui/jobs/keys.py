@@ -30,8 +30,10 @@ class KeySchema:
         """The schema of a deployment; `prefix` overrides the one derived from the namespace."""
         prefix = prefix or prefix_for(namespace)
         if not PREFIX_PATTERN.fullmatch(prefix):
-            raise ValueError(f"key prefix {prefix[:80]!r} (from WELLQUEUE_NAMESPACE or WELLQUEUE_KEY_PREFIX) "
-                             "must be 1-64 letters, digits or . _ : -")
+            raise ValueError(
+                f"key prefix {prefix[:80]!r} (from WELLQUEUE_NAMESPACE or WELLQUEUE_KEY_PREFIX) "
+                "must be 1-64 letters, digits or . _ : -"
+            )
         return cls(namespace, prefix)
 
     @classmethod

@@ -52,7 +52,7 @@ class Retention(BaseModel):
                 raise ValueError(f"a count to keep must be >= 0, got {value}")
             return cls(count=value)
         if not isinstance(value, dict):
-            raise ValueError("use true, false, a count to keep, or {\"count\": N, \"age\": SECONDS}")
+            raise ValueError('use true, false, a count to keep, or {"count": N, "age": SECONDS}')
         return cls.model_validate(value)
 
 
@@ -74,7 +74,9 @@ class JobOptions(BaseModel):
     @classmethod
     def _valid_job_id(cls, value: str | None) -> str | None:
         if value is not None and not JOB_ID_PATTERN.fullmatch(value):
-            raise ValueError("job_id must be 1-128 characters of letters, digits and :_.@+=- (starting with a letter or digit)")
+            raise ValueError(
+                "job_id must be 1-128 characters of letters, digits and :_.@+=- (starting with a letter or digit)"
+            )
         return value
 
     @classmethod
@@ -95,8 +97,10 @@ class JobOptions(BaseModel):
         if isinstance(backoff, int) and not isinstance(backoff, bool):
             backoff = {"type": "exponential", "delay": backoff}
         retention = {}
-        for name, value, default in (("remove_on_complete", remove_on_complete, DEFAULT_KEEP_COMPLETED),
-                                     ("remove_on_fail", remove_on_fail, DEFAULT_KEEP_FAILED)):
+        for name, value, default in (
+            ("remove_on_complete", remove_on_complete, DEFAULT_KEEP_COMPLETED),
+            ("remove_on_fail", remove_on_fail, DEFAULT_KEEP_FAILED),
+        ):
             try:
                 retention[name] = Retention.parse(value, default)
             except ValueError as exc:  # pydantic's ValidationError included

@@ -35,12 +35,18 @@ def reap_dead_workers(client: redis.Redis, keys: KeySchema, timeout_ms: int = 15
     for broker_id in dead:
         prefix = keys.acks_prefix(broker_id)
         for acks_key in client.scan_iter(match=f"{prefix}*", count=1000):
-            queue_name = acks_key.decode()[len(prefix):]
+            queue_name = acks_key.decode()[len(prefix) :]
             is_dq = queue_name.endswith(".DQ")
             queue = keys.queue(queue_name[:-3] if is_dq else queue_name)
             back, gave_up = scripts.requeue(
-                keys=[acks_key, queue.delayed_msgs if is_dq else queue.msgs, queue.delayed if is_dq else queue.ready,
-                      queue.prioritized, queue.dead, queue.dead_msgs],
+                keys=[
+                    acks_key,
+                    queue.delayed_msgs if is_dq else queue.msgs,
+                    queue.delayed if is_dq else queue.ready,
+                    queue.prioritized,
+                    queue.dead,
+                    queue.dead_msgs,
+                ],
                 args=["dead", REDELIVERY_LIMIT, int(is_dq)],
             )
             requeued += back
@@ -48,6 +54,10 @@ def reap_dead_workers(client: redis.Redis, keys: KeySchema, timeout_ms: int = 15
         client.zrem(keys.brokers, broker_id)
         client.zrem(keys.dramatiq_heartbeats, broker_id)
     if dead:
-        log.warning("reaped %d dead worker(s): %d message(s) requeued, %d failed after repeated deaths",
-                    len(dead), requeued, failed)
+        log.warning(
+            "reaped %d dead worker(s): %d message(s) requeued, %d failed after repeated deaths",
+            len(dead),
+            requeued,
+            failed,
+        )
     return ReapReport(len(dead), requeued, failed)

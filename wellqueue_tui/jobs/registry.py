@@ -15,10 +15,36 @@ from .keys import DEFAULT_KEYS, KeySchema
 from .models import STATES, AttemptRecord, JobDetail, JobPage, JobState, JobSummary, MinuteStats, QueueCounts
 from .scripts import RegistryScripts
 
-SUMMARY_FIELDS = ("id", "queue", "kind", "state", "data", "priority", "attempts", "max_attempts", "progress",
-                  "created_at", "started_at", "finished_at", "duration_ms", "error", "org")
-DETAIL_FIELDS = (*SUMMARY_FIELDS, "options", "run_at", "worker", "traceback", "result", "attempt_errors",
-                 "redeliveries", "stalled_at", "duplicate_runs", "enqueued_at")
+SUMMARY_FIELDS = (
+    "id",
+    "queue",
+    "kind",
+    "state",
+    "data",
+    "priority",
+    "attempts",
+    "max_attempts",
+    "progress",
+    "created_at",
+    "started_at",
+    "finished_at",
+    "duration_ms",
+    "error",
+    "org",
+)
+DETAIL_FIELDS = (
+    *SUMMARY_FIELDS,
+    "options",
+    "run_at",
+    "worker",
+    "traceback",
+    "result",
+    "attempt_errors",
+    "redeliveries",
+    "stalled_at",
+    "duplicate_runs",
+    "enqueued_at",
+)
 STATE_NAMES = {str(s) for s in STATES}
 SEARCH_WINDOW = 2000  # a filter looks at the newest jobs of the state, never the whole set
 #: Newest first for every state except the ones that run in order (oldest / highest priority first).
@@ -54,9 +80,23 @@ def _number(value: bytes | None, kind=float):
 
 
 def _unreadable(job_id: str, error: Exception) -> JobSummary:
-    return JobSummary(id=job_id, queue="?", kind="?", state="unknown", data={}, priority=None, attempts=0,
-                      max_attempts=1, progress=0.0, created_at=None, started_at=None, finished_at=None,
-                      duration_ms=None, error=f"record unreadable: {error}", org=None)
+    return JobSummary(
+        id=job_id,
+        queue="?",
+        kind="?",
+        state="unknown",
+        data={},
+        priority=None,
+        attempts=0,
+        max_attempts=1,
+        progress=0.0,
+        created_at=None,
+        started_at=None,
+        finished_at=None,
+        duration_ms=None,
+        error=f"record unreadable: {error}",
+        org=None,
+    )
 
 
 def _decode_summary(job_id: str, values: list[bytes | None], problems: list[str]) -> JobSummary:
@@ -131,7 +171,9 @@ class Registry:
         paused_names = {p.decode("utf-8", "replace") for p in paused}
         per = len(STATES)
         return [
-            QueueCounts(queue, **{str(s): cards[i * per + j] for j, s in enumerate(STATES)}, paused=queue in paused_names)
+            QueueCounts(
+                queue, **{str(s): cards[i * per + j] for j, s in enumerate(STATES)}, paused=queue in paused_names
+            )
             for i, queue in enumerate(queues)
         ]
 
@@ -160,8 +202,11 @@ class Registry:
                 queue_bounded_hmget(pipe, self.keys.job(job_id), ("data",), ROW_READ_BYTES)
             rows = [decode(row) for row in pipe.execute(raise_on_error=False)]
         datas = [None if isinstance(row, Exception) or isinstance(row[0], CutField) else row[0] for row in rows]
-        matching = [i for i, d in zip(ids, datas)
-                    if i in direct or (isinstance(d, bytes) and needle in d.decode("utf-8", "replace").lower())]
+        matching = [
+            i
+            for i, d in zip(ids, datas)
+            if i in direct or (isinstance(d, bytes) and needle in d.decode("utf-8", "replace").lower())
+        ]
         found = self._summaries(matching[:limit])
         return JobPage(queue, state, len(matching), 0, found)
 
@@ -188,8 +233,15 @@ class Registry:
         row = decode(reply)
         problems: list[str] = []
         if isinstance(row, Exception):
-            return JobDetail(summary=_unreadable(job_id, row), options={}, delayed_until=None, worker=None,
-                             traceback=None, result=None, problems=[f"record unreadable: {row}"])
+            return JobDetail(
+                summary=_unreadable(job_id, row),
+                options={},
+                delayed_until=None,
+                worker=None,
+                traceback=None,
+                result=None,
+                problems=[f"record unreadable: {row}"],
+            )
         if all(v is None for v in row):
             return None
         if isinstance(logs, Exception):
@@ -256,4 +308,3 @@ def _json(raw: bytes | None, default, name: str, problems: list[str]):
         problems.append(f"{name} is a {type(value).__name__}, not a {type(default).__name__}")
         return default
     return value
-

@@ -55,8 +55,9 @@ def build_message(kind: JobKind, payload: BaseModel, options: JobOptions, job_id
     org = data.get(kind.tenant_field) if kind.tenant_field else None
     if org:
         message_options["wq_org"] = org
-    return Message(queue_name=kind.queue, actor_name=kind.name, args=(data,), kwargs={},
-                   options=message_options, message_id=job_id)
+    return Message(
+        queue_name=kind.queue, actor_name=kind.name, args=(data,), kwargs={}, options=message_options, message_id=job_id
+    )
 
 
 def wire_data(payload: BaseModel, sent: Any = None) -> dict:
@@ -99,22 +100,40 @@ def enqueue_bulk(jobs: list[dict], *, broker) -> list[str]:
     return [message.message_id for message, _delay in prepared]
 
 
-def prepare_message(broker, queue_or_kind: str, payload: Any, *, job_id=None, priority=None, delay_ms=None,
-                    attempts=None, backoff=None, timeout_ms=None, remove_on_complete=None,
-                    remove_on_fail=None) -> tuple[Message, int | None]:
+def prepare_message(
+    broker,
+    queue_or_kind: str,
+    payload: Any,
+    *,
+    job_id=None,
+    priority=None,
+    delay_ms=None,
+    attempts=None,
+    backoff=None,
+    timeout_ms=None,
+    remove_on_complete=None,
+    remove_on_fail=None,
+) -> tuple[Message, int | None]:
     """The validated Dramatiq message for one job, and its delay."""
     kind = find_kind(queue_or_kind, broker.kinds)
     model = validate_payload(kind, payload)
     if priority is None and kind.priority_of is not None:
         priority = kind.priority_of(model)
     try:
-        defaults = get_settings().job_defaults(kind.queue, attempts=kind.max_attempts, backoff_ms=kind.backoff_ms,
-                                               known_queues=broker.kinds)
+        defaults = get_settings().job_defaults(
+            kind.queue, attempts=kind.max_attempts, backoff_ms=kind.backoff_ms, known_queues=broker.kinds
+        )
         options = JobOptions.build(
-            job_id=job_id, priority=priority, delay_ms=defaults.delay_ms if delay_ms is None else delay_ms,
-            attempts=attempts, backoff=defaults.backoff if backoff is None else backoff,
-            timeout_ms=timeout_ms, remove_on_complete=remove_on_complete, remove_on_fail=remove_on_fail,
-            default_attempts=defaults.attempts, default_backoff_ms=kind.backoff_ms,
+            job_id=job_id,
+            priority=priority,
+            delay_ms=defaults.delay_ms if delay_ms is None else delay_ms,
+            attempts=attempts,
+            backoff=defaults.backoff if backoff is None else backoff,
+            timeout_ms=timeout_ms,
+            remove_on_complete=remove_on_complete,
+            remove_on_fail=remove_on_fail,
+            default_attempts=defaults.attempts,
+            default_backoff_ms=kind.backoff_ms,
         )
     except (ValidationError, ValueError) as exc:
         raise EnqueueError(f"invalid job options: {_options_problem(exc)}") from None

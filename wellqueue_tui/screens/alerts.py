@@ -30,13 +30,19 @@ class AlertsScreen(RecordTableScreen[AlertRuleTable, RuleStatus]):
         Binding("e", "toggle_enabled", "Enable/disable"),
         Binding("x", "remove", "Remove"),
     )
-    GATED_ACTIONS = {"mute": Action.ALERT_MUTE, "unmute": Action.ALERT_UNMUTE, "toggle_enabled": Action.ALERT_UPDATE,
-                     "remove": Action.ALERT_REMOVE}
+    GATED_ACTIONS = {
+        "mute": Action.ALERT_MUTE,
+        "unmute": Action.ALERT_UNMUTE,
+        "toggle_enabled": Action.ALERT_UPDATE,
+        "remove": Action.ALERT_REMOVE,
+    }
     TABLE = AlertRuleTable
     NAME = "Alerts"
     LOADING = "Loading the alert rules…"
-    EMPTY = ("No alert rules: the leader installs the defaults (queue depth, failure rate, stalled jobs, Redis "
-             "connection) on first start; `wellqueue alerts add` adds more.")
+    EMPTY = (
+        "No alert rules: the leader installs the defaults (queue depth, failure rate, stalled jobs, Redis "
+        "connection) on first start; `wellqueue alerts add` adds more."
+    )
     RECORD = "alert rule"
 
     @property

@@ -17,5 +17,8 @@ def copy_incident(console: ConsoleContext, detail: JobDetail) -> None:
     summary = incident_summary(detail)
     console.copy_to_clipboard(summary)
     lines = summary.count("\n") + 1
-    console.notify(f"Copied the incident summary of {safe_str(detail.summary.id, 80)} ({lines} lines, secrets redacted)",
-                   title="Clipboard", markup=False)
+    console.notify(
+        f"Copied the incident summary of {safe_str(detail.summary.id, 80)} ({lines} lines, secrets redacted)",
+        title="Clipboard",
+        markup=False,
+    )

@@ -49,8 +49,15 @@ class ConsoleContext(Protocol):
         """Run one source action off the event loop; its message becomes a notification."""
         ...
 
-    def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
-               timeout: float | None = None, markup: bool = True) -> None: ...
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None: ...
 
     def copy_to_clipboard(self, text: str) -> None:
         """Put `text` on the terminal's clipboard (OSC 52: works over SSH, and in tmux with set-clipboard on)."""

@@ -33,7 +33,9 @@ class HelpScreen(ModalScreen[None]):
         super().__init__(classes="dialog-screen")
         self.title_text = title
         self.screen_bindings = screen.active_bindings
-        self.own_bindings = [(binding.action, binding.description) for binding in screen.BINDINGS if isinstance(binding, Binding)]
+        self.own_bindings = [
+            (binding.action, binding.description) for binding in screen.BINDINGS if isinstance(binding, Binding)
+        ]
 
     def _rows(self) -> list[tuple[str, str, bool]]:
         """One row per action: its keys joined (`j/down`), its description, whether it is allowed."""

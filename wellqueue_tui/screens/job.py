@@ -122,7 +122,9 @@ class JobScreen(ConsoleScreen):
     def show_missing(self) -> None:
         self.detail = None
         heading = Text.assemble(
-            "Job ", safe_text(self.job_id, 80, style="bold"), " not found: it was removed, or it belongs to another organization."
+            "Job ",
+            safe_text(self.job_id, 80, style="bold"),
+            " not found: it was removed, or it belongs to another organization.",
         )
         self.query_one(".job-heading", Static).update(heading)
         self.query_one(ProgressBar).display = False
@@ -137,7 +139,9 @@ class JobScreen(ConsoleScreen):
         self.query_one(StateTimeline).display = True
         sections: dict[str, Text | None] = {
             "error": safe_text(job.error, SECTION_LIMITS["error"], multiline=True, style="red") if job.error else None,
-            "traceback": safe_text(detail.traceback, SECTION_LIMITS["traceback"], multiline=True) if detail.traceback else None,
+            "traceback": safe_text(detail.traceback, SECTION_LIMITS["traceback"], multiline=True)
+            if detail.traceback
+            else None,
             "payload": safe_json(redact(job.data), SECTION_LIMITS["payload"]),
             "logs": logs_text(detail.logs) if detail.logs else None,
             "result": safe_json(redact(detail.result), SECTION_LIMITS["result"]) if detail.result is not None else None,

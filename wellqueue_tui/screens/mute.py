@@ -59,6 +59,8 @@ class MuteScreen(ModalScreen[float | None]):
             self.query_one(".mute-error", Static).update(safe_text(str(exc), 200, style="bold red"))
             return
         if not 0 < seconds <= MAX_MUTE_S:
-            self.query_one(".mute-error", Static).update(Text("Mute for more than 0 and at most 7 days.", style="bold red"))
+            self.query_one(".mute-error", Static).update(
+                Text("Mute for more than 0 and at most 7 days.", style="bold red")
+            )
             return
         self.dismiss(seconds)

@@ -71,15 +71,21 @@ class OperatorActions:
         if self.permitted(Action.PROMOTE):
             self._on_jobs(job_ids, self.source.promote_job, self.source.promote_jobs, after)
 
-    def remove(self, queue: str, job_ids: list[str], state: str = "", after: Callable[[], object] | None = None) -> None:
+    def remove(
+        self, queue: str, job_ids: list[str], state: str = "", after: Callable[[], object] | None = None
+    ) -> None:
         if not self.permitted(Action.REMOVE):
             return
         if len(job_ids) == 1:
             where = f" ({state})" if state else ""
             question = Text.assemble("Remove job ", _name(job_ids[0]), where, " from ", _name(queue), "?", IRREVERSIBLE)
         else:
-            question = Text.assemble(f"Remove {jobs_phrase(len(job_ids), 'selected')} from ", _name(queue), "?", IRREVERSIBLE)
-        self._confirm(question, "Remove", partial(self._on_jobs, job_ids, self.source.remove_job, self.source.remove_jobs, after))
+            question = Text.assemble(
+                f"Remove {jobs_phrase(len(job_ids), 'selected')} from ", _name(queue), "?", IRREVERSIBLE
+            )
+        self._confirm(
+            question, "Remove", partial(self._on_jobs, job_ids, self.source.remove_job, self.source.remove_jobs, after)
+        )
 
     def _on_jobs(
         self,
@@ -104,7 +110,9 @@ class OperatorActions:
             self.console.notify(f"No failed jobs in {safe_str(queue, 80)}.", markup=False)
             return
         question = Text.assemble(f"Retry {jobs_phrase(failed, 'failed')} in ", _name(queue), "?")
-        self._confirm(question, "Retry all", partial(self.console.perform, partial(self.source.retry_all_failed, queue)))
+        self._confirm(
+            question, "Retry all", partial(self.console.perform, partial(self.source.retry_all_failed, queue))
+        )
 
     def toggle_pause(self, queue: str) -> None:
         paused = self.counts(queue).paused

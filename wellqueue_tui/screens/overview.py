@@ -49,8 +49,9 @@ class OverviewScreen(ConsoleScreen):
     GATED_ACTIONS = {"retry_all": "retry_all", "clean": "clean", "drain": "drain", "open_audit": "view_audit"}
 
     class Loaded(Message):
-        def __init__(self, counts: list[QueueCounts], throughput: dict[str, list[MinuteStats]] | None,
-                     failures: list[JobSummary]) -> None:
+        def __init__(
+            self, counts: list[QueueCounts], throughput: dict[str, list[MinuteStats]] | None, failures: list[JobSummary]
+        ) -> None:
             super().__init__()
             self.counts = counts
             self.throughput = throughput
@@ -111,8 +112,12 @@ class OverviewScreen(ConsoleScreen):
 
     def show_failures(self, failures: list[JobSummary], now: float) -> None:
         title = Text("Recent failures", style="bold", end="")
-        title.append("  across every queue, newest first · tab goes here and back, enter opens one" if failures
-                     else "  none: no queue has a failed job", style="dim")
+        title.append(
+            "  across every queue, newest first · tab goes here and back, enter opens one"
+            if failures
+            else "  none: no queue has a failed job",
+            style="dim",
+        )
         self.query_one(".failures-title", Static).update(title)
         table = self.query_one(FailureTable)
         table.display = bool(failures)

@@ -175,7 +175,8 @@ class QueueScreen(ConsoleScreen):
     def show_history(self, history: History, now: float) -> None:
         series = throughput_series(history.throughput, now, history.hours * 60)
         self.query_one(".queue-history", Static).update(
-            history_text(series, history.hours, LatencySample.of(history.recent_completed)))
+            history_text(series, history.hours, LatencySample.of(history.recent_completed))
+        )
         size = bucket_minutes(history.hours)
         window = f" · last {history.hours} h (t: {next_window(history.hours)} h)"
         self.query_one(ThroughputChart).show(self.queue, bucketed(series, size), size, window)
@@ -198,7 +199,9 @@ class QueueScreen(ConsoleScreen):
             text.append_text(safe_text(self.search, 40, style="bold"))
             text.append(f"  {shown} of {self.total} matching", style="dim")
         elif shown:
-            text.append(f"  {self.state} {self.page_offset + 1}–{self.page_offset + shown} of {self.total}", style="dim")
+            text.append(
+                f"  {self.state} {self.page_offset + 1}–{self.page_offset + shown} of {self.total}", style="dim"
+            )
         else:
             text.append(f"  no {self.state} jobs", style="dim")
         text.append(f"  {self.table.sort_label}", style="dim")

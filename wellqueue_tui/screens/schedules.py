@@ -109,8 +109,11 @@ class SchedulesScreen(RecordTableScreen[ScheduleTable, ScheduleStatus]):
         if message.exists:
             self.console.open_job(job_id)
         elif status.last_error:
-            self.notify(f"Job {safe_str(job_id, 120)} was not enqueued: {safe_str(status.last_error, 300)}",
-                        severity="warning", markup=False)
+            self.notify(
+                f"Job {safe_str(job_id, 120)} was not enqueued: {safe_str(status.last_error, 300)}",
+                severity="warning",
+                markup=False,
+            )
         else:
             self.notify(
                 f"Job {safe_str(job_id, 120)} of schedule {safe_str(status.name, 64)} no longer exists "

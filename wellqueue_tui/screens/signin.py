@@ -23,8 +23,11 @@ class SignInScreen(Screen[TokenClaims]):
     def compose(self) -> ComposeResult:
         with Vertical(id="signin"):
             yield Static("WellQueue — sign in", id="signin-title")
-            yield Static("Paste your operator token (from `wellqueue token issue`) and press Enter. "
-                         "The session ends when the token expires.", id="signin-help")
+            yield Static(
+                "Paste your operator token (from `wellqueue token issue`) and press Enter. "
+                "The session ends when the token expires.",
+                id="signin-help",
+            )
             yield Input(password=True, placeholder="operator token", id="signin-token")
             yield Static("", id="signin-error")
 

@@ -25,7 +25,8 @@ class TimelineScreen(RecordTableScreen[TimelineTable, TimelineEvent]):
     BINDINGS = record_bindings(
         Binding("f", "next_queue", "Filter queue"),
         Binding("Y", "copy_summary", "Copy summary"),
-        first="Newest", last="Oldest",
+        first="Newest",
+        last="Oldest",
     )
     TABLE = TimelineTable
     NAME = "Timeline"

@@ -27,7 +27,8 @@ def scale_refusal(worker: WorkerInfo, workers: list[WorkerInfo], delta: int) -> 
     if not worker.supervisor:
         return f"the record of {worker.id} names no supervisor, so nobody would receive the request"
     staying = [
-        other for other in workers
+        other
+        for other in workers
         if other.supervisor == worker.supervisor and other.group == worker.group and other.state not in LEAVING
     ]
     count = len(staying) + delta
@@ -45,19 +46,32 @@ def restart_question(worker: WorkerInfo) -> Text:
     supervisor = safe_text(worker.supervisor, 80, style="bold")
     if worker.pid is None:
         return Text.assemble(
-            "Start worker process ", name, " afresh? It is ", safe_text(worker.state, 20, style="bold"),
-            " with no process running; its supervisor ", supervisor, " starts a new one now and resets its backoff.",
+            "Start worker process ",
+            name,
+            " afresh? It is ",
+            safe_text(worker.state, 20, style="bold"),
+            " with no process running; its supervisor ",
+            supervisor,
+            " starts a new one now and resets its backoff.",
         )
     if worker.active:
         stopping = Text.assemble(
-            " stops it gracefully: it takes no new jobs, its ", jobs_phrase(worker.active, "running"),
+            " stops it gracefully: it takes no new jobs, its ",
+            jobs_phrase(worker.active, "running"),
             " get the grace time to finish (any still running then go back to waiting and run again),",
         )
     else:
         stopping = Text(" stops it (it runs no jobs now),")
     return Text.assemble(
-        "Restart worker process ", name, f" (pid {worker.pid}) on ", safe_text(worker.host, 60, style="bold"), "? ",
-        "Its supervisor ", supervisor, stopping, " and a fresh process starts in its place.",
+        "Restart worker process ",
+        name,
+        f" (pid {worker.pid}) on ",
+        safe_text(worker.host, 60, style="bold"),
+        "? ",
+        "Its supervisor ",
+        supervisor,
+        stopping,
+        " and a fresh process starts in its place.",
     )
 
 

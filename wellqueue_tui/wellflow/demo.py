@@ -16,7 +16,13 @@ from datetime import UTC, date, datetime, time, timedelta
 DEMO_JOB_COUNT = 39  # as many as WellFlow's generate-test-jobs.js makes
 ORGANIZATIONS = ("permian-ops", "bakken-ops")
 
-REPORT_TYPES = ("production_daily", "production_monthly", "compliance_monthly", "environmental_quarterly", "safety_weekly")
+REPORT_TYPES = (
+    "production_daily",
+    "production_monthly",
+    "compliance_monthly",
+    "environmental_quarterly",
+    "safety_weekly",
+)
 REPORT_FORMATS = ("pdf", "excel", "csv")
 AUDIT_TYPES = ("well_integrity", "historical_verification", "regulatory_compliance")
 NOTIFICATION_TYPES = ("alert", "compliance_due", "maintenance_required", "report_ready", "reminder")
@@ -102,8 +108,9 @@ class DemoJob:
     fails_on_purpose: bool = False
 
 
-def demo_jobs(rng: random.Random, count: int = DEMO_JOB_COUNT, *, today: date | None = None,
-              webhook_url: str | None = None) -> list[DemoJob]:
+def demo_jobs(
+    rng: random.Random, count: int = DEMO_JOB_COUNT, *, today: date | None = None, webhook_url: str | None = None
+) -> list[DemoJob]:
     """`count` jobs, the same for the same seed (and `today`); below 22 only part of the showcase fits.
     Webhook jobs, delivered to `webhook_url`, are part of the mix only when it is given."""
     demo = _Demo(rng, today or date.today(), webhook_url)
@@ -285,10 +292,14 @@ class _Demo:
         if notification_type == "alert":
             water_cut = self.rng.randint(86, 97)
             message = f"Production anomaly: water cut {water_cut}% is above the 85% threshold"
-            data = {"county": well.county.name, "state": well.county.state, "issues": [
-                f"Water cut {water_cut}% is above the 85% threshold",
-                f"Oil down {self.rng.randint(25, 60)}% against the 7-day average",
-            ]}
+            data = {
+                "county": well.county.name,
+                "state": well.county.state,
+                "issues": [
+                    f"Water cut {water_cut}% is above the 85% threshold",
+                    f"Oil down {self.rng.randint(25, 60)}% against the 7-day average",
+                ],
+            }
         elif notification_type == "compliance_due":
             filing, agency = FILINGS[well.county.state]
             message = f"{filing.split(' (')[0]} due {due}"
@@ -304,8 +315,11 @@ class _Demo:
             data = {"reportType": report_type, "period": day}
         else:
             message = f"Submit last month's flare and vent volumes by {due}"
-            data = {"task": "Enter flare and vent volumes for last month", "dueDate": due,
-                    "owner": "production engineering"}
+            data = {
+                "task": "Enter flare and vent volumes for last month",
+                "dueDate": due,
+                "owner": "production engineering",
+            }
         payload = {
             "notificationId": self._document_id("NOTIF"),
             "type": notification_type,

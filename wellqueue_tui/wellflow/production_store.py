@@ -158,10 +158,23 @@ class ProductionStore:
         """Store a reading; False if its job already stored one (a re-run), raises on a duplicate."""
         validated_at = reading.validated_at or dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         values = (
-            reading.job_id, reading.well_id, reading.lease_id, reading.operator_id, reading.organization_id,
-            reading.county, reading.state, reading.latitude, reading.longitude, reading.period,
-            reading.reading_date.isoformat(), _finite_or_none(reading.oil_bbl), _finite_or_none(reading.gas_mcf),
-            _finite_or_none(reading.water_bbl), validated_at, reading.status, json.dumps(list(reading.issues)),
+            reading.job_id,
+            reading.well_id,
+            reading.lease_id,
+            reading.operator_id,
+            reading.organization_id,
+            reading.county,
+            reading.state,
+            reading.latitude,
+            reading.longitude,
+            reading.period,
+            reading.reading_date.isoformat(),
+            _finite_or_none(reading.oil_bbl),
+            _finite_or_none(reading.gas_mcf),
+            _finite_or_none(reading.water_bbl),
+            validated_at,
+            reading.status,
+            json.dumps(list(reading.issues)),
         )
         placeholders = ", ".join("?" * len(values))
         try:
@@ -275,17 +288,24 @@ class ProductionStore:
             ).fetchall()
         return [
             WellTotals(
-                bucket=r["bucket"], well_id=r["well_id"], lease_id=r["lease_id"], operator_id=r["operator_id"],
-                county=r["county"], state=r["state"], first_day=dt.date.fromisoformat(r["first_day"]),
-                last_day=dt.date.fromisoformat(r["last_day"]), valid_days=r["valid_days"],
-                invalid_readings=r["invalid_readings"], oil_bbl=r["oil"], gas_mcf=r["gas"], water_bbl=r["water"],
+                bucket=r["bucket"],
+                well_id=r["well_id"],
+                lease_id=r["lease_id"],
+                operator_id=r["operator_id"],
+                county=r["county"],
+                state=r["state"],
+                first_day=dt.date.fromisoformat(r["first_day"]),
+                last_day=dt.date.fromisoformat(r["last_day"]),
+                valid_days=r["valid_days"],
+                invalid_readings=r["invalid_readings"],
+                oil_bbl=r["oil"],
+                gas_mcf=r["gas"],
+                water_bbl=r["water"],
             )
             for r in rows
         ]
 
-    def trailing_oil_mean(
-        self, well_id: str, day: dt.date, *, days: int = 30, period: Period = "day"
-    ) -> float | None:
+    def trailing_oil_mean(self, well_id: str, day: dt.date, *, days: int = 30, period: Period = "day") -> float | None:
         """Mean valid oil of the well over the `days` before `day` (None without history)."""
         with self._connect() as db:
             row = db.execute(
@@ -335,8 +355,13 @@ class ProductionStore:
                 params,
             ).fetchall()
         return [
-            WellRef(r["well_id"], r["lease_id"], r["operator_id"], r["organization_id"],
-                    dt.date.fromisoformat(r["last_day"]))
+            WellRef(
+                r["well_id"],
+                r["lease_id"],
+                r["operator_id"],
+                r["organization_id"],
+                dt.date.fromisoformat(r["last_day"]),
+            )
             for r in rows
         ]
 
@@ -364,12 +389,22 @@ def _scope(
 
 def _reading_from_row(row: sqlite3.Row) -> Reading:
     return Reading(
-        well_id=row["well_id"], lease_id=row["lease_id"], operator_id=row["operator_id"],
-        organization_id=row["organization_id"], county=row["county"], state=row["state"],
-        latitude=row["latitude"], longitude=row["longitude"],
-        reading_date=dt.date.fromisoformat(row["reading_date"]), oil_bbl=row["oil_bbl"],
-        gas_mcf=row["gas_mcf"], water_bbl=row["water_bbl"], status=row["status"],
-        issues=tuple(json.loads(row["issues"])), period=row["period"], job_id=row["job_id"],
+        well_id=row["well_id"],
+        lease_id=row["lease_id"],
+        operator_id=row["operator_id"],
+        organization_id=row["organization_id"],
+        county=row["county"],
+        state=row["state"],
+        latitude=row["latitude"],
+        longitude=row["longitude"],
+        reading_date=dt.date.fromisoformat(row["reading_date"]),
+        oil_bbl=row["oil_bbl"],
+        gas_mcf=row["gas_mcf"],
+        water_bbl=row["water_bbl"],
+        status=row["status"],
+        issues=tuple(json.loads(row["issues"])),
+        period=row["period"],
+        job_id=row["job_id"],
         validated_at=row["validated_at"],
     )
 

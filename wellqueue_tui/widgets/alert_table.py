@@ -31,8 +31,10 @@ class RuleStatus:
 
 def rule_statuses(rules: list[AlertRule], states: list[AlertState], history: list[HistoryEntry]) -> list[RuleStatus]:
     """Rules with their states and history, firing ones first, then by name."""
-    statuses = [RuleStatus(rule, [s for s in states if s.rule == rule.name], [h for h in history if h.rule == rule.name])
-                for rule in rules]
+    statuses = [
+        RuleStatus(rule, [s for s in states if s.rule == rule.name], [h for h in history if h.rule == rule.name])
+        for rule in rules
+    ]
     return sorted(statuses, key=lambda status: (not status.firing, status.rule.name))
 
 
@@ -70,15 +72,25 @@ def rule_detail(status: RuleStatus, now: float) -> Text:
         if state.status == "ok" and state.fired_at is None:
             continue
         text.append("\n")
-        text.append_text(safe_text(f"{state.queue}: {state.status} since {formats.short_timestamp(state.since)}, "
-                                   f"value {alert_value(state)}", 200, style="bold red" if state.firing else ""))
+        text.append_text(
+            safe_text(
+                f"{state.queue}: {state.status} since {formats.short_timestamp(state.since)}, "
+                f"value {alert_value(state)}",
+                200,
+                style="bold red" if state.firing else "",
+            )
+        )
     if status.history:
         text.append("\nhistory", style="dim")
     for entry in status.history[:5]:
         text.append("\n  ")
         text.append(formats.short_timestamp(entry.at))
-        text.append_text(safe_text(f"  {entry.event:<8} {entry.queue}"
-                                   + (f"  value {entry.value:g}" if entry.value is not None else ""), 200))
+        text.append_text(
+            safe_text(
+                f"  {entry.event:<8} {entry.queue}" + (f"  value {entry.value:g}" if entry.value is not None else ""),
+                200,
+            )
+        )
     return text
 
 
@@ -104,11 +116,27 @@ class AlertRuleTable(KeyedTable):
 
     def show_statuses(self, statuses: list[RuleStatus], now: float) -> None:
         self.statuses = {status.rule.name: status for status in statuses}
-        self.show_rows([(status.rule.name, [
-            safe_text(status.rule.name, 40, style="bold"),
-            safe_text(status.rule.describe(), 120),
-            status_cell(status, now),
-            mute_cell(status.rule, now),
-            safe_text(", ".join([*status.rule.recipients, *([status.rule.webhook_url] if status.rule.webhook_url else [])])
-                      or "-", 200),
-        ]) for status in statuses])
+        self.show_rows(
+            [
+                (
+                    status.rule.name,
+                    [
+                        safe_text(status.rule.name, 40, style="bold"),
+                        safe_text(status.rule.describe(), 120),
+                        status_cell(status, now),
+                        mute_cell(status.rule, now),
+                        safe_text(
+                            ", ".join(
+                                [
+                                    *status.rule.recipients,
+                                    *([status.rule.webhook_url] if status.rule.webhook_url else []),
+                                ]
+                            )
+                            or "-",
+                            200,
+                        ),
+                    ],
+                )
+                for status in statuses
+            ]
+        )

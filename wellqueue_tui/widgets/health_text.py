@@ -39,7 +39,9 @@ def health_line(health: QueueHealth | None, breaker: BreakerState | None) -> Tex
         warnings.append(BREAKER_WORDS[breaker.status])
     for word in warnings:
         text.append("  ")
-        text.append(word, style="bold red" if word.startswith(("no consumer", "stuck", "breaker OPEN")) else "bold yellow")
+        text.append(
+            word, style="bold red" if word.startswith(("no consumer", "stuck", "breaker OPEN")) else "bold yellow"
+        )
     return text
 
 

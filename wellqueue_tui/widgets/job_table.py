@@ -43,18 +43,45 @@ def _age(job: JobSummary, now: float) -> Text:
 
 ID = Column("id", "id", 12, lambda job: job.id, lambda job, now, width: safe_text(job.id, 200))
 KEY = Column("key", "key", 18, job_key, lambda job, now, width: safe_text(job_key(job), 200))
-PRIORITY = Column("priority", "prio", 4, lambda job: job.priority if job.priority is not None else -1,
-                  lambda job, now, width: Text("-" if job.priority is None else str(job.priority)))
-ATTEMPTS = Column("attempts", "tries", 5, lambda job: job.attempts,
-                  lambda job, now, width: Text(f"{job.attempts}/{job.max_attempts}", style="bold red" if job.error else ""))
+PRIORITY = Column(
+    "priority",
+    "prio",
+    4,
+    lambda job: job.priority if job.priority is not None else -1,
+    lambda job, now, width: Text("-" if job.priority is None else str(job.priority)),
+)
+ATTEMPTS = Column(
+    "attempts",
+    "tries",
+    5,
+    lambda job: job.attempts,
+    lambda job, now, width: Text(f"{job.attempts}/{job.max_attempts}", style="bold red" if job.error else ""),
+)
 AGE = Column("age", "age", 4, lambda job: -(job.created_at or 0.0), lambda job, now, width: _age(job, now))
-DURATION = Column("duration", "took", 7, lambda job: job.duration_ms or 0,
-                  lambda job, now, width: Text(formats.duration(job.duration_ms)))
-PROGRESS = Column("progress", "progress", 10, lambda job: job.progress,
-                  lambda job, now, width: Text(formats.progress_bar(job.progress, width=5)))
-WAITS_FOR = Column("waits_for", "waits for", 9, lambda job: (not waits_for_retry(job), job.attempts),
-                   lambda job, now, width: delay_reason_cell(job))
-ERROR = Column("error", "error", None, lambda job: error_line(job.error), lambda job, now, width: error_cell(job, width))
+DURATION = Column(
+    "duration",
+    "took",
+    7,
+    lambda job: job.duration_ms or 0,
+    lambda job, now, width: Text(formats.duration(job.duration_ms)),
+)
+PROGRESS = Column(
+    "progress",
+    "progress",
+    10,
+    lambda job: job.progress,
+    lambda job, now, width: Text(formats.progress_bar(job.progress, width=5)),
+)
+WAITS_FOR = Column(
+    "waits_for",
+    "waits for",
+    9,
+    lambda job: (not waits_for_retry(job), job.attempts),
+    lambda job, now, width: delay_reason_cell(job),
+)
+ERROR = Column(
+    "error", "error", None, lambda job: error_line(job.error), lambda job, now, width: error_cell(job, width)
+)
 
 #: The columns after the selection mark, each with how rows sort on it.
 COLUMNS = (ID, KEY, PRIORITY, ATTEMPTS, AGE, DURATION, PROGRESS)
@@ -83,8 +110,9 @@ def selection_mark(selected: bool) -> Text:
     return Text("●" if selected else " ", style="bold")
 
 
-def row_cells(job: JobSummary, now: float, selected: bool, columns: tuple[Column, ...] = COLUMNS,
-              error_cells: int = 60) -> list[Text]:
+def row_cells(
+    job: JobSummary, now: float, selected: bool, columns: tuple[Column, ...] = COLUMNS, error_cells: int = 60
+) -> list[Text]:
     return [selection_mark(selected), *(column.cell(job, now, error_cells) for column in columns)]
 
 

@@ -52,8 +52,11 @@ class LatencySample:
     @classmethod
     def of(cls, jobs: list[JobSummary]) -> LatencySample:
         # A retried job's start is its last attempt's: its wait would count the failures, so it is left out.
-        waits = [(job.started_at - job.created_at) * 1000 for job in jobs
-                 if job.started_at is not None and job.created_at is not None and job.attempts <= 1]
+        waits = [
+            (job.started_at - job.created_at) * 1000
+            for job in jobs
+            if job.started_at is not None and job.created_at is not None and job.attempts <= 1
+        ]
         runs = [float(job.duration_ms) for job in jobs if job.duration_ms is not None]
         return cls(len(jobs), [max(0.0, wait) for wait in waits], runs)
 

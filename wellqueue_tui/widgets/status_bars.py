@@ -63,7 +63,9 @@ class ConsoleHeader(Static):
 
     def _redraw(self) -> None:
         app = cast(ConsoleStatus, self.app)
-        self.update(header_text(app.source.identity, app.connection_problem, app.workers_summary, app.scheduler_summary))
+        self.update(
+            header_text(app.source.identity, app.connection_problem, app.workers_summary, app.scheduler_summary)
+        )
 
 
 class ConnectionBanner(Static):

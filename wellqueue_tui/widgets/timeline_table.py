@@ -12,8 +12,16 @@ from . import formats
 from .keyed_table import KeyedTable
 
 #: Kinds that mean something went wrong (red) or changed state (yellow); the rest are plain.
-KIND_STYLES = {"alert": "bold red", "failure_spike": "bold red", "breaker": "bold yellow", "pause": "yellow",
-               "resume": "green", "worker": "", "schedule": "dim", "audit": ""}
+KIND_STYLES = {
+    "alert": "bold red",
+    "failure_spike": "bold red",
+    "breaker": "bold yellow",
+    "pause": "yellow",
+    "resume": "green",
+    "worker": "",
+    "schedule": "dim",
+    "audit": "",
+}
 
 
 def event_key(index: int, event: TimelineEvent) -> str:
@@ -43,12 +51,20 @@ class TimelineTable(KeyedTable):
     def show_events(self, events: list[TimelineEvent]) -> None:
         keyed = [(event_key(index, event), event) for index, event in enumerate(events)]
         self.events = dict(keyed)
-        self.show_rows([(key, [
-            Text(formats.short_timestamp(event.at)),
-            Text(event.kind.replace("_", " "), style=KIND_STYLES.get(event.kind, "")),
-            safe_text(event.queue or "-", 60),
-            safe_text(event.summary, 300),
-        ]) for key, event in keyed])
+        self.show_rows(
+            [
+                (
+                    key,
+                    [
+                        Text(formats.short_timestamp(event.at)),
+                        Text(event.kind.replace("_", " "), style=KIND_STYLES.get(event.kind, "")),
+                        safe_text(event.queue or "-", 60),
+                        safe_text(event.summary, 300),
+                    ],
+                )
+                for key, event in keyed
+            ]
+        )
 
 
 def event_detail(event: TimelineEvent) -> Text:

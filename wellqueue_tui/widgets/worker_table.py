@@ -77,7 +77,9 @@ def worker_detail(worker: WorkerInfo, now: float, error_style: Style | str = "re
     text.append_text(safe_text(", ".join(worker.queues) or "-", 200))
     text.append("\nstarted ", style="dim")
     running = uptime(worker, now)
-    text.append(f"{formats.timestamp(worker.started)} ({formats.ago(running)})" if running is not None else "no process now")
+    text.append(
+        f"{formats.timestamp(worker.started)} ({formats.ago(running)})" if running is not None else "no process now"
+    )
     text.append("  heartbeat ", style="dim")
     text.append(formats.ago(worker.heartbeat_age_s))
     text.append("  last exit code ", style="dim")

@@ -25,8 +25,12 @@ class ScheduleError(ValueError):
     """A schedule cannot be used or found; the message names the field or schedule and what to do."""
 
 
-_MONTHS = {name: number for number, name in enumerate(
-    ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), start=1)}
+_MONTHS = {
+    name: number
+    for number, name in enumerate(
+        ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), start=1
+    )
+}
 # Crontab numbering: 0 (and 7) = Sunday. APScheduler 3 numbers Monday as 0, so we only ever hand it names.
 _CRONTAB_WEEKDAYS = {name: number for number, name in enumerate(("sun", "mon", "tue", "wed", "thu", "fri", "sat"))}
 _APS_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -117,8 +121,13 @@ def cron_trigger(expression: str, tz_name: str, second: str = "0") -> BaseTrigge
     def make(day: str, day_of_week: str) -> CronTrigger:
         # UTC has no DST: this trigger matches local wall-clock times, which LocalCronTrigger maps to instants.
         return CronTrigger(
-            second=spec.second, minute=spec.minute, hour=spec.hour, day=day, month=spec.month,
-            day_of_week=day_of_week, timezone=UTC,
+            second=spec.second,
+            minute=spec.minute,
+            hour=spec.hour,
+            day=day,
+            month=spec.month,
+            day_of_week=day_of_week,
+            timezone=UTC,
         )
 
     try:

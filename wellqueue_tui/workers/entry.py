@@ -92,8 +92,12 @@ def parse_options(argv: Sequence[str] | None = None) -> EntryOptions:
     parser.add_argument("--queues", type=_queue_list, required=True, help="comma-separated queue names")
     parser.add_argument("--threads", type=_positive, required=True, help="worker threads (jobs run at once)")
     parser.add_argument("--worker-id", required=True, help="the supervisor's id for this process slot")
-    parser.add_argument("--grace-ms", type=_non_negative, default=DEFAULT_GRACE_MS,
-                        help="how long running jobs may take to finish after SIGTERM")
+    parser.add_argument(
+        "--grace-ms",
+        type=_non_negative,
+        default=DEFAULT_GRACE_MS,
+        help="how long running jobs may take to finish after SIGTERM",
+    )
     parser.add_argument("--broker", default=DEFAULT_BROKER, help="broker factory as module:callable (tests)")
     args = parser.parse_args(argv)
     return EntryOptions(args.queues, args.threads, args.worker_id, args.grace_ms, args.broker)
@@ -246,8 +250,11 @@ def run(options: EntryOptions) -> int:
 
     unknown = sorted(set(options.queues) - set(broker.get_declared_queues()))
     if unknown:
-        logger.error("Unknown queue(s) %s; declared queues: %s", ", ".join(unknown),
-                     ", ".join(sorted(q for q in broker.get_declared_queues() if not q.endswith(".DQ"))))
+        logger.error(
+            "Unknown queue(s) %s; declared queues: %s",
+            ", ".join(unknown),
+            ", ".join(sorted(q for q in broker.get_declared_queues() if not q.endswith(".DQ"))),
+        )
         return EXIT_USAGE
     if stop.reason is not None:  # asked to stop while booting: nothing fetched, nothing to drain
         broker.close()
@@ -273,8 +280,11 @@ def run(options: EntryOptions) -> int:
     abandoned = sum(1 for thread in worker.workers if thread.is_alive())
     broker.close()
     if abandoned:
-        logger.warning("%d worker thread(s) still running a job after %d ms; those jobs will be redelivered",
-                       abandoned, options.grace_ms)
+        logger.warning(
+            "%d worker thread(s) still running a job after %d ms; those jobs will be redelivered",
+            abandoned,
+            options.grace_ms,
+        )
         return EXIT_KILLED
     logger.info("Worker stopped")
     return EXIT_OK

@@ -40,8 +40,10 @@ def run_workers_only(
     at once); returns the process exit code."""
     configure_logging(log_format)
     early_stops: list[str] = []  # a stop asked for while Redis is checked: start nothing, exit 0
-    previous = {signum: signal.signal(signum, lambda signum, _frame: early_stops.append(signal.Signals(signum).name))
-                for signum in STOP_SIGNALS}
+    previous = {
+        signum: signal.signal(signum, lambda signum, _frame: early_stops.append(signal.Signals(signum).name))
+        for signum in STOP_SIGNALS
+    }
     try:
         try:
             url = resolve_redis_url(settings)
@@ -56,8 +58,9 @@ def run_workers_only(
             logger.error("%s", exc)
             return EXIT_REDIS
         except (redis.RedisError, OSError) as exc:
-            logger.error("Redis at %s is unreachable: %s. Check REDIS_URL and that the server is up.",
-                         describe_url(url), exc)
+            logger.error(
+                "Redis at %s is unreachable: %s. Check REDIS_URL and that the server is up.", describe_url(url), exc
+            )
             return EXIT_REDIS
         try:
             return asyncio.run(_serve(settings, url, client, metrics_port, with_scheduler, early_stops))
@@ -69,7 +72,11 @@ def run_workers_only(
 
 
 async def _serve(
-    settings: Settings, url: str, client: redis.Redis, metrics_port: int | None, with_scheduler: bool,
+    settings: Settings,
+    url: str,
+    client: redis.Redis,
+    metrics_port: int | None,
+    with_scheduler: bool,
     early_stops: list[str],
 ) -> int:
     loop = asyncio.get_running_loop()
@@ -78,8 +85,9 @@ async def _serve(
 
     def on_signal(name: str) -> None:
         if not stop_requested.is_set():
-            logger.info("%s received: draining (up to %.0f s); send it again to stop at once",
-                        name, settings.grace_seconds)
+            logger.info(
+                "%s received: draining (up to %.0f s); send it again to stop at once", name, settings.grace_seconds
+            )
             stop_requested.set()
         else:
             logger.warning("%s received again: killing the worker processes now", name)
@@ -97,8 +105,9 @@ async def _serve(
             try:
                 metrics = serve_metrics(metrics_port, client, KeySchema.from_settings(settings))
             except OSError as exc:
-                logger.error("Cannot serve metrics on 127.0.0.1:%d: %s; choose another --metrics-port",
-                             metrics_port, exc)
+                logger.error(
+                    "Cannot serve metrics on 127.0.0.1:%d: %s; choose another --metrics-port", metrics_port, exc
+                )
                 return EXIT_CANNOT_START
         if not stop_requested.is_set():
             await host.start()

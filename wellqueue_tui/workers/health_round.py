@@ -20,8 +20,9 @@ logger = logging.getLogger(__name__)
 class LeaderHealthRound:
     """Call it from the leader's tick; it never raises for Redis errors."""
 
-    def __init__(self, client: redis.Redis, keys: KeySchema, enqueue_fn: EnqueueFn, *,
-                 heartbeat_timeout_ms: int) -> None:
+    def __init__(
+        self, client: redis.Redis, keys: KeySchema, enqueue_fn: EnqueueFn, *, heartbeat_timeout_ms: int
+    ) -> None:
         self.alert_store = AlertStore(client, keys)
         self.breakers = CircuitBreakers(client, keys)
         self.evaluator = AlertEvaluator(client, keys, enqueue_fn, heartbeat_timeout_ms=heartbeat_timeout_ms)

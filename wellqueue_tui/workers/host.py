@@ -41,19 +41,29 @@ class WorkerHost:
         broker = build_broker(self.url, settings=self.settings, client=client)  # fires use *these* settings
         keys = KeySchema.from_settings(self.settings)
         enqueue_fn = functools.partial(enqueue, broker=broker)
-        health_round = LeaderHealthRound(client, keys, enqueue_fn,
-                                         heartbeat_timeout_ms=self.settings.heartbeat_timeout_ms)
+        health_round = LeaderHealthRound(
+            client, keys, enqueue_fn, heartbeat_timeout_ms=self.settings.heartbeat_timeout_ms
+        )
 
         def leader_tick() -> None:
             report = reap_dead_workers(client, keys, self.settings.heartbeat_timeout_ms)
             if report.dead_workers:
-                logger.warning("Reaper: %d dead worker(s); %d job(s) requeued, %d failed after too many "
-                               "redeliveries", report.dead_workers, report.requeued, report.failed)
+                logger.warning(
+                    "Reaper: %d dead worker(s); %d job(s) requeued, %d failed after too many redeliveries",
+                    report.dead_workers,
+                    report.requeued,
+                    report.failed,
+                )
             health_round()
 
-        scheduler = CronScheduler(client, enqueue_fn, settings=self.settings,
-                                  store=ScheduleStore(client, keys), lease=LeaderLease(client, keys.leader),
-                                  on_leader_tick=leader_tick)
+        scheduler = CronScheduler(
+            client,
+            enqueue_fn,
+            settings=self.settings,
+            store=ScheduleStore(client, keys),
+            lease=LeaderLease(client, keys.leader),
+            on_leader_tick=leader_tick,
+        )
         scheduler.start()
         return scheduler
 

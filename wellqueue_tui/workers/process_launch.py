@@ -38,11 +38,17 @@ CommandFactory = Callable[[ProcessSpec], Sequence[str]]
 def entry_command(spec: ProcessSpec) -> list[str]:
     """The default command: our own worker entry point under this interpreter."""
     return [
-        sys.executable, "-m", ENTRY_MODULE,
-        "--queues", ",".join(spec.queues),
-        "--threads", str(spec.threads),
-        "--worker-id", spec.id,
-        "--grace-ms", str(spec.grace_ms),
+        sys.executable,
+        "-m",
+        ENTRY_MODULE,
+        "--queues",
+        ",".join(spec.queues),
+        "--threads",
+        str(spec.threads),
+        "--worker-id",
+        spec.id,
+        "--grace-ms",
+        str(spec.grace_ms),
     ]
 
 

@@ -87,9 +87,17 @@ class ProcessSlot:
     def info(self, active: int) -> ProcessInfo:
         pid = self.pid
         return ProcessInfo(
-            id=self.id, group=self.group, slot=self.index, queues=self.spec.queues, threads=self.spec.threads,
-            state=self.state, pid=pid, restarts=self.restarts, last_exit_code=self.last_exit_code,
+            id=self.id,
+            group=self.group,
+            slot=self.index,
+            queues=self.spec.queues,
+            threads=self.spec.threads,
+            state=self.state,
+            pid=pid,
+            restarts=self.restarts,
+            last_exit_code=self.last_exit_code,
             started=self.started_wall if pid is not None else None,
             rss_bytes=read_rss_bytes(pid) if pid is not None else None,
-            active=active, last_error=self.output.last_error,
+            active=active,
+            last_error=self.output.last_error,
         )

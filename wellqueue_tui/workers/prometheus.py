@@ -87,8 +87,9 @@ class WellQueueCollector(Collector):
 
 def describe(snapshot: MetricsSnapshot) -> Iterator[Metric]:
     """The metric families for one snapshot."""
-    jobs = GaugeMetricFamily("wellqueue_queue_jobs", "Jobs per queue and state (size of the state set)",
-                             labels=["queue", "state"])
+    jobs = GaugeMetricFamily(
+        "wellqueue_queue_jobs", "Jobs per queue and state (size of the state set)", labels=["queue", "state"]
+    )
     paused = GaugeMetricFamily("wellqueue_queue_paused", "1 when the queue is paused", labels=["queue"])
     for counts in snapshot.counts:
         for state in STATES:
@@ -97,15 +98,21 @@ def describe(snapshot: MetricsSnapshot) -> Iterator[Metric]:
     yield jobs
     yield paused
 
-    completed = GaugeMetricFamily("wellqueue_jobs_completed_last_48h",
-                                  "Jobs completed in the last 48 hours (a sliding window, not a counter)",
-                                  labels=["queue"])
-    failed = GaugeMetricFamily("wellqueue_jobs_failed_last_48h",
-                               "Jobs failed permanently in the last 48 hours (a sliding window, not a counter)",
-                               labels=["queue"])
-    duration = SummaryMetricFamily("wellqueue_job_duration_seconds",
-                                   "Run time of jobs completed in the last 60 minutes (count and sum)",
-                                   labels=["queue"])
+    completed = GaugeMetricFamily(
+        "wellqueue_jobs_completed_last_48h",
+        "Jobs completed in the last 48 hours (a sliding window, not a counter)",
+        labels=["queue"],
+    )
+    failed = GaugeMetricFamily(
+        "wellqueue_jobs_failed_last_48h",
+        "Jobs failed permanently in the last 48 hours (a sliding window, not a counter)",
+        labels=["queue"],
+    )
+    duration = SummaryMetricFamily(
+        "wellqueue_job_duration_seconds",
+        "Run time of jobs completed in the last 60 minutes (count and sum)",
+        labels=["queue"],
+    )
     for queue, outcome in sorted(snapshot.outcomes.items()):
         completed.add_metric([queue], outcome.completed_48h)
         failed.add_metric([queue], outcome.failed_48h)
@@ -114,8 +121,9 @@ def describe(snapshot: MetricsSnapshot) -> Iterator[Metric]:
     yield failed
     yield duration
 
-    processes = GaugeMetricFamily("wellqueue_worker_processes", "Worker processes with a fresh record, by state",
-                                  labels=["host", "state"])
+    processes = GaugeMetricFamily(
+        "wellqueue_worker_processes", "Worker processes with a fresh record, by state", labels=["host", "state"]
+    )
     up = GaugeMetricFamily("wellqueue_worker_processes_up", "Worker processes running, by host", labels=["host"])
     running: Counter = Counter()
     for (host, state), number in sorted(snapshot.workers.items()):

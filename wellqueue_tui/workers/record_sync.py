@@ -33,8 +33,15 @@ class RecordSync:
         self.supervisor_id = supervisor_id
         self.machine = machine
 
-    def sync(self, records: list[WorkerRecord], retired: list[str], live: dict[str, int], queues: list[str],
-             *, take_requests: bool) -> SyncResult:
+    def sync(
+        self,
+        records: list[WorkerRecord],
+        retired: list[str],
+        live: dict[str, int],
+        queues: list[str],
+        *,
+        take_requests: bool,
+    ) -> SyncResult:
         """Publish `records`, remove `retired`, take control requests (when asked) and count active jobs of
         the `live` processes (process id -> pid) in `queues`."""
         self.records.publish(records)

@@ -274,7 +274,9 @@ class CronScheduler:
         )
         for schedule in schedules.values():
             state = states.get(schedule.name)
-            self._add_job(aps, schedule, resume_point(schedule.trigger(), state.last_fire_utc if state is not None else None, now))
+            self._add_job(
+                aps, schedule, resume_point(schedule.trigger(), state.last_fire_utc if state is not None else None, now)
+            )
         with self._lock:
             if self._stopping.is_set() or not self.lease.is_leader:
                 return
@@ -313,8 +315,11 @@ class CronScheduler:
         # FireTimeExecutor always supplies scheduled_fire_time; the default only satisfies APScheduler's
         # check, at add_job, that every keyword-only argument has a value.
         if scheduled_fire_time is None or not self.lease.is_leader:
-            log.warning("schedule %s: not the leader any more; fire at %s left to the new leader",
-                        schedule.name, scheduled_fire_time)
+            log.warning(
+                "schedule %s: not the leader any more; fire at %s left to the new leader",
+                schedule.name,
+                scheduled_fire_time,
+            )
             return None
         return self.fire(schedule, scheduled_fire_time)
 

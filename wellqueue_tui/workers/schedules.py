@@ -108,7 +108,7 @@ def _check_text(text: str, where: str) -> None:
         text.encode("utf-8")
     except UnicodeEncodeError as exc:
         raise ScheduleError(
-            f"{safe_str(where, 80)}: text with a lone surrogate ({safe_str(exc.object[exc.start:exc.end], 20)}) "
+            f"{safe_str(where, 80)}: text with a lone surrogate ({safe_str(exc.object[exc.start : exc.end], 20)}) "
             "cannot be stored; use valid Unicode"
         ) from None
 
@@ -447,8 +447,12 @@ def _stored_state(name: str | bytes, raw: bytes | str, key: str) -> ScheduleStat
     try:
         return ScheduleState.model_validate_json(raw)
     except ValidationError as exc:
-        log.warning("fire state of schedule %r in %s is unreadable (%s); treated as never fired",
-                    _text(name), key, _explain(exc))
+        log.warning(
+            "fire state of schedule %r in %s is unreadable (%s); treated as never fired",
+            _text(name),
+            key,
+            _explain(exc),
+        )
         return ScheduleState()
 
 
@@ -477,8 +481,10 @@ class ScheduleStore:
 
     def _check_owner(self, schedule: Schedule) -> None:
         if not self._in_scope(schedule):
-            raise ScheduleError(f"payload.{TENANT_FIELD}: must be {quoted(self.org or '')}, the organization of "
-                                "your token; schedules make jobs for that organization only")
+            raise ScheduleError(
+                f"payload.{TENANT_FIELD}: must be {quoted(self.org or '')}, the organization of "
+                "your token; schedules make jobs for that organization only"
+            )
 
     def list(self) -> list[Schedule]:
         """All readable schedules in scope, by name (an unreadable entry is logged and left out)."""
@@ -582,7 +588,10 @@ class ScheduleStore:
         return _stored_state(name, raw, self.keys.schedule_state) if raw is not None else ScheduleState()
 
     def states(self) -> dict[str, ScheduleState]:
-        return {_text(name): _stored_state(name, raw, self.keys.schedule_state) for name, raw in self.client.hgetall(self.keys.schedule_state).items()}
+        return {
+            _text(name): _stored_state(name, raw, self.keys.schedule_state)
+            for name, raw in self.client.hgetall(self.keys.schedule_state).items()
+        }
 
     def overview(self, now: datetime) -> builtins.list[ScheduleStatus]:
         """Every schedule with its next run (none while paused) and last fire, for screens and the CLI."""

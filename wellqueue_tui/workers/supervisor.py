@@ -30,8 +30,16 @@ from .restart_policy import RestartPolicy
 from .worker_records import WorkerRecord, WorkerState
 
 __all__ = [
-    "CommandFactory", "ProcessInfo", "ProcessSpec", "RestartPolicy", "Supervisor", "SupervisorError",
-    "WorkerGroupSpec", "default_groups", "entry_command", "settings_env",
+    "CommandFactory",
+    "ProcessInfo",
+    "ProcessSpec",
+    "RestartPolicy",
+    "Supervisor",
+    "SupervisorError",
+    "WorkerGroupSpec",
+    "default_groups",
+    "entry_command",
+    "settings_env",
 ]
 
 logger = logging.getLogger(__name__)
@@ -108,8 +116,12 @@ class Supervisor:
                 self._add_slot(group, index)
         await asyncio.gather(*(slot.spawned.wait() for slot in self._slots.values()))
         self._refresh_task = asyncio.create_task(self._refresh_loop(), name="wellqueue-supervisor-refresh")
-        logger.info("Supervisor %s started %d worker process(es)", self.id, len(self._slots),
-                    extra={"groups": {g: list(s.queues) for g, s in self.groups.items()}})
+        logger.info(
+            "Supervisor %s started %d worker process(es)",
+            self.id,
+            len(self._slots),
+            extra={"groups": {g: list(s.queues) for g, s in self.groups.items()}},
+        )
 
     async def stop(self, grace_s: float | None = None) -> bool:
         """TERM every process, wait up to `grace_s` (settings.grace_seconds), then KILL the rest.
@@ -267,7 +279,9 @@ class Supervisor:
             logger.error(
                 "Worker process %s exited with code 2 (bad arguments, import or configuration error); not "
                 "restarting it. Fix the cause, then restart it from the workers screen. Last output: %s",
-                slot.id, slot.output.tail(), extra=fields,
+                slot.id,
+                slot.output.tail(),
+                extra=fields,
             )
             return None
         if verdict.state is WorkerState.CRASH_LOOP:
@@ -275,12 +289,22 @@ class Supervisor:
             logger.error(
                 "Worker process %s is crash-looping (%d exits within %.0f s, last code %s); not restarting it "
                 "until asked. Last output: %s",
-                slot.id, verdict.exits_in_window, self.policy.crash_loop_window_s, code, slot.output.tail(),
+                slot.id,
+                verdict.exits_in_window,
+                self.policy.crash_loop_window_s,
+                code,
+                slot.output.tail(),
                 extra=fields,
             )
             return None
-        logger.warning("Worker process %s exited unexpectedly with code %s after %.1f s; restarting in %.1f s",
-                       slot.id, code, ran_for, verdict.delay_s, extra=fields)
+        logger.warning(
+            "Worker process %s exited unexpectedly with code %s after %.1f s; restarting in %.1f s",
+            slot.id,
+            code,
+            ran_for,
+            verdict.delay_s,
+            extra=fields,
+        )
         return verdict.delay_s
 
     def _terminate(self, slot: ProcessSlot, grace_s: float | None = None) -> None:
@@ -315,8 +339,11 @@ class Supervisor:
         if tasks:
             _done, pending = await asyncio.wait(tasks, timeout=grace)
         if pending:
-            logger.warning("%d worker process(es) still running after %.0f s; killing them (their jobs will be "
-                           "redelivered)", len(pending), grace)
+            logger.warning(
+                "%d worker process(es) still running after %.0f s; killing them (their jobs will be redelivered)",
+                len(pending),
+                grace,
+            )
             self.kill()
             await asyncio.wait(pending)
         # -SIGTERM: a process of another command factory still booting (no handler yet), so it held no jobs
@@ -348,8 +375,9 @@ class Supervisor:
         live = {slot.id: slot.pid for slot in self._slots.values() if slot.pid is not None}
         queues = sorted({q for spec in self.groups.values() for q in spec.queues})
         try:
-            result: SyncResult = await asyncio.to_thread(self._records.sync, records, retired, live, queues,
-                                                         take_requests=not self._stopping)
+            result: SyncResult = await asyncio.to_thread(
+                self._records.sync, records, retired, live, queues, take_requests=not self._stopping
+            )
         except (redis.RedisError, OSError) as exc:
             self._retired = retired + self._retired
             if self._redis_ok:
@@ -373,8 +401,11 @@ class Supervisor:
         try:
             await asyncio.to_thread(self._records.publish_final, records, retired)
         except (redis.RedisError, OSError) as exc:
-            logger.warning("Cannot record the stopped worker processes in Redis (%s); they expire in %d s",
-                           exc, worker_records.RECORD_TTL_S)
+            logger.warning(
+                "Cannot record the stopped worker processes in Redis (%s); they expire in %d s",
+                exc,
+                worker_records.RECORD_TTL_S,
+            )
 
     # -- views ------------------------------------------------------------------------------------------
     def _info(self, slot: ProcessSlot) -> ProcessInfo:
@@ -383,8 +414,18 @@ class Supervisor:
     def _record(self, slot: ProcessSlot) -> WorkerRecord:
         info = self._info(slot)
         return WorkerRecord(
-            id=info.id, supervisor=self.id, host=self.host, group=info.group, queues=info.queues,
-            threads=info.threads, state=info.state, pid=info.pid, started=info.started, restarts=info.restarts,
-            last_exit_code=info.last_exit_code, rss_bytes=info.rss_bytes, active=info.active,
+            id=info.id,
+            supervisor=self.id,
+            host=self.host,
+            group=info.group,
+            queues=info.queues,
+            threads=info.threads,
+            state=info.state,
+            pid=info.pid,
+            started=info.started,
+            restarts=info.restarts,
+            last_exit_code=info.last_exit_code,
+            rss_bytes=info.rss_bytes,
+            active=info.active,
             last_error=info.last_error,
         )

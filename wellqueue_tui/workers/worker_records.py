@@ -227,7 +227,9 @@ class WorkerRecords:
         client = self.client
         now = server_ms(client)
         client.zremrangebyscore(self.keys.workers, "-inf", now - stale_after_ms - 1)
-        members = cast("list[tuple[bytes, float]]", client.zrange(self.keys.workers, 0, MAX_LISTED - 1, withscores=True))
+        members = cast(
+            "list[tuple[bytes, float]]", client.zrange(self.keys.workers, 0, MAX_LISTED - 1, withscores=True)
+        )
         with client.pipeline(transaction=False) as pipe:
             for member, _score in members:
                 pipe.hgetall(self.keys.worker(text(member)))
@@ -248,7 +250,9 @@ class WorkerRecords:
         of `group`; returns the supervisor id the request went to."""
         if delta == 0:
             raise ControlError("scale: delta must be +N or -N, not 0")
-        supervisors = sorted({w.supervisor for w in self.list_workers() if target in (w.host, w.supervisor) and _alive(w)})
+        supervisors = sorted(
+            {w.supervisor for w in self.list_workers() if target in (w.host, w.supervisor) and _alive(w)}
+        )
         if not supervisors:
             raise ControlError(f"no running supervisor on {target!r}; check the host name on the workers screen")
         if len(supervisors) > 1:
@@ -278,7 +282,10 @@ class WorkerRecords:
     def take_requests(self, supervisor_id: str) -> tuple[list[ControlRequest], list[str]]:
         """Pop the pending requests for a supervisor: (valid requests, descriptions of malformed ones)."""
         # LPOP with a count replies with a list of values (or nothing)
-        raw = cast("list[bytes] | None", self.client.lpop(self.keys.worker_control(supervisor_id), MAX_REQUESTS_PER_POLL)) or []
+        raw = (
+            cast("list[bytes] | None", self.client.lpop(self.keys.worker_control(supervisor_id), MAX_REQUESTS_PER_POLL))
+            or []
+        )
         requests, rejected = [], []
         for item in raw:
             raw_request = text(item)

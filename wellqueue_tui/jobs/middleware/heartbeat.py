@@ -85,8 +85,11 @@ class WorkerRuntime:
     def _mark_active(self) -> None:
         now = time.monotonic()
         with self._lock:
-            due = [(job_id, now - started) for job_id, started in self.running.items()
-                   if job_id not in self.marked and now - started >= ACTIVE_AFTER_S]
+            due = [
+                (job_id, now - started)
+                for job_id, started in self.running.items()
+                if job_id not in self.marked and now - started >= ACTIVE_AFTER_S
+            ]
             self.marked.update(job_id for job_id, _ in due)
         if not due:
             return

@@ -63,8 +63,13 @@ Coordinate = Annotated[float, Strict(), Field(allow_inf_nan=False)]
 Volume = Annotated[float, Strict()]  # sign and finiteness are checked by the processor, so they get recorded
 
 ValidationType = Literal[
-    "production_data", "well_integrity", "historical_verification", "regulatory_compliance",
-    "daily_production", "monthly_production", "daily_sweep",
+    "production_data",
+    "well_integrity",
+    "historical_verification",
+    "regulatory_compliance",
+    "daily_production",
+    "monthly_production",
+    "daily_sweep",
 ]
 READING_FIELDS = ("wellId", "leaseId", "operatorId", "location", "production")
 #: The types whose reading is stored (valid or invalid); the audits only compare it with the store.
@@ -147,11 +152,17 @@ Check = Callable[[Reading], CheckOutcome]
 def check_coordinates(reading: Reading) -> CheckOutcome:
     issues = []
     if not -90 <= reading.latitude <= 90:
-        issues.append(Issue("latitude_out_of_range", f"latitude {reading.latitude} is outside -90..90",
-                            field="location.latitude"))
+        issues.append(
+            Issue("latitude_out_of_range", f"latitude {reading.latitude} is outside -90..90", field="location.latitude")
+        )
     if not -180 <= reading.longitude <= 180:
-        issues.append(Issue("longitude_out_of_range", f"longitude {reading.longitude} is outside -180..180",
-                            field="location.longitude"))
+        issues.append(
+            Issue(
+                "longitude_out_of_range",
+                f"longitude {reading.longitude} is outside -180..180",
+                field="location.longitude",
+            )
+        )
     return CheckOutcome(tuple(issues))
 
 
@@ -163,20 +174,25 @@ def check_state_bounds(reading: Reading) -> CheckOutcome:
     m = BOUNDS_MARGIN_DEG
     if south - m <= reading.latitude <= north + m and west - m <= reading.longitude <= east + m:
         return CheckOutcome()
-    return CheckOutcome((Issue(
-        "outside_state",
-        f"({reading.latitude}, {reading.longitude}) is outside {reading.state} "
-        f"(latitude {south}..{north}, longitude {west}..{east})",
-        field="location",
-    ),))
+    return CheckOutcome(
+        (
+            Issue(
+                "outside_state",
+                f"({reading.latitude}, {reading.longitude}) is outside {reading.state} "
+                f"(latitude {south}..{north}, longitude {west}..{east})",
+                field="location",
+            ),
+        )
+    )
 
 
 def check_volumes(reading: Reading) -> CheckOutcome:
     issues = []
     for name, value in (("oil", reading.oil_bbl), ("gas", reading.gas_mcf), ("water", reading.water_bbl)):
         if value is None or not math.isfinite(value):
-            issues.append(Issue("non_finite_volume", f"{name} volume {value} is not a finite number",
-                                field=f"production.{name}"))
+            issues.append(
+                Issue("non_finite_volume", f"{name} volume {value} is not a finite number", field=f"production.{name}")
+            )
         elif value < 0:
             issues.append(Issue("negative_volume", f"{name} volume {value} is negative", field=f"production.{name}"))
     return CheckOutcome(tuple(issues))
@@ -191,11 +207,15 @@ def check_gas_oil_ratio(reading: Reading) -> CheckOutcome:
         return CheckOutcome(note="gas well (no oil): ratio not applicable" if gas else "no production")
     ratio = gas * 1000 / oil
     if ratio > MAX_GAS_OIL_RATIO:
-        return CheckOutcome((Issue(
-            "gas_oil_ratio_implausible",
-            f"gas/oil ratio {ratio:,.0f} scf/bbl exceeds {MAX_GAS_OIL_RATIO:,.0f} ({gas} mcf gas, {oil} bbl oil)",
-            field="production.gas",
-        ),))
+        return CheckOutcome(
+            (
+                Issue(
+                    "gas_oil_ratio_implausible",
+                    f"gas/oil ratio {ratio:,.0f} scf/bbl exceeds {MAX_GAS_OIL_RATIO:,.0f} ({gas} mcf gas, {oil} bbl oil)",
+                    field="production.gas",
+                ),
+            )
+        )
     return CheckOutcome(note=f"{ratio:,.0f} scf/bbl")
 
 
@@ -209,9 +229,15 @@ def check_water_cut(reading: Reading) -> CheckOutcome:
         return CheckOutcome(note="no liquids")
     cut = water / liquids
     if cut > MAX_WATER_CUT:
-        return CheckOutcome((Issue(
-            "water_cut_high", f"water cut {cut:.1%} exceeds {MAX_WATER_CUT:.0%}", field="production.water",
-        ),))
+        return CheckOutcome(
+            (
+                Issue(
+                    "water_cut_high",
+                    f"water cut {cut:.1%} exceeds {MAX_WATER_CUT:.0%}",
+                    field="production.water",
+                ),
+            )
+        )
     return CheckOutcome(note=f"{cut:.1%}")
 
 
@@ -221,9 +247,15 @@ def check_county(reading: Reading) -> CheckOutcome:
         return CheckOutcome(note=f"no county list for {reading.state}; not checked")
     if known:
         return CheckOutcome()
-    return CheckOutcome((Issue(
-        "county_not_in_state", f"{reading.county!r} is not a county of {reading.state}", field="location.county",
-    ),))
+    return CheckOutcome(
+        (
+            Issue(
+                "county_not_in_state",
+                f"{reading.county!r} is not a county of {reading.state}",
+                field="location.county",
+            ),
+        )
+    )
 
 
 #: Checks that need nothing but the reading; the daily sweep re-runs these on stored readings.
@@ -240,19 +272,29 @@ READING_CHECKS: tuple[tuple[str, Check], ...] = (
 def check_not_future(reading: Reading, today: dt.date) -> CheckOutcome:
     if reading.reading_date <= today:
         return CheckOutcome()
-    return CheckOutcome((Issue(
-        "date_in_future", f"reading date {reading.reading_date} is after today ({today})", field="production.date",
-    ),))
+    return CheckOutcome(
+        (
+            Issue(
+                "date_in_future",
+                f"reading date {reading.reading_date} is after today ({today})",
+                field="production.date",
+            ),
+        )
+    )
 
 
 def check_duplicate(reading: Reading, store: ProductionStore, job_id: str) -> CheckOutcome:
     if not store.has_reading(reading.well_id, reading.reading_date, period=reading.period, excluding_job_id=job_id):
         return CheckOutcome()
-    return CheckOutcome((Issue(
-        "duplicate_reading",
-        f"well {reading.well_id} already has a valid {reading.period} reading for {reading.reading_date}",
-        field="production.date",
-    ),))
+    return CheckOutcome(
+        (
+            Issue(
+                "duplicate_reading",
+                f"well {reading.well_id} already has a valid {reading.period} reading for {reading.reading_date}",
+                field="production.date",
+            ),
+        )
+    )
 
 
 def check_history(reading: Reading, store: ProductionStore) -> CheckOutcome:
@@ -265,11 +307,16 @@ def check_history(reading: Reading, store: ProductionStore) -> CheckOutcome:
     if mean is None or mean <= 0:
         return CheckOutcome(note=f"no oil in the previous {days} days; not compared")
     if oil > JUMP_FACTOR * mean:
-        return CheckOutcome((Issue(
-            "oil_jump",
-            f"oil {oil} bbl is {oil / mean:.1f}x the {days}-day mean of {mean:.1f} bbl",
-            severity="warning", field="production.oil",
-        ),))
+        return CheckOutcome(
+            (
+                Issue(
+                    "oil_jump",
+                    f"oil {oil} bbl is {oil / mean:.1f}x the {days}-day mean of {mean:.1f} bbl",
+                    severity="warning",
+                    field="production.oil",
+                ),
+            )
+        )
     return CheckOutcome(note=f"{oil / mean:.2f}x the {days}-day mean")
 
 
@@ -284,15 +331,32 @@ def check_identity(reading: Reading, store: ProductionStore) -> CheckOutcome:
     on_file = f"(on file since its reading of {last.reading_date})"
     issues = []
     if last.lease_id != reading.lease_id:
-        issues.append(Issue("lease_mismatch", f"well {reading.well_id} is on lease {last.lease_id} {on_file}, "
-                            f"not {reading.lease_id}", field="leaseId"))
+        issues.append(
+            Issue(
+                "lease_mismatch",
+                f"well {reading.well_id} is on lease {last.lease_id} {on_file}, not {reading.lease_id}",
+                field="leaseId",
+            )
+        )
     if (last.state, county_key(last.county)) != (reading.state, county_key(reading.county)):
-        issues.append(Issue("location_mismatch", f"well {reading.well_id} is in {last.county}, {last.state} "
-                            f"{on_file}, not {reading.county}, {reading.state}", field="location.county"))
+        issues.append(
+            Issue(
+                "location_mismatch",
+                f"well {reading.well_id} is in {last.county}, {last.state} "
+                f"{on_file}, not {reading.county}, {reading.state}",
+                field="location.county",
+            )
+        )
     if last.operator_id != reading.operator_id:
-        issues.append(Issue("operator_changed", f"well {reading.well_id} was operated by {last.operator_id} "
-                            f"{on_file}; now {reading.operator_id} (a transfer should be on file)",
-                            severity="warning", field="operatorId"))
+        issues.append(
+            Issue(
+                "operator_changed",
+                f"well {reading.well_id} was operated by {last.operator_id} "
+                f"{on_file}; now {reading.operator_id} (a transfer should be on file)",
+                severity="warning",
+                field="operatorId",
+            )
+        )
     return CheckOutcome(tuple(issues), note=f"matches the reading of {last.reading_date}")
 
 
@@ -303,12 +367,16 @@ def check_surface_location(reading: Reading, store: ProductionStore) -> CheckOut
     distance = _distance_km(last.latitude, last.longitude, reading.latitude, reading.longitude)
     if distance <= MAX_WELL_MOVE_KM:
         return CheckOutcome(note=f"{distance:.2f} km from the location on file")
-    return CheckOutcome((Issue(
-        "well_moved",
-        f"({reading.latitude}, {reading.longitude}) is {distance:,.1f} km from where well {reading.well_id} "
-        f"was reported on {last.reading_date} ({last.latitude}, {last.longitude}); a well does not move",
-        field="location",
-    ),))
+    return CheckOutcome(
+        (
+            Issue(
+                "well_moved",
+                f"({reading.latitude}, {reading.longitude}) is {distance:,.1f} km from where well {reading.well_id} "
+                f"was reported on {last.reading_date} ({last.latitude}, {last.longitude}); a well does not move",
+                field="location",
+            ),
+        )
+    )
 
 
 def check_stored_history(reading: Reading, store: ProductionStore) -> CheckOutcome:
@@ -321,26 +389,43 @@ def check_stored_history(reading: Reading, store: ProductionStore) -> CheckOutco
     issues: list[Issue] = []
     for old in valid:
         for _name, check in READING_CHECKS:
-            issues.extend(replace(issue, message=f"stored reading of {old.reading_date}: {issue.message}")
-                          for issue in check(old).issues if issue.severity == "error")
+            issues.extend(
+                replace(issue, message=f"stored reading of {old.reading_date}: {issue.message}")
+                for issue in check(old).issues
+                if issue.severity == "error"
+            )
     days = {r.reading_date for r in valid}
     first, last = min(days), max(days)
     missing = (last - first).days + 1 - len(days)
     if missing:
-        issues.append(Issue("reading_gaps", f"{missing} day(s) without a valid reading between {first} and {last}",
-                            severity="warning"))
+        issues.append(
+            Issue(
+                "reading_gaps",
+                f"{missing} day(s) without a valid reading between {first} and {last}",
+                severity="warning",
+            )
+        )
     invalid = len(stored) - len(valid)
     if invalid:
-        issues.append(Issue("invalid_readings_on_file", f"{invalid} invalid reading(s) on file since {start}",
-                            severity="warning"))
+        issues.append(
+            Issue("invalid_readings_on_file", f"{invalid} invalid reading(s) on file since {start}", severity="warning")
+        )
     return CheckOutcome(tuple(issues), note=f"{len(valid)} valid reading(s) since {start} re-checked")
 
 
 def check_regulator(reading: Reading) -> CheckOutcome:
     agency = REGULATORS.get(reading.state)
     if agency is None:
-        return CheckOutcome((Issue("no_regulator_rules", f"no reporting rules known for {reading.state}; "
-                                   "its filings were not checked", severity="warning", field="location.state"),))
+        return CheckOutcome(
+            (
+                Issue(
+                    "no_regulator_rules",
+                    f"no reporting rules known for {reading.state}; its filings were not checked",
+                    severity="warning",
+                    field="location.state",
+                ),
+            )
+        )
     return CheckOutcome(note=f"reports to the {agency}")
 
 
@@ -357,45 +442,60 @@ def check_previous_month_reported(reading: Reading, store: ProductionStore) -> C
     if store.has_reading(reading.well_id, previous_start, period="month"):
         return CheckOutcome(note=f"monthly filing for {label} on file")
     due_from = max(first, previous_start)
-    reported = {r.reading_date for r in store.readings(due_from, previous_end, well_ids=[reading.well_id],
-                                                        status="valid", period="day")}
+    reported = {
+        r.reading_date
+        for r in store.readings(due_from, previous_end, well_ids=[reading.well_id], status="valid", period="day")
+    }
     due = (previous_end - due_from).days + 1
     if len(reported) >= due:
         return CheckOutcome(note=f"daily readings cover {label}")
     agency = REGULATORS.get(reading.state, "regulator")
     if not reported:
-        return CheckOutcome((Issue(
-            "month_not_reported",
-            f"well {reading.well_id} produced before {label} but has no monthly filing and no valid daily "
-            f"reading for {label}; the {agency} expects every producing month reported",
-        ),))
-    return CheckOutcome((Issue(
-        "month_partly_reported",
-        f"no monthly filing for {label} and valid daily readings for {len(reported)} of {due} day(s) from "
-        f"{due_from}; the filing to the {agency} will be estimated",
-        severity="warning",
-    ),))
+        return CheckOutcome(
+            (
+                Issue(
+                    "month_not_reported",
+                    f"well {reading.well_id} produced before {label} but has no monthly filing and no valid daily "
+                    f"reading for {label}; the {agency} expects every producing month reported",
+                ),
+            )
+        )
+    return CheckOutcome(
+        (
+            Issue(
+                "month_partly_reported",
+                f"no monthly filing for {label} and valid daily readings for {len(reported)} of {due} day(s) from "
+                f"{due_from}; the filing to the {agency} will be estimated",
+                severity="warning",
+            ),
+        )
+    )
 
 
 def _distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     """Great-circle (haversine) distance."""
     phi1, phi2 = math.radians(lat1), math.radians(lat2)
-    a = (math.sin((phi2 - phi1) / 2) ** 2
-         + math.cos(phi1) * math.cos(phi2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2)
+    a = (
+        math.sin((phi2 - phi1) / 2) ** 2
+        + math.cos(phi1) * math.cos(phi2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2
+    )
     return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(a)))
 
 
 def _audit_steps(validation_type: str, store: ProductionStore) -> list[tuple[str, Check]]:
     """The checks an audit type adds to the reading checks."""
     if validation_type == "well_integrity":
-        return [("identity", lambda r: check_identity(r, store)),
-                ("surface location", lambda r: check_surface_location(r, store))]
+        return [
+            ("identity", lambda r: check_identity(r, store)),
+            ("surface location", lambda r: check_surface_location(r, store)),
+        ]
     if validation_type == "historical_verification":
-        return [("stored history", lambda r: check_stored_history(r, store)),
-                ("history", lambda r: check_history(r, store))]
+        return [
+            ("stored history", lambda r: check_stored_history(r, store)),
+            ("history", lambda r: check_history(r, store)),
+        ]
     if validation_type == "regulatory_compliance":
-        return [("regulator", check_regulator),
-                ("previous month", lambda r: check_previous_month_reported(r, store))]
+        return [("regulator", check_regulator), ("previous month", lambda r: check_previous_month_reported(r, store))]
     return []
 
 
@@ -484,12 +584,16 @@ def _failure_notice(payload: DataValidationPayload, reading: Reading, issues: li
     who = f"well {reading.well_id} (lease {reading.lease_id}, operator {reading.operator_id})"
     if records:
         subject = f"Production data failed validation: well {reading.well_id} on {reading.reading_date}"
-        body = (f"The {what} reading of {who} for {reading.reading_date} failed {errors} check(s) and was "
-                "recorded as invalid. Correct the reading and submit it again.")
+        body = (
+            f"The {what} reading of {who} for {reading.reading_date} failed {errors} check(s) and was "
+            "recorded as invalid. Correct the reading and submit it again."
+        )
     else:
         subject = f"{what.capitalize()} failed: well {reading.well_id} on {reading.reading_date}"
-        body = (f"The {what} of {who} as of {reading.reading_date} found {errors} problem(s). Nothing was "
-                "recorded; correct the well's data on file, then run the check again.")
+        body = (
+            f"The {what} of {who} as of {reading.reading_date} found {errors} problem(s). Nothing was "
+            "recorded; correct the well's data on file, then run the check again."
+        )
     data = {"wellId": reading.well_id, "date": reading.reading_date.isoformat(), "issues": [asdict(i) for i in issues]}
     return {"subject": subject, "body": body, "data": data}
 
@@ -520,20 +624,29 @@ def _sweep_day(payload: DataValidationPayload, ctx: JobContext) -> dict:
     ctx.progress(85)
 
     if (missing or problems) and payload.notifyOnFailure:
-        shown = [f"- well {w.well_id} (lease {w.lease_id}), last reading {w.last_reading_date}"
-                 for w in missing[:ALERT_LIST_LIMIT]]
+        shown = [
+            f"- well {w.well_id} (lease {w.lease_id}), last reading {w.last_reading_date}"
+            for w in missing[:ALERT_LIST_LIMIT]
+        ]
         if len(missing) > ALERT_LIST_LIMIT:
             shown.append(f"- ... and {len(missing) - ALERT_LIST_LIMIT} more")
         _alert(
-            ctx, payload,
+            ctx,
+            payload,
             subject=f"Daily production sweep for {day}: {len(missing)} missing, {len(problems)} problem(s)",
-            body="\n".join([
-                f"The sweep of {day} found {len(missing)} well(s) without a valid reading and "
-                f"{len(problems)} problem(s) in stored readings.",
-                *(["Wells missing a reading:", *shown] if missing else []),
-            ]),
-            data={"date": day.isoformat(), "missingWells": [w.well_id for w in missing[:200]],
-                  "missingCount": len(missing), "issues": problems[:200]},
+            body="\n".join(
+                [
+                    f"The sweep of {day} found {len(missing)} well(s) without a valid reading and "
+                    f"{len(problems)} problem(s) in stored readings.",
+                    *(["Wells missing a reading:", *shown] if missing else []),
+                ]
+            ),
+            data={
+                "date": day.isoformat(),
+                "missingWells": [w.well_id for w in missing[:200]],
+                "missingCount": len(missing),
+                "issues": problems[:200],
+            },
         )
     ctx.progress(100)
     return {
@@ -555,12 +668,20 @@ def _reading_from(payload: DataValidationPayload, today: dt.date, job_id: str) -
     day = production.date or today
     monthly = payload.validationType == "monthly_production"
     return Reading(
-        well_id=well_id, lease_id=lease_id, operator_id=operator_id,
-        organization_id=payload.organizationId, county=location.county, state=location.state,
-        latitude=location.latitude, longitude=location.longitude,
+        well_id=well_id,
+        lease_id=lease_id,
+        operator_id=operator_id,
+        organization_id=payload.organizationId,
+        county=location.county,
+        state=location.state,
+        latitude=location.latitude,
+        longitude=location.longitude,
         reading_date=day.replace(day=1) if monthly else day,
-        oil_bbl=production.oil, gas_mcf=production.gas, water_bbl=production.water,
-        period="month" if monthly else "day", job_id=job_id,
+        oil_bbl=production.oil,
+        gas_mcf=production.gas,
+        water_bbl=production.water,
+        period="month" if monthly else "day",
+        job_id=job_id,
     )
 
 

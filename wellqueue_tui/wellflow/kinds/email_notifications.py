@@ -207,11 +207,20 @@ def _alert(data: dict) -> list[Section]:
 def _compliance_due(data: dict) -> list[Section]:
     lines = _fields(
         data,
-        [("requirement", "Requirement"), ("regulation", "Regulation"), ("permitNumber", "Permit"),
-         ("agency", "Agency"), ("dueDate", "Due")],
+        [
+            ("requirement", "Requirement"),
+            ("regulation", "Regulation"),
+            ("permitNumber", "Permit"),
+            ("agency", "Agency"),
+            ("dueDate", "Due"),
+        ],
     )
     intro = f"A compliance filing is due{_about_well(data)}."
-    return [Section("", [intro]), Section("Filing", lines), Section("", ["File it before the due date to avoid a violation."])]
+    return [
+        Section("", [intro]),
+        Section("Filing", lines),
+        Section("", ["File it before the due date to avoid a violation."]),
+    ]
 
 
 def _maintenance_required(data: dict) -> list[Section]:
@@ -220,7 +229,11 @@ def _maintenance_required(data: dict) -> list[Section]:
         [("equipment", "Equipment"), ("reason", "Reason"), ("scheduledDate", "Scheduled"), ("dueDate", "Due")],
     )
     intro = f"Maintenance is required{_about_well(data)}."
-    return [Section("", [intro]), Section("Work", lines), Section("", ["Schedule a crew and close the work order when done."])]
+    return [
+        Section("", [intro]),
+        Section("Work", lines),
+        Section("", ["Schedule a crew and close the work order when done."]),
+    ]
 
 
 def _reminder(data: dict) -> list[Section]:

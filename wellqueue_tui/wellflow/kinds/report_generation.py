@@ -56,9 +56,7 @@ def _day_or_instant(value: object) -> dt.date:
     try:
         parsed = dt.date.fromisoformat(text) if len(text) <= 10 else dt.datetime.fromisoformat(text)
     except ValueError:
-        raise ValueError(
-            "must be a date (2025-09-05) or an ISO-8601 date-time (2025-09-05T22:42:36.494Z)"
-        ) from None
+        raise ValueError("must be a date (2025-09-05) or an ISO-8601 date-time (2025-09-05T22:42:36.494Z)") from None
     return _day_or_instant(parsed) if isinstance(parsed, dt.datetime) else parsed
 
 
@@ -175,10 +173,15 @@ def process(payload: ReportPayload, ctx: JobContext) -> dict:
             "priority": payload.priority,
             "recipients": [recipient],
             "subject": f"{title}{named} ready: {start} to {end}",
-            "body": (f"The {title}{named} for {start} to {end} ({len(table.rows)} row(s), "
-                     f"{payload.file_format.upper()}) is ready: {path.name}"),
-            "data": {"reportPath": str(path), "reportType": payload.reportType,
-                     **({"reportId": payload.reportId} if payload.reportId else {})},
+            "body": (
+                f"The {title}{named} for {start} to {end} ({len(table.rows)} row(s), "
+                f"{payload.file_format.upper()}) is ready: {path.name}"
+            ),
+            "data": {
+                "reportPath": str(path),
+                "reportType": payload.reportType,
+                **({"reportId": payload.reportId} if payload.reportId else {}),
+            },
             "organizationId": payload.organizationId,
         }
         ctx.enqueue("email-notifications", notice, job_id=f"report_ready:{ctx.job_id}:{index}")

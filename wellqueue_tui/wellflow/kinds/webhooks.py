@@ -174,9 +174,11 @@ def resolve_destination(url: str, settings: Settings) -> Destination:
     for address, ip in vetted:
         reason = allowed.refusal(host, ip)
         if reason:
-            remedy = (f"only an entry naming {ip} itself in WELLQUEUE_WEBHOOK_ALLOWED_NETWORKS allows it"
-                      if is_metadata(ip) else
-                      "name a host, address or network in WELLQUEUE_WEBHOOK_ALLOWED_NETWORKS to allow it")
+            remedy = (
+                f"only an entry naming {ip} itself in WELLQUEUE_WEBHOOK_ALLOWED_NETWORKS allows it"
+                if is_metadata(ip)
+                else "name a host, address or network in WELLQUEUE_WEBHOOK_ALLOWED_NETWORKS to allow it"
+            )
             raise PermanentJobError(
                 f"url: {host} resolves to {address}, {reason}; webhooks may only target public addresses ({remedy})"
             )

@@ -19,10 +19,12 @@ def write(table: ReportTable, path: Path, *, charts: bool = False) -> None:
         if not table.rows:
             writer.writerow([table.empty_message] + [""] * (len(table.columns) - 1))
         for row in table.rows:
-            writer.writerow([
-                _inert(cell_text(value, column.kind)) if column.kind == "text" else cell_text(value, column.kind)
-                for value, column in zip(row, table.columns)
-            ])
+            writer.writerow(
+                [
+                    _inert(cell_text(value, column.kind)) if column.kind == "text" else cell_text(value, column.kind)
+                    for value, column in zip(row, table.columns)
+                ]
+            )
 
 
 def _inert(text: str) -> str:

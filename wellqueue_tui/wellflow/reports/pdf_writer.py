@@ -78,8 +78,13 @@ def render(table: ReportTable, *, charts: bool = False) -> FPDF:
                 cells.cell(_latin1(cell_text(value, column.kind, grouped=True)), style=TOTALS_STYLE)
     if len(table.rows) > len(shown):
         pdf.set_font("Helvetica", "I", 9)
-        pdf.multi_cell(0, 6, f"Showing the first {len(shown):,} of {len(table.rows):,} rows; "
-                             "the CSV or XLSX format carries every row.", new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(
+            0,
+            6,
+            f"Showing the first {len(shown):,} of {len(table.rows):,} rows; the CSV or XLSX format carries every row.",
+            new_x="LMARGIN",
+            new_y="NEXT",
+        )
     return pdf
 
 

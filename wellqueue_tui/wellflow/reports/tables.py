@@ -115,8 +115,9 @@ def cell_text(value: Any, kind: CellKind, *, grouped: bool = False) -> str:
     return str(value)
 
 
-def fetch_report_data(report_type: ReportType, store: ProductionStore, start: dt.date, end: dt.date,
-                      scope: Scope) -> Any:
+def fetch_report_data(
+    report_type: ReportType, store: ProductionStore, start: dt.date, end: dt.date, scope: Scope
+) -> Any:
     """Read what the report needs from the store (the slow part)."""
     return _REPORTS[report_type][0](store, start, end, scope.as_filters())
 
@@ -129,8 +130,14 @@ def build_table(report_type: ReportType, data: Any, start: dt.date, end: dt.date
 # --- production_daily: one row per well and day -------------------------------------------------
 
 DAILY_COLUMNS = (
-    Column("Date", "date"), Column("Well"), Column("Lease"), Column("Operator"), Column("County"),
-    Column("State", width=0.5), Column("Oil (bbl)", "number"), Column("Gas (mcf)", "number"),
+    Column("Date", "date"),
+    Column("Well"),
+    Column("Lease"),
+    Column("Operator"),
+    Column("County"),
+    Column("State", width=0.5),
+    Column("Oil (bbl)", "number"),
+    Column("Gas (mcf)", "number"),
     Column("Water (bbl)", "number"),
 )
 
@@ -149,10 +156,23 @@ def _build_daily(readings: list[Reading], start: dt.date, end: dt.date, scope: S
         oil_per_day[r.reading_date] += r.oil_bbl or 0.0
     days = sorted(oil_per_day)
     return ReportTable(
-        "production_daily", TITLES["production_daily"], start, end, DAILY_COLUMNS, rows,
-        totals=("Total", f"{len({r.well_id for r in readings})} wells", None, None, None, None,
-                _sum(r.oil_bbl for r in readings), _sum(r.gas_mcf for r in readings),
-                _sum(r.water_bbl for r in readings)),
+        "production_daily",
+        TITLES["production_daily"],
+        start,
+        end,
+        DAILY_COLUMNS,
+        rows,
+        totals=(
+            "Total",
+            f"{len({r.well_id for r in readings})} wells",
+            None,
+            None,
+            None,
+            None,
+            _sum(r.oil_bbl for r in readings),
+            _sum(r.gas_mcf for r in readings),
+            _sum(r.water_bbl for r in readings),
+        ),
         chart=Chart("Oil per day", tuple(d.isoformat() for d in days), tuple(oil_per_day[d] for d in days), "bbl"),
         notes=scope.describe(),
     )
@@ -161,41 +181,80 @@ def _build_daily(readings: list[Reading], start: dt.date, end: dt.date, scope: S
 # --- production_monthly: one row per well and month ---------------------------------------------
 
 MONTHLY_COLUMNS = (
-    Column("Month"), Column("Well"), Column("Lease"), Column("Operator"), Column("Days reported", "int"),
-    Column("Oil (bbl)", "number"), Column("Gas (mcf)", "number"), Column("Water (bbl)", "number"),
+    Column("Month"),
+    Column("Well"),
+    Column("Lease"),
+    Column("Operator"),
+    Column("Days reported", "int"),
+    Column("Oil (bbl)", "number"),
+    Column("Gas (mcf)", "number"),
+    Column("Water (bbl)", "number"),
     Column("Source", width=1.2),
 )
 
 
-def _fetch_monthly(store: ProductionStore, start: dt.date, end: dt.date,
-                   filters: dict) -> tuple[list[WellTotals], list[Reading]]:
+def _fetch_monthly(
+    store: ProductionStore, start: dt.date, end: dt.date, filters: dict
+) -> tuple[list[WellTotals], list[Reading]]:
     # Monthly filings are dated the 1st: include the filing of the month the range starts in.
     monthly = store.readings(start.replace(day=1), end, status="valid", period="month", **filters)
     return store.well_totals(start, end, "month", **filters), monthly
 
 
-def _build_monthly(data: tuple[list[WellTotals], list[Reading]], start: dt.date, end: dt.date,
-                   scope: Scope) -> ReportTable:
+def _build_monthly(
+    data: tuple[list[WellTotals], list[Reading]], start: dt.date, end: dt.date, scope: Scope
+) -> ReportTable:
     daily, monthly = data
     rows: dict[tuple[str, str], tuple] = {}
     for t in daily:
         if t.valid_days:
-            rows[(t.bucket, t.well_id)] = (t.bucket, t.well_id, t.lease_id, t.operator_id, t.valid_days,
-                                           t.oil_bbl, t.gas_mcf, t.water_bbl, "daily readings")
+            rows[(t.bucket, t.well_id)] = (
+                t.bucket,
+                t.well_id,
+                t.lease_id,
+                t.operator_id,
+                t.valid_days,
+                t.oil_bbl,
+                t.gas_mcf,
+                t.water_bbl,
+                "daily readings",
+            )
     for r in monthly:  # a well's own monthly filing is authoritative for that month
         month = r.reading_date.strftime("%Y-%m")
-        rows[(month, r.well_id)] = (month, r.well_id, r.lease_id, r.operator_id, None,
-                                    r.oil_bbl, r.gas_mcf, r.water_bbl, "monthly filing")
+        rows[(month, r.well_id)] = (
+            month,
+            r.well_id,
+            r.lease_id,
+            r.operator_id,
+            None,
+            r.oil_bbl,
+            r.gas_mcf,
+            r.water_bbl,
+            "monthly filing",
+        )
     ordered = tuple(rows[key] for key in sorted(rows))
     oil_per_month: dict[str, float] = defaultdict(float)
     for row in ordered:
         oil_per_month[row[0]] += row[5] or 0.0
     months = sorted(oil_per_month)
     return ReportTable(
-        "production_monthly", TITLES["production_monthly"], start, end, MONTHLY_COLUMNS, ordered,
-        totals=("Total", f"{len({row[1] for row in ordered})} wells", None, None, None,
-                _sum(row[5] for row in ordered), _sum(row[6] for row in ordered), _sum(row[7] for row in ordered),
-                None),
+        "production_monthly",
+        TITLES["production_monthly"],
+        start,
+        end,
+        MONTHLY_COLUMNS,
+        ordered,
+        totals=(
+            "Total",
+            f"{len({row[1] for row in ordered})} wells",
+            None,
+            None,
+            None,
+            _sum(row[5] for row in ordered),
+            _sum(row[6] for row in ordered),
+            _sum(row[7] for row in ordered),
+            None,
+        ),
         chart=Chart("Oil per month", tuple(months), tuple(oil_per_month[m] for m in months), "bbl"),
         notes=scope.describe(),
     )
@@ -204,9 +263,15 @@ def _build_monthly(data: tuple[list[WellTotals], list[Reading]], start: dt.date,
 # --- compliance_monthly: reading coverage and invalid readings per well and month ----------------
 
 COMPLIANCE_COLUMNS = (
-    Column("Month"), Column("Well"), Column("Lease"), Column("Operator"), Column("Days due", "int"),
-    Column("Days with valid reading", "int", width=1.4), Column("Coverage (%)", "percent"),
-    Column("Invalid readings", "int"), Column("Days missing", "int"),
+    Column("Month"),
+    Column("Well"),
+    Column("Lease"),
+    Column("Operator"),
+    Column("Days due", "int"),
+    Column("Days with valid reading", "int", width=1.4),
+    Column("Coverage (%)", "percent"),
+    Column("Invalid readings", "int"),
+    Column("Days missing", "int"),
 )
 
 
@@ -218,8 +283,19 @@ def _build_compliance(totals: list[WellTotals], start: dt.date, end: dt.date, sc
     rows = []
     for t in totals:
         due = _days_of_month_in_range(t.bucket, start, end)
-        rows.append((t.bucket, t.well_id, t.lease_id, t.operator_id, due, t.valid_days,
-                     _percent(t.valid_days, due), t.invalid_readings, due - t.valid_days))
+        rows.append(
+            (
+                t.bucket,
+                t.well_id,
+                t.lease_id,
+                t.operator_id,
+                due,
+                t.valid_days,
+                _percent(t.valid_days, due),
+                t.invalid_readings,
+                due - t.valid_days,
+            )
+        )
     due_per_month: dict[str, int] = defaultdict(int)
     valid_per_month: dict[str, int] = defaultdict(int)
     for row in rows:
@@ -228,22 +304,51 @@ def _build_compliance(totals: list[WellTotals], start: dt.date, end: dt.date, sc
     months = sorted(due_per_month)
     due_total, valid_total = sum(r[4] for r in rows), sum(r[5] for r in rows)
     return ReportTable(
-        "compliance_monthly", TITLES["compliance_monthly"], start, end, COMPLIANCE_COLUMNS, tuple(rows),
-        totals=("Total", f"{len({r[1] for r in rows})} wells", None, None, due_total, valid_total,
-                _percent(valid_total, due_total), sum(r[7] for r in rows), sum(r[8] for r in rows)),
-        chart=Chart("Reading coverage per month", tuple(months),
-                    tuple(_percent(valid_per_month[m], due_per_month[m]) or 0.0 for m in months), "%"),
-        notes=(*scope.describe(), "Wells listed are those with at least one reading in the period; "
-               "days due count calendar days of the month inside the period."),
+        "compliance_monthly",
+        TITLES["compliance_monthly"],
+        start,
+        end,
+        COMPLIANCE_COLUMNS,
+        tuple(rows),
+        totals=(
+            "Total",
+            f"{len({r[1] for r in rows})} wells",
+            None,
+            None,
+            due_total,
+            valid_total,
+            _percent(valid_total, due_total),
+            sum(r[7] for r in rows),
+            sum(r[8] for r in rows),
+        ),
+        chart=Chart(
+            "Reading coverage per month",
+            tuple(months),
+            tuple(_percent(valid_per_month[m], due_per_month[m]) or 0.0 for m in months),
+            "%",
+        ),
+        notes=(
+            *scope.describe(),
+            "Wells listed are those with at least one reading in the period; "
+            "days due count calendar days of the month inside the period.",
+        ),
     )
 
 
 # --- environmental_quarterly: produced water per well and quarter --------------------------------
 
 ENVIRONMENTAL_COLUMNS = (
-    Column("Quarter"), Column("Well"), Column("Lease"), Column("Operator"), Column("County"),
-    Column("State", width=0.5), Column("Days reported", "int"), Column("Oil (bbl)", "number"),
-    Column("Water (bbl)", "number"), Column("Water cut (%)", "percent"), Column("Water/oil ratio", "number"),
+    Column("Quarter"),
+    Column("Well"),
+    Column("Lease"),
+    Column("Operator"),
+    Column("County"),
+    Column("State", width=0.5),
+    Column("Days reported", "int"),
+    Column("Oil (bbl)", "number"),
+    Column("Water (bbl)", "number"),
+    Column("Water cut (%)", "percent"),
+    Column("Water/oil ratio", "number"),
 )
 
 
@@ -253,9 +358,21 @@ def _fetch_well_quarters(store: ProductionStore, start: dt.date, end: dt.date, f
 
 def _build_environmental(totals: list[WellTotals], start: dt.date, end: dt.date, scope: Scope) -> ReportTable:
     rows = tuple(
-        (t.bucket, t.well_id, t.lease_id, t.operator_id, t.county, t.state, t.valid_days, t.oil_bbl, t.water_bbl,
-         _percent(t.water_bbl, t.oil_bbl + t.water_bbl), _ratio(t.water_bbl, t.oil_bbl))
-        for t in totals if t.valid_days
+        (
+            t.bucket,
+            t.well_id,
+            t.lease_id,
+            t.operator_id,
+            t.county,
+            t.state,
+            t.valid_days,
+            t.oil_bbl,
+            t.water_bbl,
+            _percent(t.water_bbl, t.oil_bbl + t.water_bbl),
+            _ratio(t.water_bbl, t.oil_bbl),
+        )
+        for t in totals
+        if t.valid_days
     )
     water_per_quarter: dict[str, float] = defaultdict(float)
     for row in rows:
@@ -263,11 +380,28 @@ def _build_environmental(totals: list[WellTotals], start: dt.date, end: dt.date,
     quarters = sorted(water_per_quarter)
     oil, water = _sum(r[7] for r in rows), _sum(r[8] for r in rows)
     return ReportTable(
-        "environmental_quarterly", TITLES["environmental_quarterly"], start, end, ENVIRONMENTAL_COLUMNS, rows,
-        totals=("Total", f"{len({r[1] for r in rows})} wells", None, None, None, None, sum(r[6] for r in rows),
-                oil, water, _percent(water, oil + water), _ratio(water, oil)),
-        chart=Chart("Produced water per quarter", tuple(quarters),
-                    tuple(water_per_quarter[q] for q in quarters), "bbl"),
+        "environmental_quarterly",
+        TITLES["environmental_quarterly"],
+        start,
+        end,
+        ENVIRONMENTAL_COLUMNS,
+        rows,
+        totals=(
+            "Total",
+            f"{len({r[1] for r in rows})} wells",
+            None,
+            None,
+            None,
+            None,
+            sum(r[6] for r in rows),
+            oil,
+            water,
+            _percent(water, oil + water),
+            _ratio(water, oil),
+        ),
+        chart=Chart(
+            "Produced water per quarter", tuple(quarters), tuple(water_per_quarter[q] for q in quarters), "bbl"
+        ),
         notes=scope.describe(),
     )
 
@@ -275,8 +409,14 @@ def _build_environmental(totals: list[WellTotals], start: dt.date, end: dt.date,
 # --- safety_weekly: invalid and flagged readings, by week ---------------------------------------
 
 SAFETY_COLUMNS = (
-    Column("Week of", "date"), Column("Date", "date"), Column("Well"), Column("Lease"), Column("Operator"),
-    Column("Status", width=0.7), Column("Issues", width=1.6), Column("Details", width=3.0),
+    Column("Week of", "date"),
+    Column("Date", "date"),
+    Column("Well"),
+    Column("Lease"),
+    Column("Operator"),
+    Column("Status", width=0.7),
+    Column("Issues", width=1.6),
+    Column("Details", width=3.0),
 )
 
 
@@ -290,24 +430,50 @@ def _build_safety(readings: list[Reading], start: dt.date, end: dt.date, scope: 
     for r in readings:
         week = r.reading_date - dt.timedelta(days=r.reading_date.weekday())
         per_week[week] += 1
-        rows.append((week, r.reading_date, r.well_id, r.lease_id, r.operator_id,
-                     "invalid" if r.status == "invalid" else "flagged",
-                     ", ".join(str(i.get("code", "")) for i in r.issues),
-                     "; ".join(str(i.get("message", "")) for i in r.issues)))
+        rows.append(
+            (
+                week,
+                r.reading_date,
+                r.well_id,
+                r.lease_id,
+                r.operator_id,
+                "invalid" if r.status == "invalid" else "flagged",
+                ", ".join(str(i.get("code", "")) for i in r.issues),
+                "; ".join(str(i.get("message", "")) for i in r.issues),
+            )
+        )
     rows.sort(key=lambda row: (row[0], row[1], row[2]))
     weeks = sorted(per_week)
     invalid = sum(1 for row in rows if row[5] == "invalid")
     return ReportTable(
-        "safety_weekly", TITLES["safety_weekly"], start, end, SAFETY_COLUMNS, tuple(rows),
-        totals=("Total", None, f"{len({row[2] for row in rows})} wells", None, None,
-                f"{invalid} invalid, {len(rows) - invalid} flagged", None, None),
-        chart=Chart("Invalid and flagged readings per week", tuple(w.isoformat() for w in weeks),
-                    tuple(float(per_week[w]) for w in weeks), "readings"),
+        "safety_weekly",
+        TITLES["safety_weekly"],
+        start,
+        end,
+        SAFETY_COLUMNS,
+        tuple(rows),
+        totals=(
+            "Total",
+            None,
+            f"{len({row[2] for row in rows})} wells",
+            None,
+            None,
+            f"{invalid} invalid, {len(rows) - invalid} flagged",
+            None,
+            None,
+        ),
+        chart=Chart(
+            "Invalid and flagged readings per week",
+            tuple(w.isoformat() for w in weeks),
+            tuple(float(per_week[w]) for w in weeks),
+            "readings",
+        ),
         notes=scope.describe(),
     )
 
 
 # --- helpers -----------------------------------------------------------------------------------
+
 
 def _sum(values) -> float:
     return sum(v for v in values if v is not None)
