@@ -142,6 +142,8 @@ def test_sigkilled_workers_lose_no_job_and_every_rerun_shows(redis_client, redis
     assert left == 0 and backlog == 0 and stranded == 0
     assert kills == KILLS and restarts >= KILLS
     assert reaper.dead_workers == kills, "the reaper took only the killed workers for dead, no live one"
-    assert len(audit.started_twice) <= KILLS * THREADS
+    # a killed process reruns what it started and had not acked yet: Dramatiq acks from each queue's consumer
+    # thread, so a busy machine can leave finished jobs unacked, up to each ready-queue consumer's prefetch
+    assert len(audit.started_twice) <= KILLS * len(QUEUES) * THREADS
     assert audit.invisible == [], "every job that started twice shows attempts >= 2 or redeliveries >= 1"
     assert clean_stop
