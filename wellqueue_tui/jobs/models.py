@@ -13,6 +13,7 @@ class JobState(StrEnum):
     ACTIVE = "active"
     COMPLETED = "completed"
     FAILED = "failed"
+    WAITING_CHILDREN = "waiting-children"  # a flow's parent until its children have completed
 
 
 #: Display order of the states, as the overview and the queue tabs show them.
@@ -30,14 +31,20 @@ class QueueCounts:
     active: int = 0
     completed: int = 0
     failed: int = 0
+    waiting_children: int = 0
     paused: bool = False
 
     def of(self, state: JobState | str) -> int:
-        return getattr(self, str(state))
+        return getattr(self, count_field(state))
 
     @property
     def total(self) -> int:
         return sum(self.of(s) for s in STATES)
+
+
+def count_field(state: JobState | str) -> str:
+    """The QueueCounts attribute of a state (`waiting-children` -> `waiting_children`)."""
+    return str(state).replace("-", "_")
 
 
 @dataclass(frozen=True)

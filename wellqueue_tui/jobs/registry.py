@@ -12,7 +12,7 @@ import redis
 from ..connection import reply_texts
 from .bounded_reads import RECORD_READ_BYTES, ROW_READ_BYTES, CutField, decode, queue_bounded_hmget
 from .keys import DEFAULT_KEYS, KeySchema
-from .models import STATES, AttemptRecord, JobDetail, JobPage, JobState, JobSummary, MinuteStats, QueueCounts
+from .models import STATES, AttemptRecord, count_field, JobDetail, JobPage, JobState, JobSummary, MinuteStats, QueueCounts
 from .scripts import RegistryScripts
 
 SUMMARY_FIELDS = (
@@ -172,7 +172,7 @@ class Registry:
         per = len(STATES)
         return [
             QueueCounts(
-                queue, **{str(s): cards[i * per + j] for j, s in enumerate(STATES)}, paused=queue in paused_names
+                queue, **{count_field(s): cards[i * per + j] for j, s in enumerate(STATES)}, paused=queue in paused_names
             )
             for i, queue in enumerate(queues)
         ]

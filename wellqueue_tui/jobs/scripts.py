@@ -14,7 +14,9 @@ from redis.commands.core import Script
 from .keys import KeySchema
 
 LUA_DIR = Path(__file__).parent / "lua"
-SCRIPT_NAMES = ("enqueue", "fetch", "finish", "mark_active", "requeue", "resubmit", "remove", "heartbeat", "poison")
+SCRIPT_NAMES: tuple[str, ...] = ("enqueue", "fetch", "finish", "mark_active", "requeue", "resubmit", "remove", "heartbeat", "poison")
+#: Scripts added by features, kept apart so each addition is its own line.
+SCRIPT_NAMES += ("flow",)
 
 
 @cache
@@ -46,6 +48,7 @@ class RegistryScripts:
     remove: PrefixedScript
     heartbeat: PrefixedScript
     poison: PrefixedScript
+    flow: PrefixedScript
 
     def __init__(self, client: redis.Redis, keys: KeySchema) -> None:
         self.keys = keys
