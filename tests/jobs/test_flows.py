@@ -144,3 +144,12 @@ def test_parse_flow_names_the_field_at_fault():
         parse_flow(many)
     spec = parse_flow({"queueName": "q", "opts": {"jobId": "x", "delay": 0, "removeOnComplete": True}})
     assert spec.queue == "q" and spec.options == {"job_id": "x", "delay_ms": 0, "remove_on_complete": True}
+
+
+def test_the_job_detail_shows_the_flow_tree(broker, registry):
+    enqueue_flow(step("root", step("mid", step("leaf")), step("b")), broker=broker)
+    root = registry.get_job("root")
+    assert root.parent is None
+    assert [(n.id, n.state) for n in root.children] == [("b", "waiting"), ("mid", "waiting-children")]
+    assert [(n.id, n.queue, n.state) for n in root.children[1].children] == [("leaf", "steps", "waiting")]
+    assert registry.get_job("leaf").parent == "mid" and registry.get_job("leaf").children == ()

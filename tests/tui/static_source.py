@@ -23,6 +23,7 @@ from wellqueue_tui.jobs.models import (
     JobSummary,
     MinuteStats,
     QueueCounts,
+    count_field,
     newest_failure_first,
 )
 from wellqueue_tui.jobs.registry import ASCENDING_STATES
@@ -74,9 +75,9 @@ class StaticSource:
         return [self.queue_counts(queue) for queue in self.queues]
 
     def queue_counts(self, queue: str) -> QueueCounts:
-        counts = {str(state): 0 for state in STATES}
+        counts = {count_field(state): 0 for state in STATES}
         for job in self._in_queue(queue):
-            counts[job.summary.state] += 1
+            counts[count_field(job.summary.state)] += 1
         return QueueCounts(queue=queue, paused=queue in self.paused, **counts)
 
     def list_jobs(self, queue: str, state: str, offset: int = 0, limit: int = 50) -> JobPage:

@@ -87,6 +87,16 @@ class AttemptRecord:
 
 
 @dataclass(frozen=True)
+class FlowNode:
+    """One child in a flow parent's tree, as the job detail shows it (state `removed` when it is gone)."""
+
+    id: str
+    queue: str
+    state: str
+    children: tuple[FlowNode, ...] = ()
+
+
+@dataclass(frozen=True)
 class JobDetail:
     """Everything known about one job, for the detail screen and `wellqueue job ID`."""
 
@@ -100,6 +110,8 @@ class JobDetail:
     attempt_errors: list[AttemptRecord] = field(default_factory=list)
     redeliveries: int = 0
     problems: list[str] = field(default_factory=list)  # fields found malformed in Redis
+    parent: str | None = None  # a flow child's parent job id
+    children: tuple[FlowNode, ...] = ()  # a flow parent's children, with theirs (at most MAX_TREE_NODES)
 
 
 @dataclass(frozen=True)
