@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 
-from test_cli import VALID, cli_env, run  # noqa: F401  (cli_env is a fixture)
+from test_cli import VALID, run
+from test_cli import cli_env as cli_env_fixture  # noqa: F401  (registers the cli_env fixture)
 
 from wellqueue_tui.auth.identity import Role
 
@@ -17,8 +18,9 @@ FLOW = {
             "queue": "data-validation",
             "data": {**VALID, "wellId": "WELL-TX-0002"},
             "opts": {"jobId": "well-2", "failParentOnFailure": True},
-            "children": [{"queue": "data-validation", "data": {**VALID, "wellId": "WELL-TX-0003"},
-                          "opts": {"jobId": "well-3"}}],
+            "children": [
+                {"queue": "data-validation", "data": {**VALID, "wellId": "WELL-TX-0003"}, "opts": {"jobId": "well-3"}}
+            ],
         }
     ],
 }
@@ -42,8 +44,12 @@ def test_enqueue_flow_from_a_file_prints_the_tree_and_job_shows_it(cli_env, caps
     code, out, _ = run(capsys, "jobs", "data-validation", "--state", "waiting-children", "--json")
     assert code == 0 and {job["id"] for job in json.loads(out)["jobs"]} == {"well-check", "well-2"}
     code, out, _ = run(capsys, "enqueue-flow", json.dumps(FLOW), "--json")
-    assert code == 0 and json.loads(out) == {"id": "well-check", "queue": "data-validation", "created": False,
-                                             "children": []}
+    assert code == 0 and json.loads(out) == {
+        "id": "well-check",
+        "queue": "data-validation",
+        "created": False,
+        "children": [],
+    }
 
 
 def test_a_bad_flow_names_the_job_at_fault_and_a_manager_may_not_enqueue(cli_env, capsys):
@@ -55,5 +61,5 @@ def test_a_bad_flow_names_the_job_at_fault_and_a_manager_may_not_enqueue(cli_env
     cli_env(Role.MANAGER)
     code, _, err = run(capsys, "enqueue-flow", json.dumps(FLOW))
     assert code != 0 and "enqueue" in err
-    code, out, _ = run(capsys, "job", "well-check")
+    code, _, _ = run(capsys, "job", "well-check")
     assert code != 0

@@ -425,7 +425,9 @@ class OperatorSession:
         owners = {job.data.get(TENANT_FIELD) if isinstance(job.data, dict) else None for job in flow.walk()}
         if self.org and self.can(Action.ENQUEUE) and owners != {self.org}:
             self._refuse(
-                Action.ENQUEUE, flow.queue, f"this token may only enqueue flows whose jobs' {TENANT_FIELD} is {self.org!r}"
+                Action.ENQUEUE,
+                flow.queue,
+                f"this token may only enqueue flows whose jobs' {TENANT_FIELD} is {self.org!r}",
             )
         created: list[FlowJob] = []
 

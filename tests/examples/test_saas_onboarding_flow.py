@@ -3,9 +3,12 @@ completes after every step with the single-job onboarding's summary; a failing s
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from pack_harness import example
-from test_saas_pack import organizations, outbox_message, saas, stripe  # noqa: F401  (saas is a fixture)
+from test_saas_pack import organizations, outbox_message, stripe
+from test_saas_pack import saas as saas_fixture  # noqa: F401  (registers the saas fixture)
 
 from examples.saas import queue_tenant_onboarding, queue_tenant_onboarding_flow
 from examples.saas.onboarding import STEPS
@@ -19,7 +22,7 @@ def test_onboarding_flow_runs_each_step_after_the_one_before_then_the_onboarding
     job = saas.completed(created.id)
     steps = [saas.registry.get_job(f"{created.id}:{step.__name__}") for step in STEPS]
     assert all(step.summary.state == "completed" for step in steps)
-    for before, after in zip(steps, steps[1:]):
+    for before, after in itertools.pairwise(steps):
         assert after.summary.started_at >= before.summary.finished_at
         assert saas.registry.get_job(before.summary.id).parent == after.summary.id
     assert job.summary.started_at >= steps[-1].summary.finished_at

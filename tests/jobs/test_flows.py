@@ -49,8 +49,14 @@ def test_a_three_level_flow_runs_children_first_and_hands_their_results_up(broke
 
 def test_fail_parent_on_failure_fails_the_parent_naming_the_child(broker, registry):
     bad = {"queue": "steps", "data": {"name": "bad", "permanent": True}, "opts": {"jobId": "bad"}}
-    enqueue_flow(step("top", step("parent", {**bad, "opts": {"jobId": "bad", "failParentOnFailure": True}},
-                                  failParentOnFailure=True), step("fine")), broker=broker)
+    enqueue_flow(
+        step(
+            "top",
+            step("parent", {**bad, "opts": {"jobId": "bad", "failParentOnFailure": True}}, failParentOnFailure=True),
+            step("fine"),
+        ),
+        broker=broker,
+    )
     with running_worker(broker, queues=("steps",)):
         wait_for(lambda: state_of(registry, "top") == "failed")
         wait_for(lambda: state_of(registry, "fine") == "completed")
@@ -62,8 +68,11 @@ def test_fail_parent_on_failure_fails_the_parent_naming_the_child(broker, regist
 
 
 def test_ignore_dependency_on_failure_lets_the_parent_run_with_the_failure_recorded(broker, registry):
-    bad = {"queue": "steps", "data": {"name": "bad", "permanent": True}, "opts": {"jobId": "bad",
-                                                                                  "ignoreDependencyOnFailure": True}}
+    bad = {
+        "queue": "steps",
+        "data": {"name": "bad", "permanent": True},
+        "opts": {"jobId": "bad", "ignoreDependencyOnFailure": True},
+    }
     enqueue_flow(step("parent", bad, step("fine")), broker=broker)
     with running_worker(broker, queues=("steps",)):
         wait_for(lambda: state_of(registry, "parent") == "completed")
@@ -135,8 +144,12 @@ def test_parse_flow_names_the_field_at_fault():
     with pytest.raises(EnqueueError, match="cannot be delayed"):
         parse_flow({"queue": "q", "opts": {"delay": 5}, "children": [{"queue": "c"}]})
     with pytest.raises(EnqueueError, match="not both"):
-        parse_flow({"queue": "q", "children": [{"queue": "c", "opts": {
-            "failParentOnFailure": True, "ignoreDependencyOnFailure": True}}]})
+        parse_flow(
+            {
+                "queue": "q",
+                "children": [{"queue": "c", "opts": {"failParentOnFailure": True, "ignoreDependencyOnFailure": True}}],
+            }
+        )
     with pytest.raises(EnqueueError, match="missing queue"):
         parse_flow({"data": {}})
     many = {"queue": "q", "children": [{"queue": "c"}] * MAX_FLOW_JOBS}

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from wellqueue_tui.jobs.keys import KeySchema
-from wellqueue_tui.jobs.scripts import LUA_DIR, SCRIPT_NAMES
+from wellqueue_tui.jobs.scripts import FEATURE_SCRIPTS, LUA_DIR, SCRIPT_NAMES
 
 LEADER_SCRIPTS = sorted((Path(LUA_DIR).parents[1] / "workers").glob("*.lua"))
-REGISTRY_SCRIPTS = [LUA_DIR / f"{name}.lua" for name in SCRIPT_NAMES]
+REGISTRY_SCRIPTS = [LUA_DIR / f"{name}.lua" for name in (*SCRIPT_NAMES, *FEATURE_SCRIPTS)]
 ALL_LUA = sorted(LUA_DIR.glob("*.lua")) + LEADER_SCRIPTS
 
 #: The schema rendered with placeholders, as headers write names: {prefix}:job:{id}, {ns}:{q}.msgs, ...

@@ -12,7 +12,18 @@ import redis
 from ..connection import reply_texts
 from .bounded_reads import RECORD_READ_BYTES, ROW_READ_BYTES, CutField, decode, queue_bounded_hmget
 from .keys import DEFAULT_KEYS, KeySchema
-from .models import STATES, AttemptRecord, FlowNode, JobDetail, count_field, JobPage, JobState, JobSummary, MinuteStats, QueueCounts
+from .models import (
+    STATES,
+    AttemptRecord,
+    FlowNode,
+    JobDetail,
+    JobPage,
+    JobState,
+    JobSummary,
+    MinuteStats,
+    QueueCounts,
+    count_field,
+)
 from .scripts import RegistryScripts
 
 SUMMARY_FIELDS = (
@@ -175,7 +186,9 @@ class Registry:
         per = len(STATES)
         return [
             QueueCounts(
-                queue, **{count_field(s): cards[i * per + j] for j, s in enumerate(STATES)}, paused=queue in paused_names
+                queue,
+                **{count_field(s): cards[i * per + j] for j, s in enumerate(STATES)},
+                paused=queue in paused_names,
             )
             for i, queue in enumerate(queues)
         ]

@@ -14,9 +14,9 @@ from redis.commands.core import Script
 from .keys import KeySchema
 
 LUA_DIR = Path(__file__).parent / "lua"
-SCRIPT_NAMES: tuple[str, ...] = ("enqueue", "fetch", "finish", "mark_active", "requeue", "resubmit", "remove", "heartbeat", "poison")
-#: Scripts added by features, kept apart so each addition is its own line.
-SCRIPT_NAMES += ("flow",)
+SCRIPT_NAMES = ("enqueue", "fetch", "finish", "mark_active", "requeue", "resubmit", "remove", "heartbeat", "poison")
+#: Registry scripts added by features (flows: flow.lua), kept apart so each addition merges as its own line.
+FEATURE_SCRIPTS: tuple[str, ...] = ("flow",)
 
 
 @cache
@@ -52,5 +52,5 @@ class RegistryScripts:
 
     def __init__(self, client: redis.Redis, keys: KeySchema) -> None:
         self.keys = keys
-        for name in SCRIPT_NAMES:
+        for name in (*SCRIPT_NAMES, *FEATURE_SCRIPTS):
             setattr(self, name, PrefixedScript(client.register_script(script_source(name)), keys.prefix))
