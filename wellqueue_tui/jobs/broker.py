@@ -26,9 +26,10 @@ from dramatiq.message import Message
 from dramatiq.middleware import CurrentMessage, ShutdownNotifications, TimeLimit
 
 from ..settings import DEFAULT_MAX_PAYLOAD_BYTES, Settings, get_settings
+from .destinations import DestinationHold
 from .keys import KeySchema
 from .kind import JobKind
-from .middleware import Attempts, Heartbeat, JobContexts, Outcome, PauseGate, outcome_of
+from .middleware import Attempts, DestinationGate, Heartbeat, JobContexts, Outcome, PauseGate, outcome_of
 from .options import DEFAULT_KEEP_COMPLETED, DEFAULT_KEEP_FAILED
 from .probe_gate import claim_probe, record_probe
 from .scripts import RegistryScripts
@@ -76,6 +77,7 @@ class WellQueueBroker(RedisBroker):
         self.registry_scripts = RegistryScripts(client, keys)
         self.paused_queues: frozenset[str] = frozenset()
         self.probe_queues: frozenset[str] = frozenset()  # paused queues whose breaker offers one probe job
+        self.held_destinations: dict[str, DestinationHold] = {}  # "{queue}@{destination}" -> hold
         self.kinds: dict[str, JobKind] = {}  # queue name -> kind, filled by declare_kind
         self.max_payload_bytes = max_payload_bytes  # `submission` refuses larger JSON-encoded payloads
 
@@ -361,6 +363,7 @@ def build_broker(
             ShutdownNotifications(),
             CurrentMessage(),
             PauseGate(),
+            DestinationGate(),
             Heartbeat(settings.heartbeat_timeout_ms),
             Attempts(),
             JobContexts(settings),

@@ -131,13 +131,24 @@ class KeySchema:
         return self._k("breakers", "state")
 
     @property
+    def destination_holds(self) -> str:
+        """Hash "{queue}@{destination}" -> DestinationHold JSON: jobs of that queue bound for that destination
+        (e.g. a webhook host) are held back while a per-destination breaker is open."""
+        return self._k("breakers", "holds")
+
+    def destination_stats(self, queue: str, minute: int) -> str:
+        """Hash "{destination}|ok" / "{destination}|failed" -> attempts of the queue's jobs in that minute."""
+        return self._k("destinations", queue, minute)
+
+    @property
     def breaker_probes(self) -> str:
-        """Hash queue -> probe token, set while a breaker is half-open and taken by one consumer."""
+        """Hash queue (or "{queue}@{destination}") -> probe token, set while a breaker is half-open and taken
+        by one consumer."""
         return self._k("breakers", "probes")
 
     @property
     def breaker_probe_jobs(self) -> str:
-        """Hash queue -> id of the probe job that went through."""
+        """Hash queue (or "{queue}@{destination}") -> id of the probe job that went through."""
         return self._k("breakers", "probe_jobs")
 
     def backlog_samples(self, queue: str) -> str:

@@ -71,7 +71,13 @@ class QueuePanel(Vertical, can_focus=True):
         self.set_class(line.display, "-health")  # one more row (styles/health.tcss), in the grid too
         if self.parent is not None:
             self.parent.set_class(line.display, "-health")
-        line.update(health_line(health_by_queue.get(self.queue), getattr(app, "breaker_states", {}).get(self.queue)))
+        breakers = getattr(app, "breaker_states", {})
+        held = sorted(
+            target.partition("@")[2]
+            for target, state in breakers.items()
+            if target.startswith(f"{self.queue}@") and state.status != "closed"
+        )
+        line.update(health_line(health_by_queue.get(self.queue), breakers.get(self.queue), held))
 
     def show_counts(self, counts: QueueCounts) -> None:
         self.query_one(".panel-counts", Static).update(counts_text(counts))
