@@ -93,7 +93,12 @@ def test_a_live_setting_wins_over_the_configuration_until_given_back(redis_clien
 
     LimitChange(rate="10/s", concurrency="off").apply(store, "samples")
     live = store.read(["samples"])["samples"]
-    assert (live.rate, live.concurrency, live.rate_live, live.concurrency_live) == (RateLimit(10, 1000), None, True, True)
+    assert (live.rate, live.concurrency, live.rate_live, live.concurrency_live) == (
+        RateLimit(10, 1000),
+        None,
+        True,
+        True,
+    )
 
     store.install_configured({"samples": (RateLimit(50, 1000), 2)}, ["samples"])  # a worker restarts
     live = store.read(["samples"])["samples"]
