@@ -74,7 +74,9 @@ def run_limit(url: str, rate: str, per_second: int, seconds: int, processes: int
     LimitChange(rate=rate).apply(LimitStore(client, broker.keys), QUEUE)
     jobs = per_second * seconds
     for start in range(0, jobs, 1000):
-        enqueue_bulk([{"queue": QUEUE, "payload": {"i": i}} for i in range(start, min(jobs, start + 1000))], broker=broker)
+        enqueue_bulk(
+            [{"queue": QUEUE, "payload": {"i": i}} for i in range(start, min(jobs, start + 1000))], broker=broker
+        )
     me = [sys.executable, __file__, "--role", "consume", "--url", url, "--threads", str(threads)]
     workers = [subprocess.Popen(me, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True) for _ in range(processes)]
     for worker in workers:
