@@ -40,6 +40,9 @@ REDELIVERY_LIMIT = 5
 ACKED = Outcome("ack")
 #: How long a closing consumer keeps trying to hand back its messages through a Redis outage.
 CLOSE_RETRY_S = 30.0
+#: A rate-limited consumer sleeps until the window has room, but looks again at least this often (ms), so a
+#: limit lifted or raised live takes effect within about a second.
+LIMIT_RECHECK_MS = 1000
 
 
 @dataclass(frozen=True)
@@ -180,6 +183,13 @@ class WellQueueConsumer(_RedisConsumer):
         self.ready_zset_key = self.keys.delayed_prioritized if self.is_delay_queue else self.keys.prioritized
         self.scripts: RegistryScripts = broker.registry_scripts
         self.probe_rid: bytes | None = None  # the message this consumer let through a paused queue as a probe
+        # queue limits (rate limit, cluster cap), applied by the fetch script to the ready queue only
+        self.limit_keys = [
+            self.registry_keys.queue_limits(self.canonical),
+            self.registry_keys.rate_window(self.canonical),
+            self.registry_keys.brokers,
+        ]
+        self.limit_args = ["0" if self.is_delay_queue else "1", self.registry_keys.acks_stem, self.canonical]
 
     # -- fetching ---------------------------------------------------------------------------
     def __next__(self) -> MessageProxy | None:
@@ -222,9 +232,13 @@ class WellQueueConsumer(_RedisConsumer):
                             self.msgs_key,
                             self.acks_key,
                             self.registry_keys.fetch_batch(str(uuid4())),
+                            *self.limit_keys,
                         ],
-                        args=[wanted],
+                        args=[wanted, *self.limit_args],
                     )
+                    if len(flat) == 1:  # the queue's limits (jobs/limits.py) let nothing through now
+                        time.sleep(min(int(flat[0]), LIMIT_RECHECK_MS) / 1000)
+                        return None
                     self.message_cache = [(flat[i], flat[i + 1]) for i in range(0, len(flat), 2)]
                     if probing and self.message_cache:
                         self.probe_rid = self.message_cache[0][0]

@@ -151,6 +151,16 @@ class KeySchema:
         """Hash queue (or "{queue}@{destination}") -> id of the probe job that went through."""
         return self._k("breakers", "probe_jobs")
 
+    # -- queue limits (jobs/limits.py, read by the fetch script) ---------------------------------
+    def queue_limits(self, queue: str) -> str:
+        """Hash of one queue's rate limit and cluster concurrency cap: configured (`max`, `duration`,
+        `concurrency`) and set live by an operator (`op_max`, `op_duration`, `op_concurrency`; 0 = off)."""
+        return self._k("limits", queue)
+
+    def rate_window(self, queue: str) -> str:
+        """Zset of the fetches inside the queue's current rate-limit window (member rid, score Redis ms)."""
+        return self._k("limiter", queue)
+
     def backlog_samples(self, queue: str) -> str:
         """Zset of the queue's backlog size over time (member "{ms}:{size}", score ms), for arrival rates."""
         return self._k("health", "backlog", queue)
@@ -184,9 +194,14 @@ class KeySchema:
     def queue(self, queue: str) -> QueueKeys:
         return QueueKeys(self.namespace, queue)
 
+    @property
+    def acks_stem(self) -> str:
+        """What every acks set starts with: `{ns}:__acks__.`, then `{broker}.{queue}`."""
+        return f"{self.namespace}:__acks__."
+
     def acks_prefix(self, broker_id: str) -> str:
         """What every acks set of one Dramatiq broker (worker process) starts with."""
-        return f"{self.namespace}:__acks__.{broker_id}."
+        return f"{self.acks_stem}{broker_id}."
 
     def fetch_batch(self, token: str) -> str:
         """The batch one fetch call took, kept briefly so a re-sent call returns it again."""

@@ -1,4 +1,4 @@
-"""One queue on the overview: counts per state, the paused flag, the last hour's throughput, and its health
+"""One queue on the overview: counts per state, the paused flag and limits, the last hour's throughput, and its health
 (latency, consumers, warnings, breaker) when the console's source reports it."""
 
 from __future__ import annotations
@@ -81,7 +81,8 @@ class QueuePanel(Vertical, can_focus=True):
 
     def show_counts(self, counts: QueueCounts) -> None:
         self.query_one(".panel-counts", Static).update(counts_text(counts))
-        self.border_subtitle = "PAUSED" if counts.paused else ""
+        limited = counts.limits.summary() if counts.limits.any else ""
+        self.border_subtitle = " · ".join(part for part in ("PAUSED" if counts.paused else "", limited) if part)
         self.set_class(counts.paused, "-paused")
 
     def show_throughput(self, series: ThroughputSeries) -> None:
