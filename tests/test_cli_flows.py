@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import json
 
-from test_cli import VALID, run
-from test_cli import cli_env as cli_env_fixture  # noqa: F401  (registers the cli_env fixture)
+from test_cli import VALID, cli_env, run  # noqa: F401  (cli_env: the fixture, used by name)
 
 from wellqueue_tui.auth.identity import Role
 
@@ -26,7 +25,7 @@ FLOW = {
 }
 
 
-def test_enqueue_flow_from_a_file_prints_the_tree_and_job_shows_it(cli_env, capsys, tmp_path):
+def test_enqueue_flow_from_a_file_prints_the_tree_and_job_shows_it(cli_env, capsys, tmp_path):  # noqa: F811
     path = tmp_path / "flow.json"
     path.write_text(json.dumps(FLOW))
     code, out, err = run(capsys, "enqueue-flow", f"@{path}")
@@ -52,7 +51,7 @@ def test_enqueue_flow_from_a_file_prints_the_tree_and_job_shows_it(cli_env, caps
     }
 
 
-def test_a_bad_flow_names_the_job_at_fault_and_a_manager_may_not_enqueue(cli_env, capsys):
+def test_a_bad_flow_names_the_job_at_fault_and_a_manager_may_not_enqueue(cli_env, capsys):  # noqa: F811
     bad = {**FLOW, "children": [{"queue": "data-validation", "data": {"wellId": 5}}]}
     code, _, err = run(capsys, "enqueue-flow", json.dumps(bad))
     assert code != 0 and "flow.children[0]: invalid payload for data-validation" in err

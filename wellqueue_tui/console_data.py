@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from .health.timeline import TimelineEvent
     from .jobs.actions import ActionResult
     from .jobs.models import JobDetail, JobPage, JobSummary, MinuteStats, QueueCounts
+    from .jobs.queue_config import QueueConfig
     from .workers.schedules import ScheduleStatus
     from .workers.worker_records import WorkerInfo
 
@@ -92,6 +93,15 @@ class HealthSource(ConsoleSource, Protocol):
     def unmute_alert(self, name: str) -> ActionResult: ...
     def update_alert(self, name: str, changes: dict) -> ActionResult: ...
     def remove_alert(self, name: str) -> ActionResult: ...
+
+
+@runtime_checkable
+class QueueSettingsSource(ConsoleSource, Protocol):
+    """The optional queue settings calls: a queue's effective defaults and limits (the info panel), and setting
+    its rate limit and cluster cap live (`10/s`, `off`, `config`; `5`, `off`, `config`)."""
+
+    def queue_config(self, queue: str) -> QueueConfig: ...
+    def set_queue_limit(self, queue: str, rate: str | None = None, concurrency: str | None = None) -> ActionResult: ...
 
 
 def offers(source: object, call: str) -> bool:

@@ -7,8 +7,7 @@ import itertools
 
 import pytest
 from pack_harness import example
-from test_saas_pack import organizations, outbox_message, stripe
-from test_saas_pack import saas as saas_fixture  # noqa: F401  (registers the saas fixture)
+from test_saas_pack import organizations, outbox_message, saas, stripe  # noqa: F401  (saas: the fixture)
 
 from examples.saas import queue_tenant_onboarding, queue_tenant_onboarding_flow
 from examples.saas.onboarding import STEPS
@@ -16,7 +15,7 @@ from examples.saas.onboarding_flow import QUEUE, onboarding_flow
 from examples.saas.store import open_store
 
 
-def test_onboarding_flow_runs_each_step_after_the_one_before_then_the_onboarding(saas) -> None:
+def test_onboarding_flow_runs_each_step_after_the_one_before_then_the_onboarding(saas) -> None:  # noqa: F811
     created = queue_tenant_onboarding_flow(example("saas", "rest-tenant-onboarding"), broker=saas.broker)
     assert created.id == "onboarding-org-acme-corp"
     job = saas.completed(created.id)
@@ -44,7 +43,7 @@ def test_onboarding_flow_runs_each_step_after_the_one_before_then_the_onboarding
         assert db.execute("SELECT count(*) FROM users").fetchone()[0] == 1
 
 
-def test_a_step_that_fails_for_good_fails_the_onboarding_naming_it(saas) -> None:
+def test_a_step_that_fails_for_good_fails_the_onboarding_naming_it(saas) -> None:  # noqa: F811
     created = queue_tenant_onboarding_flow(example("saas", "tenant-onboarding"), broker=saas.broker)
     job = saas.failed(created.id)
     assert job.summary.error.startswith(f"child {created.id}:send_welcome_email failed: child ")
@@ -53,7 +52,7 @@ def test_a_step_that_fails_for_good_fails_the_onboarding_naming_it(saas) -> None
     assert "not configured" in job.summary.error and organizations(saas) == []
 
 
-def test_onboarding_flow_with_stripe_links_billing(saas, fake_provider, monkeypatch) -> None:
+def test_onboarding_flow_with_stripe_links_billing(saas, fake_provider, monkeypatch) -> None:  # noqa: F811
     stripe(fake_provider, monkeypatch)
     job = saas.completed(queue_tenant_onboarding_flow(example("saas", "tenant-onboarding"), broker=saas.broker).id)
     assert job.result["billing"] == "active"
