@@ -166,3 +166,14 @@ def test_the_job_detail_shows_the_flow_tree(broker, registry):
     assert [(n.id, n.state) for n in root.children] == [("b", "waiting"), ("mid", "waiting-children")]
     assert [(n.id, n.queue, n.state) for n in root.children[1].children] == [("leaf", "steps", "waiting")]
     assert registry.get_job("leaf").parent == "mid" and registry.get_job("leaf").children == ()
+
+
+def test_delayed_and_prioritized_children_and_a_prioritized_parent(broker, registry):
+    delayed = {"queue": "samples", "data": {"n": 1}, "opts": {"jobId": "later", "delay": 300}}
+    urgent = {"queue": "samples", "data": {"n": 2}, "opts": {"jobId": "urgent", "priority": 1}}
+    enqueue_flow({**step("parent", delayed, urgent), "opts": {"jobId": "parent", "priority": 3}}, broker=broker)
+    assert state_of(registry, "later") == "delayed" and state_of(registry, "urgent") == "prioritized"
+    with running_worker(broker, queues=("samples", "steps")):
+        wait_for(lambda: state_of(registry, "parent") == "completed")
+    parent = registry.get_job("parent")
+    assert set(parent.result["children"]) == {"later", "urgent"} and parent.summary.priority == 3
