@@ -27,6 +27,7 @@ from .health.queue_health import QueueHealth, read_health
 from .health.timeline import TimelineEvent, read_timeline
 from .jobs import actions
 from .jobs.actions import ActionError, ActionResult
+from .jobs.flows import FlowJob, FlowSpec
 from .jobs.key_types import name_wrong_type
 from .jobs.kind import all_kinds
 from .jobs.limits import LimitChange, LimitError, LimitStore
@@ -454,6 +455,29 @@ class OperatorSession:
             return ActionResult("enqueue", job_id, 0, f"job {job_id} exists already; nothing enqueued")
 
         return self.perform(Action.ENQUEUE, queue, run, owner)
+
+    def enqueue_flow(self, flow: FlowSpec, submit: Callable[[], FlowJob]) -> tuple[ActionResult, FlowJob]:
+        """Submit a flow through `submit`: OPERATOR and up, and a token with an org only when every job's
+        organizationId is that org. One audit entry, naming the root's queue."""
+        owners = {job.data.get(TENANT_FIELD) if isinstance(job.data, dict) else None for job in flow.walk()}
+        if self.org and self.can(Action.ENQUEUE) and owners != {self.org}:
+            self._refuse(
+                Action.ENQUEUE,
+                flow.queue,
+                f"this token may only enqueue flows whose jobs' {TENANT_FIELD} is {self.org!r}",
+            )
+        created: list[FlowJob] = []
+
+        def run() -> ActionResult:
+            created.append(submit())
+            size = sum(1 for _ in flow.walk())
+            if created[0].created:
+                return ActionResult("enqueue", created[0].id, size, f"flow {created[0].id} of {size} jobs enqueued")
+            return ActionResult("enqueue", created[0].id, 0, f"flow {created[0].id} exists already; nothing enqueued")
+
+        owner = next(iter(owners)) if len(owners) == 1 else None
+        result = self.perform(Action.ENQUEUE, flow.queue, run, owner)
+        return result, created[0]
 
     def enqueue_demo(self, submit: Callable[[], ActionResult]) -> ActionResult:
         """Enqueue the demo's jobs through `submit` (ADMIN; they belong to several organizations, so a token

@@ -34,6 +34,7 @@ from wellqueue_tui.jobs.models import (
     MinuteStats,
     QueueCounts,
     QueueLimits,
+    count_field,
     newest_failure_first,
 )
 from wellqueue_tui.jobs.queue_config import QueueConfig, queue_config
@@ -88,9 +89,9 @@ class StaticSource:
         return [self.queue_counts(queue) for queue in self.queues]
 
     def queue_counts(self, queue: str) -> QueueCounts:
-        counts = {str(state): 0 for state in STATES}
+        counts = {count_field(state): 0 for state in STATES}
         for job in self._in_queue(queue):
-            counts[job.summary.state] += 1
+            counts[count_field(job.summary.state)] += 1
         return QueueCounts(queue=queue, paused=queue in self.paused, limits=self._limits(queue), **counts)
 
     def list_jobs(self, queue: str, state: str, offset: int = 0, limit: int = 50) -> JobPage:

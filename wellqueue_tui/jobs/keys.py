@@ -172,6 +172,23 @@ class KeySchema:
     def job_log(self, job_id: str) -> str:
         return self._k("job", job_id, "log")
 
+    # -- flows: a parent's children (jobs/flows.py, lua/flow.lua) --------------------------------
+    def job_children(self, job_id: str) -> str:
+        """Set of every child id of a flow's parent (fixed when the flow is created)."""
+        return self._k("job", job_id, "children")
+
+    def job_pending(self, job_id: str) -> str:
+        """Set of the child ids a parent still waits for; the parent is queued when it empties."""
+        return self._k("job", job_id, "pending")
+
+    def job_results(self, job_id: str) -> str:
+        """Hash child id -> result JSON of each completed child, read by the parent's JobContext."""
+        return self._k("job", job_id, "results")
+
+    def job_ignored(self, job_id: str) -> str:
+        """Hash child id -> error of each child that failed with ignoreDependencyOnFailure."""
+        return self._k("job", job_id, "ignored")
+
     def tomb(self, job_id: str) -> str:
         return self._k("tomb", job_id)
 

@@ -13,6 +13,7 @@ class JobState(StrEnum):
     ACTIVE = "active"
     COMPLETED = "completed"
     FAILED = "failed"
+    WAITING_CHILDREN = "waiting-children"  # a flow's parent until its children have completed
 
 
 #: Display order of the states, as the overview and the queue tabs show them.
@@ -75,15 +76,21 @@ class QueueCounts:
     active: int = 0
     completed: int = 0
     failed: int = 0
+    waiting_children: int = 0
     paused: bool = False
     limits: QueueLimits = field(default_factory=QueueLimits)
 
     def of(self, state: JobState | str) -> int:
-        return getattr(self, str(state))
+        return getattr(self, count_field(state))
 
     @property
     def total(self) -> int:
         return sum(self.of(s) for s in STATES)
+
+
+def count_field(state: JobState | str) -> str:
+    """The QueueCounts attribute of a state (`waiting-children` -> `waiting_children`)."""
+    return str(state).replace("-", "_")
 
 
 @dataclass(frozen=True)
@@ -126,6 +133,16 @@ class AttemptRecord:
 
 
 @dataclass(frozen=True)
+class FlowNode:
+    """One child in a flow parent's tree, as the job detail shows it (state `removed` when it is gone)."""
+
+    id: str
+    queue: str
+    state: str
+    children: tuple[FlowNode, ...] = ()
+
+
+@dataclass(frozen=True)
 class JobDetail:
     """Everything known about one job, for the detail screen and `wellqueue job ID`."""
 
@@ -139,6 +156,8 @@ class JobDetail:
     attempt_errors: list[AttemptRecord] = field(default_factory=list)
     redeliveries: int = 0
     problems: list[str] = field(default_factory=list)  # fields found malformed in Redis
+    parent: str | None = None  # a flow child's parent job id
+    children: tuple[FlowNode, ...] = ()  # a flow parent's children, with theirs (at most MAX_TREE_NODES)
 
 
 @dataclass(frozen=True)

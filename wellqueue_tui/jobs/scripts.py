@@ -15,6 +15,8 @@ from .keys import KeySchema
 
 LUA_DIR = Path(__file__).parent / "lua"
 SCRIPT_NAMES = ("enqueue", "fetch", "finish", "mark_active", "requeue", "resubmit", "remove", "heartbeat", "poison")
+#: Registry scripts added by features (flows: flow.lua), kept apart so each addition merges as its own line.
+FEATURE_SCRIPTS: tuple[str, ...] = ("flow",)
 
 
 @cache
@@ -46,8 +48,9 @@ class RegistryScripts:
     remove: PrefixedScript
     heartbeat: PrefixedScript
     poison: PrefixedScript
+    flow: PrefixedScript
 
     def __init__(self, client: redis.Redis, keys: KeySchema) -> None:
         self.keys = keys
-        for name in SCRIPT_NAMES:
+        for name in (*SCRIPT_NAMES, *FEATURE_SCRIPTS):
             setattr(self, name, PrefixedScript(client.register_script(script_source(name)), keys.prefix))

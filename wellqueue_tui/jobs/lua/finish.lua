@@ -71,6 +71,7 @@ if outcome == 'completed' then
   redis.call('HINCRBY', stats, 'completed', 1)
   redis.call('HINCRBY', stats, 'duration_ms_sum', duration)
   redis.call('EXPIRE', stats, 172800)
+  flow_child_ended(job, job_id, 'completed', result, now)  -- flows: settle in the parent (common.lua)
   trim_state(queue, 'completed', keep_c, keep_c_age, now, nil, nil)
   return 1
 end
@@ -97,5 +98,6 @@ redis.call('HSET', job, 'finished_at', now, 'duration_ms', duration)
 set_state(job, job_id, 'failed', now)
 redis.call('HINCRBY', stats, 'failed', 1)
 redis.call('EXPIRE', stats, 172800)
+flow_child_ended(job, job_id, 'failed', err, now)  -- flows: settle in the parent (common.lua)
 trim_state(queue, 'failed', keep_f, keep_f_age, now, KEYS[4], KEYS[5])
 return 1

@@ -34,6 +34,7 @@ for _, rid in ipairs(rids) do
         ' times while running this job (killed, out of memory or crashed); not retried again',
         'finished_at', now)
       set_state(job, job_id, 'failed', now)
+      flow_child_ended(job, job_id, 'failed', 'worker process died while running this job', now)  -- flows
       failed = failed + 1
     else
       local priority = known and not is_dq and redis.call('HGET', job, 'priority') or ''

@@ -3,6 +3,7 @@ progress and logs straight to the job's registry keys, and takes it away when th
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -48,8 +49,32 @@ class RedisJobSink:
 
         return enqueue(queue_or_kind, payload, broker=self.broker, **options)
 
+    def children_of(self, job_id: str) -> tuple[dict[str, Any], dict[str, str]]:
+        """A flow parent's children: results of the completed ones and errors of the ignored failures, by id.
+        Both hashes hold at most one field per child (a flow holds at most jobs.flows.MAX_FLOW_JOBS jobs)."""
+        with self.client.pipeline(transaction=False) as pipe:
+            pipe.hgetall(self.keys.job_results(job_id))
+            pipe.hgetall(self.keys.job_ignored(job_id))
+            raw_results, raw_failures = pipe.execute()
+        results = {_text(k): _result(v) for k, v in raw_results.items()}
+        return results, {_text(k): _text(v) for k, v in raw_failures.items()}
+
     def forget(self, job_id: str) -> None:
         self._last_progress.pop(job_id, None)
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+
+
+def _result(raw: bytes | str) -> Any:
+    text = _text(raw)
+    if not text:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
 
 
 class JobContexts(Middleware):
@@ -67,7 +92,19 @@ class JobContexts(Middleware):
     def before_process_message(self, broker, message) -> None:
         attempt = message.options.get("retries", 0) + 1
         queue = q_name(message.queue_name)
-        current_job.set(JobContext(message.message_id, queue, attempt, self.settings, self._sink(broker)))
+        sink = self._sink(broker)
+        results, failures = sink.children_of(message.message_id) if message.options.get("wq_children") else ({}, {})
+        current_job.set(
+            JobContext(
+                message.message_id,
+                queue,
+                attempt,
+                self.settings,
+                sink,
+                children_results=results,
+                children_failures=failures,
+            )
+        )
 
     def after_process_message(self, broker, message, *, result=None, exception=None) -> None:
         self._end(message)
