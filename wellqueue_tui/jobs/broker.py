@@ -87,17 +87,22 @@ class WellQueueBroker(RedisBroker):
         """Dramatiq's entry point (retries of delayed moves, `actor.send`): upsert the job record."""
         return self.submit(message, delay=delay, create_only=False).message
 
-    def submit(self, message: Message, *, delay: int | None = None, create_only: bool) -> Submitted:
-        """Store a message and its registry record. With `create_only`, an existing job id enqueues nothing."""
-        message, keys, args = self._prepare(message, delay, create_only)
+    def submit(
+        self, message: Message, *, delay: int | None = None, create_only: bool, owned: bool = False
+    ) -> Submitted:
+        """Store a message and its registry record. With `create_only`, an existing job id enqueues nothing.
+        `owned`: the caller built `message` for this call alone, so its options may be written in place."""
+        message, keys, args = self._prepare(message, delay, create_only, owned)
         code, _server_ms = self.registry_scripts.enqueue(keys=keys, args=args)
         if code > 0:
             self.emit_after("enqueue", message, delay)
         return Submitted(message, int(code))
 
-    def submit_many(self, items: list[tuple[Message, int | None]], *, create_only: bool = True) -> list[Submitted]:
+    def submit_many(
+        self, items: list[tuple[Message, int | None]], *, create_only: bool = True, owned: bool = False
+    ) -> list[Submitted]:
         """Like `submit` for many messages in one pipelined round trip (BullMQ's addBulk)."""
-        prepared = [self._prepare(message, delay, create_only) for message, delay in items]
+        prepared = [self._prepare(message, delay, create_only, owned) for message, delay in items]
         with self.client.pipeline(transaction=False) as pipe:
             for _message, keys, args in prepared:
                 self.registry_scripts.enqueue(keys=keys, args=args, client=pipe)
@@ -109,10 +114,15 @@ class WellQueueBroker(RedisBroker):
             results.append(Submitted(message, int(code)))
         return results
 
-    def _prepare(self, message: Message, delay: int | None, create_only: bool) -> tuple[Message, list, list]:
+    def _prepare(
+        self, message: Message, delay: int | None, create_only: bool, owned: bool = False
+    ) -> tuple[Message, list, list]:
         queue = q_name(message.queue_name)
         keys = self.keys.queue(queue)
-        message = message.copy(options={"redis_message_id": str(uuid4())})
+        if owned:  # a fresh message of submission.py: no copy needed (~15 µs a job)
+            message.options["redis_message_id"] = str(uuid4())
+        else:
+            message = message.copy(options={"redis_message_id": str(uuid4())})
         priority = message.options.get("wq_priority")
         wake = keys.wake
         if delay is not None:
