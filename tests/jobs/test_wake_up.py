@@ -59,4 +59,3 @@ def test_every_script_that_makes_a_job_ready_sets_its_queues_marker(broker, regi
     enqueue("samples", {"n": 4}, broker=broker)
     enqueue("samples", {"n": 5}, broker=broker)
     assert broker.client.zcard(keys.wake) == 1  # one marker however many jobs: a flag, not a count
-
