@@ -140,11 +140,12 @@ def consume_rq(args) -> None:
     worker = SimpleWorker([Queue(QUEUE, connection=connection)], connection=connection)
     print("ready", flush=True)
     started = time.perf_counter()
+    # RQ logs every job at INFO: on the parent's pipe that would fill it and stall the worker
     if args.expect:
-        worker.work(burst=True)
+        worker.work(burst=True, logging_level="WARNING")
         print(json.dumps({"seconds": time.perf_counter() - started}), flush=True)
     else:
-        worker.work(burst=False)  # until SIGTERM
+        worker.work(burst=False, logging_level="WARNING")  # until SIGTERM
 
 
 def main() -> None:
