@@ -48,6 +48,8 @@ SCHEMA_NAMES = {
     QUEUE.priority_seq,
     QUEUE.delayed,
     QUEUE.delayed_msgs,
+    QUEUE.wake,
+    QUEUE.delayed_wake,
     QUEUE.dead,
     QUEUE.dead_msgs,
 }

@@ -78,6 +78,7 @@ def _resubmit(reg: Registry, ids: list[str], expected: str, org: str | None) -> 
                     keys.dead_msgs,
                     keys.delayed_msgs,
                     keys.priority_seq,
+                    keys.wake,
                 ],
                 args=[
                     job_id,

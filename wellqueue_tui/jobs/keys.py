@@ -263,6 +263,16 @@ class QueueKeys:
     def delayed(self) -> str:
         return self._k(".DQ")
 
+    # A queue's wake-up marker: a zset of at most one member that every script making a job ready adds
+    # (ZADD NX) and an idle consumer blocks on (BZPOPMIN), so a job on a quiet queue starts at once.
+    @property
+    def wake(self) -> str:
+        return self._k(".wake")
+
+    @property
+    def delayed_wake(self) -> str:
+        return self._k(".DQ.wake")
+
     @property
     def delayed_prioritized(self) -> str:
         """Never filled (delayed messages are not prioritized); the fetch script needs some zset to pop."""

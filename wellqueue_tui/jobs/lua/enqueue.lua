@@ -3,6 +3,7 @@
 -- KEYS[2] payload hash: {ns}:{q}.msgs or {ns}:{q}.DQ.msgs
 -- KEYS[3] job hash {prefix}:job:{id}    KEYS[4] tombstone {prefix}:tomb:{id}    KEYS[5] set {prefix}:queues
 -- KEYS[6] priority sequence counter {ns}:{q}.PQ.seq
+-- KEYS[7] wake-up marker of KEYS[1]: zset {ns}:{q}.wake or {ns}:{q}.DQ.wake (an idle consumer BZPOPMINs it)
 -- ARGV[1] key prefix (a new job counts as `arrived` in the per-minute counters {prefix}:stats:{queue}:{minute})
 -- ARGV[2..15]: mode (create|upsert), rid, payload, job_id, queue, kind, state (waiting|prioritized|delayed),
 --       eta_ms (delayed), priority ('' = none), data_json, options_json, max_attempts, org ('' = none), gen ('' = none)
@@ -48,4 +49,5 @@ if state == 'prioritized' then
 else
   redis.call('RPUSH', KEYS[1], rid)
 end
+redis.call('ZADD', KEYS[7], 'NX', 0, '0')
 return {code, now}

@@ -59,7 +59,15 @@ class PauseGate(Middleware):
         record_outcome(message, Outcome("requeued"))
         keys = broker.keys.queue(queue)
         broker.registry_scripts.requeue(
-            keys=[keys.acks(broker.broker_id), keys.msgs, keys.ready, keys.prioritized, keys.dead, keys.dead_msgs],
+            keys=[
+                keys.acks(broker.broker_id),
+                keys.msgs,
+                keys.ready,
+                keys.prioritized,
+                keys.dead,
+                keys.dead_msgs,
+                keys.wake,
+            ],
             args=["graceful", 0, 0, message.options["redis_message_id"]],
         )
         raise SkipMessage("queue paused; handed back")
