@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from dataclasses import dataclass, replace
 from typing import Any
@@ -90,7 +91,10 @@ class WellQueueBroker(RedisBroker):
     def submit(self, message: Message, *, delay: int | None = None, create_only: bool) -> Submitted:
         """Store a message and its registry record. With `create_only`, an existing job id enqueues nothing."""
         message, keys, args = self._prepare(message, delay, create_only)
-        code, _server_ms = self.registry_scripts.enqueue(keys=keys, args=args)
+        try:
+            code, _server_ms = self.registry_scripts.enqueue(keys=keys, args=args)
+        except redis.ResponseError as exc:
+            raise named_wrong_type(exc) from None
         if code > 0:
             self.emit_after("enqueue", message, delay)
         return Submitted(message, int(code))
@@ -101,13 +105,20 @@ class WellQueueBroker(RedisBroker):
         with self.client.pipeline(transaction=False) as pipe:
             for _message, keys, args in prepared:
                 self.registry_scripts.enqueue(keys=keys, args=args, client=pipe)
-            replies = pipe.execute()
+            replies = self._execute(pipe)
         results = []
         for (message, _keys, _args), (_item_message, delay), (code, _ms) in zip(prepared, items, replies):
             if code > 0:
                 self.emit_after("enqueue", message, delay)
             results.append(Submitted(message, int(code)))
         return results
+
+    @staticmethod
+    def _execute(pipe) -> list:
+        try:
+            return pipe.execute()
+        except redis.ResponseError as exc:
+            raise named_wrong_type(exc) from None
 
     def _prepare(self, message: Message, delay: int | None, create_only: bool) -> tuple[Message, list, list]:
         queue = q_name(message.queue_name)
@@ -129,6 +140,7 @@ class WellQueueBroker(RedisBroker):
             self.keys.tomb(message.message_id),
             self.keys.queues,
             keys.priority_seq,
+            keys.msgs if msgs == keys.delayed_msgs else keys.delayed_msgs,  # where a half-state's message may be
         ]
         args = [
             "create" if create_only else "upsert",
@@ -147,6 +159,17 @@ class WellQueueBroker(RedisBroker):
             message.options.get("wq_gen", ""),
         ]
         return message, script_keys, args
+
+
+ENQUEUE_WRONG_TYPE = re.compile(r"WRONGTYPE (\S+) holds an? (\w+), expected an? (\w+)")
+
+
+def named_wrong_type(exc: redis.ResponseError) -> redis.ResponseError:
+    """The enqueue script's refusal of a wrong-type key as a WrongKeyType naming it (other errors as they are)."""
+    from .key_types import WrongKeyType
+
+    match = ENQUEUE_WRONG_TYPE.search(str(exc))
+    return WrongKeyType(*match.groups()) if match else exc
 
 
 def _job_data(message: Message) -> str:
