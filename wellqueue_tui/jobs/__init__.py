@@ -7,12 +7,14 @@ from typing import Any
 
 from . import submission
 from .kind import JobKind, PermanentJobError, all_kinds
+from .replication import ReplicationTimeout
 from .submission import EnqueueError, build_message, describe_validation, find_kind, prepare_message, validate_payload
 
 __all__ = [
     "EnqueueError",
     "JobKind",
     "PermanentJobError",
+    "ReplicationTimeout",
     "all_kinds",
     "build_message",
     "describe_validation",

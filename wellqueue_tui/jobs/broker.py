@@ -32,6 +32,7 @@ from .kind import JobKind
 from .middleware import Attempts, Heartbeat, JobContexts, Outcome, PauseGate, outcome_of
 from .options import DEFAULT_KEEP_COMPLETED, DEFAULT_KEEP_FAILED
 from .probe_gate import claim_probe, record_probe
+from .replication import NO_WAIT, ReplicationTimeout, ReplicaWait, call_and_wait
 from .scripts import RegistryScripts
 
 #: A job that killed its worker this many times is failed instead of redelivered again.
@@ -65,6 +66,7 @@ class WellQueueBroker(RedisBroker):
         heartbeat_timeout: int,
         middleware=None,
         max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES,
+        replica_wait: ReplicaWait = NO_WAIT,
     ) -> None:
         super().__init__(
             client=client,
@@ -79,6 +81,7 @@ class WellQueueBroker(RedisBroker):
         self.probe_queues: frozenset[str] = frozenset()  # paused queues whose breaker offers one probe job
         self.kinds: dict[str, JobKind] = {}  # queue name -> kind, filled by declare_kind
         self.max_payload_bytes = max_payload_bytes  # `submission` refuses larger JSON-encoded payloads
+        self.replica_wait = replica_wait  # WAIT after every acknowledging write (WELLQUEUE_MIN_REPLICAS)
 
     @property
     def consumer_class(self):
@@ -92,7 +95,17 @@ class WellQueueBroker(RedisBroker):
         """Store a message and its registry record. With `create_only`, an existing job id enqueues nothing."""
         message, keys, args = self._prepare(message, delay, create_only)
         try:
-            code, _server_ms = self.registry_scripts.enqueue(keys=keys, args=args)
+            if self.replica_wait.enabled:  # WAIT in the same round trip as the script
+                code, _server_ms = call_and_wait(
+                    self.client,
+                    self.registry_scripts.enqueue,
+                    keys,
+                    args,
+                    self.replica_wait,
+                    f"enqueue of job {message.message_id}",
+                )
+            else:
+                code, _server_ms = self.registry_scripts.enqueue(keys=keys, args=args)
         except redis.ResponseError as exc:
             raise named_wrong_type(exc) from None
         if code > 0:
@@ -105,7 +118,8 @@ class WellQueueBroker(RedisBroker):
         with self.client.pipeline(transaction=False) as pipe:
             for _message, keys, args in prepared:
                 self.registry_scripts.enqueue(keys=keys, args=args, client=pipe)
-            replies = self._execute(pipe)
+            self.replica_wait.queue(pipe)
+            replies = self.replica_wait.split(self._execute(pipe), f"enqueue of {len(prepared)} job(s)")
         results = []
         for (message, _keys, _args), (_item_message, delay), (code, _ms) in zip(prepared, items, replies):
             if code > 0:
@@ -293,7 +307,7 @@ class WellQueueConsumer(_RedisConsumer):
         keep = message.options.get("wq_keep") or [DEFAULT_KEEP_COMPLETED, 0, DEFAULT_KEEP_FAILED, 0]
         retry = outcome.retry
         try:
-            self.scripts.finish(
+            self._run_finish(
                 keys=[
                     self.acks_key,
                     self.msgs_key,
@@ -323,6 +337,19 @@ class WellQueueConsumer(_RedisConsumer):
             raise ConnectionClosed(exc) from None
         finally:
             self.queued_message_ids.discard(message.message_id)
+
+    def _run_finish(self, *, keys: list, args: list) -> None:
+        """The finish script, with WAIT behind it when asked (WELLQUEUE_MIN_REPLICAS), so a worker never runs
+        ahead of its replicas. The attempt is over whatever WAIT says: too few replicas is logged (after a
+        failover the job may run again, counted as a duplicate run), not raised."""
+        wait = self.broker.replica_wait
+        try:
+            if wait.enabled:
+                call_and_wait(self.broker.client, self.scripts.finish, keys, args, wait, f"{args[0]} of job {args[2]}")
+            else:
+                self.scripts.finish(keys=keys, args=args)
+        except ReplicationTimeout as exc:
+            self.logger.warning("%s", exc)
 
     def requeue(self, messages) -> None:
         self._hand_back([m.options["redis_message_id"] for m in messages])
@@ -389,6 +416,7 @@ def build_broker(
             JobContexts(settings),
         ],
         max_payload_bytes=settings.max_payload_bytes,
+        replica_wait=ReplicaWait.from_settings(settings),
     )
     for kind in kinds if kinds is not None else all_kinds(settings.kind_modules).values():
         declare_kind(broker, kind)

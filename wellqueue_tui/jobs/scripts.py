@@ -14,7 +14,17 @@ from redis.commands.core import Script
 from .keys import KeySchema
 
 LUA_DIR = Path(__file__).parent / "lua"
-SCRIPT_NAMES = ("enqueue", "fetch", "finish", "mark_active", "requeue", "resubmit", "remove", "heartbeat", "poison")
+SCRIPT_NAMES = (
+    "enqueue",
+    "fetch",
+    "finish",
+    "mark_active",
+    "requeue",
+    "resubmit",
+    "remove",
+    "heartbeat",
+    "poison",
+)
 
 
 @cache
@@ -32,6 +42,14 @@ class PrefixedScript:
 
     def __call__(self, keys: Sequence[Any] = (), args: Sequence[Any] = (), client: Any = None) -> Any:
         return self._script(keys=list(keys), args=[self._prefix, *args], client=client)
+
+    def queue_evalsha(self, pipe: Any, keys: Sequence[Any] = (), args: Sequence[Any] = ()) -> None:
+        """Queue this script on `pipe` as a bare EVALSHA: unlike a registered script, no SCRIPT EXISTS round
+        trip before the pipeline; the caller loads it (`load`) and runs the pipeline again on NOSCRIPT."""
+        pipe.execute_command("EVALSHA", self._script.sha, len(keys), *keys, self._prefix, *args)
+
+    def load(self, client: Any) -> None:
+        self._script.sha = client.script_load(self._script.script)
 
 
 class RegistryScripts:
