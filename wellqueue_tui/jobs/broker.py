@@ -32,6 +32,7 @@ from .kind import JobKind
 from .middleware import Attempts, Heartbeat, JobContexts, Outcome, PauseGate, outcome_of
 from .options import DEFAULT_KEEP_COMPLETED, DEFAULT_KEEP_FAILED
 from .probe_gate import claim_probe, record_probe
+from .reconcile import RECONCILE_INTERVAL_S, HeldMessages
 from .replication import NO_WAIT, ReplicationTimeout, ReplicaWait, call_and_wait
 from .scripts import RegistryScripts
 
@@ -82,6 +83,7 @@ class WellQueueBroker(RedisBroker):
         self.kinds: dict[str, JobKind] = {}  # queue name -> kind, filled by declare_kind
         self.max_payload_bytes = max_payload_bytes  # `submission` refuses larger JSON-encoded payloads
         self.replica_wait = replica_wait  # WAIT after every acknowledging write (WELLQUEUE_MIN_REPLICAS)
+        self.held = HeldMessages()  # what this process holds of each acks set (consumers reconcile the rest)
 
     @property
     def consumer_class(self):
@@ -215,11 +217,14 @@ class WellQueueConsumer(_RedisConsumer):
         self.ready_zset_key = self.keys.delayed_prioritized if self.is_delay_queue else self.keys.prioritized
         self.scripts: RegistryScripts = broker.registry_scripts
         self.probe_rid: bytes | None = None  # the message this consumer let through a paused queue as a probe
+        self.next_reconcile = 0.0  # a new consumer (also the one Dramatiq makes after a reconnect) reconciles first
 
     # -- fetching ---------------------------------------------------------------------------
     def __next__(self) -> MessageProxy | None:
         try:
             while True:
+                if not self.is_delay_queue and time.monotonic() >= self.next_reconcile:
+                    self.reconcile()
                 if self.message_cache:
                     rid, data = self.message_cache.pop(0)
                     if data is None:  # removed after it was queued
@@ -232,6 +237,7 @@ class WellQueueConsumer(_RedisConsumer):
                         continue
                     self.misses = 0
                     self.queued_message_ids.add(message.message_id)
+                    self.broker.held.add(self.acks_key, rid)
                     proxy = MessageProxy(message)
                     if rid == self.probe_rid:
                         proxy._wq_probe = True  # type: ignore[attr-defined]  # the PauseGate lets it run
@@ -287,6 +293,22 @@ class WellQueueConsumer(_RedisConsumer):
             ],
             args=[rid, self.canonical, reason, excerpt],
         )
+
+    def reconcile(self) -> None:
+        """Give back what this queue's acks set holds but this process does not (lua/reconcile.lua): after a
+        failover the new master may lack the finish of a delivery, which would wait there until the process
+        stops. Runs on the consumer thread, the only one that fetches."""
+        held = self.broker.held.snapshot(self.acks_key) + [rid for rid, _data in self.message_cache]
+        requeued, dropped = self.scripts.reconcile(keys=[*self._requeue_keys()[:4]], args=held)
+        self.next_reconcile = time.monotonic() + RECONCILE_INTERVAL_S
+        if requeued or dropped:
+            self.logger.warning(
+                "Reconciled %r: %d delivery(ies) this worker no longer held queued again, "
+                "%d dropped (finished or removed jobs)",
+                self.canonical,
+                requeued,
+                dropped,
+            )
 
     def _requeue_keys(self) -> list[str]:
         return [self.acks_key, self.msgs_key, self.list_key, self.keys.prioritized, self.keys.dead, self.keys.dead_msgs]
@@ -350,6 +372,7 @@ class WellQueueConsumer(_RedisConsumer):
                 self.scripts.finish(keys=keys, args=args)
         except ReplicationTimeout as exc:
             self.logger.warning("%s", exc)
+        self.broker.held.discard(self.acks_key, [args[1]])  # only once finished: a retried finish still holds it
 
     def requeue(self, messages) -> None:
         self._hand_back([m.options["redis_message_id"] for m in messages])
@@ -373,6 +396,7 @@ class WellQueueConsumer(_RedisConsumer):
                     self.scripts.requeue(
                         keys=self._requeue_keys(), args=["graceful", REDELIVERY_LIMIT, int(self.is_delay_queue), *rids]
                     )
+                    self.broker.held.discard(self.acks_key, rids)
                     rids = []
                 if everything_held:
                     held = list(self.broker.client.smembers(self.acks_key))

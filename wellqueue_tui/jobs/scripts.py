@@ -24,6 +24,7 @@ SCRIPT_NAMES = (
     "remove",
     "heartbeat",
     "poison",
+    "reconcile",
 )
 
 
@@ -64,6 +65,7 @@ class RegistryScripts:
     remove: PrefixedScript
     heartbeat: PrefixedScript
     poison: PrefixedScript
+    reconcile: PrefixedScript
 
     def __init__(self, client: redis.Redis, keys: KeySchema) -> None:
         self.keys = keys
