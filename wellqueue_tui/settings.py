@@ -150,6 +150,10 @@ class Settings(BaseSettings):
     webhook_allow_private: bool = False  # retired: refused when true, see _retired_allow_private
 
     max_payload_bytes: int = Field(default=DEFAULT_MAX_PAYLOAD_BYTES, ge=1024)
+    # Acknowledged means replicated: writes that acknowledge a job wait for this many replicas (0: off) for at
+    # most replica_timeout_ms, else raise ReplicationTimeout (jobs/replication.py).
+    min_replicas: int = Field(default=0, ge=0, le=16)
+    replica_timeout_ms: int = Field(default=1000, ge=1, le=60_000)
     demo_webhook_url: str | None = None  # a receiver for `wellqueue demo`'s webhook jobs; none without it
 
     # Job options when the caller sets none (BullMQ's defaultJobOptions); unset: each queue's own.

@@ -8,6 +8,7 @@ from typing import Any
 from . import flows, submission
 from .flows import FlowJob
 from .kind import JobKind, PermanentJobError, all_kinds
+from .replication import ReplicationTimeout
 from .submission import EnqueueError, build_message, describe_validation, find_kind, prepare_message, validate_payload
 
 __all__ = [
@@ -15,6 +16,7 @@ __all__ = [
     "FlowJob",
     "JobKind",
     "PermanentJobError",
+    "ReplicationTimeout",
     "all_kinds",
     "build_message",
     "describe_validation",

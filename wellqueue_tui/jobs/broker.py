@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from dataclasses import dataclass, replace
 from typing import Any
@@ -32,6 +33,8 @@ from .kind import JobKind
 from .middleware import Attempts, DestinationGate, Heartbeat, JobContexts, Outcome, PauseGate, outcome_of
 from .options import DEFAULT_KEEP_COMPLETED, DEFAULT_KEEP_FAILED
 from .probe_gate import claim_probe, record_probe
+from .reconcile import RECONCILE_INTERVAL_S, HeldMessages
+from .replication import NO_WAIT, ReplicationTimeout, ReplicaWait, call_and_wait
 from .scripts import RegistryScripts
 
 #: A job that killed its worker this many times is failed instead of redelivered again.
@@ -68,6 +71,7 @@ class WellQueueBroker(RedisBroker):
         heartbeat_timeout: int,
         middleware=None,
         max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES,
+        replica_wait: ReplicaWait = NO_WAIT,
     ) -> None:
         super().__init__(
             client=client,
@@ -83,6 +87,8 @@ class WellQueueBroker(RedisBroker):
         self.held_destinations: dict[str, DestinationHold] = {}  # "{queue}@{destination}" -> hold
         self.kinds: dict[str, JobKind] = {}  # queue name -> kind, filled by declare_kind
         self.max_payload_bytes = max_payload_bytes  # `submission` refuses larger JSON-encoded payloads
+        self.replica_wait = replica_wait  # WAIT after every acknowledging write (WELLQUEUE_MIN_REPLICAS)
+        self.held = HeldMessages()  # what this process holds of each acks set (consumers reconcile the rest)
 
     @property
     def consumer_class(self):
@@ -98,7 +104,20 @@ class WellQueueBroker(RedisBroker):
         """Store a message and its registry record. With `create_only`, an existing job id enqueues nothing.
         `owned`: the caller built `message` for this call alone, so its options may be written in place."""
         message, keys, args = self._prepare(message, delay, create_only, owned)
-        code, _server_ms = self.registry_scripts.enqueue(keys=keys, args=args)
+        try:
+            if self.replica_wait.enabled:  # WAIT in the same round trip as the script
+                code, _server_ms = call_and_wait(
+                    self.client,
+                    self.registry_scripts.enqueue,
+                    keys,
+                    args,
+                    self.replica_wait,
+                    f"enqueue of job {message.message_id}",
+                )
+            else:
+                code, _server_ms = self.registry_scripts.enqueue(keys=keys, args=args)
+        except redis.ResponseError as exc:
+            raise named_wrong_type(exc) from None
         if code > 0:
             self.emit_after("enqueue", message, delay)
         return Submitted(message, int(code))
@@ -111,13 +130,21 @@ class WellQueueBroker(RedisBroker):
         with self.client.pipeline(transaction=False) as pipe:
             for _message, keys, args in prepared:
                 self.registry_scripts.enqueue(keys=keys, args=args, client=pipe)
-            replies = pipe.execute()
+            self.replica_wait.queue(pipe)
+            replies = self.replica_wait.split(self._execute(pipe), f"enqueue of {len(prepared)} job(s)")
         results = []
         for (message, _keys, _args), (_item_message, delay), (code, _ms) in zip(prepared, items, replies):
             if code > 0:
                 self.emit_after("enqueue", message, delay)
             results.append(Submitted(message, int(code)))
         return results
+
+    @staticmethod
+    def _execute(pipe) -> list:
+        try:
+            return pipe.execute()
+        except redis.ResponseError as exc:
+            raise named_wrong_type(exc) from None
 
     def _prepare(
         self, message: Message, delay: int | None, create_only: bool, owned: bool = False
@@ -146,6 +173,7 @@ class WellQueueBroker(RedisBroker):
             self.keys.queues,
             keys.priority_seq,
             wake,
+            keys.msgs if msgs == keys.delayed_msgs else keys.delayed_msgs,  # where a half-state's message may be
         ]
         args = [
             "create" if create_only else "upsert",
@@ -164,6 +192,17 @@ class WellQueueBroker(RedisBroker):
             message.options.get("wq_gen", ""),
         ]
         return message, script_keys, args
+
+
+ENQUEUE_WRONG_TYPE = re.compile(r"WRONGTYPE (\S+) holds an? (\w+), expected an? (\w+)")
+
+
+def named_wrong_type(exc: redis.ResponseError) -> redis.ResponseError:
+    """The enqueue script's refusal of a wrong-type key as a WrongKeyType naming it (other errors as they are)."""
+    from .key_types import WrongKeyType
+
+    match = ENQUEUE_WRONG_TYPE.search(str(exc))
+    return WrongKeyType(*match.groups()) if match else exc
 
 
 def _job_data(message: Message) -> str:
@@ -204,11 +243,14 @@ class WellQueueConsumer(_RedisConsumer):
         self.limit_args = ["0" if self.is_delay_queue else "1", self.registry_keys.acks_stem, self.canonical]
         self.wake_key = self.keys.delayed_wake if self.is_delay_queue else self.keys.wake
         self.wakeups = 0  # idle waits that a ready job's wake-up marker ended (not the backoff)
+        self.next_reconcile = 0.0  # a new consumer (also the one Dramatiq makes after a reconnect) reconciles first
 
     # -- fetching ---------------------------------------------------------------------------
     def __next__(self) -> MessageProxy | None:
         try:
             while True:
+                if not self.is_delay_queue and time.monotonic() >= self.next_reconcile:
+                    self.reconcile()
                 if self.message_cache:
                     rid, data = self.message_cache.pop(0)
                     if data is None:  # removed after it was queued
@@ -221,6 +263,7 @@ class WellQueueConsumer(_RedisConsumer):
                         continue
                     self.misses = 0
                     self.queued_message_ids.add(message.message_id)
+                    self.broker.held.add(self.acks_key, rid)
                     proxy = MessageProxy(message)
                     if rid == self.probe_rid:
                         proxy._wq_probe = True  # type: ignore[attr-defined]  # the PauseGate lets it run
@@ -296,6 +339,22 @@ class WellQueueConsumer(_RedisConsumer):
             args=[rid, self.canonical, reason, excerpt],
         )
 
+    def reconcile(self) -> None:
+        """Give back what this queue's acks set holds but this process does not (lua/reconcile.lua): after a
+        failover the new master may lack the finish of a delivery, which would wait there until the process
+        stops. Runs on the consumer thread, the only one that fetches."""
+        held = self.broker.held.snapshot(self.acks_key) + [rid for rid, _data in self.message_cache]
+        requeued, dropped = self.scripts.reconcile(keys=[*self._requeue_keys()[:4]], args=held)
+        self.next_reconcile = time.monotonic() + RECONCILE_INTERVAL_S
+        if requeued or dropped:
+            self.logger.warning(
+                "Reconciled %r: %d delivery(ies) this worker no longer held queued again, "
+                "%d dropped (finished or removed jobs)",
+                self.canonical,
+                requeued,
+                dropped,
+            )
+
     def _requeue_keys(self) -> list[str]:
         return [
             self.acks_key,
@@ -323,7 +382,7 @@ class WellQueueConsumer(_RedisConsumer):
         keep = message.options.get("wq_keep") or [DEFAULT_KEEP_COMPLETED, 0, DEFAULT_KEEP_FAILED, 0]
         retry = outcome.retry
         try:
-            self.scripts.finish(
+            self._run_finish(
                 keys=[
                     self.acks_key,
                     self.msgs_key,
@@ -354,6 +413,20 @@ class WellQueueConsumer(_RedisConsumer):
         finally:
             self.queued_message_ids.discard(message.message_id)
 
+    def _run_finish(self, *, keys: list, args: list) -> None:
+        """The finish script, with WAIT behind it when asked (WELLQUEUE_MIN_REPLICAS), so a worker never runs
+        ahead of its replicas. The attempt is over whatever WAIT says: too few replicas is logged (after a
+        failover the job may run again, counted as a duplicate run), not raised."""
+        wait = self.broker.replica_wait
+        try:
+            if wait.enabled:
+                call_and_wait(self.broker.client, self.scripts.finish, keys, args, wait, f"{args[0]} of job {args[2]}")
+            else:
+                self.scripts.finish(keys=keys, args=args)
+        except ReplicationTimeout as exc:
+            self.logger.warning("%s", exc)
+        self.broker.held.discard(self.acks_key, [args[1]])  # only once finished: a retried finish still holds it
+
     def requeue(self, messages) -> None:
         self._hand_back([m.options["redis_message_id"] for m in messages])
 
@@ -376,6 +449,7 @@ class WellQueueConsumer(_RedisConsumer):
                     self.scripts.requeue(
                         keys=self._requeue_keys(), args=["graceful", REDELIVERY_LIMIT, int(self.is_delay_queue), *rids]
                     )
+                    self.broker.held.discard(self.acks_key, rids)
                     rids = []
                 if everything_held:
                     held = list(self.broker.client.smembers(self.acks_key))
@@ -420,6 +494,7 @@ def build_broker(
             JobContexts(settings),
         ],
         max_payload_bytes=settings.max_payload_bytes,
+        replica_wait=ReplicaWait.from_settings(settings),
     )
     for kind in kinds if kinds is not None else all_kinds(settings.kind_modules).values():
         declare_kind(broker, kind)
