@@ -34,6 +34,11 @@ SCHEMA_NAMES = {
     TEMPLATE.state("{queue}", "{state}", "{org}"),
     TEMPLATE.stats("{queue}", "{minute}"),
     TEMPLATE.fetch_batch("{token}"),
+    TEMPLATE.failure_groups,
+    TEMPLATE.failure_group("{group}"),
+    TEMPLATE.failure_group_jobs("{group}"),
+    TEMPLATE.failure_group_hours("{group}"),
+    TEMPLATE.failure_group_values("{group}", "{field}"),
     TEMPLATE.acks_prefix("{broker}") + "{q}",
     QUEUE.ready,
     QUEUE.msgs,
@@ -106,7 +111,8 @@ def test_the_lua_helper_builds_the_schemas_names(redis_client):
         (LUA_DIR / "common.lua").read_text()
         + """
 return {job_key('j:1'), tomb_key('j:1'), stats_key('mail', 29000000), state_key('mail', nil, 'failed'),
-        state_key('mail', 'acme', 'active')}"""
+        state_key('mail', 'acme', 'active'), registry_key('failures'), failure_key('g1'), failure_key('g1', 'jobs'),
+        failure_key('g1', 'hours'), failure_key('g1', 'values', 'wellId')}"""
     )
     names = [n.decode() for n in redis_client.eval(probe, 0, prefix)]
     assert names == [
@@ -115,4 +121,9 @@ return {job_key('j:1'), tomb_key('j:1'), stats_key('mail', 29000000), state_key(
         schema.stats("mail", 29000000),
         schema.state("mail", "failed"),
         schema.state("mail", "active", "acme"),
+        schema.failure_groups,
+        schema.failure_group("g1"),
+        schema.failure_group_jobs("g1"),
+        schema.failure_group_hours("g1"),
+        schema.failure_group_values("g1", "wellId"),
     ]
