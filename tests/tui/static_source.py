@@ -27,7 +27,7 @@ from wellqueue_tui.jobs.models import (
     newest_failure_first,
 )
 from wellqueue_tui.jobs.registry import ASCENDING_STATES
-from wellqueue_tui.jobs.signature import group_fields, group_id, signature
+from wellqueue_tui.jobs.signature import GROUP_FIELDS, group_fields, group_id, signature
 from wellqueue_tui.workers.schedules import (
     Schedule,
     ScheduleNotFound,
@@ -538,8 +538,9 @@ def _failure_group(gid: str, members: list[JobSummary]) -> FailureGroup:
         queues=dict(sorted(queues.items(), key=lambda item: (-item[1], item[0]))),
         hourly=hourly,
         top_values={
-            name: sorted(counts.items(), key=lambda item: (item[1], item[0]), reverse=True)[:3]
-            for name, counts in values.items()
+            name: sorted(values[name].items(), key=lambda item: (item[1], item[0]), reverse=True)[:3]
+            for name, _path in GROUP_FIELDS
+            if name in values
         },
     )
 
