@@ -3,13 +3,23 @@ jobs are retried, removed or trimmed, and retry-all / remove-all of a group taki
 
 from __future__ import annotations
 
+import json
+from datetime import timedelta
+
 import pytest
 
+from wellqueue_tui.auth.identity import LOCAL_DEV, Identity, Role
+from wellqueue_tui.auth.permissions import PermissionDenied
+from wellqueue_tui.auth.secrets import load_signing_key
+from wellqueue_tui.auth.tokens import issue_token
+from wellqueue_tui.cli import main
 from wellqueue_tui.jobs import actions, enqueue
 from wellqueue_tui.jobs.failure_groups import FailureGroups, group_jobs, remove_group, retry_group
 from wellqueue_tui.jobs.keys import KeySchema
 from wellqueue_tui.jobs.scripts import LUA_DIR
 from wellqueue_tui.jobs.signature import group_id, signature
+from wellqueue_tui.session import OperatorSession
+from wellqueue_tui.settings import load_settings
 
 from .conftest import running_worker, state_of, wait_for
 
@@ -116,3 +126,42 @@ return 1"""
     groups = FailureGroups(redis_client, keys)
     [group] = groups.groups()
     assert (group.count, group.queues, group.top_values["wellId"][0]) == (100, {"samples": 100}, ("WELL-HOT", 20))
+
+
+def test_one_audit_entry_per_bulk_action_with_its_count(broker, registry):
+    ids = fail_jobs(broker, registry, [{"n": n, "permanent": True} for n in range(6)])
+    session = OperatorSession(registry, LOCAL_DEV)
+    gid = group_id(PERMANENT)
+    assert session.retry_failure_group(gid).count == 6
+    entries = [entry for entry in session.audit_entries() if "failure group" in entry.target]
+    assert [(entry.action, entry.target, entry.count, entry.outcome) for entry in entries] == [
+        ("retry_all", f"failure group {gid}", 6, "ok")
+    ]
+    with pytest.raises(PermissionDenied, match="retry_all needs"):
+        OperatorSession(registry, Identity("mona", Role.MANAGER)).retry_failure_group(gid)
+    assert all(state_of(registry, job_id) == "waiting" for job_id in ids)
+
+
+def test_the_cli_lists_the_groups_and_acts_on_one(broker, registry, redis_url, tmp_path, monkeypatch, capsys):
+    fail_jobs(broker, registry, [{"n": n, "permanent": True, "organizationId": "ORG-8"} for n in range(3)])
+    monkeypatch.setenv("REDIS_URL", redis_url)
+    monkeypatch.setenv("WELLQUEUE_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("WELLQUEUE_JWT_SECRET", "s" * 40)
+    key = load_signing_key(load_settings())
+    monkeypatch.setenv("WELLQUEUE_TOKEN", issue_token(key, sub="cli", role=Role.ADMIN, ttl=timedelta(minutes=5)))
+
+    assert main(["failures", "--json"]) == 0
+    [listed] = json.loads(capsys.readouterr().out)
+    assert (listed["id"], listed["signature"], listed["count"], listed["queues"]) == (
+        group_id(PERMANENT),
+        PERMANENT,
+        3,
+        {"samples": 3},
+    )
+    assert listed["top_values"] == {"organizationId": [["ORG-8", 3]]} and sum(listed["trend"]) == 3
+    assert main(["failures"]) == 0
+    out = capsys.readouterr().out
+    assert PERMANENT in out and "organizationId ORG-8 ×3" in out
+    assert main(["failures", "remove", group_id(PERMANENT)]) == 0
+    assert "3 of 3 failed jobs removed" in capsys.readouterr().out
+    assert main(["failures"]) == 0 and "no failed jobs" in capsys.readouterr().out
