@@ -3,6 +3,7 @@ read here as plain records, and the bulk actions on a whole group (retry all, re
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -13,13 +14,14 @@ from .actions import BATCH, ActionResult, _remove, _resubmit
 from .keys import KeySchema
 from .models import JobPage
 from .registry import Registry
+from .scripts import RegistryScripts
 from .signature import GROUP_FIELDS
 
-#: Groups read for the list, the largest first (one pipelined round trip however many jobs failed).
+#: Groups read for the list, the largest first (one script call however many jobs failed).
 GROUP_LIMIT = 200
-#: Most frequent values shown per payload field.
+#: Most frequent values read per payload field (lua/failure_groups.lua reads ranks 0..2).
 TOP_VALUES = 3
-#: Hours of the trend (the groups keep 48).
+#: Hours of the trend read per group (the groups keep 48).
 TREND_HOURS = 24
 
 Progress = Callable[[int, int], object]  # (done so far, total) after each batch
@@ -59,26 +61,31 @@ def _count(raw: object) -> int:
         return 0
 
 
-def _decode_group(group_id: str, fields: dict, hours: dict, values: list[list]) -> FailureGroup | None:
-    text = {reply_text(k, "replace"): v for k, v in fields.items()}
-    if not text:
+def _decode_group(raw: bytes) -> FailureGroup | None:
+    """One group as the read script returns it (a JSON object); None when malformed or empty."""
+    try:
+        found = json.loads(raw)
+        fields, hours, values, hour = found["fields"], found["hours"], found["values"], int(found["hour"])
+    except (ValueError, KeyError, TypeError):
         return None
-    queues = {name[2:]: _count(v) for name, v in text.items() if name.startswith("q:") and _count(v) > 0}
-    hourly = {_count(k): _count(v) for k, v in hours.items()}
-    top = {
-        name: [(reply_text(value, "replace"), int(score)) for value, score in rows]
-        for (name, _path), rows in zip(GROUP_FIELDS, values)
-        if rows
-    }
+    if not isinstance(fields, dict) or _count(fields.get("count")) <= 0:
+        return None
+    queues = {name[2:]: _count(v) for name, v in fields.items() if name.startswith("q:") and _count(v) > 0}
+    counts = hours if isinstance(hours, list) else []
+    top: dict[str, list[tuple[str, int]]] = {}
+    for name, _path in GROUP_FIELDS:
+        flat = values.get(name) if isinstance(values, dict) else None
+        if isinstance(flat, list) and flat:
+            top[name] = [(str(flat[i]), _count(float(flat[i + 1]))) for i in range(0, len(flat) - 1, 2)]
     return FailureGroup(
-        id=group_id,
-        signature=reply_text(text.get("signature") or b"", "replace"),
-        count=_count(text.get("count")),
-        first_seen=_seconds(text.get("first_seen")),
-        last_seen=_seconds(text.get("last_seen")),
-        error=reply_text(text.get("error") or b"", "replace"),
+        id=str(found.get("id", "")),
+        signature=str(fields.get("signature", "")),
+        count=_count(fields.get("count")),
+        first_seen=_seconds(fields.get("first_seen")),
+        last_seen=_seconds(fields.get("last_seen")),
+        error=str(fields.get("error", "")),
         queues=dict(sorted(queues.items(), key=lambda item: (-item[1], item[0]))),
-        hourly=hourly,
+        hourly={hour - len(counts) + 1 + index: _count(count) for index, count in enumerate(counts) if _count(count)},
         top_values=top,
     )
 
@@ -91,37 +98,23 @@ class FailureGroups:
         self.keys = keys
 
     def total(self) -> int:
-        """How many groups there are (the list reads the largest `GROUP_LIMIT`)."""
+        """How many groups there are (the list reads the largest `limit`)."""
         return int(self.client.zcard(self.keys.failure_groups))
 
     def groups(self, limit: int = GROUP_LIMIT) -> list[FailureGroup]:
         """The largest `limit` groups, largest first (ties: by id)."""
-        if limit <= 0:
-            return []
-        ids = reply_texts(self.client.zrevrange(self.keys.failure_groups, 0, limit - 1), "replace")
-        return self._read(ids)
+        return self._read(0, limit - 1) if limit > 0 else []
 
     def group(self, group_id: str) -> FailureGroup | None:
-        found = self._read([group_id])
+        found = self._read(0, 0, [group_id])
         return found[0] if found else None
 
-    def _read(self, ids: list[str]) -> list[FailureGroup]:
-        if not ids:
-            return []
-        per_group = 2 + len(GROUP_FIELDS)
-        with self.client.pipeline(transaction=False) as pipe:
-            for group_id in ids:
-                pipe.hgetall(self.keys.failure_group(group_id))
-                pipe.hgetall(self.keys.failure_group_hours(group_id))
-                for name, _path in GROUP_FIELDS:
-                    pipe.zrevrange(self.keys.failure_group_values(group_id, name), 0, TOP_VALUES - 1, withscores=True)
-            replies = pipe.execute()
-        groups = []
-        for index, group_id in enumerate(ids):
-            chunk = replies[index * per_group : (index + 1) * per_group]
-            group = _decode_group(group_id, chunk[0], chunk[1], chunk[2:])
-            if group is not None and group.count > 0:
-                groups.append(group)
+    def _read(self, first: int, last: int, ids: list[str] | None = None) -> list[FailureGroup]:
+        """One script call: each group comes back as one small JSON object (see lua/failure_groups.lua)."""
+        names = ",".join(name for name, _path in GROUP_FIELDS)
+        script = RegistryScripts(self.client, self.keys).failure_groups
+        replies = script(args=[first, last, TREND_HOURS, names, *(ids or [])])
+        groups = [group for group in map(_decode_group, replies) if group is not None]
         groups.sort(key=lambda group: (-group.count, group.id))
         return groups
 

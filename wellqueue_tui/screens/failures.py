@@ -12,12 +12,17 @@ from textual.binding import Binding
 from textual.widgets import DataTable
 
 from ..console_data import FailureSource
-from ..jobs.failure_groups import GROUP_LIMIT, FailureGroup
+from ..jobs.failure_groups import FailureGroup
 from ..widgets import formats
 from ..widgets.failure_groups import FailureGroupTable, group_detail
 from .failure_actions import FailureGroupActions, progress_text
 from .failure_group import FailureGroupScreen
 from .record_table import RecordTableScreen, record_bindings
+
+
+#: Groups the screen lists, the largest first (`wellqueue failures --limit 200` lists more); every extra row
+#: costs the first render, and the 50 largest causes cover an incident.
+SCREEN_GROUPS = 50
 
 
 class FailuresScreen(RecordTableScreen[FailureGroupTable, FailureGroup]):
@@ -66,7 +71,7 @@ class FailuresScreen(RecordTableScreen[FailureGroupTable, FailureGroup]):
             getattr(self, f"action_{name}")(*args)
 
     def fetch(self) -> list[FailureGroup]:
-        return cast(FailureSource, self.console.source).failure_groups(GROUP_LIMIT)
+        return cast(FailureSource, self.console.source).failure_groups(SCREEN_GROUPS)
 
     def show_records(self, records: list[FailureGroup]) -> None:
         self.table.show_groups(records, self.console.now())
@@ -76,8 +81,8 @@ class FailuresScreen(RecordTableScreen[FailureGroupTable, FailureGroup]):
         failed = sum(group.count for group in self.records)
         groups = len(self.records)
         text.append(f"  {formats.count(failed)} failed jobs in {groups} group{'' if groups == 1 else 's'}", style="dim")
-        if groups >= GROUP_LIMIT:
-            text.append(f" (the largest {GROUP_LIMIT})", style="dim")
+        if groups >= SCREEN_GROUPS:
+            text.append(f" (the largest {SCREEN_GROUPS})", style="dim")
         text.append(", every queue, largest first", style="dim")
         if self.progress:
             text.append(self.progress, style="bold")
