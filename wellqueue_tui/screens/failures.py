@@ -19,7 +19,6 @@ from .failure_actions import FailureGroupActions, progress_text
 from .failure_group import FailureGroupScreen
 from .record_table import RecordTableScreen, record_bindings
 
-
 #: Groups the screen lists, the largest first (`wellqueue failures --limit 200` lists more); every extra row
 #: costs the first render, and the 50 largest causes cover an incident.
 SCREEN_GROUPS = 50
