@@ -156,3 +156,15 @@ async def test_a_manager_may_look_but_not_retry_a_group(make_app):
         await press(pilot, "f", "R")
         assert isinstance(app.screen, FailuresScreen)
         assert any("retry_all needs" in text for text in notifications(app))
+
+
+async def test_keys_typed_before_the_groups_arrive_all_act_in_order(make_app):
+    app = make_app(failure_source())
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await burst(pilot, "f", "j", "enter", "j", "j", "enter")  # the second group, its third job
+        assert app.screen.__class__.__name__ == "JobScreen"
+        await burst(pilot, "escape")
+        assert isinstance(app.screen, FailureGroupScreen)
+        assert app.screen.group.signature == "TimeoutError: template render exceeded <n> s"
+        assert app.screen.query_one(JobTable).cursor_row == 2
