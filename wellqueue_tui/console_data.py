@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from .jobs.actions import ActionResult
     from .jobs.failure_groups import FailureGroup, Progress
     from .jobs.models import JobDetail, JobPage, JobSummary, MinuteStats, QueueCounts
+    from .jobs.queue_config import QueueConfig
     from .workers.schedules import ScheduleStatus
     from .workers.worker_records import WorkerInfo
 
@@ -106,6 +107,15 @@ class FailureSource(ConsoleSource, Protocol):
 
     def retry_failure_group(self, group_id: str, progress: Progress | None = None) -> ActionResult: ...
     def remove_failure_group(self, group_id: str, progress: Progress | None = None) -> ActionResult: ...
+
+
+@runtime_checkable
+class QueueSettingsSource(ConsoleSource, Protocol):
+    """The optional queue settings calls: a queue's effective defaults and limits (the info panel), and setting
+    its rate limit and cluster cap live (`10/s`, `off`, `config`; `5`, `off`, `config`)."""
+
+    def queue_config(self, queue: str) -> QueueConfig: ...
+    def set_queue_limit(self, queue: str, rate: str | None = None, concurrency: str | None = None) -> ActionResult: ...
 
 
 def offers(source: object, call: str) -> bool:

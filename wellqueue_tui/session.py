@@ -29,8 +29,13 @@ from .jobs import actions
 from .jobs.actions import ActionError, ActionResult
 from .jobs.failure_groups import FailureGroup, FailureGroups, Progress, group_jobs, remove_group, retry_group
 from .jobs.key_types import name_wrong_type
-from .jobs.models import JobDetail, JobPage, JobSummary, MinuteStats, QueueCounts, newest_failure_first
+from .jobs.kind import all_kinds
+from .jobs.limits import LimitChange, LimitError, LimitStore
+from .jobs.models import JobDetail, JobPage, JobSummary, MinuteStats, QueueCounts, QueueLimits, newest_failure_first
+from .jobs.queue_config import QueueConfig, queue_config
 from .jobs.registry import Registry
+from .sanitize import safe_str
+from .settings import get_settings
 from .workers.scheduler import run_schedule_now
 from .workers.schedules import TENANT_FIELD, ScheduleStatus, ScheduleStore
 from .workers.worker_records import ControlError, WorkerInfo, WorkerRecords
@@ -269,6 +274,38 @@ class OperatorSession:
 
     def resume_queue(self, queue: str) -> ActionResult:
         return self.perform(Action.RESUME, queue, lambda: self._queue_wide(actions.resume_queue, queue))
+
+    # -- queue limits and configuration --------------------------------------------------------
+    @naming_wrong_keys
+    def queue_limits(self, queue: str) -> QueueLimits:
+        return LimitStore(self.registry.client, self.registry.keys).read([queue])[queue]
+
+    @naming_wrong_keys
+    def queue_config(self, queue: str) -> QueueConfig:
+        """The defaults a queue's jobs get and the limits in force (this process's configuration and kinds)."""
+        settings = get_settings()
+        kind = all_kinds(settings.kind_modules).get(queue)
+        if kind is None:
+            raise ActionError(safe_str(f"no job kind is loaded for queue {queue!r} here", 300))
+        return queue_config(settings, kind, self.queue_limits(queue))
+
+    def set_queue_limit(self, queue: str, rate: str | None = None, concurrency: str | None = None) -> ActionResult:
+        """Set a queue's rate limit (`10/s`, `off`, `config`) and/or its cluster-wide cap on jobs in flight
+        (`5`, `off`, `config`), live on every host (LIMIT; queue-wide, so not for a token with an org)."""
+        change = LimitChange(rate, concurrency)
+
+        def run() -> ActionResult:
+            if self.org:
+                raise ActionError(f"limiting {queue} affects every organization; ask an unscoped operator")
+            if not self.registry.client.sismember(self.registry.keys.queues, queue):
+                raise ActionError(safe_str(f"unknown queue {queue!r}; known queues: {', '.join(self.known_queues())}"))
+            try:
+                limits = change.apply(LimitStore(self.registry.client, self.registry.keys), queue)
+            except LimitError as exc:
+                raise ActionError(str(exc)) from None
+            return ActionResult("limit", queue, 1, f"{queue} limits: {limits.summary()} ({change.describe()})")
+
+        return self.perform(Action.LIMIT, queue, run)
 
     def _queue_wide(self, action: Callable[[Registry, str], ActionResult], queue: str) -> ActionResult:
         if self.org:

@@ -16,6 +16,16 @@ from wellqueue_tui.auth.identity import LOCAL_DEV, Identity
 from wellqueue_tui.auth.permissions import Action, PermissionDenied, allowed, check
 from wellqueue_tui.jobs.actions import CLEANABLE, ActionError, ActionResult
 from wellqueue_tui.jobs.failure_groups import FailureGroup, Progress
+from wellqueue_tui.jobs.kind import all_kinds
+from wellqueue_tui.jobs.limits import (
+    CONFIG,
+    LIMIT_FIELDS,
+    LimitChange,
+    LimitError,
+    limits_from,
+    parse_concurrency,
+    parse_rate,
+)
 from wellqueue_tui.jobs.models import (
     STATES,
     JobDetail,
@@ -24,10 +34,13 @@ from wellqueue_tui.jobs.models import (
     JobSummary,
     MinuteStats,
     QueueCounts,
+    QueueLimits,
     newest_failure_first,
 )
+from wellqueue_tui.jobs.queue_config import QueueConfig, queue_config
 from wellqueue_tui.jobs.registry import ASCENDING_STATES
 from wellqueue_tui.jobs.signature import GROUP_FIELDS, group_fields, group_id, signature
+from wellqueue_tui.settings import get_settings
 from wellqueue_tui.workers.schedules import (
     Schedule,
     ScheduleNotFound,
@@ -66,6 +79,7 @@ class StaticSource:
         self.queues: list[str] = list(dict.fromkeys([*queues, *(job.summary.queue for job in self.jobs.values())]))
         self.paused: set[str] = set(paused)
         self.stats = dict(throughput or {})
+        self.limit_fields: dict[str, dict[str, int]] = {}  # queue -> its limit hash, as Redis would hold it
 
     # Reads
 
@@ -79,7 +93,7 @@ class StaticSource:
         counts = {str(state): 0 for state in STATES}
         for job in self._in_queue(queue):
             counts[job.summary.state] += 1
-        return QueueCounts(queue=queue, paused=queue in self.paused, **counts)
+        return QueueCounts(queue=queue, paused=queue in self.paused, limits=self._limits(queue), **counts)
 
     def list_jobs(self, queue: str, state: str, offset: int = 0, limit: int = 50) -> JobPage:
         members = self._state_set(queue, state)
@@ -245,6 +259,43 @@ class StaticSource:
             if job.summary.state == JobState.FAILED and group_id(signature(job.summary.error or "")) == gid
         ]
         return sorted(members, key=lambda job: (job.finished_at or 0.0, job.id), reverse=True)
+
+    # Queue settings: the same hash fields the limit store writes, read through the product's own parser
+
+    def set_queue_limit(self, queue: str, rate: str | None = None, concurrency: str | None = None) -> ActionResult:
+        self._check(Action.LIMIT)
+        if self.identity.org:
+            raise ActionError(f"limiting {queue} affects every organization; ask an unscoped operator")
+        self._known(queue)
+        change = LimitChange(rate, concurrency)
+        try:
+            change.validate()
+        except LimitError as exc:
+            raise ActionError(str(exc)) from None
+        fields = self.limit_fields.setdefault(queue, {})
+        if rate is not None and rate.strip().lower() == CONFIG:
+            fields.pop("op_max", None)
+            fields.pop("op_duration", None)
+        elif rate is not None:
+            parsed = parse_rate(rate)
+            fields.update(op_max=parsed.max if parsed else 0, op_duration=parsed.duration_ms if parsed else 0)
+        if concurrency is not None and concurrency.strip().lower() == CONFIG:
+            fields.pop("op_concurrency", None)
+        elif concurrency is not None:
+            fields["op_concurrency"] = parse_concurrency(concurrency) or 0
+        summary = self._limits(queue).summary()
+        return ActionResult("limit", queue, 1, f"{queue} limits: {summary} ({change.describe()})")
+
+    def queue_config(self, queue: str) -> QueueConfig:
+        settings = get_settings()
+        kind = all_kinds(settings.kind_modules).get(queue)
+        if kind is None:
+            raise ActionError(f"no job kind is loaded for queue {queue!r} here")
+        return queue_config(settings, kind, self._limits(queue))
+
+    def _limits(self, queue: str) -> QueueLimits:
+        fields = self.limit_fields.get(queue, {})
+        return limits_from([fields.get(name) for name in LIMIT_FIELDS])
 
     # Helpers
 

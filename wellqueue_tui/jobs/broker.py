@@ -26,9 +26,10 @@ from dramatiq.message import Message
 from dramatiq.middleware import CurrentMessage, ShutdownNotifications, TimeLimit
 
 from ..settings import DEFAULT_MAX_PAYLOAD_BYTES, Settings, get_settings
+from .destinations import DestinationHold
 from .keys import KeySchema
 from .kind import JobKind
-from .middleware import Attempts, Heartbeat, JobContexts, Outcome, PauseGate, outcome_of
+from .middleware import Attempts, DestinationGate, Heartbeat, JobContexts, Outcome, PauseGate, outcome_of
 from .middleware.outcome import failure_group_of
 from .options import DEFAULT_KEEP_COMPLETED, DEFAULT_KEEP_FAILED
 from .probe_gate import claim_probe, record_probe
@@ -41,6 +42,9 @@ REDELIVERY_LIMIT = 5
 ACKED = Outcome("ack")
 #: How long a closing consumer keeps trying to hand back its messages through a Redis outage.
 CLOSE_RETRY_S = 30.0
+#: A rate-limited consumer sleeps until the window has room, but looks again at least this often (ms), so a
+#: limit lifted or raised live takes effect within about a second.
+LIMIT_RECHECK_MS = 1000
 
 
 @dataclass(frozen=True)
@@ -78,6 +82,7 @@ class WellQueueBroker(RedisBroker):
         self.registry_scripts = RegistryScripts(client, keys)
         self.paused_queues: frozenset[str] = frozenset()
         self.probe_queues: frozenset[str] = frozenset()  # paused queues whose breaker offers one probe job
+        self.held_destinations: dict[str, DestinationHold] = {}  # "{queue}@{destination}" -> hold
         self.kinds: dict[str, JobKind] = {}  # queue name -> kind, filled by declare_kind
         self.max_payload_bytes = max_payload_bytes  # `submission` refuses larger JSON-encoded payloads
 
@@ -180,6 +185,13 @@ class WellQueueConsumer(_RedisConsumer):
         self.ready_zset_key = self.keys.delayed_prioritized if self.is_delay_queue else self.keys.prioritized
         self.scripts: RegistryScripts = broker.registry_scripts
         self.probe_rid: bytes | None = None  # the message this consumer let through a paused queue as a probe
+        # queue limits (rate limit, cluster cap), applied by the fetch script to the ready queue only
+        self.limit_keys = [
+            self.registry_keys.queue_limits(self.canonical),
+            self.registry_keys.rate_window(self.canonical),
+            self.registry_keys.brokers,
+        ]
+        self.limit_args = ["0" if self.is_delay_queue else "1", self.registry_keys.acks_stem, self.canonical]
 
     # -- fetching ---------------------------------------------------------------------------
     def __next__(self) -> MessageProxy | None:
@@ -222,9 +234,13 @@ class WellQueueConsumer(_RedisConsumer):
                             self.msgs_key,
                             self.acks_key,
                             self.registry_keys.fetch_batch(str(uuid4())),
+                            *self.limit_keys,
                         ],
-                        args=[wanted],
+                        args=[wanted, *self.limit_args],
                     )
+                    if len(flat) == 1:  # the queue's limits (jobs/limits.py) let nothing through now
+                        time.sleep(min(int(flat[0]), LIMIT_RECHECK_MS) / 1000)
+                        return None
                     self.message_cache = [(flat[i], flat[i + 1]) for i in range(0, len(flat), 2)]
                     if probing and self.message_cache:
                         self.probe_rid = self.message_cache[0][0]
@@ -364,6 +380,7 @@ def build_broker(
             ShutdownNotifications(),
             CurrentMessage(),
             PauseGate(),
+            DestinationGate(),
             Heartbeat(settings.heartbeat_timeout_ms),
             Attempts(),
             JobContexts(settings),

@@ -34,6 +34,8 @@ class JobKind:
     priority_of: Callable[[Any], int | None] | None = None
     # the payload field naming the tenant, copied into the message as `wq_org` (None: no tenant)
     tenant_field: str | None = "organizationId"
+    # the outside service a raw payload calls (e.g. a webhook's host), for per-destination circuit breakers
+    destination_of: Callable[[dict], str | None] | None = None
 
 
 def all_kinds(extra_modules: tuple[str, ...] | list[str] = ()) -> dict[str, JobKind]:

@@ -19,9 +19,54 @@ class JobState(StrEnum):
 STATES: tuple[JobState, ...] = tuple(JobState)
 
 
+_RATE_UNITS = ((86_400_000, "d"), (3_600_000, "h"), (60_000, "min"), (1000, "s"))
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """At most `max` jobs of a queue start in any `duration_ms` window, over every host (jobs/limits.py)."""
+
+    max: int
+    duration_ms: int
+
+    def __str__(self) -> str:
+        """`10/s`, `600/min`, `5/h`, `100/30s`, `5/1500ms`: the form `wellqueue limit` takes."""
+        for unit_ms, unit in _RATE_UNITS:
+            if self.duration_ms == unit_ms:
+                return f"{self.max}/{unit}"
+        if self.duration_ms % 1000 == 0:
+            return f"{self.max}/{self.duration_ms // 1000}s"
+        return f"{self.max}/{self.duration_ms}ms"
+
+
+@dataclass(frozen=True)
+class QueueLimits:
+    """A queue's limits as the fetch script applies them: the configured ones unless an operator set one live."""
+
+    rate: RateLimit | None = None  # in force now
+    concurrency: int | None = None  # cluster-wide cap on jobs in flight, in force now
+    configured_rate: RateLimit | None = None
+    configured_concurrency: int | None = None
+    rate_live: bool = False  # an operator set the rate (over the configuration)
+    concurrency_live: bool = False
+
+    @property
+    def any(self) -> bool:
+        return self.rate is not None or self.concurrency is not None
+
+    def summary(self) -> str:
+        """`10/s · max 5 in flight`, `off`: one line for panels and tables."""
+        parts = []
+        if self.rate is not None:
+            parts.append(f"{self.rate}")
+        if self.concurrency is not None:
+            parts.append(f"max {self.concurrency} in flight")
+        return " · ".join(parts) or "off"
+
+
 @dataclass(frozen=True)
 class QueueCounts:
-    """Jobs per state in one queue (ZCARD of each state set), plus the paused flag."""
+    """Jobs per state in one queue (ZCARD of each state set), plus the paused flag and the queue's limits."""
 
     queue: str
     waiting: int = 0
@@ -31,6 +76,7 @@ class QueueCounts:
     completed: int = 0
     failed: int = 0
     paused: bool = False
+    limits: QueueLimits = field(default_factory=QueueLimits)
 
     def of(self, state: JobState | str) -> int:
         return getattr(self, str(state))

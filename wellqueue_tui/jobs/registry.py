@@ -12,7 +12,18 @@ import redis
 from ..connection import reply_texts
 from .bounded_reads import RECORD_READ_BYTES, ROW_READ_BYTES, CutField, decode, queue_bounded_hmget
 from .keys import DEFAULT_KEYS, KeySchema
-from .models import STATES, AttemptRecord, JobDetail, JobPage, JobState, JobSummary, MinuteStats, QueueCounts
+from .limits import LIMIT_FIELDS, limits_from
+from .models import (
+    STATES,
+    AttemptRecord,
+    JobDetail,
+    JobPage,
+    JobState,
+    JobSummary,
+    MinuteStats,
+    QueueCounts,
+    QueueLimits,
+)
 from .scripts import RegistryScripts
 
 SUMMARY_FIELDS = (
@@ -163,16 +174,22 @@ class Registry:
             for queue in queues:
                 for state in STATES:
                     pipe.zcard(self.keys.state(queue, state, org))
+            for queue in queues:
+                pipe.hmget(self.keys.queue_limits(queue), *LIMIT_FIELDS)
             pipe.smembers(self.keys.paused)
-            *cards, paused = pipe.execute(raise_on_error=False)
-        cards = [c if isinstance(c, int) else 0 for c in cards]  # a foreign key at a state name counts nothing
+            *replies, paused = pipe.execute(raise_on_error=False)
+        per = len(STATES)
+        cards = [c if isinstance(c, int) else 0 for c in replies[: per * len(queues)]]  # a foreign key counts 0
+        limits = [limits_from(r) if isinstance(r, list) else QueueLimits() for r in replies[per * len(queues) :]]
         if isinstance(paused, Exception):
             paused = set()
         paused_names = {p.decode("utf-8", "replace") for p in paused}
-        per = len(STATES)
         return [
             QueueCounts(
-                queue, **{str(s): cards[i * per + j] for j, s in enumerate(STATES)}, paused=queue in paused_names
+                queue,
+                **{str(s): cards[i * per + j] for j, s in enumerate(STATES)},
+                paused=queue in paused_names,
+                limits=limits[i],
             )
             for i, queue in enumerate(queues)
         ]

@@ -129,9 +129,9 @@ def prepare_message(
             delay_ms=defaults.delay_ms if delay_ms is None else delay_ms,
             attempts=attempts,
             backoff=defaults.backoff if backoff is None else backoff,
-            timeout_ms=timeout_ms,
-            remove_on_complete=remove_on_complete,
-            remove_on_fail=remove_on_fail,
+            timeout_ms=defaults.timeout_ms if timeout_ms is None else timeout_ms,
+            remove_on_complete=defaults.remove_on_complete if remove_on_complete is None else remove_on_complete,
+            remove_on_fail=defaults.remove_on_fail if remove_on_fail is None else remove_on_fail,
             default_attempts=defaults.attempts,
             default_backoff_ms=kind.backoff_ms,
         )

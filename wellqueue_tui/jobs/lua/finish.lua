@@ -4,7 +4,7 @@
 -- KEYS[6] delay list {ns}:{q}.DQ         KEYS[7] hash {ns}:{q}.DQ.msgs
 -- ARGV[1] key prefix (per-minute counters {prefix}:stats:{queue}:{minute} are built from it: completed,
 --       duration_ms_sum, failed (permanently), retried (attempts that failed and will run again))
--- ARGV[2..17]: outcome (completed|retry|failed|requeued|ack), rid, job_id, queue, duration_ms, error, traceback,
+-- ARGV[2..17]: outcome (completed|retry|failed|requeued|held|ack), rid, job_id, queue, duration_ms, error, traceback,
 --       result_json, worker, keep_completed, keep_completed_age_ms, keep_failed, keep_failed_age_ms,
 --       retry_rid, retry_payload, retry_eta_ms
 -- ARGV[18..20]: failure group of a job failed for good: group id, signature, payload fields JSON ('' = none)
@@ -35,6 +35,17 @@ local state = redis.call('HGET', job, 'state')
 if outcome == 'requeued' then
   -- handed back unstarted (queue paused): it waits again
   if state == 'active' then set_state(job, job_id, 'waiting', now) end
+  return 1
+end
+
+if outcome == 'held' then
+  -- not run (its destination's breaker is open): scheduled again, no attempt spent, no failure counted
+  if owned and state ~= 'completed' then
+    redis.call('HSET', KEYS[7], retry_rid, retry_payload)
+    redis.call('RPUSH', KEYS[6], retry_rid)
+    redis.call('HSET', job, 'rid', retry_rid, 'run_at', retry_eta, 'held', err)
+    set_state(job, job_id, 'delayed', tonumber(retry_eta))
+  end
   return 1
 end
 
