@@ -39,6 +39,7 @@ from .screens.base import ConsoleScreen
 from .screens.command import CommandScreen
 from .screens.command_line import Command
 from .screens.confirm import ConfirmScreen
+from .screens.failures import FailuresScreen
 from .screens.help import HelpScreen
 from .screens.job import JobScreen
 from .screens.operator_actions import OperatorActions, jobs_phrase
@@ -184,6 +185,8 @@ class ScreenCommands(ListedCommands):
             yield "Alerts", app.open_alerts, "Alert rules, what fires now, history; mute"
         if offers(app.source, "timeline"):
             yield "Timeline", app.open_timeline, "What happened lately, newest first; copy a summary"
+        if offers(app.source, "failure_groups"):
+            yield "Failures", app.open_failures, "Failed jobs of every queue grouped by cause; retry a whole group"
 
 
 class WellQueueApp(App[None]):
@@ -211,6 +214,7 @@ class WellQueueApp(App[None]):
         Binding("colon", "command_mode", "Command line", key_display=":", priority=True, show=False),
         Binding("exclamation_mark", "open_alerts", "Alerts", key_display="!", show=False),
         Binding("T", "open_timeline", "Timeline", show=False),
+        Binding("f", "open_failures", "Failures", show=False),
     ]
 
     #: None while the source answers; otherwise what went wrong (shown in the banner).
@@ -386,7 +390,12 @@ class WellQueueApp(App[None]):
             names.add("search")
         names.update(
             name
-            for name, call in (("workers", "workers"), ("schedules", "schedules"), ("audit", "audit_entries"))
+            for name, call in (
+                ("workers", "workers"),
+                ("schedules", "schedules"),
+                ("audit", "audit_entries"),
+                ("failures", "failure_groups"),
+            )
             if offers(self.source, call)
         )
         return names
@@ -406,7 +415,12 @@ class WellQueueApp(App[None]):
         elif command.name == "search" and isinstance(self.screen, QueueScreen):
             self.screen.apply_filter(command.argument)
         else:
-            {"workers": self.open_workers, "schedules": self.open_schedules, "audit": self.open_audit}[command.name]()
+            {
+                "workers": self.open_workers,
+                "schedules": self.open_schedules,
+                "audit": self.open_audit,
+                "failures": self.open_failures,
+            }[command.name]()
 
     def open_alerts(self) -> None:
         if offers(self.source, "alert_rules"):
@@ -418,7 +432,9 @@ class WellQueueApp(App[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """The Alerts and Timeline keys exist only for a source that can fill those screens."""
-        needs = {"open_alerts": "alert_rules", "open_timeline": "timeline"}.get(action)
+        needs = {"open_alerts": "alert_rules", "open_timeline": "timeline", "open_failures": "failure_groups"}.get(
+            action
+        )
         return offers(self.source, needs) if needs else True
 
     def action_open_alerts(self) -> None:
@@ -426,6 +442,13 @@ class WellQueueApp(App[None]):
 
     def action_open_timeline(self) -> None:
         self.open_timeline()
+
+    def open_failures(self) -> None:
+        if offers(self.source, "failure_groups") and not isinstance(self.screen, FailuresScreen):
+            self.push_screen(FailuresScreen())
+
+    def action_open_failures(self) -> None:
+        self.open_failures()
 
     def action_help(self) -> None:
         screen = self.screen

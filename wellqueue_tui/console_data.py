@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from .health.queue_health import QueueHealth
     from .health.timeline import TimelineEvent
     from .jobs.actions import ActionResult
+    from .jobs.failure_groups import FailureGroup, Progress
     from .jobs.models import JobDetail, JobPage, JobSummary, MinuteStats, QueueCounts
     from .jobs.queue_config import QueueConfig
     from .workers.schedules import ScheduleStatus
@@ -93,6 +94,19 @@ class HealthSource(ConsoleSource, Protocol):
     def unmute_alert(self, name: str) -> ActionResult: ...
     def update_alert(self, name: str, changes: dict) -> ActionResult: ...
     def remove_alert(self, name: str) -> ActionResult: ...
+
+
+@runtime_checkable
+class FailureSource(ConsoleSource, Protocol):
+    """The optional failure-group calls: failed jobs of every queue grouped by error signature, a group's jobs,
+    and retry all / remove all of a group (in batches, `progress(done, total)` after each)."""
+
+    def failure_groups(self, limit: int = 200) -> list[FailureGroup]: ...
+    def failure_group(self, group_id: str) -> FailureGroup | None: ...
+    def failure_group_jobs(self, group_id: str, offset: int = 0, limit: int = 50) -> JobPage: ...
+
+    def retry_failure_group(self, group_id: str, progress: Progress | None = None) -> ActionResult: ...
+    def remove_failure_group(self, group_id: str, progress: Progress | None = None) -> ActionResult: ...
 
 
 @runtime_checkable

@@ -27,6 +27,7 @@ SCRIPT_NAMES = (
     "heartbeat",
     "poison",
     "reconcile",
+    "failure_groups",
 )
 
 
@@ -69,6 +70,7 @@ class RegistryScripts:
     poison: PrefixedScript
     flow: PrefixedScript
     reconcile: PrefixedScript
+    failure_groups: PrefixedScript
 
     def __init__(self, client: redis.Redis, keys: KeySchema) -> None:
         self.keys = keys
