@@ -52,6 +52,7 @@ CASES: dict[str, Case] = {
     "stats": Case("GET", "/api/jobs/stats", Role.MANAGER),
     "metrics": Case("GET", "/api/jobs/metrics", Role.MANAGER),
     "list schedules": Case("GET", "/api/jobs/schedules", Role.MANAGER),
+    "failure groups": Case("GET", "/api/jobs/failures", Role.MANAGER),
     "enqueue": Case("POST", f"{Q}/jobs", Role.OPERATOR, {"data": READING}, 201, "enqueue"),
     "enqueue flow": Case(
         "POST",

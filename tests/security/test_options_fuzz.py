@@ -158,7 +158,7 @@ class RecordingBroker:
         self.kinds = {WEBHOOKS.queue: WEBHOOKS}
         self.submitted: list[SimpleNamespace] = []
 
-    def submit(self, message, *, delay=None, create_only: bool):
+    def submit(self, message, *, delay=None, create_only: bool, owned: bool = False):
         self.submitted.append(SimpleNamespace(message=message, delay=delay, create_only=create_only))
 
 

@@ -56,11 +56,11 @@ async def test_a_burst_of_h_and_l_steps_one_tab_per_key(source, make_app):
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         screen = await open_queue(pilot, "data-validation")
-        await burst(pilot, "h", "h", "h")
+        await burst(pilot, "h", "h", "h", "h")  # waiting, waiting-children, failed, completed, active
         assert screen.state == "active"
         assert screen.query_one(Tabs).active == "state-active"
         assert [job.id for job in screen.table.jobs] == ["dv-a1"]
-        await burst(pilot, "l", "l", "l", "l", "l")
+        await burst(pilot, "l", "l", "l", "l", "l", "l")  # round the seven tabs to delayed
         assert screen.state == "delayed"
         await pilot.press("l", "l")
         await settle(pilot)
