@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import ParamSpec, TypeVar
 
@@ -25,7 +25,9 @@ from .health.breaker import BreakerStore
 from .health.breaker_state import BreakerState
 from .health.queue_health import QueueHealth, read_health
 from .health.timeline import TimelineEvent, read_timeline
-from .jobs import actions
+from .jobs import actions, bulk
+from .jobs.search import SearchProgress, scan
+from .jobs.search_query import SearchQuery
 from .jobs.actions import ActionError, ActionResult
 from .jobs.key_types import name_wrong_type
 from .jobs.models import JobDetail, JobPage, JobSummary, MinuteStats, QueueCounts, newest_failure_first
@@ -128,6 +130,12 @@ class OperatorSession:
             for job in self.registry.list_jobs(queue, "failed", 0, limit, org=self.org).jobs
         ]
         return sorted(failed, key=newest_failure_first)[:limit]
+
+    @naming_wrong_keys
+    def search(self, query: SearchQuery, show: int = 200) -> Iterator[SearchProgress]:
+        """Every job of this identity's organization (all of them when unscoped) that fits `query`, found
+        step by step across queues and states; stop iterating to cancel."""
+        return scan(self.registry, query, org=self.org, show=show)
 
     @naming_wrong_keys
     def workers(self) -> list[WorkerInfo]:
@@ -251,6 +259,28 @@ class OperatorSession:
     def remove_jobs(self, job_ids: list[str]) -> ActionResult:
         return self.perform(
             Action.REMOVE, ",".join(job_ids)[:200], lambda: actions.remove_jobs(self.registry, job_ids, org=self.org)
+        )
+
+    def retry_matches(
+        self, job_ids: list[str], query: str, progress: bulk.Progress | None = None
+    ) -> ActionResult:
+        """Retry every failed job of a search's matches, in batches; one audit entry with the count."""
+        target = f"search: {query}"[:200]
+        return self.perform(
+            Action.RETRY_ALL,
+            target,
+            lambda: bulk.retry_matches(self.registry, job_ids, target, org=self.org, progress=progress),
+        )
+
+    def remove_matches(
+        self, job_ids: list[str], query: str, progress: bulk.Progress | None = None
+    ) -> ActionResult:
+        """Remove every job of a search's matches that is not running, in batches; one audit entry."""
+        target = f"search: {query}"[:200]
+        return self.perform(
+            Action.REMOVE,
+            target,
+            lambda: bulk.remove_matches(self.registry, job_ids, target, org=self.org, progress=progress),
         )
 
     def clean_jobs(self, queue: str, state: str, older_than_ms: int, limit: int = 1000) -> ActionResult:

@@ -14,7 +14,18 @@ from redis.commands.core import Script
 from .keys import KeySchema
 
 LUA_DIR = Path(__file__).parent / "lua"
-SCRIPT_NAMES = ("enqueue", "fetch", "finish", "mark_active", "requeue", "resubmit", "remove", "heartbeat", "poison")
+SCRIPT_NAMES = (
+    "enqueue",
+    "fetch",
+    "finish",
+    "mark_active",
+    "requeue",
+    "resubmit",
+    "remove",
+    "heartbeat",
+    "poison",
+    "search",
+)
 
 
 @cache
@@ -46,6 +57,7 @@ class RegistryScripts:
     remove: PrefixedScript
     heartbeat: PrefixedScript
     poison: PrefixedScript
+    search: PrefixedScript
 
     def __init__(self, client: redis.Redis, keys: KeySchema) -> None:
         self.keys = keys
