@@ -45,6 +45,7 @@ from .screens.operator_actions import OperatorActions, jobs_phrase
 from .screens.overview import OverviewScreen
 from .screens.queue import QueueScreen
 from .screens.schedules import SchedulesScreen
+from .screens.search import SearchScreen
 from .screens.timeline import TimelineScreen
 from .screens.workers import WorkersScreen
 from .widgets.status_bars import scheduler_summary
@@ -192,7 +193,7 @@ class WellQueueApp(App[None]):
     TITLE = "WellQueue"
     CSS_PATH = [
         STYLES / name
-        for name in ("app.tcss", "overview.tcss", "queue.tcss", "job.tcss", "fleet.tcss", "dialogs.tcss", "health.tcss")
+        for name in ("app.tcss", "overview.tcss", "queue.tcss", "job.tcss", "fleet.tcss", "dialogs.tcss", "health.tcss", "search.tcss")
     ]
     COMMANDS = App.COMMANDS | {QueueCommands, ScreenCommands}
     BINDINGS = [
@@ -361,6 +362,10 @@ class WellQueueApp(App[None]):
     def open_workers(self) -> None:
         self.push_screen(WorkersScreen())
 
+    def open_search(self, query: str = "") -> None:
+        if offers(self.source, "search"):
+            self.push_screen(SearchScreen(query))
+
     def open_schedules(self) -> None:
         self.push_screen(SchedulesScreen())
 
@@ -371,13 +376,16 @@ class WellQueueApp(App[None]):
     # The `:` command line
 
     def command_names(self) -> set[str]:
-        """The `:` commands that can run here: search needs a queue screen, the rest what the source offers."""
+        """The `:` commands that can run here: those the source offers."""
         names = {"q", "job"}
-        if isinstance(self.screen, QueueScreen):
-            names.add("search")
         names.update(
             name
-            for name, call in (("workers", "workers"), ("schedules", "schedules"), ("audit", "audit_entries"))
+            for name, call in (
+                ("search", "search"),
+                ("workers", "workers"),
+                ("schedules", "schedules"),
+                ("audit", "audit_entries"),
+            )
             if offers(self.source, call)
         )
         return names
@@ -394,8 +402,8 @@ class WellQueueApp(App[None]):
             self.open_queue(command.argument)
         elif command.name == "job":
             self.open_job(command.argument)
-        elif command.name == "search" and isinstance(self.screen, QueueScreen):
-            self.screen.apply_filter(command.argument)
+        elif command.name == "search":
+            self.open_search(command.argument)
         else:
             {"workers": self.open_workers, "schedules": self.open_schedules, "audit": self.open_audit}[command.name]()
 

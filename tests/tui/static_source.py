@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
@@ -14,7 +14,7 @@ from typing import Any
 from wellqueue_tui.auth.audit import AuditEntry
 from wellqueue_tui.auth.identity import LOCAL_DEV, Identity
 from wellqueue_tui.auth.permissions import Action, allowed, check
-from wellqueue_tui.jobs.actions import CLEANABLE, ActionError, ActionResult
+from wellqueue_tui.jobs.actions import BATCH, CLEANABLE, ActionError, ActionResult
 from wellqueue_tui.jobs.models import (
     STATES,
     JobDetail,
@@ -26,6 +26,8 @@ from wellqueue_tui.jobs.models import (
     newest_failure_first,
 )
 from wellqueue_tui.jobs.registry import ASCENDING_STATES
+from wellqueue_tui.jobs.search import SearchMatch, SearchProgress
+from wellqueue_tui.jobs.search_query import SearchQuery, matches
 from wellqueue_tui.workers.schedules import (
     Schedule,
     ScheduleNotFound,
@@ -90,6 +92,44 @@ class StaticSource:
 
     def get_job(self, job_id: str) -> JobDetail | None:
         return self.jobs.get(job_id)
+
+    def search(self, query: SearchQuery, show: int = 200) -> Iterator[SearchProgress]:
+        """The core's walk in one step: the chosen sets in queue and state order, each in its page order."""
+        queues = list(query.queues) or sorted(self.queues)
+        states = list(query.states) or [str(state) for state in STATES]
+        org = self.identity.org
+        walked = [
+            job
+            for queue in queues
+            for state in states
+            for job in self._state_set(queue, state)
+            if org is None or job.org == org
+        ]
+        yield SearchProgress(0, len(walked), sets=len(queues) * len(states))
+        hits = [job for job in walked if matches(query, job, self.now)]
+        found = tuple(SearchMatch(job.id, job.queue, job.state) for job in hits)
+        yield SearchProgress(len(walked), len(walked), found, tuple(hits[:show]), sets=len(queues) * len(states))
+        yield SearchProgress(len(walked), len(walked), done=True, sets=len(queues) * len(states))
+
+    def retry_matches(
+        self, job_ids: list[str], query: str, progress: Callable[[int, int], bool] | None = None
+    ) -> ActionResult:
+        self._check(Action.RETRY_ALL)
+        done = self._batched(
+            job_ids, lambda job_id: self._resubmit(self._job_in(job_id, "", JobState.FAILED)), progress
+        )
+        return ActionResult(
+            "retry_matches", f"search: {query}", done, f"{done} of {len(job_ids)} matching jobs queued again"
+        )
+
+    def remove_matches(
+        self, job_ids: list[str], query: str, progress: Callable[[int, int], bool] | None = None
+    ) -> ActionResult:
+        self._check(Action.REMOVE)
+        done = self._batched(job_ids, self._remove, progress)
+        return ActionResult(
+            "remove_matches", f"search: {query}", done, f"{done} of {len(job_ids)} matching jobs removed"
+        )
 
     def throughput(self, queue: str, minutes: int = 60) -> list[MinuteStats]:
         first = int(self.now // 60) - minutes + 1
@@ -190,6 +230,23 @@ class StaticSource:
             except ActionError:
                 continue
             done += 1
+        return done
+
+    def _batched(
+        self, job_ids: list[str], act: Callable[[str], object], progress: Callable[[int, int], bool] | None
+    ) -> int:
+        """A bulk action on matches, in the core's batches: progress after each, stopping when told to."""
+        done = 0
+        for start in range(0, len(job_ids), BATCH):
+            for job_id in job_ids[start : start + BATCH]:
+                try:
+                    act(job_id)
+                except ActionError:
+                    continue
+                done += 1
+            handled = min(start + BATCH, len(job_ids))
+            if progress is not None and not progress(handled, len(job_ids)) and handled < len(job_ids):
+                break
         return done
 
     def _in_queue(self, queue: str) -> list[JobDetail]:

@@ -142,3 +142,32 @@ def test_narrow_queue_failed_jobs(snap_compare):
         await settle(pilot)
 
     assert snap_compare(app(), terminal_size=NARROW, run_before=failed_page)
+
+
+async def searched(pilot):
+    await settle(pilot)
+    await press(pilot, "slash")
+    await pilot.press(*"error:timeout state:failed")
+    await press(pilot, "enter")
+
+
+def test_search_across_queues(snap_compare):
+    assert snap_compare(app(), terminal_size=SIZE, run_before=searched)
+
+
+def test_search_query_error(snap_compare):
+    async def mistyped(pilot):
+        await settle(pilot)
+        await press(pilot, "slash")
+        await pilot.press(*"eror:timeout")
+        await press(pilot, "enter")
+
+    assert snap_compare(app(), terminal_size=SIZE, run_before=mistyped)
+
+
+def test_bulk_retry_preview(snap_compare):
+    async def previewing(pilot):
+        await searched(pilot)
+        await press(pilot, "r")
+
+    assert snap_compare(app(), terminal_size=SIZE, run_before=previewing)

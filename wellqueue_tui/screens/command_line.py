@@ -23,7 +23,7 @@ class CommandSpec:
 COMMANDS = (
     CommandSpec("q", "QUEUE", "open a queue", ("queue",)),
     CommandSpec("job", "ID", "open a job by its id"),
-    CommandSpec("search", "TEXT", "filter this queue's jobs (as /)"),
+    CommandSpec("search", "TEXT", "search every queue (error:… well:… state:… as / does)"),
     CommandSpec("workers", "", "worker processes on every host"),
     CommandSpec("schedules", "", "cron schedules"),
     CommandSpec("audit", "", "who did what"),
