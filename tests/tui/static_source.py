@@ -26,7 +26,7 @@ from wellqueue_tui.jobs.models import (
     newest_failure_first,
 )
 from wellqueue_tui.jobs.registry import ASCENDING_STATES
-from wellqueue_tui.jobs.search import SearchMatch, SearchProgress
+from wellqueue_tui.jobs.search import SEARCH_ORDER, SearchMatch, SearchProgress
 from wellqueue_tui.jobs.search_query import SearchQuery, matches
 from wellqueue_tui.workers.schedules import (
     Schedule,
@@ -96,12 +96,12 @@ class StaticSource:
     def search(self, query: SearchQuery, show: int = 200) -> Iterator[SearchProgress]:
         """The core's walk in one step: the chosen sets in queue and state order, each in its page order."""
         queues = list(query.queues) or sorted(self.queues)
-        states = list(query.states) or [str(state) for state in STATES]
+        states = sorted(query.states or [str(state) for state in STATES], key=lambda s: SEARCH_ORDER.index(JobState(s)))
         org = self.identity.org
         walked = [
             job
-            for queue in queues
             for state in states
+            for queue in queues
             for job in self._state_set(queue, state)
             if org is None or job.org == org
         ]

@@ -13,13 +13,14 @@ import pytest
 
 from wellqueue_tui.auth.identity import LOCAL_DEV, Identity, Role
 from wellqueue_tui.auth.permissions import PermissionDenied
-from wellqueue_tui.console_data import ConsoleSource, HealthSource, OperationsSource
+from wellqueue_tui.console_data import ConsoleSource, HealthSource, OperationsSource, SearchSource
 from wellqueue_tui.health.alert_rules import AlertRuleError, AlertStore, default_rules
 from wellqueue_tui.jobs import enqueue
 from wellqueue_tui.jobs.actions import ActionError
 from wellqueue_tui.jobs.keys import DEFAULT_KEYS as KEYS
 from wellqueue_tui.jobs.kind import all_kinds
 from wellqueue_tui.jobs.registry import Registry
+from wellqueue_tui.jobs.search_query import parse_query
 from wellqueue_tui.session import OperatorSession
 from wellqueue_tui.settings import Settings
 from wellqueue_tui.workers.schedules import ScheduleStore, default_schedules
@@ -241,6 +242,36 @@ def test_bulk_actions_count_what_they_did(world):
         "completed": 0,
         "failed": 0,
     }
+
+
+def found(source, text: str) -> list[tuple[str, str, str]]:
+    steps = list(source.search(parse_query(text)))
+    assert steps[-1].done and steps[-1].scanned == steps[-1].total
+    return sorted((m.id, m.queue, m.state) for step in steps for m in step.matches)
+
+
+@pytest.mark.parametrize("text", ["", "state:waiting,delayed", "error:never", "w2", "kind:sample", "age:<1h"])
+def test_search_finds_the_same_jobs(world, text: str):
+    expected = {
+        "": len(JOBS),
+        "state:waiting,delayed": 5,
+        "error:never": 1,
+        "w2": 1,
+        "kind:sample": len(JOBS),
+        "age:<1h": len(JOBS),
+    }
+    assert isinstance(world.source, SearchSource)
+    assert len(found(world.source, text)) == expected[text]
+
+
+def test_bulk_actions_on_matches_count_and_stop_when_told(world):
+    source = world.source
+    matched = [job_id for job_id, _queue, _state in found(source, "")]
+    assert source.retry_matches(matched, "").count == 1  # only f1 is failed
+    removed = source.remove_matches(["c1", "w1", "nope"], "c1 w1", lambda done, asked: True)
+    assert removed.count == 2 and source.get_job("c1") is None
+    with pytest.raises(PermissionDenied):
+        world.as_role(MANAGER).retry_matches(["f1"], "")
 
 
 def test_retry_all_failed(world):
