@@ -114,6 +114,16 @@ class SearchSource(ConsoleSource, Protocol):
     ) -> ActionResult: ...
 
 
+@runtime_checkable
+class EditSource(ConsoleSource, Protocol):
+    """The optional fix-and-re-run calls: check a payload against its queue's job kind (no Redis), retry a
+    failed job with a corrected payload (the old one kept in its history), enqueue a copy as a new job."""
+
+    def check_payload(self, queue: str, data: object) -> list[str]: ...
+    def retry_with_data(self, job_id: str, queue: str, data: object) -> ActionResult: ...
+    def duplicate_job(self, queue: str, data: object) -> ActionResult: ...
+
+
 def offers(source: object, call: str) -> bool:
     """Whether `source` implements the optional `OperationsSource` call `call` (`"workers"`, `"schedules"`…)."""
     return callable(getattr(source, call, None))

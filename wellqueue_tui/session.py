@@ -25,7 +25,9 @@ from .health.breaker import BreakerStore
 from .health.breaker_state import BreakerState
 from .health.queue_health import QueueHealth, read_health
 from .health.timeline import TimelineEvent, read_timeline
-from .jobs import actions, bulk
+from .jobs import actions, bulk, edit
+from .jobs.kind import JobKind, all_kinds
+from .jobs.submission import find_kind
 from .jobs.search import SearchProgress, scan
 from .jobs.search_query import SearchQuery
 from .jobs.actions import ActionError, ActionResult
@@ -62,9 +64,15 @@ def naming_wrong_keys(method: Callable[P, R]) -> Callable[P, R]:
 
 class OperatorSession:
     def __init__(
-        self, registry: Registry, identity: Identity, audit: AuditLog | None = None, enqueue_fn: EnqueueFn | None = None
+        self,
+        registry: Registry,
+        identity: Identity,
+        audit: AuditLog | None = None,
+        enqueue_fn: EnqueueFn | None = None,
+        kinds: dict[str, JobKind] | None = None,
     ) -> None:
         self.registry = registry
+        self._kinds = kinds  # queue -> kind, for checking edited payloads; None: the built-in pack
         self.identity = identity
         # Every store of this session is built here, once, from the registry's key schema.
         self.audit = audit or AuditLog(registry.client, registry.keys.audit)
@@ -282,6 +290,42 @@ class OperatorSession:
             target,
             lambda: bulk.remove_matches(self.registry, job_ids, target, org=self.org, progress=progress),
         )
+
+    # -- fix and re-run --------------------------------------------------------------------------
+    @property
+    def kinds(self) -> dict[str, JobKind]:
+        if self._kinds is None:
+            self._kinds = all_kinds()
+        return self._kinds
+
+    def check_payload(self, queue: str, data: object) -> list[str]:
+        """What `queue`'s job kind refuses in `data` (none: it would be accepted). Does not touch Redis."""
+        try:
+            kind = find_kind(queue, self.kinds)
+        except ValueError as exc:
+            return [str(exc)]
+        return edit.payload_problems(kind, data)
+
+    def retry_with_data(self, job_id: str, queue: str, data: object) -> ActionResult:
+        """Retry failed job `job_id` with a corrected payload (checked first); the old one stays in its history."""
+
+        def run() -> ActionResult:
+            problems = self.check_payload(queue, data)
+            if problems:
+                raise ActionError(f"the edited payload is not valid for {queue}: {'; '.join(problems)}")
+            return edit.retry_with_data(self.registry, job_id, data, by=self.identity.sub, org=self.org)
+
+        return self.perform(Action.RETRY, job_id, run, lambda: self._job_org(job_id))
+
+    def duplicate_job(self, queue: str, data: object) -> ActionResult:
+        """Enqueue a new job (new id) on `queue` with `data`: a duplicate, a re-run of a completed job."""
+        problems = self.check_payload(queue, data)
+        if problems:
+            raise ActionError(f"the payload is not valid for {queue}: {'; '.join(problems)}")
+        if self.enqueue_fn is None:
+            raise ActionError("this console cannot enqueue jobs (no broker); use `wellqueue enqueue`")
+        enqueue_fn = self.enqueue_fn
+        return self.enqueue_job(queue, data, lambda: (enqueue_fn(queue, data), True))
 
     def clean_jobs(self, queue: str, state: str, older_than_ms: int, limit: int = 1000) -> ActionResult:
         return self.perform(

@@ -80,6 +80,15 @@ class AttemptRecord:
 
 
 @dataclass(frozen=True)
+class PayloadChange:
+    """A payload an operator replaced (fix and re-run): when, by whom, and the payload as it was (raw JSON)."""
+
+    at: float  # epoch seconds (Redis server time)
+    by: str
+    data: str
+
+
+@dataclass(frozen=True)
 class JobDetail:
     """Everything known about one job, for the detail screen and `wellqueue job ID`."""
 
@@ -93,6 +102,7 @@ class JobDetail:
     attempt_errors: list[AttemptRecord] = field(default_factory=list)
     redeliveries: int = 0
     problems: list[str] = field(default_factory=list)  # fields found malformed in Redis
+    history: list[PayloadChange] = field(default_factory=list)  # payloads replaced by operators, oldest first
 
 
 @dataclass(frozen=True)

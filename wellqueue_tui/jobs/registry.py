@@ -12,7 +12,17 @@ import redis
 from ..connection import reply_texts
 from .bounded_reads import RECORD_READ_BYTES, ROW_READ_BYTES, CutField, decode, queue_bounded_hmget
 from .keys import DEFAULT_KEYS, KeySchema
-from .models import STATES, AttemptRecord, JobDetail, JobPage, JobState, JobSummary, MinuteStats, QueueCounts
+from .models import (
+    STATES,
+    AttemptRecord,
+    JobDetail,
+    JobPage,
+    JobState,
+    JobSummary,
+    MinuteStats,
+    PayloadChange,
+    QueueCounts,
+)
 from .scripts import RegistryScripts
 
 SUMMARY_FIELDS = (
@@ -44,6 +54,7 @@ DETAIL_FIELDS = (
     "stalled_at",
     "duplicate_runs",
     "enqueued_at",
+    "history",
 )
 STATE_NAMES = {str(s) for s in STATES}
 SEARCH_WINDOW = 2000  # a filter looks at the newest jobs of the state, never the whole set
@@ -262,6 +273,7 @@ class Registry:
             attempt_errors=_attempts(_json(f["attempt_errors"], [], "attempt_errors", problems), problems),
             redeliveries=_number(f["redeliveries"], int) or 0,
             problems=problems,
+            history=_history(_json(f["history"], [], "history", problems), problems),
         )
 
     def throughput(self, queue: str, minutes: int = 60, now: float | None = None) -> list[MinuteStats]:
@@ -284,6 +296,16 @@ def _attempts(raw: list, problems: list[str]) -> list[AttemptRecord]:
         except (TypeError, ValueError, OverflowError):
             problems.append("attempt_errors holds a malformed entry")
     return records
+
+
+def _history(raw: list, problems: list[str]) -> list[PayloadChange]:
+    changes = []
+    for item in raw:
+        try:
+            changes.append(PayloadChange(float(item["at"]) / 1000, str(item["by"]), str(item["data"])))
+        except (TypeError, ValueError, KeyError, OverflowError):
+            problems.append("history holds a malformed entry")
+    return changes
 
 
 def _state(state: str) -> str:

@@ -25,6 +25,7 @@ SCRIPT_NAMES = (
     "heartbeat",
     "poison",
     "search",
+    "edit_data",
 )
 
 
@@ -58,6 +59,7 @@ class RegistryScripts:
     heartbeat: PrefixedScript
     poison: PrefixedScript
     search: PrefixedScript
+    edit_data: PrefixedScript
 
     def __init__(self, client: redis.Redis, keys: KeySchema) -> None:
         self.keys = keys
