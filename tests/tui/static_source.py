@@ -22,6 +22,7 @@ from wellqueue_tui.jobs.models import (
     JobState,
     JobSummary,
     MinuteStats,
+    PayloadChange,
     QueueCounts,
     newest_failure_first,
 )
@@ -66,6 +67,7 @@ class StaticSource:
         self.queues: list[str] = list(dict.fromkeys([*queues, *(job.summary.queue for job in self.jobs.values())]))
         self.paused: set[str] = set(paused)
         self.stats = dict(throughput or {})
+        self.kinds: dict[str, Any] | None = None  # job kinds checking payloads; None: the built-in pack
 
     # Reads
 
@@ -92,6 +94,54 @@ class StaticSource:
 
     def get_job(self, job_id: str) -> JobDetail | None:
         return self.jobs.get(job_id)
+
+    # Fix and re-run: payloads checked by the real job kinds (the WellFlow pack unless a test sets `kinds`)
+
+    def check_payload(self, queue: str, data: object) -> list[str]:
+        from wellqueue_tui.jobs.edit import payload_problems
+        from wellqueue_tui.jobs.kind import all_kinds
+
+        kinds = self.kinds if self.kinds is not None else all_kinds()
+        if queue not in kinds:
+            return [f"unknown queue {queue!r}; known queues: {', '.join(sorted(kinds))}"]
+        return payload_problems(kinds[queue], data)
+
+    def retry_with_data(self, job_id: str, queue: str, data: object) -> ActionResult:
+        self._check(Action.RETRY)
+        problems = self.check_payload(queue, data)
+        if problems:
+            raise ActionError(f"the edited payload is not valid for {queue}: {'; '.join(problems)}")
+        job = self._job_in(job_id, "edited", JobState.FAILED)
+        change = PayloadChange(self.now, self.identity.sub, json.dumps(job.summary.data, sort_keys=True))
+        assert isinstance(data, dict)
+        edited = dataclasses.replace(job.summary, data=data)
+        self._resubmit(dataclasses.replace(job, summary=edited, history=[*job.history, change]))
+        return ActionResult("retry_edited", job_id, 1, f"job {job_id} queued again with the edited payload")
+
+    def duplicate_job(self, queue: str, data: object) -> ActionResult:
+        self._check(Action.ENQUEUE)
+        problems = self.check_payload(queue, data)
+        if problems:
+            raise ActionError(f"the payload is not valid for {queue}: {'; '.join(problems)}")
+        assert isinstance(data, dict)
+        template = next(job for job in self.jobs.values() if job.summary.queue == queue)
+        job_id = f"{queue}-new-{len(self.jobs)}"
+        summary = dataclasses.replace(
+            template.summary,
+            id=job_id,
+            state=str(JobState.WAITING),
+            data=data,
+            priority=None,
+            attempts=0,
+            progress=0.0,
+            created_at=self.now,
+            started_at=None,
+            finished_at=None,
+            duration_ms=None,
+            error=None,
+        )
+        self.jobs[job_id] = JobDetail(summary, {}, None, None, None, None)
+        return ActionResult("enqueue", job_id, 1, f"job {job_id} enqueued on {queue}")
 
     def search(self, query: SearchQuery, show: int = 200) -> Iterator[SearchProgress]:
         """The core's walk in one step: the chosen sets in queue and state order, each in its page order."""

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
+from textual.widgets import TextArea
+
 from wellqueue_tui.app import WellQueueApp
 from wellqueue_tui.screens.queue import QueueScreen
 
 from .conftest import SIZE, press, settle
+from .fix_data import FIXED, fix_source
 from .sample_data import NOW, sample_source
 from .static_source import StaticOperationsSource
 from .test_workers_schedules_audit import sample_workers
@@ -171,3 +176,29 @@ def test_bulk_retry_preview(snap_compare):
         await press(pilot, "r")
 
     assert snap_compare(app(), terminal_size=SIZE, run_before=previewing)
+
+
+def fix_app() -> WellQueueApp:
+    return WellQueueApp(fix_source(), refresh_interval=3600, clock=lambda: NOW)
+
+
+async def editing_refused(pilot):
+    await settle(pilot)
+    pilot.app.open_job("wh-broken")
+    await settle(pilot)
+    await press(pilot, "e")
+    pilot.app.screen.query_one(TextArea).cursor_blink = False
+    await press(pilot, "ctrl+s")
+
+
+def test_payload_editor_with_the_kinds_refusals(snap_compare):
+    assert snap_compare(fix_app(), terminal_size=SIZE, run_before=editing_refused)
+
+
+def test_payload_diff_before_retry(snap_compare):
+    async def diffing(pilot):
+        await editing_refused(pilot)
+        pilot.app.screen.query_one(TextArea).text = json.dumps(FIXED)
+        await press(pilot, "ctrl+s")
+
+    assert snap_compare(fix_app(), terminal_size=SIZE, run_before=diffing)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from functools import partial
 from typing import cast
 
@@ -21,7 +22,7 @@ from ..jobs.models import JobSummary
 from ..jobs.search import MAX_MATCHES, SearchMatch, SearchProgress
 from ..jobs.search_query import QueryError, SearchQuery, parse_query
 from ..sanitize import safe_str, safe_text
-from ..widgets.job_table import SEARCH_COLUMNS, JobTable
+from ..widgets.job_table import ERROR, SEARCH_COLUMNS, JobTable, error_width
 from .base import ConsoleScreen
 from .bulk import preview_text, run_bulk
 from .confirm import ConfirmScreen
@@ -79,7 +80,7 @@ class SearchScreen(ConsoleScreen):
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        self.table.use_columns(SEARCH_COLUMNS)
+        self.show_rows()
         self.query_one(".search-error", Static).display = False
         self.show_title()
         if self.initial.strip():
@@ -133,7 +134,7 @@ class SearchScreen(ConsoleScreen):
         self.query_run = query
         self.matches, self.rows, self.marked, self.anchor = [], [], set(), None
         self.last, self.stopped = None, False
-        self.table.show_jobs([], self.console.now(), self.marked)
+        self.show_rows()
         self.set_focus(self.table)
         self.search_worker = self.run_search(query)
         self.show_title()
@@ -156,8 +157,18 @@ class SearchScreen(ConsoleScreen):
         self.matches.extend(progress.matches)
         if progress.rows:
             self.rows.extend(progress.rows)
-            self.table.show_jobs(self.rows, self.console.now(), self.marked)
+            self.show_rows()
         self.show_title()
+
+    def show_rows(self) -> None:
+        """The rows found so far; the error column gets the width the others leave, set (not measured when
+        idle), so it is the same however the rows arrived."""
+        width = error_width(SEARCH_COLUMNS, self.table.size.width)
+        self.table.use_columns((*SEARCH_COLUMNS[:-1], dataclasses.replace(ERROR, width=width)))
+        self.table.show_jobs(self.rows, self.console.now(), self.marked)
+
+    def on_resize(self) -> None:
+        self.show_rows()
 
     def show_title(self) -> None:
         text = Text(end="")
@@ -228,13 +239,13 @@ class SearchScreen(ConsoleScreen):
     def action_mark_all(self) -> None:
         """Mark every match, listed or not."""
         self.marked = {match.id for match in self.matches}
-        self.table.show_jobs(self.rows, self.console.now(), self.marked)
+        self.show_rows()
         self.show_title()
 
     def action_clear_marks(self) -> None:
         self.marked = set()
         self.anchor = None
-        self.table.show_jobs(self.rows, self.console.now(), self.marked)
+        self.show_rows()
         self.show_title()
 
     @on(DataTable.RowSelected)
