@@ -37,7 +37,9 @@ ERRORS = ("TimeoutError: read timed out after 10 s", "ValueError: volume out of 
 ORGS = ("permian-ops", "delaware-basin", "eagle-ford", "bakken-north", "marcellus")
 
 
-def plant(client: redis.Redis, start: int, count: int, now_ms: int, *, state: str | None = None, error: str = "") -> None:
+def plant(
+    client: redis.Redis, start: int, count: int, now_ms: int, *, state: str | None = None, error: str = ""
+) -> None:
     """Write `count` job records from number `start` on, with their state-set and organization entries."""
     pipe = client.pipeline(transaction=False)
     for n in range(start, start + count):

@@ -193,7 +193,16 @@ class WellQueueApp(App[None]):
     TITLE = "WellQueue"
     CSS_PATH = [
         STYLES / name
-        for name in ("app.tcss", "overview.tcss", "queue.tcss", "job.tcss", "fleet.tcss", "dialogs.tcss", "health.tcss", "search.tcss")
+        for name in (
+            "app.tcss",
+            "overview.tcss",
+            "queue.tcss",
+            "job.tcss",
+            "fleet.tcss",
+            "dialogs.tcss",
+            "health.tcss",
+            "search.tcss",
+        )
     ]
     COMMANDS = App.COMMANDS | {QueueCommands, ScreenCommands}
     BINDINGS = [

@@ -26,14 +26,14 @@ from .health.breaker_state import BreakerState
 from .health.queue_health import QueueHealth, read_health
 from .health.timeline import TimelineEvent, read_timeline
 from .jobs import actions, bulk, edit
-from .jobs.kind import JobKind, all_kinds
-from .jobs.submission import find_kind
-from .jobs.search import SearchProgress, scan
-from .jobs.search_query import SearchQuery
 from .jobs.actions import ActionError, ActionResult
 from .jobs.key_types import name_wrong_type
+from .jobs.kind import JobKind, all_kinds
 from .jobs.models import JobDetail, JobPage, JobSummary, MinuteStats, QueueCounts, newest_failure_first
 from .jobs.registry import Registry
+from .jobs.search import SearchProgress, scan
+from .jobs.search_query import SearchQuery
+from .jobs.submission import find_kind
 from .workers.scheduler import run_schedule_now
 from .workers.schedules import TENANT_FIELD, ScheduleStatus, ScheduleStore
 from .workers.worker_records import ControlError, WorkerInfo, WorkerRecords
@@ -269,9 +269,7 @@ class OperatorSession:
             Action.REMOVE, ",".join(job_ids)[:200], lambda: actions.remove_jobs(self.registry, job_ids, org=self.org)
         )
 
-    def retry_matches(
-        self, job_ids: list[str], query: str, progress: bulk.Progress | None = None
-    ) -> ActionResult:
+    def retry_matches(self, job_ids: list[str], query: str, progress: bulk.Progress | None = None) -> ActionResult:
         """Retry every failed job of a search's matches, in batches; one audit entry with the count."""
         target = f"search: {query}"[:200]
         return self.perform(
@@ -280,9 +278,7 @@ class OperatorSession:
             lambda: bulk.retry_matches(self.registry, job_ids, target, org=self.org, progress=progress),
         )
 
-    def remove_matches(
-        self, job_ids: list[str], query: str, progress: bulk.Progress | None = None
-    ) -> ActionResult:
+    def remove_matches(self, job_ids: list[str], query: str, progress: bulk.Progress | None = None) -> ActionResult:
         """Remove every job of a search's matches that is not running, in batches; one audit entry."""
         target = f"search: {query}"[:200]
         return self.perform(

@@ -52,5 +52,8 @@ def remove_matches(
     """Remove each of `job_ids` that is not running (a running job is left to finish)."""
     done, handled, stopped = _batched(job_ids, lambda batch: _remove(reg, batch, org), progress)
     return ActionResult(
-        "remove_matches", target, done, _outcome("removed", "removable: running or gone", done, handled, len(job_ids), stopped)
+        "remove_matches",
+        target,
+        done,
+        _outcome("removed", "removable: running or gone", done, handled, len(job_ids), stopped),
     )

@@ -37,10 +37,12 @@ def edit_and_retry(console: ConsoleContext, detail: JobDetail) -> None:
         question = Text.assemble("Retry job ", safe_text(job.id, 80, style="bold"), " with this payload?\n\n")
         question.append_text(diff_text(job.data, data))
         call = partial(source.retry_with_data, job.id, job.queue, data)
-        console.push_screen(
-            ConfirmScreen(question, "Retry", title="Payload changes"),
-            lambda yes: console.perform(call) if yes else None,
-        )
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                console.perform(call)
+
+        console.push_screen(ConfirmScreen(question, "Retry", title="Payload changes"), answered)
 
     title = f"Edit the payload of {job.id}, then retry"
     console.push_screen(PayloadEditorScreen(title, job.queue, job.data, source.check_payload), edited)

@@ -21,7 +21,7 @@ from ..console_data import SearchSource
 from ..jobs.models import JobSummary
 from ..jobs.search import MAX_MATCHES, SearchMatch, SearchProgress
 from ..jobs.search_query import QueryError, SearchQuery, parse_query
-from ..sanitize import safe_str, safe_text
+from ..sanitize import safe_str
 from ..widgets.job_table import ERROR, SEARCH_COLUMNS, JobTable, error_width
 from .base import ConsoleScreen
 from .bulk import preview_text, run_bulk
@@ -65,7 +65,7 @@ class SearchScreen(ConsoleScreen):
         self.matches: list[SearchMatch] = []
         self.rows: list[JobSummary] = []
         self.marked: set[str] = set()
-        self.anchor: int | None = None  # the row a range mark starts from
+        self.range_start: int | None = None  # the row a range mark starts from
         self.last: SearchProgress | None = None
         self.search_worker: Worker[None] | None = None
         self.stopped = False  # cancelled by the operator before the end
@@ -132,7 +132,7 @@ class SearchScreen(ConsoleScreen):
         error.display = False
         self.typing = False
         self.query_run = query
-        self.matches, self.rows, self.marked, self.anchor = [], [], set(), None
+        self.matches, self.rows, self.marked, self.range_start = [], [], set(), None
         self.last, self.stopped = None, False
         self.show_rows()
         self.set_focus(self.table)
@@ -221,7 +221,7 @@ class SearchScreen(ConsoleScreen):
         if job_id is None:
             return
         self.marked.symmetric_difference_update({job_id})
-        self.anchor = self.table.cursor_row
+        self.range_start = self.table.cursor_row
         self.table.mark(job_id, job_id in self.marked)
         self.show_title()
 
@@ -229,11 +229,11 @@ class SearchScreen(ConsoleScreen):
         """Mark every row between the last row marked (or the first) and the cursor."""
         if not self.table.jobs:
             return
-        start, end = sorted((self.anchor or 0, self.table.cursor_row))
+        start, end = sorted((self.range_start or 0, self.table.cursor_row))
         for job in self.table.jobs[start : end + 1]:
             self.marked.add(job.id)
             self.table.mark(job.id, True)
-        self.anchor = self.table.cursor_row
+        self.range_start = self.table.cursor_row
         self.show_title()
 
     def action_mark_all(self) -> None:
@@ -244,7 +244,7 @@ class SearchScreen(ConsoleScreen):
 
     def action_clear_marks(self) -> None:
         self.marked = set()
-        self.anchor = None
+        self.range_start = None
         self.show_rows()
         self.show_title()
 
@@ -293,4 +293,3 @@ class SearchScreen(ConsoleScreen):
         """After a bulk action: search again, so the rows show where the jobs are now."""
         if self.query_run is not None:
             self.start(self.query_run.text)
-
