@@ -39,6 +39,7 @@ from .screens.base import ConsoleScreen
 from .screens.command import CommandScreen
 from .screens.command_line import Command
 from .screens.confirm import ConfirmScreen
+from .screens.fix_and_rerun import new_job
 from .screens.help import HelpScreen
 from .screens.job import JobScreen
 from .screens.operator_actions import OperatorActions, jobs_phrase
@@ -391,6 +392,7 @@ class WellQueueApp(App[None]):
             name
             for name, call in (
                 ("search", "search"),
+                ("new", "submit_job"),
                 ("workers", "workers"),
                 ("schedules", "schedules"),
                 ("audit", "audit_entries"),
@@ -413,6 +415,8 @@ class WellQueueApp(App[None]):
             self.open_job(command.argument)
         elif command.name == "search":
             self.open_search(command.argument)
+        elif command.name == "new":
+            new_job(self, command.argument)
         else:
             {"workers": self.open_workers, "schedules": self.open_schedules, "audit": self.open_audit}[command.name]()
 

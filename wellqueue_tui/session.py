@@ -313,8 +313,16 @@ class OperatorSession:
 
         return self.perform(Action.RETRY, job_id, run, lambda: self._job_org(job_id))
 
-    def duplicate_job(self, queue: str, data: object) -> ActionResult:
-        """Enqueue a new job (new id) on `queue` with `data`: a duplicate, a re-run of a completed job."""
+    def example_payload(self, queue: str) -> dict:
+        """A valid payload of `queue`'s kind to start a new job from ({} when the kind has none)."""
+        try:
+            return dict(find_kind(queue, self.kinds).example or {})
+        except ValueError:
+            return {}
+
+    def submit_job(self, queue: str, data: object) -> ActionResult:
+        """Enqueue a new job (new id) on `queue` with `data`: a new job, a duplicate, a re-run of a completed
+        one. Checked by the kind's model first; OPERATOR and up; one audit entry."""
         problems = self.check_payload(queue, data)
         if problems:
             raise ActionError(f"the payload is not valid for {queue}: {'; '.join(problems)}")

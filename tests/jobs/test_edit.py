@@ -68,6 +68,6 @@ def test_only_a_failed_job_can_be_edited_and_retried(broker, registry, session):
 
 
 def test_duplicate_enqueues_a_new_job_with_the_payload(broker, registry, session):
-    result = session.duplicate_job("samples", {"n": 3})
+    result = session.submit_job("samples", {"n": 3})
     new_id = result.target
     assert result.count == 1 and registry.get_job(new_id).summary.data == {"n": 3}

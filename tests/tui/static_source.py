@@ -106,6 +106,13 @@ class StaticSource:
             return [f"unknown queue {queue!r}; known queues: {', '.join(sorted(kinds))}"]
         return payload_problems(kinds[queue], data)
 
+    def example_payload(self, queue: str) -> dict:
+        from wellqueue_tui.jobs.kind import all_kinds
+
+        kinds = self.kinds if self.kinds is not None else all_kinds()
+        kind = kinds.get(queue)
+        return dict(kind.example or {}) if kind is not None else {}
+
     def retry_with_data(self, job_id: str, queue: str, data: object) -> ActionResult:
         self._check(Action.RETRY)
         problems = self.check_payload(queue, data)
@@ -118,7 +125,7 @@ class StaticSource:
         self._resubmit(dataclasses.replace(job, summary=edited, history=[*job.history, change]))
         return ActionResult("retry_edited", job_id, 1, f"job {job_id} queued again with the edited payload")
 
-    def duplicate_job(self, queue: str, data: object) -> ActionResult:
+    def submit_job(self, queue: str, data: object) -> ActionResult:
         self._check(Action.ENQUEUE)
         problems = self.check_payload(queue, data)
         if problems:

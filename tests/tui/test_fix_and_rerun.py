@@ -102,3 +102,19 @@ def test_the_diff_marks_removed_and_added_lines():
 def test_parse_problems_names_line_and_column():
     assert parse_problems('{"a": 1}') == ({"a": 1}, [])
     assert parse_problems('{\n  "a": }')[1] == ["not valid JSON at line 2, column 8: Expecting value"]
+
+
+async def test_colon_new_adds_a_job_starting_from_the_kinds_example(make_app):
+    source = fix_source()
+    app = make_app(source)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await burst(pilot, "colon", *"new web", "tab", "enter")
+        editor = app.screen
+        assert isinstance(editor, PayloadEditorScreen) and editor.queue == "webhooks"
+        example = json.loads(editor.query_one(TextArea).text)
+        assert example["event"] == "well.validated"
+        await press(pilot, "ctrl+s")
+        await settle(pilot)
+        [new] = [job for job in source.jobs.values() if job.summary.id.startswith("webhooks-new")]
+        assert new.summary.data == example and new.summary.state == "waiting"

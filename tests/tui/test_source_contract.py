@@ -116,6 +116,8 @@ def static_world() -> World:
         details, now=NOW, workers=workers, schedules=default_schedules(), scheduler_leader=LEADER, rules=default_rules()
     )
 
+    shared.kinds = {SAMPLE_KIND.queue: SAMPLE_KIND}
+
     def as_role(identity: Identity) -> StaticHealthSource:
         other = StaticHealthSource([], now=NOW)  # the same data (shared, not copied), another identity
         other.__dict__.update(shared.__dict__)
@@ -149,7 +151,7 @@ def redis_world(redis_client, redis_url, tmp_path) -> Iterator[World]:
         client.set(KEYS.leader, LEADER)
 
         def as_role(identity: Identity) -> OperatorSession:
-            return OperatorSession(registry, identity, enqueue_fn=partial(enqueue, broker=broker))
+            return OperatorSession(registry, identity, enqueue_fn=partial(enqueue, broker=broker), kinds=broker.kinds)
 
         yield World(as_role(LOCAL_DEV), as_role)
 
@@ -272,6 +274,20 @@ def test_bulk_actions_on_matches_count_and_stop_when_told(world):
     assert removed.count == 2 and source.get_job("c1") is None
     with pytest.raises(PermissionDenied):
         world.as_role(MANAGER).retry_matches(["f1"], "")
+
+
+def test_payload_checks_and_new_jobs(world):
+    source = world.source
+    assert source.check_payload(QUEUE, {"n": 1}) == []
+    assert source.check_payload(QUEUE, {"n": "x"}) == [
+        "n: Input should be a valid integer, unable to parse string as an integer"
+    ]
+    assert source.example_payload(QUEUE) == {}
+    with pytest.raises(ActionError, match="not valid"):
+        source.retry_with_data("f1", QUEUE, {"n": "x"})
+    assert source.retry_with_data("f1", QUEUE, {"n": 9}).count == 1
+    detail = source.get_job("f1")
+    assert detail.summary.data == {"n": 9} and len(detail.history) == 1
 
 
 def test_retry_all_failed(world):

@@ -34,6 +34,8 @@ class JobKind:
     priority_of: Callable[[Any], int | None] | None = None
     # the payload field naming the tenant, copied into the message as `wq_org` (None: no tenant)
     tenant_field: str | None = "organizationId"
+    # a valid payload to start from when an operator adds a job of this kind in the console (None: `{}`)
+    example: dict | None = None
 
 
 def all_kinds(extra_modules: tuple[str, ...] | list[str] = ()) -> dict[str, JobKind]:

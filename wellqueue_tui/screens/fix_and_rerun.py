@@ -1,5 +1,5 @@
-"""Fix and re-run from the job screen: edit a failed job's payload and retry it (after a diff), or start a new
-job from any job's payload (a duplicate, or a re-run of a completed job)."""
+"""Fix and re-run: edit a failed job's payload and retry it (after a diff), start a new job from any job's
+payload (a duplicate, or a re-run of a completed job), or add a new job to a queue from its kind's example."""
 
 from __future__ import annotations
 
@@ -57,10 +57,24 @@ def new_from(console: ConsoleContext, detail: JobDetail) -> None:
 
     def edited(data: object | None) -> None:
         if data is not None:
-            console.perform(partial(source.duplicate_job, job.queue, data))
+            console.perform(partial(source.submit_job, job.queue, data))
 
     title = f"New {job.queue} job from {job.id}"
     console.push_screen(PayloadEditorScreen(title, job.queue, job.data, source.check_payload), edited)
+
+
+def new_job(console: ConsoleContext, queue: str) -> None:
+    """A new job on `queue`, starting from its kind's example payload."""
+    if not console.operator.permitted(Action.ENQUEUE):
+        return
+    source = cast(EditSource, console.source)
+
+    def edited(data: object | None) -> None:
+        if data is not None:
+            console.perform(partial(source.submit_job, queue, data))
+
+    example = source.example_payload(queue)
+    console.push_screen(PayloadEditorScreen(f"New {queue} job", queue, example, source.check_payload), edited)
 
 
 def history_text(detail: JobDetail) -> Text | None:
