@@ -202,3 +202,7 @@ def test_payload_diff_before_retry(snap_compare):
         await press(pilot, "ctrl+s")
 
     assert snap_compare(fix_app(), terminal_size=SIZE, run_before=diffing)
+
+
+def test_narrow_search(snap_compare):
+    assert snap_compare(app(), terminal_size=NARROW, run_before=searched)

@@ -22,13 +22,15 @@ from ..jobs.models import JobSummary
 from ..jobs.search import MAX_MATCHES, SearchMatch, SearchProgress
 from ..jobs.search_query import QueryError, SearchQuery, parse_query
 from ..sanitize import safe_str
-from ..widgets.job_table import ERROR, SEARCH_COLUMNS, JobTable, error_width
+from ..widgets.job_table import ERROR, KEY, SEARCH_COLUMNS, JobTable, error_width
 from .base import ConsoleScreen
 from .bulk import preview_text, run_bulk
 from .confirm import ConfirmScreen
 
 #: Rows the screen lists (the first matches found); bulk actions reach every match.
 SHOWN_ROWS = 200
+#: The error width below which the key column makes way for the error.
+ROOMY_ERROR = 20
 PLACEHOLDER = "error:timeout well:… org:… kind:… queue:… state:failed age:>2h words · enter searches"
 
 
@@ -163,8 +165,11 @@ class SearchScreen(ConsoleScreen):
     def show_rows(self) -> None:
         """The rows found so far; the error column gets the width the others leave, set (not measured when
         idle), so it is the same however the rows arrived."""
-        width = error_width(SEARCH_COLUMNS, self.table.size.width)
-        self.table.use_columns((*SEARCH_COLUMNS[:-1], dataclasses.replace(ERROR, width=width)))
+        columns = SEARCH_COLUMNS
+        if error_width(columns, self.table.size.width) < ROOMY_ERROR:  # a narrow terminal: the error first
+            columns = tuple(column for column in columns if column is not KEY)
+        width = error_width(columns, self.table.size.width)
+        self.table.use_columns((*columns[:-1], dataclasses.replace(ERROR, width=width)))
         self.table.show_jobs(self.rows, self.console.now(), self.marked)
 
     def on_resize(self) -> None:

@@ -109,7 +109,8 @@ def columns_for(state: str) -> tuple[Column, ...]:
 
 def error_width(columns: tuple[Column, ...], table_width: int) -> int:
     """What the fixed columns (and the selection mark and scrollbar) leave for the error."""
-    fixed = sum(column.width or 0 for column in columns) + 1 + CELL_PADDING * (len(columns) + 1) + 2
+    fixed = sum(column.width or 0 for column in columns if column.key != ERROR.key)
+    fixed += 1 + CELL_PADDING * (len(columns) + 1) + 2
     return max(MIN_ERROR_WIDTH, table_width - fixed)
 
 
