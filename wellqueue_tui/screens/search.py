@@ -22,7 +22,7 @@ from ..jobs.models import JobSummary
 from ..jobs.search import MAX_MATCHES, SearchMatch, SearchProgress
 from ..jobs.search_query import QueryError, SearchQuery, parse_query
 from ..sanitize import safe_str
-from ..widgets.job_table import ERROR, KEY, SEARCH_COLUMNS, JobTable, error_width
+from ..widgets.job_table import ERROR, KEY, SEARCH_COLUMNS, Column, JobTable, error_width
 from .base import ConsoleScreen
 from .bulk import preview_text, run_bulk
 from .confirm import ConfirmScreen
@@ -165,7 +165,7 @@ class SearchScreen(ConsoleScreen):
     def show_rows(self) -> None:
         """The rows found so far; the error column gets the width the others leave, set (not measured when
         idle), so it is the same however the rows arrived."""
-        columns = SEARCH_COLUMNS
+        columns: tuple[Column, ...] = SEARCH_COLUMNS
         if error_width(columns, self.table.size.width) < ROOMY_ERROR:  # a narrow terminal: the error first
             columns = tuple(column for column in columns if column is not KEY)
         width = error_width(columns, self.table.size.width)
