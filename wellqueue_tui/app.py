@@ -202,6 +202,7 @@ class WellQueueApp(App[None]):
             "fleet.tcss",
             "dialogs.tcss",
             "health.tcss",
+            "limits.tcss",
             "search.tcss",
         )
     ]

@@ -14,6 +14,7 @@ from pathlib import Path
 from .app import WellQueueApp
 from .auth.identity import Identity
 from .connection import check_server, redis_client
+from .health.redis_alarm import LocalRedisAlarm, keep_checking, local_redis_alarm
 from .jobs import enqueue
 from .jobs.broker import build_broker
 from .jobs.keys import KeySchema
@@ -47,12 +48,16 @@ def build_session(settings: Settings, identity: Identity, url: str) -> OperatorS
     )
 
 
-async def run_hosted(app: WellQueueApp, host: WorkerHost | None) -> None:
+async def run_hosted(app: WellQueueApp, host: WorkerHost | None, alarm: LocalRedisAlarm | None = None) -> None:
+    """Run the app beside this host's workers and, when given, the local Redis-unreachable alarm."""
     if host is not None:
         await host.start()
+    watching = asyncio.create_task(keep_checking(alarm)) if alarm is not None else None
     try:
         await app.run_async()
     finally:
+        if watching is not None:
+            watching.cancel()
         if host is not None:
             await host.stop()
 
@@ -62,6 +67,7 @@ def run_console(settings: Settings, identity: Identity, url: str, *, with_worker
     log_path = log_to_file(settings.data_dir)
     host = WorkerHost(settings, url) if with_workers else None
     app = WellQueueApp(session, supervisor=host, bell=settings.console_bell)
-    asyncio.run(run_hosted(app, host))
+    alarm = local_redis_alarm(settings, url, redis_client(url))
+    asyncio.run(run_hosted(app, host, alarm))
     print(f"WellQueue console closed; log: {log_path}")
     return 0

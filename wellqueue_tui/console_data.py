@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from .health.timeline import TimelineEvent
     from .jobs.actions import ActionResult
     from .jobs.models import JobDetail, JobPage, JobSummary, MinuteStats, QueueCounts
+    from .jobs.queue_config import QueueConfig
     from .jobs.search import SearchProgress
     from .jobs.search_query import SearchQuery
     from .workers.schedules import ScheduleStatus
@@ -124,6 +125,15 @@ class EditSource(ConsoleSource, Protocol):
     def example_payload(self, queue: str) -> dict: ...
     def retry_with_data(self, job_id: str, queue: str, data: object) -> ActionResult: ...
     def submit_job(self, queue: str, data: object) -> ActionResult: ...
+
+
+@runtime_checkable
+class QueueSettingsSource(ConsoleSource, Protocol):
+    """The optional queue settings calls: a queue's effective defaults and limits (the info panel), and setting
+    its rate limit and cluster cap live (`10/s`, `off`, `config`; `5`, `off`, `config`)."""
+
+    def queue_config(self, queue: str) -> QueueConfig: ...
+    def set_queue_limit(self, queue: str, rate: str | None = None, concurrency: str | None = None) -> ActionResult: ...
 
 
 def offers(source: object, call: str) -> bool:

@@ -27,13 +27,18 @@ from .health.queue_health import QueueHealth, read_health
 from .health.timeline import TimelineEvent, read_timeline
 from .jobs import actions, bulk, edit
 from .jobs.actions import ActionError, ActionResult
+from .jobs.flows import FlowJob, FlowSpec
 from .jobs.key_types import name_wrong_type
 from .jobs.kind import JobKind, all_kinds
-from .jobs.models import JobDetail, JobPage, JobSummary, MinuteStats, QueueCounts, newest_failure_first
+from .jobs.limits import LimitChange, LimitError, LimitStore
+from .jobs.models import JobDetail, JobPage, JobSummary, MinuteStats, QueueCounts, QueueLimits, newest_failure_first
+from .jobs.queue_config import QueueConfig, queue_config
 from .jobs.registry import Registry
 from .jobs.search import SearchProgress, scan
 from .jobs.search_query import SearchQuery
 from .jobs.submission import find_kind
+from .sanitize import safe_str
+from .settings import get_settings
 from .workers.scheduler import run_schedule_now
 from .workers.schedules import TENANT_FIELD, ScheduleStatus, ScheduleStore
 from .workers.worker_records import ControlError, WorkerInfo, WorkerRecords
@@ -347,6 +352,38 @@ class OperatorSession:
     def resume_queue(self, queue: str) -> ActionResult:
         return self.perform(Action.RESUME, queue, lambda: self._queue_wide(actions.resume_queue, queue))
 
+    # -- queue limits and configuration --------------------------------------------------------
+    @naming_wrong_keys
+    def queue_limits(self, queue: str) -> QueueLimits:
+        return LimitStore(self.registry.client, self.registry.keys).read([queue])[queue]
+
+    @naming_wrong_keys
+    def queue_config(self, queue: str) -> QueueConfig:
+        """The defaults a queue's jobs get and the limits in force (this process's configuration and kinds)."""
+        settings = get_settings()
+        kind = all_kinds(settings.kind_modules).get(queue)
+        if kind is None:
+            raise ActionError(safe_str(f"no job kind is loaded for queue {queue!r} here", 300))
+        return queue_config(settings, kind, self.queue_limits(queue))
+
+    def set_queue_limit(self, queue: str, rate: str | None = None, concurrency: str | None = None) -> ActionResult:
+        """Set a queue's rate limit (`10/s`, `off`, `config`) and/or its cluster-wide cap on jobs in flight
+        (`5`, `off`, `config`), live on every host (LIMIT; queue-wide, so not for a token with an org)."""
+        change = LimitChange(rate, concurrency)
+
+        def run() -> ActionResult:
+            if self.org:
+                raise ActionError(f"limiting {queue} affects every organization; ask an unscoped operator")
+            if not self.registry.client.sismember(self.registry.keys.queues, queue):
+                raise ActionError(safe_str(f"unknown queue {queue!r}; known queues: {', '.join(self.known_queues())}"))
+            try:
+                limits = change.apply(LimitStore(self.registry.client, self.registry.keys), queue)
+            except LimitError as exc:
+                raise ActionError(str(exc)) from None
+            return ActionResult("limit", queue, 1, f"{queue} limits: {limits.summary()} ({change.describe()})")
+
+        return self.perform(Action.LIMIT, queue, run)
+
     def _queue_wide(self, action: Callable[[Registry, str], ActionResult], queue: str) -> ActionResult:
         if self.org:
             raise ActionError(f"pausing or resuming {queue} affects every organization; ask an unscoped operator")
@@ -495,6 +532,29 @@ class OperatorSession:
             return ActionResult("enqueue", job_id, 0, f"job {job_id} exists already; nothing enqueued")
 
         return self.perform(Action.ENQUEUE, queue, run, owner)
+
+    def enqueue_flow(self, flow: FlowSpec, submit: Callable[[], FlowJob]) -> tuple[ActionResult, FlowJob]:
+        """Submit a flow through `submit`: OPERATOR and up, and a token with an org only when every job's
+        organizationId is that org. One audit entry, naming the root's queue."""
+        owners = {job.data.get(TENANT_FIELD) if isinstance(job.data, dict) else None for job in flow.walk()}
+        if self.org and self.can(Action.ENQUEUE) and owners != {self.org}:
+            self._refuse(
+                Action.ENQUEUE,
+                flow.queue,
+                f"this token may only enqueue flows whose jobs' {TENANT_FIELD} is {self.org!r}",
+            )
+        created: list[FlowJob] = []
+
+        def run() -> ActionResult:
+            created.append(submit())
+            size = sum(1 for _ in flow.walk())
+            if created[0].created:
+                return ActionResult("enqueue", created[0].id, size, f"flow {created[0].id} of {size} jobs enqueued")
+            return ActionResult("enqueue", created[0].id, 0, f"flow {created[0].id} exists already; nothing enqueued")
+
+        owner = next(iter(owners)) if len(owners) == 1 else None
+        result = self.perform(Action.ENQUEUE, flow.queue, run, owner)
+        return result, created[0]
 
     def enqueue_demo(self, submit: Callable[[], ActionResult]) -> ActionResult:
         """Enqueue the demo's jobs through `submit` (ADMIN; they belong to several organizations, so a token

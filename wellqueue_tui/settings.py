@@ -41,23 +41,66 @@ class BackoffDefaults(BaseModel):
     delay: StrictInt | None = Field(default=None, ge=0, le=MAX_JOB_DELAY_MS)
 
 
-class QueueJobDefaults(BaseModel):
-    """One queue's entry in WELLQUEUE_QUEUE_OPTIONS, Bull-style: {"attempts": 5, "delay": 0,
-    "backoff": {"type": "fixed", "delay": 1000}} (backoff may also be a delay in ms)."""
+MAX_JOB_TIMEOUT_MS = 24 * 3600 * 1000  # the longest timeout a job option takes (jobs.options)
+#: A rate limit's bounds: the window keeps one entry per job started in it, so `max` is bounded.
+MAX_RATE_LIMIT_JOBS = 100_000
+MAX_RATE_LIMIT_DURATION_MS = 24 * 3600 * 1000
+
+
+class RetentionDefaults(BaseModel):
+    """Bull's `{"count": N, "age": SECONDS}` form of removeOnComplete / removeOnFail."""
 
     model_config = ConfigDict(extra="forbid")
+
+    count: StrictInt | None = Field(default=None, ge=0)
+    age: StrictInt | None = Field(default=None, ge=0)
+
+
+class LimiterDefaults(BaseModel):
+    """BullMQ's `limiter`: at most `max` jobs started in any `duration` ms, over every host."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max: StrictInt = Field(ge=1, le=MAX_RATE_LIMIT_JOBS)
+    duration: StrictInt = Field(ge=1, le=MAX_RATE_LIMIT_DURATION_MS)
+
+
+class QueueJobDefaults(BaseModel):
+    """One queue's entry in WELLQUEUE_QUEUE_OPTIONS, Bull-style: {"attempts": 5, "delay": 0,
+    "backoff": {"type": "fixed", "delay": 1000}} (backoff may also be a delay in ms), plus `timeout` (ms),
+    `removeOnComplete` / `removeOnFail` (true, false, a count or {"count", "age"}), `concurrency` (threads
+    per worker process), `globalConcurrency` (jobs in flight over every host) and `limiter`
+    ({"max": 10, "duration": 1000})."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     delay: StrictInt | None = Field(default=None, ge=0, le=MAX_JOB_DELAY_MS)
     attempts: StrictInt | None = Field(default=None, ge=1, le=100)
     backoff: StrictInt | BackoffDefaults | None = None
+    timeout: StrictInt | None = Field(default=None, ge=1, le=MAX_JOB_TIMEOUT_MS)
+    remove_on_complete: bool | StrictInt | RetentionDefaults | None = Field(default=None, alias="removeOnComplete")
+    remove_on_fail: bool | StrictInt | RetentionDefaults | None = Field(default=None, alias="removeOnFail")
+    concurrency: StrictInt | None = Field(default=None, ge=1, le=1000)
+    global_concurrency: StrictInt | None = Field(default=None, ge=1, le=100_000, alias="globalConcurrency")
+    limiter: LimiterDefaults | None = None
+
+    @field_validator("remove_on_complete", "remove_on_fail")
+    @classmethod
+    def _count_not_negative(cls, value):
+        if isinstance(value, int) and not isinstance(value, bool) and value < 0:
+            raise ValueError(f"a count to keep must be >= 0, got {value}")
+        return value
 
 
 class JobDefaults(BaseModel):
-    """The options a job gets when its caller sets none."""
+    """The options a job gets when its caller sets none (None: the queue's own default)."""
 
     delay_ms: int
     attempts: int
     backoff: dict
+    timeout_ms: int | None = None
+    remove_on_complete: bool | int | dict | None = None
+    remove_on_fail: bool | int | dict | None = None
 
 
 _ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?|https?://\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?")
@@ -107,6 +150,10 @@ class Settings(BaseSettings):
     webhook_allow_private: bool = False  # retired: refused when true, see _retired_allow_private
 
     max_payload_bytes: int = Field(default=DEFAULT_MAX_PAYLOAD_BYTES, ge=1024)
+    # Acknowledged means replicated: writes that acknowledge a job wait for this many replicas (0: off) for at
+    # most replica_timeout_ms, else raise ReplicationTimeout (jobs/replication.py).
+    min_replicas: int = Field(default=0, ge=0, le=16)
+    replica_timeout_ms: int = Field(default=1000, ge=1, le=60_000)
     demo_webhook_url: str | None = None  # a receiver for `wellqueue demo`'s webhook jobs; none without it
 
     # Job options when the caller sets none (BullMQ's defaultJobOptions); unset: each queue's own.
@@ -178,7 +225,19 @@ class Settings(BaseSettings):
                 "type": _first(backoff.type, self.default_job_backoff_type, "exponential"),
                 "delay": _first(backoff.delay, self.default_job_backoff_delay, backoff_ms),
             },
+            timeout_ms=own.timeout,
+            remove_on_complete=_retention(own.remove_on_complete),
+            remove_on_fail=_retention(own.remove_on_fail),
         )
+
+    def worker_threads(self) -> dict[str, int]:
+        """Threads per worker process for each queue: WELLQUEUE_CONCURRENCY, with a queue's
+        WELLQUEUE_QUEUE_OPTIONS `concurrency` over it (which also gives that queue workers)."""
+        threads = dict(self.concurrency)
+        for queue, options in self.queue_options.items():
+            if options.concurrency is not None:
+                threads[queue] = options.concurrency
+        return threads
 
     @property
     def cors_origin_list(self) -> tuple[str, ...]:
@@ -215,6 +274,12 @@ class Settings(BaseSettings):
 
 def _first(*values):
     return next(value for value in values if value is not None)
+
+
+def _retention(value: bool | int | RetentionDefaults | None) -> bool | int | dict | None:
+    if isinstance(value, RetentionDefaults):
+        return value.model_dump(exclude_none=True)
+    return value
 
 
 def load_settings() -> Settings:

@@ -1,9 +1,9 @@
 """The `saas.tenant-onboarding` queue (3 attempts): provision a new organization in idempotent steps,
 reporting progress after each.
 
-Each step is its own function taking the payload and the tenant so far, so the steps can become the
-children of a flow once the engine has flows; today one job runs them in order. A retry reruns every step,
-and each finds its own earlier work (same organization, same admin, same settings, same e-mail job id).
+Each step is its own function taking the payload and the tenant so far: here one job runs them in order,
+and examples/saas/onboarding_flow.py runs each as its own job of a flow. A retry reruns every step, and
+each finds its own earlier work (same organization, same admin, same settings, same e-mail job id).
 """
 
 from __future__ import annotations
@@ -135,16 +135,16 @@ STEPS: tuple[Step, ...] = (
 )
 
 
-def onboard_tenant(payload: TenantOnboardingPayload, ctx: JobContext) -> dict:
+def check_billing(payload: TenantOnboardingPayload) -> None:
+    """Before any step, so a bad pair of ids or an unconfigured provider leaves nothing half-made."""
     if payload.stripeCustomerId or payload.stripeSubscriptionId:
         if not (payload.stripeCustomerId and payload.stripeSubscriptionId):
             raise PermanentJobError("stripeCustomerId and stripeSubscriptionId go together; give both or neither")
-        billing.configured()  # before any step, so an unconfigured provider leaves nothing half-made
-    tenant = Tenant()
-    for number, step in enumerate(STEPS, start=1):
-        tenant = step(ctx, payload, tenant)
-        ctx.log(f"step {number}/{len(STEPS)} {step.__name__}: done")
-        ctx.progress(100 * number / len(STEPS))
+        billing.configured()
+
+
+def summary(tenant: Tenant) -> dict:
+    """What an onboarding returns once every step is done."""
     return {
         "organizationId": tenant.organization_id,
         "adminUserId": tenant.admin_user_id,
@@ -152,6 +152,16 @@ def onboard_tenant(payload: TenantOnboardingPayload, ctx: JobContext) -> dict:
         "welcomeEmailJob": tenant.welcome_job_id,
         "steps": [step.__name__ for step in STEPS],
     }
+
+
+def onboard_tenant(payload: TenantOnboardingPayload, ctx: JobContext) -> dict:
+    check_billing(payload)
+    tenant = Tenant()
+    for number, step in enumerate(STEPS, start=1):
+        tenant = step(ctx, payload, tenant)
+        ctx.log(f"step {number}/{len(STEPS)} {step.__name__}: done")
+        ctx.progress(100 * number / len(STEPS))
+    return summary(tenant)
 
 
 KIND = JobKind(

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from wellqueue_tui.jobs import enqueue
+from wellqueue_tui.jobs import FlowJob, enqueue, enqueue_flow
 
 from ..common.options import enqueue_options
 
@@ -33,6 +33,13 @@ def queue_webhook(data, options=None, *, broker=None) -> str:
 
 def queue_tenant_onboarding(data, options=None, *, broker=None) -> str:
     return _queue("saas.tenant-onboarding", data, options, broker)
+
+
+def queue_tenant_onboarding_flow(data, *, job_id: str | None = None, broker=None) -> FlowJob:
+    """The same onboarding as a flow: one job per step, the onboarding job completing after them all."""
+    from .onboarding_flow import onboarding_flow
+
+    return enqueue_flow(onboarding_flow(data, job_id=job_id), broker=broker)
 
 
 def queue_cleanup(data, options=None, *, broker=None) -> str:

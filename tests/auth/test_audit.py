@@ -5,8 +5,9 @@ from __future__ import annotations
 import time
 
 import pytest
+import redis
 
-from wellqueue_tui.auth.audit import AuditLog
+from wellqueue_tui.auth.audit import AuditLog, AuditWriteFailed
 from wellqueue_tui.auth.identity import Identity, Role
 from wellqueue_tui.auth.permissions import Action
 from wellqueue_tui.jobs.keys import DEFAULT_KEYS as KEYS
@@ -36,11 +37,25 @@ def test_time_is_redis_server_time(fake_redis) -> None:
     assert abs(entry.at - int(entry.id.split("-")[0]) / 1000) < 1  # the id's ms part is server time too
 
 
-def test_time_comes_from_the_server_not_the_host_clock(fake_redis, monkeypatch) -> None:
-    monkeypatch.setattr(fake_redis, "time", lambda: (1_000_000_000, 250_000))
-    AuditLog(fake_redis, KEYS.audit).record(ADA, Action.DRAIN, "emails", 1, "ok")
-    assert AuditLog(fake_redis, KEYS.audit).recent()[0].at == 1_000_000_000.25
-    assert abs(time.time() - 1_000_000_000) > 1e8
+def test_time_comes_from_the_server_not_the_host_clock(redis_client, monkeypatch) -> None:
+    """A real server stamps the entry's id; a host clock set far off does not show."""
+    monkeypatch.setattr("wellqueue_tui.auth.audit.time.time", lambda: 1_000_000_000.25)
+    seconds, _ = redis_client.time()
+    AuditLog(redis_client, KEYS.audit).record(ADA, Action.DRAIN, "emails", 1, "ok")
+    assert abs(AuditLog(redis_client, KEYS.audit).recent()[0].at - seconds) < 60
+
+
+def test_an_entry_kept_through_an_outage_keeps_the_host_time_it_happened(fake_redis, monkeypatch) -> None:
+    log = AuditLog(fake_redis, KEYS.audit)
+    with monkeypatch.context() as outage:
+        outage.setattr(fake_redis, "xadd", lambda *a, **k: (_ for _ in ()).throw(redis.ConnectionError("down")))
+        outage.setattr("wellqueue_tui.auth.audit.time.time", lambda: 1_000_000_000.25)
+        with pytest.raises(AuditWriteFailed):
+            log.record(ADA, Action.PAUSE, "emails", 1, "ok")
+    log.record(ADA, Action.RESUME, "emails", 1, "ok")
+    kept, fresh = reversed(log.recent())
+    assert (kept.action, kept.at, kept.problem) == ("pause", 1_000_000_000.25, None)
+    assert fresh.action == "resume" and abs(fresh.at - time.time()) < 60
 
 
 def test_newest_first_and_paged(fake_redis) -> None:

@@ -39,6 +39,7 @@ EXPECTED: dict[Action, set[Role]] = {
     Action.ALERT_MUTE: {O, A},
     Action.ALERT_UNMUTE: {O, A},
     Action.BREAKER_CONFIGURE: {A},
+    Action.LIMIT: {O, A},
 }
 
 
@@ -48,7 +49,7 @@ def test_expected_table_covers_every_action() -> None:
         "view", "retry", "retry_all", "promote", "pause", "resume", "run_schedule", "remove", "clean", "drain",
         "schedule_add", "schedule_update", "schedule_remove", "schedule_pause", "schedule_resume",
         "scale_workers", "restart_worker", "view_audit", "issue_token", "enqueue", "demo", "redis_stop",
-        "alert_add", "alert_update", "alert_remove", "alert_mute", "alert_unmute", "breaker_configure",
+        "alert_add", "alert_update", "alert_remove", "alert_mute", "alert_unmute", "breaker_configure", "limit",
     ]  # fmt: skip
 
 

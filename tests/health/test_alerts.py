@@ -240,3 +240,21 @@ def _closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def test_the_console_watches_redis_beside_its_app(broker):
+    """`wellqueue` (console + workers) runs the local Redis-unreachable alarm as `--workers-only` does."""
+    import asyncio
+
+    from wellqueue_tui.console import run_hosted
+
+    unreachable = redis.Redis(host="127.0.0.1", port=_closed_port(), socket_connect_timeout=0.5)
+    alarm = LocalRedisAlarm(unreachable, broker.keys, None)
+
+    class AppUntilAlarmSawTheOutage:
+        async def run_async(self) -> None:
+            while alarm.down_since is None:
+                await asyncio.sleep(0.05)
+
+    asyncio.run(asyncio.wait_for(run_hosted(AppUntilAlarmSawTheOutage(), None, alarm), timeout=30))
+    assert alarm.error is not None and "ConnectionError" in alarm.error

@@ -147,3 +147,83 @@ def test_a_probe_retried_back_into_the_queue_counts_as_failed(broker) -> None:
         f'[[1, {int(offered_at * 1000) - 5000}, "HTTP 500"], [2, {int(offered_at * 1000) + 900}, "HTTP 500"]]',
     )
     assert breakers._probe("webhooks", offered_at) == "failure"
+
+
+@pytest.fixture
+def second_receiver() -> Iterator[ThreadingHTTPServer]:
+    """Another host: 127.0.0.2 is loopback too, and a destination of its own."""
+    server = ThreadingHTTPServer(("127.0.0.2", 0), FlakyReceiver)
+    server.lock, server.requests, server.status = threading.Lock(), 0, 200
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def send_to(broker, server, count: int) -> list[str]:
+    host, port = server.server_address[:2]
+    url = f"http://{host}:{port}/hook"
+    return [
+        enqueue("webhooks", {"url": url, "event": "well.validated", "data": {"n": n}}, attempts=1, broker=broker)
+        for n in range(count)
+    ]
+
+
+def test_a_per_destination_breaker_holds_back_only_the_failing_host(
+    settings, broker, registry, receiver, second_receiver
+):
+    """The queue keeps running for a healthy host while the failing host's jobs wait, spending no attempt;
+    the breaker probes that host once per cool-down and releases its jobs when it answers again."""
+    settings.webhook_allowed_networks.append("127.0.0.2/32")  # the workers' settings: read per delivery
+    BreakerStore(broker.client, broker.keys).configure(
+        BreakerConfig(
+            queue="webhooks", per_destination=True, failure_rate=0.5, min_samples=3, cooldown_s=1, max_cooldown_s=10
+        )
+    )
+    breakers = CircuitBreakers(broker.client, broker.keys)
+    failing = "webhooks@127.0.0.1"
+    with running_worker(broker, threads=2, queues=("webhooks",)):
+        send_to(broker, receiver, 4)
+        wait_for(lambda: registry.queue_counts("webhooks").failed == 4, timeout=30)
+        opened = step_until(breakers, "open")
+        assert opened.queue == failing and "4 of 4" in opened.state.reason
+        assert "webhooks" not in registry.paused_queues(), "the queue itself keeps running"
+        wait_for(lambda: failing in broker.held_destinations)
+
+        held = send_to(broker, receiver, 3)
+        healthy = send_to(broker, second_receiver, 2)
+        wait_for(lambda: all(registry.get_job(job_id).summary.state == "completed" for job_id in healthy), timeout=30)
+        before = requests(receiver)
+        wait_for(lambda: all(registry.get_job(job_id).summary.state == "delayed" for job_id in held), timeout=30)
+        assert requests(receiver) == before, "held jobs did not call the failing host"
+
+        assert step_until(breakers, "half_open").queue == failing
+        probe = step_until(breakers, "reopen")  # the one probe hit the still-failing host
+        assert probe.state.cooldown_s == 2 and requests(receiver) == before + 1
+
+        with receiver.lock:
+            receiver.status = 200
+        step_until(breakers, "half_open")
+        assert step_until(breakers, "close").queue == failing
+        wait_for(lambda: [registry.get_job(j).summary.state for j in held].count("completed") == 2, timeout=30)
+        assert requests(receiver) == before + 3
+        jobs = [registry.get_job(job_id) for job_id in held]
+        assert sorted(job.summary.state for job in jobs) == ["completed", "completed", "failed"]
+        assert all(job.summary.attempts == 1 for job in jobs), "being held back spent no attempt"
+        assert failing not in broker.client.hkeys(broker.keys.destination_holds)
+
+    actions = [
+        (entry.action, entry.target)
+        for entry in AuditLog(broker.client, broker.keys.audit).recent(50)
+        if entry.who == "circuit-breaker"
+    ]
+    assert actions[::-1] == [
+        ("breaker_open", failing),
+        ("breaker_half_open", failing),
+        ("breaker_reopen", failing),
+        ("breaker_half_open", failing),
+        ("breaker_close", failing),
+    ]
+    timeline = read_timeline(broker.client, broker.keys, since=0, queue="webhooks")
+    assert [event.kind for event in timeline if event.kind == "breaker"] == ["breaker"] * 5

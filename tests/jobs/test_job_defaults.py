@@ -131,3 +131,18 @@ def test_bad_variables_are_named(env, name: str, value: str, message: str) -> No
     with pytest.raises(SettingsError) as caught:
         load_settings()
     assert message in str(caught.value)
+
+
+def test_defaults_built_once_per_kind_are_never_shared_between_jobs(env) -> None:
+    """The cached default options are copied per job: one job's tenant or changed option never reaches the next."""
+    first, _ = options_of("email-notifications", {**EMAIL, "organizationId": "acme"})
+    assert first["wq_org"] == "acme"
+    first["wq_keep"][0] = 1
+    first["wq_backoff"]["delay"] = 1
+    second, _ = options_of("email-notifications", EMAIL)
+    assert "wq_org" not in second
+    assert second["wq_keep"][0] != 1 and second["wq_backoff"]["delay"] == 2000
+    env.setenv("WELLQUEUE_DEFAULT_JOB_ATTEMPTS", "4")
+    get_settings.cache_clear()  # new settings: the defaults are built again
+    third, _ = options_of("email-notifications", EMAIL)
+    assert third["wq_attempts"] == 4

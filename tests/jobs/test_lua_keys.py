@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from wellqueue_tui.jobs.keys import KeySchema
-from wellqueue_tui.jobs.scripts import LUA_DIR, SCRIPT_NAMES
+from wellqueue_tui.jobs.scripts import FEATURE_SCRIPTS, LUA_DIR, SCRIPT_NAMES
 
 LEADER_SCRIPTS = sorted((Path(LUA_DIR).parents[1] / "workers").glob("*.lua"))
-REGISTRY_SCRIPTS = [LUA_DIR / f"{name}.lua" for name in SCRIPT_NAMES]
+REGISTRY_SCRIPTS = [LUA_DIR / f"{name}.lua" for name in (*SCRIPT_NAMES, *FEATURE_SCRIPTS)]
 ALL_LUA = sorted(LUA_DIR.glob("*.lua")) + LEADER_SCRIPTS
 
 #: The schema rendered with placeholders, as headers write names: {prefix}:job:{id}, {ns}:{q}.msgs, ...
@@ -30,17 +30,26 @@ SCHEMA_NAMES = {
     TEMPLATE.job("{id}"),
     TEMPLATE.job_log("{id}"),
     TEMPLATE.tomb("{id}"),
+    TEMPLATE.job_children("{id}"),
+    TEMPLATE.job_pending("{id}"),
+    TEMPLATE.job_results("{id}"),
+    TEMPLATE.job_ignored("{id}"),
     TEMPLATE.state("{queue}", "{state}"),
     TEMPLATE.state("{queue}", "{state}", "{org}"),
     TEMPLATE.stats("{queue}", "{minute}"),
     TEMPLATE.fetch_batch("{token}"),
     TEMPLATE.acks_prefix("{broker}") + "{q}",
+    TEMPLATE.acks_stem,
+    TEMPLATE.queue_limits("{q}"),
+    TEMPLATE.rate_window("{q}"),
     QUEUE.ready,
     QUEUE.msgs,
     QUEUE.prioritized,
     QUEUE.priority_seq,
     QUEUE.delayed,
     QUEUE.delayed_msgs,
+    QUEUE.wake,
+    QUEUE.delayed_wake,
     QUEUE.dead,
     QUEUE.dead_msgs,
 }
@@ -106,7 +115,8 @@ def test_the_lua_helper_builds_the_schemas_names(redis_client):
         (LUA_DIR / "common.lua").read_text()
         + """
 return {job_key('j:1'), tomb_key('j:1'), stats_key('mail', 29000000), state_key('mail', nil, 'failed'),
-        state_key('mail', 'acme', 'active')}"""
+        state_key('mail', 'acme', 'active'), flow_key('j:1', 'children'), flow_key('j:1', 'pending'),
+        flow_key('j:1', 'results'), flow_key('j:1', 'ignored')}"""
     )
     names = [n.decode() for n in redis_client.eval(probe, 0, prefix)]
     assert names == [
@@ -115,4 +125,8 @@ return {job_key('j:1'), tomb_key('j:1'), stats_key('mail', 29000000), state_key(
         schema.stats("mail", 29000000),
         schema.state("mail", "failed"),
         schema.state("mail", "active", "acme"),
+        schema.job_children("j:1"),
+        schema.job_pending("j:1"),
+        schema.job_results("j:1"),
+        schema.job_ignored("j:1"),
     ]

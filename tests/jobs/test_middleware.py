@@ -7,14 +7,23 @@ from dramatiq.middleware import CurrentMessage, ShutdownNotifications, TimeLimit
 
 from wellqueue_tui.jobs import enqueue
 from wellqueue_tui.jobs.actions import pause_queue, resume_queue
-from wellqueue_tui.jobs.middleware import Attempts, Heartbeat, JobContexts, PauseGate
+from wellqueue_tui.jobs.middleware import Attempts, DestinationGate, Heartbeat, JobContexts, PauseGate
 
 from .conftest import running_worker, state_of, wait_for
 
 
 def test_the_broker_builds_the_stack_pause_gate_first(broker):
     kinds = [type(m) for m in broker.middleware]
-    assert kinds == [TimeLimit, ShutdownNotifications, CurrentMessage, PauseGate, Heartbeat, Attempts, JobContexts]
+    assert kinds == [
+        TimeLimit,
+        ShutdownNotifications,
+        CurrentMessage,
+        PauseGate,
+        DestinationGate,
+        Heartbeat,
+        Attempts,
+        JobContexts,
+    ]
 
 
 def test_each_delivery_is_finished_by_one_script_call_with_a_typed_outcome(broker, registry):

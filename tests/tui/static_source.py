@@ -15,6 +15,16 @@ from wellqueue_tui.auth.audit import AuditEntry
 from wellqueue_tui.auth.identity import LOCAL_DEV, Identity
 from wellqueue_tui.auth.permissions import Action, allowed, check
 from wellqueue_tui.jobs.actions import BATCH, CLEANABLE, ActionError, ActionResult
+from wellqueue_tui.jobs.kind import all_kinds
+from wellqueue_tui.jobs.limits import (
+    CONFIG,
+    LIMIT_FIELDS,
+    LimitChange,
+    LimitError,
+    limits_from,
+    parse_concurrency,
+    parse_rate,
+)
 from wellqueue_tui.jobs.models import (
     STATES,
     JobDetail,
@@ -24,11 +34,15 @@ from wellqueue_tui.jobs.models import (
     MinuteStats,
     PayloadChange,
     QueueCounts,
+    QueueLimits,
+    count_field,
     newest_failure_first,
 )
+from wellqueue_tui.jobs.queue_config import QueueConfig, queue_config
 from wellqueue_tui.jobs.registry import ASCENDING_STATES
 from wellqueue_tui.jobs.search import SEARCH_ORDER, SearchMatch, SearchProgress
 from wellqueue_tui.jobs.search_query import SearchQuery, matches
+from wellqueue_tui.settings import get_settings
 from wellqueue_tui.workers.schedules import (
     Schedule,
     ScheduleNotFound,
@@ -68,6 +82,7 @@ class StaticSource:
         self.paused: set[str] = set(paused)
         self.stats = dict(throughput or {})
         self.kinds: dict[str, Any] | None = None  # job kinds checking payloads; None: the built-in pack
+        self.limit_fields: dict[str, dict[str, int]] = {}  # queue -> its limit hash, as Redis would hold it
 
     # Reads
 
@@ -78,10 +93,10 @@ class StaticSource:
         return [self.queue_counts(queue) for queue in self.queues]
 
     def queue_counts(self, queue: str) -> QueueCounts:
-        counts = {str(state): 0 for state in STATES}
+        counts = {count_field(state): 0 for state in STATES}
         for job in self._in_queue(queue):
-            counts[job.summary.state] += 1
-        return QueueCounts(queue=queue, paused=queue in self.paused, **counts)
+            counts[count_field(job.summary.state)] += 1
+        return QueueCounts(queue=queue, paused=queue in self.paused, limits=self._limits(queue), **counts)
 
     def list_jobs(self, queue: str, state: str, offset: int = 0, limit: int = 50) -> JobPage:
         members = self._state_set(queue, state)
@@ -271,6 +286,43 @@ class StaticSource:
         self._known(queue)
         self.paused.discard(queue)
         return ActionResult("resume", queue, 1, f"{queue} resumed")
+
+    # Queue settings: the same hash fields the limit store writes, read through the product's own parser
+
+    def set_queue_limit(self, queue: str, rate: str | None = None, concurrency: str | None = None) -> ActionResult:
+        self._check(Action.LIMIT)
+        if self.identity.org:
+            raise ActionError(f"limiting {queue} affects every organization; ask an unscoped operator")
+        self._known(queue)
+        change = LimitChange(rate, concurrency)
+        try:
+            change.validate()
+        except LimitError as exc:
+            raise ActionError(str(exc)) from None
+        fields = self.limit_fields.setdefault(queue, {})
+        if rate is not None and rate.strip().lower() == CONFIG:
+            fields.pop("op_max", None)
+            fields.pop("op_duration", None)
+        elif rate is not None:
+            parsed = parse_rate(rate)
+            fields.update(op_max=parsed.max if parsed else 0, op_duration=parsed.duration_ms if parsed else 0)
+        if concurrency is not None and concurrency.strip().lower() == CONFIG:
+            fields.pop("op_concurrency", None)
+        elif concurrency is not None:
+            fields["op_concurrency"] = parse_concurrency(concurrency) or 0
+        summary = self._limits(queue).summary()
+        return ActionResult("limit", queue, 1, f"{queue} limits: {summary} ({change.describe()})")
+
+    def queue_config(self, queue: str) -> QueueConfig:
+        settings = get_settings()
+        kind = all_kinds(settings.kind_modules).get(queue)
+        if kind is None:
+            raise ActionError(f"no job kind is loaded for queue {queue!r} here")
+        return queue_config(settings, kind, self._limits(queue))
+
+    def _limits(self, queue: str) -> QueueLimits:
+        fields = self.limit_fields.get(queue, {})
+        return limits_from([fields.get(name) for name in LIMIT_FIELDS])
 
     # Helpers
 

@@ -174,3 +174,18 @@ async def test_without_health_calls_the_keys_are_absent():
         await press(pilot, "exclamation_mark", "T")
         assert not isinstance(console.screen, AlertsScreen | TimelineScreen)
         assert "alert" not in screen_text(console.export_screenshot())
+
+
+async def test_a_queue_panel_names_the_destinations_its_breakers_hold_back():
+    from wellqueue_tui.health.breaker_state import BreakerState
+
+    source = health_source()
+    source.breaker_states["webhooks@hooks.example.com"] = BreakerState(
+        queue="webhooks@hooks.example.com", status="open", since=NOW - 60, cooldown_s=30
+    )
+    source.breaker_states["webhooks@ok.example.com"] = BreakerState(queue="webhooks@ok.example.com", since=NOW)
+    console = app(source)
+    async with console.run_test(size=(160, 40)) as pilot:
+        await settle(pilot)
+        text = screen_text(console.export_screenshot())
+        assert "holding hooks.example.com" in text and "ok.example.com" not in text

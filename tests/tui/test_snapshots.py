@@ -206,3 +206,30 @@ def test_payload_diff_before_retry(snap_compare):
 
 def test_narrow_search(snap_compare):
     assert snap_compare(app(), terminal_size=NARROW, run_before=searched)
+
+
+def limited_app() -> WellQueueApp:
+    """The sample jobs with limits on webhooks: 10/s set live, at most 4 in flight."""
+    source = sample_source()
+    source.set_queue_limit("webhooks", "10/s", "4")
+    return WellQueueApp(source, refresh_interval=3600, clock=lambda: NOW)
+
+
+def test_limit_dialog(snap_compare):
+    async def asking(pilot):
+        await settle(pilot)
+        pilot.app.push_screen(QueueScreen("webhooks"))
+        await settle(pilot)
+        await press(pilot, "L")
+
+    assert snap_compare(limited_app(), terminal_size=SIZE, run_before=asking)
+
+
+def test_queue_info(snap_compare):
+    async def info(pilot):
+        await settle(pilot)
+        pilot.app.push_screen(QueueScreen("webhooks"))
+        await settle(pilot)
+        await press(pilot, "i")
+
+    assert snap_compare(limited_app(), terminal_size=SIZE, run_before=info)

@@ -13,12 +13,19 @@ import pytest
 
 from wellqueue_tui.auth.identity import LOCAL_DEV, Identity, Role
 from wellqueue_tui.auth.permissions import PermissionDenied
-from wellqueue_tui.console_data import ConsoleSource, HealthSource, OperationsSource, SearchSource
+from wellqueue_tui.console_data import (
+    ConsoleSource,
+    HealthSource,
+    OperationsSource,
+    QueueSettingsSource,
+    SearchSource,
+)
 from wellqueue_tui.health.alert_rules import AlertRuleError, AlertStore, default_rules
 from wellqueue_tui.jobs import enqueue
 from wellqueue_tui.jobs.actions import ActionError
 from wellqueue_tui.jobs.keys import DEFAULT_KEYS as KEYS
 from wellqueue_tui.jobs.kind import all_kinds
+from wellqueue_tui.jobs.models import QueueLimits, RateLimit
 from wellqueue_tui.jobs.registry import Registry
 from wellqueue_tui.jobs.search_query import parse_query
 from wellqueue_tui.session import OperatorSession
@@ -113,7 +120,13 @@ def static_world() -> World:
         WorkerInfo(**{**dataclasses.asdict(record), "heartbeat": NOW, "heartbeat_age_s": 0.0}) for record in WORKERS
     ]
     shared = StaticHealthSource(
-        details, now=NOW, workers=workers, schedules=default_schedules(), scheduler_leader=LEADER, rules=default_rules()
+        details,
+        queues=[QUEUE, "webhooks"],  # the Redis world registers every built-in queue; webhooks shows queue info
+        now=NOW,
+        workers=workers,
+        schedules=default_schedules(),
+        scheduler_leader=LEADER,
+        rules=default_rules(),
     )
 
     shared.kinds = {SAMPLE_KIND.queue: SAMPLE_KIND}
@@ -358,6 +371,7 @@ REFUSED = {
     "schedule_pause": lambda source: source.pause_schedule("compliance-report"),
     "run_schedule": lambda source: source.run_schedule_now("compliance-report"),
     "scale_workers": lambda source: source.scale_workers("h1", "samples", 1),
+    "limit": lambda source: source.set_queue_limit(QUEUE, "1/s"),
 }
 
 
@@ -477,3 +491,49 @@ def test_a_pause_shows_on_the_timeline(world):
     assert world.source.timeline(3600, "webhooks") == [
         e for e in world.source.timeline(3600, "webhooks") if e.queue != QUEUE
     ]
+
+
+# Queue settings: limits and the info panel
+
+
+def test_queue_limits_set_live_show_in_the_counts_and_go_back_to_the_configuration(world):
+    assert isinstance(world.source, QueueSettingsSource)
+    assert not world.source.queue_counts(QUEUE).limits.any
+    result = world.source.set_queue_limit(QUEUE, "10/s", "3")
+    assert result.message == f"{QUEUE} limits: 10/s · max 3 in flight (rate 10/s, concurrency 3)"
+    limits = world.source.queue_counts(QUEUE).limits
+    assert (limits.rate, limits.concurrency, limits.rate_live) == (RateLimit(10, 1000), 3, True)
+    [row] = [row for row in world.source.all_counts() if row.queue == QUEUE]
+    assert row.limits == limits
+
+    world.source.set_queue_limit(QUEUE, "off")
+    assert world.source.queue_counts(QUEUE).limits.summary() == "max 3 in flight"
+    world.source.set_queue_limit(QUEUE, "config", "config")
+    assert world.source.queue_counts(QUEUE).limits == QueueLimits()
+
+
+def test_a_bad_limit_or_queue_is_refused_naming_the_form(world):
+    with pytest.raises(ActionError, match="MAX/DURATION"):
+        world.source.set_queue_limit(QUEUE, "fast")
+    with pytest.raises(ActionError, match="concurrency cap"):
+        world.source.set_queue_limit(QUEUE, None, "-1")
+    with pytest.raises(ActionError, match="unknown queue"):
+        world.source.set_queue_limit("nope", "1/s")
+    assert not world.source.queue_counts(QUEUE).limits.any
+
+
+def test_a_token_with_an_org_may_not_limit_a_shared_queue(world):
+    scoped = world.as_role(Identity("olga", Role.OPERATOR, org="permian-ops"))
+    with pytest.raises(ActionError, match="affects every organization"):
+        scoped.set_queue_limit(QUEUE, "1/s")
+
+
+def test_the_queue_info_shows_the_effective_defaults_and_limits(world):
+    world.source.set_queue_limit("webhooks", "600/min")
+    config = world.source.queue_config("webhooks")
+    webhooks = all_kinds()["webhooks"]
+    assert (config.attempts, config.timeout_ms, config.threads) == (webhooks.max_attempts, webhooks.timeout_ms, 5)
+    assert (config.keep_completed.count, config.keep_failed.count) == (100, 50)
+    assert config.limits.rate == RateLimit(600, 60_000)
+    with pytest.raises(ActionError, match="no job kind"):
+        world.source.queue_config("nope")

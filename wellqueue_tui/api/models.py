@@ -93,6 +93,55 @@ class EnqueueRequest(BaseModel):
     opts: JobOptionsIn = Field(default_factory=JobOptionsIn)
 
 
+class FlowOptionsIn(JobOptionsIn):
+    """A flow job's options: BullMQ's job options, and on a child what its failure does to the parent."""
+
+    failParentOnFailure: StrictBool = Field(
+        default=False, description="the parent fails, naming this child, when this child fails for good"
+    )
+    ignoreDependencyOnFailure: StrictBool = Field(
+        default=False, description="the parent runs anyway; this child's error is in its children_failures"
+    )
+
+
+class FlowRequest(BaseModel):
+    """`POST /api/jobs/flows`: a parent job and its `children` (which may have children), as BullMQ's
+    FlowProducer takes them; the parent runs once every child completed."""
+
+    model_config = REQUEST_CONFIG
+
+    queue: str = Field(
+        min_length=1, max_length=200, validation_alias=AliasChoices("queue", "queueName"), description="queue or kind"
+    )
+    data: dict[str, Any] = Field(default_factory=dict)
+    opts: FlowOptionsIn = Field(default_factory=FlowOptionsIn)
+    children: list[FlowRequest] = Field(default_factory=list)
+
+    def document(self) -> dict[str, Any]:
+        """The flow as `jobs.flows.parse_flow` reads it."""
+        opts = self.opts.model_dump(exclude_none=True)
+        for name in ("failParentOnFailure", "ignoreDependencyOnFailure"):
+            if not opts[name]:
+                del opts[name]
+        return {
+            "queue": self.queue,
+            "data": self.data,
+            "opts": opts,
+            "children": [child.document() for child in self.children],
+        }
+
+
+class FlowJobOut(BaseModel):
+    id: str
+    queue: str
+    children: list[FlowJobOut] = Field(default_factory=list)
+
+
+class FlowOut(BaseModel):
+    created: bool = Field(description="false when the root's jobId existed already (nothing was enqueued)")
+    flow: FlowJobOut = Field(description="each job's id, in the tree's shape (the root only when not created)")
+
+
 class CleanRequest(BaseModel):
     """`POST …/clean`: remove up to `limit` jobs of `state` older than `grace` milliseconds."""
 
@@ -115,7 +164,7 @@ class JobListQuery(BaseModel):
 
     model_config = ConfigDict(extra="ignore", hide_input_in_errors=True)
 
-    state: Literal["waiting", "prioritized", "delayed", "active", "completed", "failed"] = Field(
+    state: Literal["waiting", "prioritized", "delayed", "active", "completed", "failed", "waiting-children"] = Field(
         default="waiting", validation_alias=AliasChoices("state", "status")
     )
     offset: int = Field(default=0, ge=0, le=10_000_000)
@@ -187,6 +236,7 @@ class QueueOut(BaseModel):
     active: int
     completed: int
     failed: int
+    waitingChildren: int = Field(description="flow parents waiting for their children (waiting-children)")
     paused: bool
     total: int
 
@@ -248,6 +298,7 @@ class QueueStats(BaseModel):
     active: int
     completed: int
     failed: int
+    waitingChildren: int = Field(description="flow parents waiting for their children (waiting-children)")
     paused: bool
     total: int
     completedLastHour: int

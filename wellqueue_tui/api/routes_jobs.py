@@ -9,7 +9,9 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from ..auth.permissions import Action
+from ..jobs import flows
 from ..jobs.actions import ActionError, ActionResult
+from ..jobs.flows import FlowJob, parse_flow
 from ..jobs.models import JobDetail
 from ..session import OperatorSession
 from .bodies import read_model
@@ -20,6 +22,9 @@ from .models import (
     CleanRequest,
     EnqueueOut,
     EnqueueRequest,
+    FlowJobOut,
+    FlowOut,
+    FlowRequest,
     JobListQuery,
     JobOut,
     JobPageOut,
@@ -46,6 +51,7 @@ async def list_queues(request: web.Request) -> web.Response:
                     active=c.active,
                     completed=c.completed,
                     failed=c.failed,
+                    waitingChildren=c.waiting_children,
                     paused=c.paused,
                     total=c.total,
                 )
@@ -107,6 +113,20 @@ async def enqueue_job(request: web.Request) -> web.Response:
     if status == 201:
         return reply(out.model_dump(mode="json", exclude_none=True), status, headers={"Location": location})
     return reply(out, status)
+
+
+async def enqueue_flow(request: web.Request) -> web.Response:
+    services = services_of(request)
+    identity = services.verifier.identify(request)  # refuse a bad token before reading the body
+    body = await read_model(request, FlowRequest)
+    spec = parse_flow(body.document())
+
+    def work(session: OperatorSession) -> FlowJob:
+        return session.enqueue_flow(spec, lambda: flows.enqueue_flow(spec, broker=services.broker))[1]
+
+    created = await services.run(work, services.session(identity))
+    out = FlowOut(created=created.created, flow=FlowJobOut.model_validate(created.as_dict()))
+    return reply(out, 201 if created.created else 200)
 
 
 def _job_in_queue(session: OperatorSession, queue: str, job_id: str) -> JobDetail:
@@ -192,6 +212,18 @@ ENDPOINTS = [
         body=EnqueueRequest,
         action=Action.ENQUEUE,
         errors=(400, 404, 409, 413, 415, 422),
+    ),
+    Endpoint(
+        "POST",
+        "/api/jobs/flows",
+        enqueue_flow,
+        "Add a flow: a parent job that runs once its children (and theirs) completed, with their results",
+        "jobs",
+        ok=201,
+        response=FlowOut,
+        body=FlowRequest,
+        action=Action.ENQUEUE,
+        errors=(400, 413, 415, 422),
     ),
     Endpoint("GET", JOB, get_job, "Everything about one job", "jobs", response=JobOut, errors=(404,)),
     Endpoint(

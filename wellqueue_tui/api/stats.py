@@ -22,6 +22,7 @@ def queue_stats(counts: QueueCounts, minutes: list[MinuteStats], health: QueueHe
         active=counts.active,
         completed=counts.completed,
         failed=counts.failed,
+        waitingChildren=counts.waiting_children,
         paused=counts.paused,
         total=counts.total,
         completedLastHour=completed,

@@ -28,7 +28,7 @@ MAX_DETAIL_CHARS = 1024
 _JWT_LIKE = re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
 _STREAM_ID = re.compile(r"\d{1,20}(-\d{1,20})?")
 _FIELDS = ("at", "who", "role", "org", "action", "target", "count", "outcome", "detail", "target_org")
-_OPTIONAL_FIELDS = ("org", "detail", "target_org")
+_OPTIONAL_FIELDS = ("at", "org", "detail", "target_org")  # `at` only on entries kept through an outage
 #: Entries kept in memory while the stream cannot be written; beyond this the oldest are dropped (and counted).
 MAX_PENDING = 1000
 #: How many entries one scoped read looks through, at most, for the caller's organization.
@@ -105,12 +105,12 @@ class AuditLog:
         *,
         target_org: str | None = None,
     ) -> str:
-        """Append one entry stamped with Redis server time (entries kept from failed writes go first); returns
-        the stream id. If Redis fails, the entry is kept for the next write and AuditWriteFailed is raised."""
+        """Append one entry (entries kept from failed writes go first) and return its stream id, whose
+        millisecond part is Redis server time. If Redis fails, the entry is kept for the next write, stamped
+        with the host's clock, and AuditWriteFailed is raised."""
         if outcome not in OUTCOMES:
             raise ValueError(f"audit outcome must be one of {', '.join(OUTCOMES)}, got {outcome!r}")
         fields = {
-            "at": self._now(),
             "who": identity.sub,
             "role": str(identity.role),
             "org": identity.org or "",
@@ -135,18 +135,12 @@ class AuditLog:
             try:
                 entry_id = _text(self.client.xadd(self.key, pending.fields[0], maxlen=self.maxlen, approximate=True))
             except redis.RedisError as exc:
+                for kept in pending.fields:  # Redis cannot lend its clock: stamp the host's, the id will be later
+                    kept.setdefault("at", f"{time.time():.6f}")
                 raise self._failed(exc) from exc
             pending.fields.popleft()
         pending.dropped = 0
         return entry_id
-
-    def _now(self) -> str:
-        """Redis server time; the host clock when Redis cannot answer (the entry is then kept for later)."""
-        try:
-            seconds, micros = self.client.time()
-        except redis.RedisError:
-            return f"{time.time():.6f}"
-        return f"{seconds}.{micros:06d}"
 
     def _failed(self, exc: BaseException) -> AuditWriteFailed:
         from ..jobs.key_types import explain_redis_error

@@ -36,13 +36,14 @@ class Action(StrEnum):
     ALERT_MUTE = "alert_mute"
     ALERT_UNMUTE = "alert_unmute"
     BREAKER_CONFIGURE = "breaker_configure"
+    LIMIT = "limit"
 
 
 #: Weakest first: each role may do everything the roles before it may.
 ROLE_ORDER = (Role.MANAGER, Role.OPERATOR, Role.ADMIN)
 
 #: The weakest role allowed to perform each action. MANAGER is read-only; OPERATOR handles day-to-day
-#: recovery (retry, promote, pause/resume a queue, run a schedule now, enqueue a job); everything
+#: recovery (retry, promote, pause/resume or rate-limit a queue, run a schedule now, enqueue a job); everything
 #: destructive or structural (remove, clean, drain, schedule edits, workers, tokens, the demo's jobs,
 #: stopping the embedded Redis) is ADMIN only.
 MINIMUM_ROLE: dict[Action, Role] = {
@@ -74,6 +75,7 @@ MINIMUM_ROLE: dict[Action, Role] = {
     Action.ALERT_MUTE: Role.OPERATOR,  # silencing a known incident is day-to-day work
     Action.ALERT_UNMUTE: Role.OPERATOR,
     Action.BREAKER_CONFIGURE: Role.ADMIN,
+    Action.LIMIT: Role.OPERATOR,  # throttling a queue (or lifting it) during an incident is day-to-day work
 }
 
 

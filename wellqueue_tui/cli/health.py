@@ -97,6 +97,11 @@ def add_breakers_parser(subparsers: argparse._SubParsersAction) -> argparse.Argu
     configure.add_argument("--min-samples", type=int, default=5, help="finished attempts needed (default 5)")
     configure.add_argument("--cooldown", default="30s", help="paused this long before one probe job (default 30s)")
     configure.add_argument("--max-cooldown", default="10m", help="cap of the doubling cool-down (default 10m)")
+    configure.add_argument(
+        "--per-destination",
+        action="store_true",
+        help="one breaker per outside service the jobs call (a webhook's host): hold back only its jobs",
+    )
     configure.add_argument("--disabled", action="store_true")
     actions.add_parser("remove", help="remove a queue's breaker (a paused queue stays paused)").add_argument("queue")
     return parser
@@ -352,6 +357,11 @@ def _list_breakers(args: argparse.Namespace, store: BreakerStore) -> int:
                     {
                         **c.model_dump(mode="json"),
                         "state": states[c.queue].model_dump(mode="json") if c.queue in states else None,
+                        "destinations": {
+                            target.partition("@")[2]: state.model_dump(mode="json")
+                            for target, state in states.items()
+                            if target.startswith(f"{c.queue}@")
+                        },
                     }
                     for c in configs
                 ],
@@ -367,10 +377,15 @@ def _list_breakers(args: argparse.Namespace, store: BreakerStore) -> int:
             safe_str(
                 f"{config.queue:<24} {status:<10} opens at {config.failure_rate:.0%} of >= {config.min_samples} "
                 f"in {config.window_minutes} min, cool-down {config.cooldown_s:g}-{config.max_cooldown_s:g} s"
+                f"{' per destination' if config.per_destination else ''}"
                 f"{'' if config.enabled else ' [disabled]'}{reason}",
                 300,
             )
         )
+        for target, held in sorted(states.items()):
+            if target.startswith(f"{config.queue}@"):
+                line = f"  {target.partition('@')[2]:<22} {held.status.replace('_', '-'):<10} ({held.reason})"
+                print(safe_str(line, 300))
     if not configs:
         print("no circuit breakers; add one with `wellqueue breakers set QUEUE`")
     return EXIT_OK
@@ -389,6 +404,7 @@ def _change_breaker(args: argparse.Namespace, action: str, store: BreakerStore) 
             min_samples=args.min_samples,
             cooldown_s=parse_duration(args.cooldown).total_seconds(),
             max_cooldown_s=parse_duration(args.max_cooldown).total_seconds(),
+            per_destination=args.per_destination,
             enabled=not args.disabled,
         )
     except (BreakerError, ValueError) as exc:  # pydantic's ValidationError is a ValueError

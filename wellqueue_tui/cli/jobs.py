@@ -18,19 +18,19 @@ from .health import queue_health_dicts
 from .output import emit_json, printable, report, table, warn, when
 
 
-def read_data_argument(text: str) -> Any:
+def read_data_argument(text: str, name: str = "--data") -> Any:
     if text.startswith("@"):
         path = Path(text[1:])
         try:
             text = path.read_text()
         except OSError as exc:
-            raise CliError(f"cannot read --data file {path}: {exc.strerror}", EXIT_USAGE) from None
+            raise CliError(f"cannot read {name} file {path}: {exc.strerror}", EXIT_USAGE) from None
     try:
         return json.loads(text)
     except ValueError as exc:
-        raise CliError(f"--data is not valid JSON: {exc}", EXIT_USAGE) from None
+        raise CliError(f"{name} is not valid JSON: {exc}", EXIT_USAGE) from None
     except RecursionError:
-        raise CliError("--data is nested too deeply", EXIT_USAGE) from None
+        raise CliError(f"{name} is nested too deeply", EXIT_USAGE) from None
 
 
 def cmd_enqueue(ctx: CliContext) -> int:
@@ -53,6 +53,29 @@ def cmd_enqueue(ctx: CliContext) -> int:
     print(result.target)
     warn(result)
     return 0
+
+
+def cmd_enqueue_flow(ctx: CliContext) -> int:
+    """Submit a flow (BullMQ FlowProducer shape, see jobs/flows.py) through the session; prints each job's id
+    as a tree, the parent first."""
+    from ..jobs.flows import enqueue_flow, parse_flow
+
+    spec = parse_flow(read_data_argument(ctx.args.flow, "flow"))
+    result, created = ctx.session().enqueue_flow(spec, lambda: enqueue_flow(spec, broker=ctx.broker()))
+    if ctx.args.json:
+        emit_json(created.as_dict())
+    else:
+        for depth, job_id, queue in _flow_lines(created.children, 1, [(0, created.id, created.queue)]):
+            print(f"{'  ' * depth}{printable(job_id, 200)}  ({printable(queue, 100)})")
+    warn(result)
+    return 0
+
+
+def _flow_lines(children, depth: int, lines: list) -> list:
+    for child in children:
+        lines.append((depth, child.id, child.queue))
+        _flow_lines(child.children, depth + 1, lines)
+    return lines
 
 
 def cmd_queues(ctx: CliContext) -> int:
@@ -158,6 +181,12 @@ def cmd_job(ctx: CliContext) -> int:
         print(f"{'result':>14}: {printable(json.dumps(job.result, sort_keys=True), 2000)}")
     for attempt in job.attempt_errors:
         print(f"{'attempt ' + str(attempt.number):>14}: {when(attempt.at)} {printable(attempt.error, 200)}")
+    if job.parent:
+        print(f"{'flow parent':>14}: {printable(job.parent, 200)}")
+    if job.children:
+        print("children:")
+        for depth, node in _tree_lines(job.children, 1, []):
+            print(f"{'  ' * depth}{printable(node.id, 200)}  {node.state}  ({printable(node.queue, 100)})")
     for problem in job.problems:
         print(f"{'problem':>14}: {problem}")
     if job.traceback:
@@ -167,6 +196,13 @@ def cmd_job(ctx: CliContext) -> int:
         for line in job.logs:
             print("  " + printable(line, 500))
     return 0
+
+
+def _tree_lines(nodes, depth: int, lines: list) -> list:
+    for node in nodes:
+        lines.append((depth, node))
+        _tree_lines(node.children, depth + 1, lines)
+    return lines
 
 
 def cmd_retry(ctx: CliContext) -> int:
@@ -234,6 +270,16 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--delay", type=int, metavar="MS")
     p.add_argument("--attempts", type=int)
     p.set_defaults(run=cmd_enqueue)
+
+    p = sub.add_parser(
+        "enqueue-flow",
+        help="submit a flow: a parent job that runs after its children (BullMQ FlowProducer JSON)",
+        description='FLOW is JSON or @file.json: {"queue": ..., "data": {...}, "opts": {"jobId": ...}, '
+        '"children": [{"queue": ..., "data": {...}, "opts": {"failParentOnFailure": true}}, ...]}',
+    )
+    p.add_argument("flow", metavar="FLOW", help="the flow as JSON, or @flow.json")
+    p.add_argument("--json", action="store_true", help="print the created ids as JSON")
+    p.set_defaults(run=cmd_enqueue_flow)
 
     p = sub.add_parser("queues", help="counts per state of every queue")
     p.add_argument("--json", action="store_true")

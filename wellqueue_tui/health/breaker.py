@@ -16,6 +16,7 @@ from ..auth.audit import AuditLog
 from ..auth.identity import Identity, Role
 from ..jobs import actions
 from ..jobs.actions import ActionError
+from ..jobs.destinations import DestinationHold, hold_field, split_field
 from ..jobs.keys import KeySchema
 from ..jobs.registry import Registry
 from ..sanitize import safe_str
@@ -64,12 +65,14 @@ class BreakerStore:
         return config
 
     def remove(self, queue: str) -> None:
-        """Forget the queue's breaker; a queue it holds paused stays paused (resume it by hand)."""
+        """Forget the queue's breaker (and its per-destination ones, releasing their holds); a queue it holds
+        paused stays paused (resume it by hand)."""
+        own = [queue, *(f for f in map(_text, self.client.hkeys(self.keys.breaker_state)) if f.startswith(f"{queue}@"))]
         with self.client.pipeline(transaction=True) as pipe:
             pipe.hdel(self.keys.breaker_config, queue)
-            pipe.hdel(self.keys.breaker_state, queue)
-            pipe.hdel(self.keys.breaker_probes, queue)
-            pipe.hdel(self.keys.breaker_probe_jobs, queue)
+            for key in (self.keys.breaker_state, self.keys.breaker_probes, self.keys.breaker_probe_jobs):
+                pipe.hdel(key, *own)
+            pipe.hdel(self.keys.destination_holds, *own)
             removed = pipe.execute()[0]
         if not removed:
             raise BreakerError(f"no circuit breaker on queue {safe_str(queue, 60)!r}")
@@ -113,46 +116,81 @@ class CircuitBreakers:
         paused = {_text(q) for q in self.client.smembers(self.keys.paused)}
         transitions = []
         for config in configs:
-            state = states.get(config.queue) or BreakerState(queue=config.queue, since=now)
-            finished, failed, current = self._outcomes(config, state, now)
-            offered_at = state.probe_offered_at or state.since
-            probe = self._probe(config.queue, offered_at) if state.status == "half_open" else "none"
-            after, action = decide(config, state, Observation(finished, failed, config.queue in paused, probe), now)
-            if action in ("close", "reset"):
-                after = after.model_copy(update={"baseline": current})
-            if action is None:
-                continue
-            try:
-                self._carry_out(config.queue, action, after)
-            except (ActionError, redis.RedisError) as exc:
-                log.warning("circuit breaker on %s could not %s: %s", config.queue, action, exc)
-                continue
-            transitions.append(BreakerTransition(config.queue, action, after))
+            if config.per_destination:
+                held = {_text(field) for field in self.client.hkeys(self.keys.destination_holds)}
+                for target, tallies in self._destination_tallies(config, states, now).items():
+                    transitions += self._step(config, target, states, tallies, target in held, now)
+            else:
+                tallies = self._queue_tallies(config, now)
+                transitions += self._step(config, config.queue, states, tallies, config.queue in paused, now)
         return transitions
 
-    def _outcomes(self, config: BreakerConfig, state: BreakerState, now: float) -> tuple[int, int, tuple[int, int]]:
-        """(finished, failed) in the window since the breaker last closed, and the current minute's counts.
-        The window is the current (partial) minute plus `window_minutes` whole ones before it, so failures
-        just before a minute boundary still count right after it."""
+    def _step(
+        self,
+        config: BreakerConfig,
+        target: str,
+        states: dict[str, BreakerState],
+        tallies: list[Tally],
+        holding: bool,
+        now: float,
+    ) -> list[BreakerTransition]:
+        """Move one breaker (of a queue, or of one destination of it) and carry out what that asks."""
+        state = states.get(target) or BreakerState(queue=target, since=now)
+        finished, failed, current = _count(tallies, state)
+        offered_at = state.probe_offered_at or state.since
+        probe = self._probe(target, offered_at) if state.status == "half_open" else "none"
+        after, action = decide(config, state, Observation(finished, failed, holding, probe), now)
+        if action in ("close", "reset"):
+            after = after.model_copy(update={"baseline": current})
+        if action is None:
+            return []
+        try:
+            self._carry_out(target, action, after, config)
+        except (ActionError, redis.RedisError) as exc:
+            log.warning("circuit breaker on %s could not %s: %s", target, action, exc)
+            return []
+        return [BreakerTransition(target, action, after)]
+
+    def _window(self, config: BreakerConfig, now: float) -> range:
+        """The current (partial) minute plus `window_minutes` whole ones before it, so failures just before a
+        minute boundary still count right after it."""
         minute = int(now // 60)
-        first = minute - config.window_minutes
-        if state.closed_minute is not None:
-            first = max(first, state.closed_minute)
+        return range(minute - config.window_minutes, minute + 1)
+
+    def _queue_tallies(self, config: BreakerConfig, now: float) -> list[Tally]:
+        minutes = self._window(config, now)
         with self.client.pipeline(transaction=False) as pipe:
-            for at in range(first, minute + 1):
+            for at in minutes:
                 pipe.hmget(self.keys.stats(config.queue, at), "completed", "failed", "retried")
-            rows = pipe.execute() if first <= minute else []
-        finished = failed = 0
-        current = (0, 0)
-        for at, (c, f, r) in zip(range(first, minute + 1), rows):
+            rows = pipe.execute()
+        tallies = []
+        for at, (c, f, r) in zip(minutes, rows):
             bad = int(f or 0) + int(r or 0)
-            done = int(c or 0) + bad
-            if at == state.closed_minute:  # only what finished after the breaker closed counts
-                done, bad = done - state.baseline[0], bad - state.baseline[1]
-            finished, failed = finished + max(done, 0), failed + max(bad, 0)
-            if at == minute:
-                current = (int(c or 0) + int(f or 0) + int(r or 0), int(f or 0) + int(r or 0))
-        return finished, failed, current
+            tallies.append(Tally(at, int(c or 0) + bad, bad))
+        return tallies
+
+    def _destination_tallies(
+        self, config: BreakerConfig, states: dict[str, BreakerState], now: float
+    ) -> dict[str, list[Tally]]:
+        """Per destination seen in the window (or whose breaker is not closed): its attempts per minute."""
+        minutes = self._window(config, now)
+        with self.client.pipeline(transaction=False) as pipe:
+            for at in minutes:
+                pipe.hgetall(self.keys.destination_stats(config.queue, at))
+            rows = pipe.execute()
+        counts: dict[str, dict[int, list[int]]] = {}
+        for at, row in zip(minutes, rows):
+            for name, value in row.items():
+                destination, _, outcome = _text(name).rpartition("|")
+                done_bad = counts.setdefault(hold_field(config.queue, destination), {}).setdefault(at, [0, 0])
+                done_bad[0] += int(value)
+                done_bad[1] += int(value) if outcome == "failed" else 0
+        for target, state in states.items():
+            if state.status != "closed" and split_field(target)[0] == config.queue and "@" in target:
+                counts.setdefault(target, {})
+        return {
+            target: [Tally(at, *per_minute.get(at, (0, 0))) for at in minutes] for target, per_minute in counts.items()
+        }
 
     def _probe(self, queue: str, offered_at: float) -> ProbeOutcome:
         with self.client.pipeline(transaction=False) as pipe:
@@ -172,28 +210,64 @@ class CircuitBreakers:
         # Waiting again: its failed attempt was retried and the retry is already back in the (paused) queue.
         return "failure" if _failed_since(attempt_errors, offered_at) else "running"
 
-    def _carry_out(self, queue: str, action: BreakerAction, state: BreakerState) -> None:
-        if action == "open":
-            actions.pause_queue(self.registry, queue)
+    def _carry_out(self, target: str, action: BreakerAction, state: BreakerState, config: BreakerConfig) -> None:
+        if action in ("open", "reopen") and config.per_destination:  # hold back the jobs bound for it
+            self.client.hset(self.keys.destination_holds, target, _hold_of(state))
+        elif action == "open":
+            actions.pause_queue(self.registry, target)
         if action in ("half_open", "reoffer"):
             with self.client.pipeline(transaction=True) as pipe:
-                pipe.hdel(self.keys.breaker_probe_jobs, queue)
-                pipe.hset(self.keys.breaker_probes, queue, uuid.uuid4().hex)
-                pipe.hset(self.keys.breaker_state, queue, state.model_dump_json())
+                pipe.hdel(self.keys.breaker_probe_jobs, target)
+                pipe.hset(self.keys.breaker_probes, target, uuid.uuid4().hex)
+                pipe.hset(self.keys.breaker_state, target, state.model_dump_json())
                 pipe.execute()
         else:
             with self.client.pipeline(transaction=True) as pipe:
-                pipe.hdel(self.keys.breaker_probes, queue)
-                pipe.hdel(self.keys.breaker_probe_jobs, queue)
-                pipe.hset(self.keys.breaker_state, queue, state.model_dump_json())
+                pipe.hdel(self.keys.breaker_probes, target)
+                pipe.hdel(self.keys.breaker_probe_jobs, target)
+                pipe.hset(self.keys.breaker_state, target, state.model_dump_json())
                 pipe.execute()
-        if action == "close":
-            actions.resume_queue(self.registry, queue)
+        if action in ("close", "reset") and config.per_destination:
+            self.client.hdel(self.keys.destination_holds, target)
+        elif action == "close":
+            actions.resume_queue(self.registry, target)
         if action == "reoffer":  # a token claimed while nothing waited: routine, not worth an audit entry
-            log.debug("circuit breaker on %s: probe offered again", queue)
+            log.debug("circuit breaker on %s: probe offered again", target)
             return
-        log.warning("circuit breaker on %s: %s (%s)", queue, action.replace("_", "-"), state.reason)
-        self.audit.record(BREAKER_IDENTITY, AUDIT_ACTIONS[action], queue, 1, "ok", state.reason)
+        log.warning("circuit breaker on %s: %s (%s)", target, action.replace("_", "-"), state.reason)
+        self.audit.record(BREAKER_IDENTITY, AUDIT_ACTIONS[action], target, 1, "ok", state.reason)
+
+
+@dataclass(frozen=True)
+class Tally:
+    """Attempts that finished in one minute, and how many of them failed."""
+
+    minute: int
+    done: int
+    bad: int
+
+
+def _count(tallies: list[Tally], state: BreakerState) -> tuple[int, int, tuple[int, int]]:
+    """(finished, failed) in the window since the breaker last closed, and the current minute's counts: only
+    what finished after the breaker closed counts, so the failures that opened it are not counted again."""
+    finished = failed = 0
+    current = (0, 0)
+    for tally in tallies:
+        if state.closed_minute is not None and tally.minute < state.closed_minute:
+            continue
+        done, bad = tally.done, tally.bad
+        if tally.minute == state.closed_minute:
+            done, bad = done - state.baseline[0], bad - state.baseline[1]
+        finished, failed = finished + max(done, 0), failed + max(bad, 0)
+    if tallies:
+        current = (tallies[-1].done, tallies[-1].bad)
+    return finished, failed, current
+
+
+def _hold_of(state: BreakerState) -> str:
+    """Held jobs wait out the cool-down, then look again as often while the breaker probes."""
+    cooldown_ms = int(state.cooldown_s * 1000)
+    return DestinationHold(until_ms=int(state.since * 1000) + cooldown_ms, every_ms=cooldown_ms).encode()
 
 
 def _failed_since(attempt_errors: bytes | str | None, since: float) -> bool:

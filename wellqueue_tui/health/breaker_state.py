@@ -18,7 +18,9 @@ REOFFER_AFTER_S = 2.0
 
 class BreakerConfig(BaseModel):
     """Opt-in per queue: open when at least `min_samples` attempts finished in the last `window_minutes`
-    and `failure_rate` of them (or more) failed."""
+    and `failure_rate` of them (or more) failed. With `per_destination`, one breaker per outside service the
+    queue's jobs call (a webhook's host; see `JobKind.destination_of`): opening holds back only the jobs bound
+    for that destination, and the queue keeps running."""
 
     model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
 
@@ -29,6 +31,7 @@ class BreakerConfig(BaseModel):
     cooldown_s: float = Field(default=30.0, gt=0, le=86_400)
     max_cooldown_s: float = Field(default=600.0, gt=0, le=7 * 86_400)
     probe_timeout_s: float = Field(default=120.0, gt=0, le=86_400)
+    per_destination: bool = False
     enabled: bool = True
 
     @model_validator(mode="after")
@@ -39,7 +42,8 @@ class BreakerConfig(BaseModel):
 
 
 class BreakerState(BaseModel):
-    """Where one queue's breaker stands; `baseline` holds the counters of the minute it closed in, so the
+    """Where one queue's (or one destination's) breaker stands; `queue` is the queue name, or
+    "{queue}@{destination}" for a per-destination breaker; `baseline` holds the counters of the minute it closed in, so the
     failures that opened it are not counted again."""
 
     model_config = ConfigDict(extra="ignore")

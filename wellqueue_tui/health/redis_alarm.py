@@ -4,6 +4,7 @@ again, records the outage once for the whole cluster and enqueues its notificati
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import time
@@ -14,6 +15,7 @@ import redis
 
 from ..connection import transaction_value
 from ..jobs.keys import KeySchema
+from ..settings import Settings
 from .alert_rules import EVERY_QUEUE, AlertRule, AlertStore, default_rules
 from .alert_state import AlertState, alert_state_field
 from .notifications import EnqueueFn, notifications_for, send
@@ -23,6 +25,8 @@ log = logging.getLogger(__name__)
 RULE_NAME = "redis-connection"
 #: While Redis stays away, the log says so again this often.
 REPEAT_LOG_S = 60.0
+#: How often a host pings Redis for this alert.
+CHECK_INTERVAL_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -148,3 +152,26 @@ class LocalRedisAlarm:
         if rule.muted(now):
             return
         send(self.enqueue_fn, notifications_for(rule, state, "fired") + notifications_for(rule, state, "resolved"))
+
+
+def local_redis_alarm(settings: Settings, url: str, client: redis.Redis) -> LocalRedisAlarm:
+    """The alarm a console or `--workers-only` host runs: it notifies through a broker built once Redis is back."""
+    from ..jobs import enqueue
+    from ..jobs.broker import build_broker
+
+    broker = None
+
+    def enqueue_fn(queue: str, payload: dict, **options) -> str:
+        nonlocal broker
+        if broker is None:  # built on first use: Redis is reachable again by then
+            broker = build_broker(url, settings=settings, client=client)
+        return enqueue(queue, payload, broker=broker, **options)
+
+    return LocalRedisAlarm(client, KeySchema.from_settings(settings), enqueue_fn)
+
+
+async def keep_checking(alarm: LocalRedisAlarm, interval_s: float = CHECK_INTERVAL_S) -> None:
+    """Check the alarm off the event loop until cancelled (the console runs this beside its app)."""
+    while True:
+        await asyncio.to_thread(alarm.check)
+        await asyncio.sleep(interval_s)

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 import redis
 
 from ..auth.audit import AuditLog
+from ..jobs.destinations import split_field
 from ..jobs.keys import KeySchema
 from ..workers.schedules import ScheduleStore
 from ..workers.worker_records import WorkerRecords, WorkerState
@@ -68,7 +69,8 @@ def _audit_events(client: redis.Redis, keys: KeySchema, since: float, queues: li
             break
         action = entry.action
         kind = "breaker" if action.startswith("breaker_") else action if action in ("pause", "resume") else "audit"
-        target_queue = entry.target if entry.target in queues else None
+        queue_part = split_field(entry.target)[0]  # a per-destination breaker names "{queue}@{destination}"
+        target_queue = queue_part if queue_part in queues else None
         outcome = "" if entry.outcome == "ok" else f" ({entry.outcome})"
         summary = f"{entry.who} {action.replace('_', ' ')} {entry.target}{outcome}: {entry.detail}".rstrip(": ")
         events.append(TimelineEvent(entry.at, kind, target_queue, summary, "audit"))

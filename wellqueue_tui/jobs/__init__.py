@@ -1,23 +1,28 @@
-"""The queue engine's public face: `enqueue()` and `enqueue_bulk()` (validated payload, Bull-style options,
-idempotent ids) and job kind registration."""
+"""The queue engine's public face: `enqueue()`, `enqueue_bulk()` and `enqueue_flow()` (validated payload,
+Bull-style options, idempotent ids) and job kind registration."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from . import submission
+from . import flows, submission
+from .flows import FlowJob
 from .kind import JobKind, PermanentJobError, all_kinds
+from .replication import ReplicationTimeout
 from .submission import EnqueueError, build_message, describe_validation, find_kind, prepare_message, validate_payload
 
 __all__ = [
     "EnqueueError",
+    "FlowJob",
     "JobKind",
     "PermanentJobError",
+    "ReplicationTimeout",
     "all_kinds",
     "build_message",
     "describe_validation",
     "enqueue",
     "enqueue_bulk",
+    "enqueue_flow",
     "find_kind",
     "prepare_message",
     "validate_payload",
@@ -59,6 +64,12 @@ def enqueue_bulk(jobs: list[dict], *, broker=None) -> list[str]:
     """Validate every job first (nothing is enqueued if one is invalid), then submit them all in one
     pipelined round trip. Each item: {"queue": ..., "payload": ..., plus any `enqueue` option}."""
     return submission.enqueue_bulk(jobs, broker=broker or _default_broker())
+
+
+def enqueue_flow(flow: dict, *, broker=None) -> FlowJob:
+    """Validate and submit a flow (BullMQ FlowProducer.add): a parent job whose `children` run first; the
+    parent waits in `waiting-children`, then runs with `ctx.children_results`. Shape in `jobs.flows`."""
+    return flows.enqueue_flow(flow, broker=broker or _default_broker())
 
 
 def _default_broker():

@@ -11,8 +11,10 @@ from dramatiq.message import Message
 
 from ..connection import reply_texts
 from ..sanitize import safe_str
+from ..settings import get_settings
 from .models import JobState
 from .registry import Registry, _state
+from .replication import ReplicaWait
 from .scripts import RegistryScripts
 
 BATCH = 500
@@ -78,6 +80,7 @@ def _resubmit(reg: Registry, ids: list[str], expected: str, org: str | None) -> 
                     keys.dead_msgs,
                     keys.delayed_msgs,
                     keys.priority_seq,
+                    keys.wake,
                 ],
                 args=[
                     job_id,
@@ -90,7 +93,12 @@ def _resubmit(reg: Registry, ids: list[str], expected: str, org: str | None) -> 
                 client=pipe,
             )
             queued.append(job_id)
-        for job_id, code in zip(queued, pipe.execute()):
+        if not queued:
+            return codes
+        wait = ReplicaWait.from_settings(get_settings())  # acknowledged means replicated, when asked
+        wait.queue(pipe)
+        replies = wait.split(pipe.execute(), f"requeue of {len(queued)} job(s)")
+        for job_id, code in zip(queued, replies):
             codes[job_id] = int(code)
     return codes
 
@@ -182,7 +190,12 @@ def _remove(reg: Registry, job_ids: list[str], org: str | None, states: str = ""
                 client=pipe,
             )
             queued.append(job_id)
-        for job_id, code in zip(queued, pipe.execute()):
+        if not queued:
+            return codes
+        wait = ReplicaWait.from_settings(get_settings())  # acknowledged means replicated, when asked
+        wait.queue(pipe)
+        replies = wait.split(pipe.execute(), f"requeue of {len(queued)} job(s)")
+        for job_id, code in zip(queued, replies):
             codes[job_id] = int(code)
     return codes
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from dataclasses import dataclass, replace
 from typing import Any
@@ -26,11 +27,14 @@ from dramatiq.message import Message
 from dramatiq.middleware import CurrentMessage, ShutdownNotifications, TimeLimit
 
 from ..settings import DEFAULT_MAX_PAYLOAD_BYTES, Settings, get_settings
+from .destinations import DestinationHold
 from .keys import KeySchema
 from .kind import JobKind
-from .middleware import Attempts, Heartbeat, JobContexts, Outcome, PauseGate, outcome_of
+from .middleware import Attempts, DestinationGate, Heartbeat, JobContexts, Outcome, PauseGate, outcome_of
 from .options import DEFAULT_KEEP_COMPLETED, DEFAULT_KEEP_FAILED
 from .probe_gate import claim_probe, record_probe
+from .reconcile import RECONCILE_INTERVAL_S, HeldMessages
+from .replication import NO_WAIT, ReplicationTimeout, ReplicaWait, call_and_wait
 from .scripts import RegistryScripts
 
 #: A job that killed its worker this many times is failed instead of redelivered again.
@@ -39,6 +43,9 @@ REDELIVERY_LIMIT = 5
 ACKED = Outcome("ack")
 #: How long a closing consumer keeps trying to hand back its messages through a Redis outage.
 CLOSE_RETRY_S = 30.0
+#: A rate-limited consumer sleeps until the window has room, but looks again at least this often (ms), so a
+#: limit lifted or raised live takes effect within about a second.
+LIMIT_RECHECK_MS = 1000
 
 
 @dataclass(frozen=True)
@@ -64,6 +71,7 @@ class WellQueueBroker(RedisBroker):
         heartbeat_timeout: int,
         middleware=None,
         max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES,
+        replica_wait: ReplicaWait = NO_WAIT,
     ) -> None:
         super().__init__(
             client=client,
@@ -76,8 +84,11 @@ class WellQueueBroker(RedisBroker):
         self.registry_scripts = RegistryScripts(client, keys)
         self.paused_queues: frozenset[str] = frozenset()
         self.probe_queues: frozenset[str] = frozenset()  # paused queues whose breaker offers one probe job
+        self.held_destinations: dict[str, DestinationHold] = {}  # "{queue}@{destination}" -> hold
         self.kinds: dict[str, JobKind] = {}  # queue name -> kind, filled by declare_kind
         self.max_payload_bytes = max_payload_bytes  # `submission` refuses larger JSON-encoded payloads
+        self.replica_wait = replica_wait  # WAIT after every acknowledging write (WELLQUEUE_MIN_REPLICAS)
+        self.held = HeldMessages()  # what this process holds of each acks set (consumers reconcile the rest)
 
     @property
     def consumer_class(self):
@@ -87,21 +98,40 @@ class WellQueueBroker(RedisBroker):
         """Dramatiq's entry point (retries of delayed moves, `actor.send`): upsert the job record."""
         return self.submit(message, delay=delay, create_only=False).message
 
-    def submit(self, message: Message, *, delay: int | None = None, create_only: bool) -> Submitted:
-        """Store a message and its registry record. With `create_only`, an existing job id enqueues nothing."""
-        message, keys, args = self._prepare(message, delay, create_only)
-        code, _server_ms = self.registry_scripts.enqueue(keys=keys, args=args)
+    def submit(
+        self, message: Message, *, delay: int | None = None, create_only: bool, owned: bool = False
+    ) -> Submitted:
+        """Store a message and its registry record. With `create_only`, an existing job id enqueues nothing.
+        `owned`: the caller built `message` for this call alone, so its options may be written in place."""
+        message, keys, args = self._prepare(message, delay, create_only, owned)
+        try:
+            if self.replica_wait.enabled:  # WAIT in the same round trip as the script
+                code, _server_ms = call_and_wait(
+                    self.client,
+                    self.registry_scripts.enqueue,
+                    keys,
+                    args,
+                    self.replica_wait,
+                    f"enqueue of job {message.message_id}",
+                )
+            else:
+                code, _server_ms = self.registry_scripts.enqueue(keys=keys, args=args)
+        except redis.ResponseError as exc:
+            raise named_wrong_type(exc) from None
         if code > 0:
             self.emit_after("enqueue", message, delay)
         return Submitted(message, int(code))
 
-    def submit_many(self, items: list[tuple[Message, int | None]], *, create_only: bool = True) -> list[Submitted]:
+    def submit_many(
+        self, items: list[tuple[Message, int | None]], *, create_only: bool = True, owned: bool = False
+    ) -> list[Submitted]:
         """Like `submit` for many messages in one pipelined round trip (BullMQ's addBulk)."""
-        prepared = [self._prepare(message, delay, create_only) for message, delay in items]
+        prepared = [self._prepare(message, delay, create_only, owned) for message, delay in items]
         with self.client.pipeline(transaction=False) as pipe:
             for _message, keys, args in prepared:
                 self.registry_scripts.enqueue(keys=keys, args=args, client=pipe)
-            replies = pipe.execute()
+            self.replica_wait.queue(pipe)
+            replies = self.replica_wait.split(self._execute(pipe), f"enqueue of {len(prepared)} job(s)")
         results = []
         for (message, _keys, _args), (_item_message, delay), (code, _ms) in zip(prepared, items, replies):
             if code > 0:
@@ -109,14 +139,27 @@ class WellQueueBroker(RedisBroker):
             results.append(Submitted(message, int(code)))
         return results
 
-    def _prepare(self, message: Message, delay: int | None, create_only: bool) -> tuple[Message, list, list]:
+    @staticmethod
+    def _execute(pipe) -> list:
+        try:
+            return pipe.execute()
+        except redis.ResponseError as exc:
+            raise named_wrong_type(exc) from None
+
+    def _prepare(
+        self, message: Message, delay: int | None, create_only: bool, owned: bool = False
+    ) -> tuple[Message, list, list]:
         queue = q_name(message.queue_name)
         keys = self.keys.queue(queue)
-        message = message.copy(options={"redis_message_id": str(uuid4())})
+        if owned:  # a fresh message of submission.py: no copy needed (~15 µs a job)
+            message.options["redis_message_id"] = str(uuid4())
+        else:
+            message = message.copy(options={"redis_message_id": str(uuid4())})
         priority = message.options.get("wq_priority")
+        wake = keys.wake
         if delay is not None:
             message = message.copy(queue_name=dq_name(queue), options={"eta": current_millis() + delay})
-            state, ready, msgs = "delayed", keys.delayed, keys.delayed_msgs
+            state, ready, msgs, wake = "delayed", keys.delayed, keys.delayed_msgs, keys.delayed_wake
         elif priority:
             state, ready, msgs = "prioritized", keys.prioritized, keys.msgs
         else:
@@ -129,6 +172,8 @@ class WellQueueBroker(RedisBroker):
             self.keys.tomb(message.message_id),
             self.keys.queues,
             keys.priority_seq,
+            wake,
+            keys.msgs if msgs == keys.delayed_msgs else keys.delayed_msgs,  # where a half-state's message may be
         ]
         args = [
             "create" if create_only else "upsert",
@@ -147,6 +192,17 @@ class WellQueueBroker(RedisBroker):
             message.options.get("wq_gen", ""),
         ]
         return message, script_keys, args
+
+
+ENQUEUE_WRONG_TYPE = re.compile(r"WRONGTYPE (\S+) holds an? (\w+), expected an? (\w+)")
+
+
+def named_wrong_type(exc: redis.ResponseError) -> redis.ResponseError:
+    """The enqueue script's refusal of a wrong-type key as a WrongKeyType naming it (other errors as they are)."""
+    from .key_types import WrongKeyType
+
+    match = ENQUEUE_WRONG_TYPE.search(str(exc))
+    return WrongKeyType(*match.groups()) if match else exc
 
 
 def _job_data(message: Message) -> str:
@@ -178,11 +234,23 @@ class WellQueueConsumer(_RedisConsumer):
         self.ready_zset_key = self.keys.delayed_prioritized if self.is_delay_queue else self.keys.prioritized
         self.scripts: RegistryScripts = broker.registry_scripts
         self.probe_rid: bytes | None = None  # the message this consumer let through a paused queue as a probe
+        # queue limits (rate limit, cluster cap), applied by the fetch script to the ready queue only
+        self.limit_keys = [
+            self.registry_keys.queue_limits(self.canonical),
+            self.registry_keys.rate_window(self.canonical),
+            self.registry_keys.brokers,
+        ]
+        self.limit_args = ["0" if self.is_delay_queue else "1", self.registry_keys.acks_stem, self.canonical]
+        self.wake_key = self.keys.delayed_wake if self.is_delay_queue else self.keys.wake
+        self.wakeups = 0  # idle waits that a ready job's wake-up marker ended (not the backoff)
+        self.next_reconcile = 0.0  # a new consumer (also the one Dramatiq makes after a reconnect) reconciles first
 
     # -- fetching ---------------------------------------------------------------------------
     def __next__(self) -> MessageProxy | None:
         try:
             while True:
+                if not self.is_delay_queue and time.monotonic() >= self.next_reconcile:
+                    self.reconcile()
                 if self.message_cache:
                     rid, data = self.message_cache.pop(0)
                     if data is None:  # removed after it was queued
@@ -195,6 +263,7 @@ class WellQueueConsumer(_RedisConsumer):
                         continue
                     self.misses = 0
                     self.queued_message_ids.add(message.message_id)
+                    self.broker.held.add(self.acks_key, rid)
                     proxy = MessageProxy(message)
                     if rid == self.probe_rid:
                         proxy._wq_probe = True  # type: ignore[attr-defined]  # the PauseGate lets it run
@@ -220,18 +289,37 @@ class WellQueueConsumer(_RedisConsumer):
                             self.msgs_key,
                             self.acks_key,
                             self.registry_keys.fetch_batch(str(uuid4())),
+                            *self.limit_keys,
                         ],
-                        args=[wanted],
+                        args=[wanted, *self.limit_args],
                     )
+                    if len(flat) == 1:  # the queue's limits (jobs/limits.py) let nothing through now
+                        time.sleep(min(int(flat[0]), LIMIT_RECHECK_MS) / 1000)
+                        return None
                     self.message_cache = [(flat[i], flat[i + 1]) for i in range(0, len(flat), 2)]
                     if probing and self.message_cache:
                         self.probe_rid = self.message_cache[0][0]
                 if not self.message_cache:
                     self.misses, backoff_ms = compute_backoff(self.misses, max_backoff=self.timeout)
-                    time.sleep(backoff_ms / 1000)
+                    if wanted > 0:
+                        self._wait_for_wake(backoff_ms)
+                    else:  # every prefetched message is still running: nothing to wake up for
+                        time.sleep(backoff_ms / 1000)
                     return None
         except (redis.ConnectionError, redis.TimeoutError) as exc:  # both: Dramatiq retries only its own
             raise ConnectionClosed(exc) from None
+
+    def _wait_for_wake(self, backoff_ms: int) -> None:
+        """Wait for the queue's wake-up marker (added by every script that makes a job ready) instead of
+        sleeping: a job enqueued meanwhile starts at once. The backoff still bounds the wait, so a job made
+        ready without the marker is fetched as before; BZPOPMIN holds a pooled connection of its own."""
+        limit_s = backoff_ms / 1000
+        socket_timeout = self.broker.client.connection_pool.connection_kwargs.get("socket_timeout")
+        if socket_timeout:  # redis-py gives blocking calls no extra time: stay inside the socket timeout
+            limit_s = min(limit_s, max(socket_timeout - 1, socket_timeout / 2))
+        # at least 1 ms: Redis reads a timeout that rounds to 0 ms as "block forever"
+        if self.broker.client.bzpopmin(self.wake_key, timeout=max(limit_s, 0.001)):
+            self.wakeups += 1
 
     def _fail_poison(self, rid: bytes, data: bytes, exc: DecodeError) -> None:
         cause = exc.__cause__ or exc
@@ -251,8 +339,32 @@ class WellQueueConsumer(_RedisConsumer):
             args=[rid, self.canonical, reason, excerpt],
         )
 
+    def reconcile(self) -> None:
+        """Give back what this queue's acks set holds but this process does not (lua/reconcile.lua): after a
+        failover the new master may lack the finish of a delivery, which would wait there until the process
+        stops. Runs on the consumer thread, the only one that fetches."""
+        held = self.broker.held.snapshot(self.acks_key) + [rid for rid, _data in self.message_cache]
+        requeued, dropped = self.scripts.reconcile(keys=[*self._requeue_keys()[:4]], args=held)
+        self.next_reconcile = time.monotonic() + RECONCILE_INTERVAL_S
+        if requeued or dropped:
+            self.logger.warning(
+                "Reconciled %r: %d delivery(ies) this worker no longer held queued again, "
+                "%d dropped (finished or removed jobs)",
+                self.canonical,
+                requeued,
+                dropped,
+            )
+
     def _requeue_keys(self) -> list[str]:
-        return [self.acks_key, self.msgs_key, self.list_key, self.keys.prioritized, self.keys.dead, self.keys.dead_msgs]
+        return [
+            self.acks_key,
+            self.msgs_key,
+            self.list_key,
+            self.keys.prioritized,
+            self.keys.dead,
+            self.keys.dead_msgs,
+            self.wake_key,
+        ]
 
     # -- finishing --------------------------------------------------------------------------
     def ack(self, message: MessageProxy) -> None:
@@ -270,7 +382,7 @@ class WellQueueConsumer(_RedisConsumer):
         keep = message.options.get("wq_keep") or [DEFAULT_KEEP_COMPLETED, 0, DEFAULT_KEEP_FAILED, 0]
         retry = outcome.retry
         try:
-            self.scripts.finish(
+            self._run_finish(
                 keys=[
                     self.acks_key,
                     self.msgs_key,
@@ -301,6 +413,20 @@ class WellQueueConsumer(_RedisConsumer):
         finally:
             self.queued_message_ids.discard(message.message_id)
 
+    def _run_finish(self, *, keys: list, args: list) -> None:
+        """The finish script, with WAIT behind it when asked (WELLQUEUE_MIN_REPLICAS), so a worker never runs
+        ahead of its replicas. The attempt is over whatever WAIT says: too few replicas is logged (after a
+        failover the job may run again, counted as a duplicate run), not raised."""
+        wait = self.broker.replica_wait
+        try:
+            if wait.enabled:
+                call_and_wait(self.broker.client, self.scripts.finish, keys, args, wait, f"{args[0]} of job {args[2]}")
+            else:
+                self.scripts.finish(keys=keys, args=args)
+        except ReplicationTimeout as exc:
+            self.logger.warning("%s", exc)
+        self.broker.held.discard(self.acks_key, [args[1]])  # only once finished: a retried finish still holds it
+
     def requeue(self, messages) -> None:
         self._hand_back([m.options["redis_message_id"] for m in messages])
 
@@ -323,6 +449,7 @@ class WellQueueConsumer(_RedisConsumer):
                     self.scripts.requeue(
                         keys=self._requeue_keys(), args=["graceful", REDELIVERY_LIMIT, int(self.is_delay_queue), *rids]
                     )
+                    self.broker.held.discard(self.acks_key, rids)
                     rids = []
                 if everything_held:
                     held = list(self.broker.client.smembers(self.acks_key))
@@ -361,11 +488,13 @@ def build_broker(
             ShutdownNotifications(),
             CurrentMessage(),
             PauseGate(),
+            DestinationGate(),
             Heartbeat(settings.heartbeat_timeout_ms),
             Attempts(),
             JobContexts(settings),
         ],
         max_payload_bytes=settings.max_payload_bytes,
+        replica_wait=ReplicaWait.from_settings(settings),
     )
     for kind in kinds if kinds is not None else all_kinds(settings.kind_modules).values():
         declare_kind(broker, kind)

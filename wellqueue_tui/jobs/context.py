@@ -19,12 +19,26 @@ class JobSink(Protocol):
 class JobContext:
     """Handed to every processor together with its validated payload."""
 
-    def __init__(self, job_id: str, queue: str, attempt: int, settings: Settings, sink: JobSink) -> None:
+    def __init__(
+        self,
+        job_id: str,
+        queue: str,
+        attempt: int,
+        settings: Settings,
+        sink: JobSink,
+        *,
+        children_results: dict[str, Any] | None = None,
+        children_failures: dict[str, str] | None = None,
+    ) -> None:
         self.job_id = job_id
         self.queue = queue
         self.attempt = attempt
         self.settings = settings
         self._sink = sink
+        #: A flow's parent: each completed child's result by child id (jobs/flows.py); empty otherwise.
+        self.children_results: dict[str, Any] = children_results or {}
+        #: A flow's parent: the error of each child that failed with ignoreDependencyOnFailure, by child id.
+        self.children_failures: dict[str, str] = children_failures or {}
 
     def progress(self, percent: float) -> None:
         """Record progress (0–100); shown live in the console."""

@@ -131,14 +131,35 @@ class KeySchema:
         return self._k("breakers", "state")
 
     @property
+    def destination_holds(self) -> str:
+        """Hash "{queue}@{destination}" -> DestinationHold JSON: jobs of that queue bound for that destination
+        (e.g. a webhook host) are held back while a per-destination breaker is open."""
+        return self._k("breakers", "holds")
+
+    def destination_stats(self, queue: str, minute: int) -> str:
+        """Hash "{destination}|ok" / "{destination}|failed" -> attempts of the queue's jobs in that minute."""
+        return self._k("destinations", queue, minute)
+
+    @property
     def breaker_probes(self) -> str:
-        """Hash queue -> probe token, set while a breaker is half-open and taken by one consumer."""
+        """Hash queue (or "{queue}@{destination}") -> probe token, set while a breaker is half-open and taken
+        by one consumer."""
         return self._k("breakers", "probes")
 
     @property
     def breaker_probe_jobs(self) -> str:
-        """Hash queue -> id of the probe job that went through."""
+        """Hash queue (or "{queue}@{destination}") -> id of the probe job that went through."""
         return self._k("breakers", "probe_jobs")
+
+    # -- queue limits (jobs/limits.py, read by the fetch script) ---------------------------------
+    def queue_limits(self, queue: str) -> str:
+        """Hash of one queue's rate limit and cluster concurrency cap: configured (`max`, `duration`,
+        `concurrency`) and set live by an operator (`op_max`, `op_duration`, `op_concurrency`; 0 = off)."""
+        return self._k("limits", queue)
+
+    def rate_window(self, queue: str) -> str:
+        """Zset of the fetches inside the queue's current rate-limit window (member rid, score Redis ms)."""
+        return self._k("limiter", queue)
 
     def backlog_samples(self, queue: str) -> str:
         """Zset of the queue's backlog size over time (member "{ms}:{size}", score ms), for arrival rates."""
@@ -150,6 +171,23 @@ class KeySchema:
 
     def job_log(self, job_id: str) -> str:
         return self._k("job", job_id, "log")
+
+    # -- flows: a parent's children (jobs/flows.py, lua/flow.lua) --------------------------------
+    def job_children(self, job_id: str) -> str:
+        """Set of every child id of a flow's parent (fixed when the flow is created)."""
+        return self._k("job", job_id, "children")
+
+    def job_pending(self, job_id: str) -> str:
+        """Set of the child ids a parent still waits for; the parent is queued when it empties."""
+        return self._k("job", job_id, "pending")
+
+    def job_results(self, job_id: str) -> str:
+        """Hash child id -> result JSON of each completed child, read by the parent's JobContext."""
+        return self._k("job", job_id, "results")
+
+    def job_ignored(self, job_id: str) -> str:
+        """Hash child id -> error of each child that failed with ignoreDependencyOnFailure."""
+        return self._k("job", job_id, "ignored")
 
     def tomb(self, job_id: str) -> str:
         return self._k("tomb", job_id)
@@ -173,9 +211,14 @@ class KeySchema:
     def queue(self, queue: str) -> QueueKeys:
         return QueueKeys(self.namespace, queue)
 
+    @property
+    def acks_stem(self) -> str:
+        """What every acks set starts with: `{ns}:__acks__.`, then `{broker}.{queue}`."""
+        return f"{self.namespace}:__acks__."
+
     def acks_prefix(self, broker_id: str) -> str:
         """What every acks set of one Dramatiq broker (worker process) starts with."""
-        return f"{self.namespace}:__acks__.{broker_id}."
+        return f"{self.acks_stem}{broker_id}."
 
     def fetch_batch(self, token: str) -> str:
         """The batch one fetch call took, kept briefly so a re-sent call returns it again."""
@@ -219,6 +262,16 @@ class QueueKeys:
     @property
     def delayed(self) -> str:
         return self._k(".DQ")
+
+    # A queue's wake-up marker: a zset of at most one member that every script making a job ready adds
+    # (ZADD NX) and an idle consumer blocks on (BZPOPMIN), so a job on a quiet queue starts at once.
+    @property
+    def wake(self) -> str:
+        return self._k(".wake")
+
+    @property
+    def delayed_wake(self) -> str:
+        return self._k(".DQ.wake")
 
     @property
     def delayed_prioritized(self) -> str:

@@ -37,6 +37,8 @@ class JobKind:
     # a valid payload to start from when an operator adds a job of this kind in the console (None: `{}`);
     # left out of the hash, so kinds stay usable as cache keys (the OpenAPI document)
     example: dict | None = field(default=None, hash=False, compare=False)
+    # the outside service a raw payload calls (e.g. a webhook's host), for per-destination circuit breakers
+    destination_of: Callable[[dict], str | None] | None = None
 
 
 def all_kinds(extra_modules: tuple[str, ...] | list[str] = ()) -> dict[str, JobKind]:

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator
 
 JOB_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9:_.@+=-]{0,127}")
+#: Priorities run 1 first, up to BullMQ's bound; documents counting the other way translate at their edge.
 MAX_PRIORITY = 2**21
 MAX_DELAY_MS = 7 * 24 * 3600 * 1000 - 1
 

@@ -46,6 +46,7 @@ def reap_dead_workers(client: redis.Redis, keys: KeySchema, timeout_ms: int = 15
                     queue.prioritized,
                     queue.dead,
                     queue.dead_msgs,
+                    queue.delayed_wake if is_dq else queue.wake,
                 ],
                 args=["dead", REDELIVERY_LIMIT, int(is_dq)],
             )

@@ -12,9 +12,11 @@ import redis
 from ..connection import reply_texts
 from .bounded_reads import RECORD_READ_BYTES, ROW_READ_BYTES, CutField, decode, queue_bounded_hmget
 from .keys import DEFAULT_KEYS, KeySchema
+from .limits import LIMIT_FIELDS, limits_from
 from .models import (
     STATES,
     AttemptRecord,
+    FlowNode,
     JobDetail,
     JobPage,
     JobState,
@@ -22,6 +24,8 @@ from .models import (
     MinuteStats,
     PayloadChange,
     QueueCounts,
+    QueueLimits,
+    count_field,
 )
 from .scripts import RegistryScripts
 
@@ -54,9 +58,12 @@ DETAIL_FIELDS = (
     "stalled_at",
     "duplicate_runs",
     "enqueued_at",
+    "parent",
     "history",
 )
 STATE_NAMES = {str(s) for s in STATES}
+#: Most children a job detail reads of a flow (the tree's first levels, breadth first).
+MAX_TREE_NODES = 200
 SEARCH_WINDOW = 2000  # a filter looks at the newest jobs of the state, never the whole set
 #: Newest first for every state except the ones that run in order (oldest / highest priority first).
 ASCENDING_STATES = {JobState.WAITING, JobState.PRIORITIZED, JobState.DELAYED}
@@ -174,16 +181,22 @@ class Registry:
             for queue in queues:
                 for state in STATES:
                     pipe.zcard(self.keys.state(queue, state, org))
+            for queue in queues:
+                pipe.hmget(self.keys.queue_limits(queue), *LIMIT_FIELDS)
             pipe.smembers(self.keys.paused)
-            *cards, paused = pipe.execute(raise_on_error=False)
-        cards = [c if isinstance(c, int) else 0 for c in cards]  # a foreign key at a state name counts nothing
+            *replies, paused = pipe.execute(raise_on_error=False)
+        per = len(STATES)
+        cards = [c if isinstance(c, int) else 0 for c in replies[: per * len(queues)]]  # a foreign key counts 0
+        limits = [limits_from(r) if isinstance(r, list) else QueueLimits() for r in replies[per * len(queues) :]]
         if isinstance(paused, Exception):
             paused = set()
         paused_names = {p.decode("utf-8", "replace") for p in paused}
-        per = len(STATES)
         return [
             QueueCounts(
-                queue, **{str(s): cards[i * per + j] for j, s in enumerate(STATES)}, paused=queue in paused_names
+                queue,
+                **{count_field(s): cards[i * per + j] for j, s in enumerate(STATES)},
+                paused=queue in paused_names,
+                limits=limits[i],
             )
             for i, queue in enumerate(queues)
         ]
@@ -240,7 +253,8 @@ class Registry:
         with self.client.pipeline(transaction=False) as pipe:
             queue_bounded_hmget(pipe, self.keys.job(job_id), DETAIL_FIELDS, RECORD_READ_BYTES)
             pipe.lrange(self.keys.job_log(job_id), -log_lines, -1)
-            reply, logs = pipe.execute(raise_on_error=False)
+            pipe.srandmember(self.keys.job_children(job_id), MAX_TREE_NODES)
+            reply, logs, children = pipe.execute(raise_on_error=False)
         row = decode(reply)
         problems: list[str] = []
         if isinstance(row, Exception):
@@ -274,7 +288,43 @@ class Registry:
             redeliveries=_number(f["redeliveries"], int) or 0,
             problems=problems,
             history=_history(_json(f["history"], [], "history", problems), problems),
+            parent=_text(f["parent"]) or None,
+            children=self.flow_tree(children) if isinstance(children, list) and children else (),
         )
+
+    def flow_tree(self, child_ids: list[bytes]) -> tuple[FlowNode, ...]:
+        """A flow parent's children and theirs, read a level at a time (one pipeline per level), sorted by id,
+        at most MAX_TREE_NODES in all."""
+        budget = MAX_TREE_NODES
+        levels: list[tuple[list[str], list]] = []
+        ids = sorted(reply_texts(child_ids, "replace"))[:budget]
+        while ids:
+            budget -= len(ids)
+            with self.client.pipeline(transaction=False) as pipe:
+                for job_id in ids:
+                    pipe.hmget(self.keys.job(job_id), "queue", "state")
+                    pipe.srandmember(self.keys.job_children(job_id), max(budget, 0))
+                replies = pipe.execute(raise_on_error=False)
+            rows = [(replies[i], replies[i + 1]) for i in range(0, len(replies), 2)]
+            levels.append((ids, rows))
+            ids = []
+            for _, kids in rows:
+                if isinstance(kids, list):
+                    ids.extend(sorted(reply_texts(kids, "replace")))
+            ids = ids[: max(budget, 0)]
+        nodes: dict[str, FlowNode] = {}
+        for ids_at, rows in reversed(levels):
+            for job_id, (fields, kids) in zip(ids_at, rows):
+                queue, state = fields if isinstance(fields, list) else (None, None)
+                below = sorted(reply_texts(kids, "replace")) if isinstance(kids, list) else []
+                nodes[job_id] = FlowNode(
+                    job_id,
+                    _text(queue) or "?",
+                    _text(state) or "removed",
+                    tuple(nodes[k] for k in below if k in nodes),
+                )
+        first = levels[0][0] if levels else []
+        return tuple(nodes[i] for i in first)
 
     def throughput(self, queue: str, minutes: int = 60, now: float | None = None) -> list[MinuteStats]:
         """Completed/failed per minute for the last `minutes` minutes, oldest first (one pipelined HGETALL each)."""

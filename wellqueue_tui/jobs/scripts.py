@@ -14,6 +14,12 @@ from redis.commands.core import Script
 from .keys import KeySchema
 
 LUA_DIR = Path(__file__).parent / "lua"
+#: Registry scripts added by features (flows: flow.lua), kept apart so each addition merges as its own line.
+FEATURE_SCRIPTS: tuple[str, ...] = (
+    "flow",
+    "search",
+    "edit_data",
+)
 SCRIPT_NAMES = (
     "enqueue",
     "fetch",
@@ -24,8 +30,7 @@ SCRIPT_NAMES = (
     "remove",
     "heartbeat",
     "poison",
-    "search",
-    "edit_data",
+    "reconcile",
 )
 
 
@@ -45,6 +50,14 @@ class PrefixedScript:
     def __call__(self, keys: Sequence[Any] = (), args: Sequence[Any] = (), client: Any = None) -> Any:
         return self._script(keys=list(keys), args=[self._prefix, *args], client=client)
 
+    def queue_evalsha(self, pipe: Any, keys: Sequence[Any] = (), args: Sequence[Any] = ()) -> None:
+        """Queue this script on `pipe` as a bare EVALSHA: unlike a registered script, no SCRIPT EXISTS round
+        trip before the pipeline; the caller loads it (`load`) and runs the pipeline again on NOSCRIPT."""
+        pipe.execute_command("EVALSHA", self._script.sha, len(keys), *keys, self._prefix, *args)
+
+    def load(self, client: Any) -> None:
+        self._script.sha = client.script_load(self._script.script)
+
 
 class RegistryScripts:
     """The registry scripts registered on one client (EVALSHA, reloaded by redis-py after a restart)."""
@@ -58,10 +71,12 @@ class RegistryScripts:
     remove: PrefixedScript
     heartbeat: PrefixedScript
     poison: PrefixedScript
+    flow: PrefixedScript
+    reconcile: PrefixedScript
     search: PrefixedScript
     edit_data: PrefixedScript
 
     def __init__(self, client: redis.Redis, keys: KeySchema) -> None:
         self.keys = keys
-        for name in SCRIPT_NAMES:
+        for name in (*SCRIPT_NAMES, *FEATURE_SCRIPTS):
             setattr(self, name, PrefixedScript(client.register_script(script_source(name)), keys.prefix))

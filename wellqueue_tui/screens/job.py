@@ -1,4 +1,4 @@
-"""One job in full: payload, state timeline, progress, error and traceback, logs, result, options."""
+"""One job in full: payload, state timeline, progress, error and traceback, its flow, logs, result, options."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from textual.widgets import Footer, ProgressBar, Static
 from ..console_data import offers
 from ..jobs.models import JobDetail, JobState
 from ..sanitize import redact, safe_json, safe_str, safe_text
+from ..widgets.flow_tree import flow_text
 from ..widgets.job_options import displayed_options
 from ..widgets.state_timeline import StateTimeline
 from .base import ConsoleScreen
@@ -27,6 +28,7 @@ STATE_STYLES: dict[str, str] = {
     JobState.COMPLETED: "bold green",
     JobState.ACTIVE: "bold yellow",
     JobState.DELAYED: "bold magenta",
+    JobState.WAITING_CHILDREN: "bold cyan",
 }
 
 
@@ -97,7 +99,7 @@ class JobScreen(ConsoleScreen):
         yield ProgressBar(total=100, show_eta=False, classes="job-progress")
         with VerticalScroll(classes="job-body"):
             yield StateTimeline(classes="job-section", id="section-timeline")
-            for name in ("error", "traceback", "payload", "history", "logs", "result", "options", "problems"):
+            for name in ("error", "traceback", "flow", "payload", "history", "logs", "result", "options", "problems"):
                 yield Static(classes="job-section", id=f"section-{name}")
         yield Footer(compact=True)
 
@@ -152,6 +154,7 @@ class JobScreen(ConsoleScreen):
             "traceback": safe_text(detail.traceback, SECTION_LIMITS["traceback"], multiline=True)
             if detail.traceback
             else None,
+            "flow": flow_text(detail.parent, detail.children),
             "payload": safe_json(redact(job.data), SECTION_LIMITS["payload"]),
             "history": history_text(detail),
             "logs": logs_text(detail.logs) if detail.logs else None,

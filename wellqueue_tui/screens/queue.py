@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
+from typing import cast
 
 from rich.text import Text
 from textual import on, work
@@ -12,7 +14,10 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import DataTable, Footer, Input, Static, Tab, Tabs
 
+from ..console_data import QueueSettingsSource, offers
+from ..jobs.actions import ActionError
 from ..jobs.models import STATES, JobDetail, JobPage, JobState, JobSummary, MinuteStats, QueueCounts
+from ..jobs.queue_config import QueueConfig
 from ..sanitize import safe_str, safe_text
 from ..widgets import formats
 from ..widgets.job_table import JobTable
@@ -21,6 +26,7 @@ from ..widgets.throughput_chart import ThroughputChart, throughput_series
 from .base import ConsoleScreen
 from .clipboard import copy_incident, copy_job_id
 from .overview import THROUGHPUT_EVERY_S
+from .queue_settings import LimitRequest, LimitScreen, QueueInfoScreen, limits_text
 
 #: Rows fetched per page (the registry reads exactly one page per refresh).
 PAGE_SIZE = 20
@@ -67,8 +73,11 @@ class QueueScreen(ConsoleScreen):
         Binding("k", "cursor(-1)", "Up", show=False),
         Binding("g", "edge(False)", "First row", show=False),
         Binding("G", "edge(True)", "Last row", show=False),
+        Binding("L", "limit", "Rate limit / cap", show=False),
+        Binding("i", "info", "Queue info", show=False),
     ]
     GATED_ACTIONS = {
+        "limit": "limit",
         "retry": "retry",
         "remove": "remove",
         "promote": "promote",
@@ -193,6 +202,8 @@ class QueueScreen(ConsoleScreen):
         text.append_text(safe_text(self.queue, 60, style="bold"))
         if counts.paused:
             text.append("  PAUSED", style="bold reverse")
+        if limited := limits_text(counts.limits):
+            text.append(f"  {limited}", style="bold")
         shown = len(self.table.jobs)
         if self.search:
             text.append("  filter ", style="dim")
@@ -355,6 +366,51 @@ class QueueScreen(ConsoleScreen):
         if action == "toggle_pause":
             return "resume" if self.console.operator.counts(self.queue).paused else "pause"
         return super().permission_for(action)
+
+    # Queue settings (screens/queue_settings.py): the limit dialog and the info panel
+
+    class ConfigRead(Message):
+        """The queue's defaults and limits, read for the info panel (or the reason they could not be)."""
+
+        def __init__(self, config: QueueConfig | None, problem: str = "") -> None:
+            super().__init__()
+            self.config = config
+            self.problem = problem
+
+    def action_limit(self) -> None:
+        if not offers(self.console.source, "set_queue_limit"):
+            self.notify("This console cannot change queue limits.", markup=False)
+            return
+        limits = self.console.operator.counts(self.queue).limits
+        self.console.push_screen(LimitScreen(self.queue, limits), self._limit_chosen)
+
+    def _limit_chosen(self, request: LimitRequest | None) -> None:
+        if request is not None:
+            source = cast(QueueSettingsSource, self.console.source)
+            self.console.perform(partial(source.set_queue_limit, self.queue, request.rate, request.concurrency))
+
+    def action_info(self) -> None:
+        if offers(self.console.source, "queue_config"):
+            self.read_config()
+        else:
+            self.notify("This console cannot show queue settings.", markup=False)
+
+    @work(thread=True, group="info")
+    def read_config(self) -> None:
+        source = cast(QueueSettingsSource, self.console.source)
+        with self.console.reading():
+            try:
+                config = source.queue_config(self.queue)
+            except (ActionError, ValueError) as exc:
+                self.post_message(self.ConfigRead(None, safe_str(exc, 300)))
+                return
+            self.post_message(self.ConfigRead(config))
+
+    def on_queue_screen_config_read(self, message: ConfigRead) -> None:
+        if message.config is None:
+            self.notify(message.problem, severity="warning", markup=False)
+        else:
+            self.console.push_screen(QueueInfoScreen(message.config))
 
     def action_toggle_pause(self) -> None:
         self.console.operator.toggle_pause(self.queue)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from rich.text import Text
 
 from ..health.alert_state import AlertState
@@ -25,8 +27,9 @@ def alert_value(state: AlertState) -> str:
     return f"{state.value:g}"
 
 
-def health_line(health: QueueHealth | None, breaker: BreakerState | None) -> Text:
-    """`latency 42s · 2 consumers · no consumer · backlog growing · stuck 3 · breaker OPEN`; empty when unknown."""
+def health_line(health: QueueHealth | None, breaker: BreakerState | None, held: Sequence[str] = ()) -> Text:
+    """`latency 42s · 2 consumers · no consumer · backlog growing · stuck 3 · breaker OPEN · holding h +1`
+    (`held`: destinations whose own breaker is not closed); empty when unknown."""
     text = Text(end="")
     if health is None:
         return text
@@ -37,6 +40,8 @@ def health_line(health: QueueHealth | None, breaker: BreakerState | None) -> Tex
     warnings = [word for word in health.warnings if word != "paused"]
     if breaker is not None and breaker.status in BREAKER_WORDS:
         warnings.append(BREAKER_WORDS[breaker.status])
+    if held:
+        warnings.append(f"holding {held[0][:40]}" + (f" +{len(held) - 1}" if len(held) > 1 else ""))
     for word in warnings:
         text.append("  ")
         text.append(

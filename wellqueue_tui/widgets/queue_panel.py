@@ -1,4 +1,4 @@
-"""One queue on the overview: counts per state, the paused flag, the last hour's throughput, and its health
+"""One queue on the overview: counts per state, the paused flag and limits, the last hour's throughput, and its health
 (latency, consumers, warnings, breaker) when the console's source reports it."""
 
 from __future__ import annotations
@@ -71,11 +71,18 @@ class QueuePanel(Vertical, can_focus=True):
         self.set_class(line.display, "-health")  # one more row (styles/health.tcss), in the grid too
         if self.parent is not None:
             self.parent.set_class(line.display, "-health")
-        line.update(health_line(health_by_queue.get(self.queue), getattr(app, "breaker_states", {}).get(self.queue)))
+        breakers = getattr(app, "breaker_states", {})
+        held = sorted(
+            target.partition("@")[2]
+            for target, state in breakers.items()
+            if target.startswith(f"{self.queue}@") and state.status != "closed"
+        )
+        line.update(health_line(health_by_queue.get(self.queue), breakers.get(self.queue), held))
 
     def show_counts(self, counts: QueueCounts) -> None:
         self.query_one(".panel-counts", Static).update(counts_text(counts))
-        self.border_subtitle = "PAUSED" if counts.paused else ""
+        limited = counts.limits.summary() if counts.limits.any else ""
+        self.border_subtitle = " · ".join(part for part in ("PAUSED" if counts.paused else "", limited) if part)
         self.set_class(counts.paused, "-paused")
 
     def show_throughput(self, series: ThroughputSeries) -> None:

@@ -219,6 +219,21 @@ def load_broker(path: str, url: str) -> dramatiq.Broker:
     return broker
 
 
+def install_queue_limits(broker: dramatiq.Broker, queues: Sequence[str]) -> None:
+    """Write this process's queues' configured rate limits and cluster caps (WELLQUEUE_QUEUE_OPTIONS) where the
+    fetch script reads them; a limit an operator set live stays in force."""
+    from ..jobs.limits import LimitStore, configured_limits
+    from ..settings import get_settings
+
+    keys, client = getattr(broker, "keys", None), getattr(broker, "client", None)
+    if keys is None or client is None:  # a test broker without the registry
+        return
+    try:
+        LimitStore(client, keys).install_configured(configured_limits(get_settings()), list(queues))
+    except redis.RedisError as exc:
+        logger.error("Cannot write the configured queue limits (the last ones written stay in force): %s", exc)
+
+
 def run(options: EntryOptions) -> int:
     """Boot the worker, run until asked to stop (signal or parent exit), drain, and return the exit code."""
     stop = StopSignals()
@@ -256,6 +271,7 @@ def run(options: EntryOptions) -> int:
             ", ".join(sorted(q for q in broker.get_declared_queues() if not q.endswith(".DQ"))),
         )
         return EXIT_USAGE
+    install_queue_limits(broker, options.queues)
     if stop.reason is not None:  # asked to stop while booting: nothing fetched, nothing to drain
         broker.close()
         logger.info("Worker stopped before it started")

@@ -10,7 +10,7 @@ from contextlib import suppress
 import redis
 
 from ..connection import UnsafeRedisConfig, check_server, describe_url, redis_client, resolve_redis_url
-from ..health.redis_alarm import LocalRedisAlarm
+from ..health.redis_alarm import CHECK_INTERVAL_S, local_redis_alarm
 from ..jobs.keys import KeySchema
 from ..logging_setup import LogFormat, configure_logging
 from ..redis_server import RedisNotAvailable, RedisStartError
@@ -25,7 +25,6 @@ EXIT_KILLED = 1  # processes had to be killed (second signal, or the grace time 
 EXIT_CANNOT_START = 2  # bad configuration: every process exited with code 2, or the metrics port is taken
 EXIT_REDIS = 3  # Redis unreachable or evicting at start, or every process exited with code 3
 STARTUP_POLL_S = 0.5
-REDIS_ALARM_POLL_S = 5.0  # how often this host pings Redis for the local Redis-unreachable alert
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
@@ -112,7 +111,7 @@ async def _serve(
         if not stop_requested.is_set():
             await host.start()
             logger.info("Workers running against %s; SIGTERM or Ctrl-C drains them", describe_url(url))
-        alarm = _redis_alarm(settings, url, client)
+        alarm = local_redis_alarm(settings, url, client)
         next_alarm_check = loop.time()
         while not stop_requested.is_set():
             failure = host.supervisor.startup_failure()
@@ -120,7 +119,7 @@ async def _serve(
                 logger.error("No worker process could start (exit code %d); see the errors above", failure)
                 break
             if loop.time() >= next_alarm_check:
-                next_alarm_check = loop.time() + REDIS_ALARM_POLL_S
+                next_alarm_check = loop.time() + CHECK_INTERVAL_S
                 await asyncio.to_thread(alarm.check)
             with suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(stop_requested.wait(), STARTUP_POLL_S)
@@ -133,19 +132,3 @@ async def _serve(
     if failure is not None:
         return failure
     return EXIT_OK if clean else EXIT_KILLED
-
-
-def _redis_alarm(settings: Settings, url: str, client: redis.Redis) -> LocalRedisAlarm:
-    """The local Redis-unreachable alert: logs while Redis is away, notifies through a broker once it is back."""
-    from ..jobs import enqueue
-    from ..jobs.broker import build_broker
-
-    broker = None
-
-    def enqueue_fn(queue: str, payload: dict, **options) -> str:
-        nonlocal broker
-        if broker is None:  # built on first use: Redis is reachable again by then
-            broker = build_broker(url, settings=settings, client=client)
-        return enqueue(queue, payload, broker=broker, **options)
-
-    return LocalRedisAlarm(client, KeySchema.from_settings(settings), enqueue_fn)

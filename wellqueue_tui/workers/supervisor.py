@@ -50,10 +50,10 @@ OUTPUT_DRAIN_S = 2.0  # how long the relay may read a process's last lines after
 
 
 def default_groups(settings: Settings) -> dict[str, WorkerGroupSpec]:
-    """One group per queue: `worker_processes` processes with `concurrency[queue]` threads each."""
+    """One group per queue: `worker_processes` processes with `worker_threads()[queue]` threads each."""
     return {
         queue: WorkerGroupSpec(queues=(queue,), processes=settings.worker_processes, threads=threads)
-        for queue, threads in settings.concurrency.items()
+        for queue, threads in settings.worker_threads().items()
     }
 
 

@@ -3,7 +3,8 @@
 -- arguments start at ARGV[2]. registry_key is the one place Lua builds registry key names, the way
 -- jobs/keys.py does: {prefix}:job:{id} (hash), {prefix}:job:{id}:log (list), {prefix}:tomb:{id} (string),
 -- {prefix}:q:{queue}:{state} (zset), {prefix}:org:{org}:q:{queue}:{state} (zset, tenant index),
--- {prefix}:stats:{queue}:{minute} (hash).
+-- {prefix}:stats:{queue}:{minute} (hash); flows add {prefix}:job:{id}:children, :pending (sets), :results and
+-- :ignored (hashes) beside a parent's record.
 local PREFIX = ARGV[1]
 
 local function registry_key(...)
@@ -44,7 +45,7 @@ end
 local function delete_job(job_id)
   local job = job_key(job_id)
   set_state(job, job_id, nil, 0)
-  redis.call('DEL', job, job .. ':log')
+  redis.call('DEL', job, job .. ':log', job .. ':children', job .. ':pending', job .. ':results', job .. ':ignored')
   redis.call('SET', tomb_key(job_id), '1', 'EX', 691200)
 end
 
@@ -71,7 +72,90 @@ local function trim_state(queue, state, keep, age_ms, now, xq, xq_msgs)
       end
     end
     set_state(job, id, nil, 0)
-    redis.call('DEL', job, job .. ':log')
+    redis.call('DEL', job, job .. ':log', job .. ':children', job .. ':pending', job .. ':results', job .. ':ignored')
   end
   return victims
+end
+
+-- == flows (jobs/flows.py, flow.lua) ========================================================================
+-- A flow node's record holds `parent` (its parent's id, '' for none), `fpf` / `ido` ('1' for BullMQ's
+-- failParentOnFailure / ignoreDependencyOnFailure) and `mq` ({ns}:{q}: where its Dramatiq messages live).
+-- A parent waits in `waiting-children` with its message in `flow_payload` until its pending set empties;
+-- the script that ends its last child queues it, so no crash can leave it waiting for nothing.
+local function flow_key(job_id, what) return registry_key('job', job_id, what) end
+
+-- Queue a parent whose children have all settled: its kept message goes to its ready list or priority zset.
+local function flow_release(parent_id, now)
+  local parent = job_key(parent_id)
+  local f = redis.call('HMGET', parent, 'state', 'mq', 'flow_payload', 'rid', 'priority')
+  if f[1] ~= 'waiting-children' or not f[3] then return end
+  local mq, rid, priority = f[2], f[4], f[5]
+  redis.call('HSET', mq .. '.msgs', rid, f[3])
+  redis.call('HDEL', parent, 'flow_payload')
+  redis.call('HSET', parent, 'enqueued_at', now)
+  if priority and priority ~= '' then
+    local score = tonumber(priority) * 4294967296 + (redis.call('INCR', mq .. '.PQ.seq') % 4294967296)
+    redis.call('ZADD', mq .. '.PQ', score, rid)
+    set_state(parent, parent_id, 'prioritized', score)
+  else
+    redis.call('RPUSH', mq, rid)
+    set_state(parent, parent_id, 'waiting', now)
+  end
+end
+
+local flow_child_ended
+
+-- A child with failParentOnFailure failed for good: its waiting parent fails, naming the child (and so on up).
+local function flow_fail_parent(parent_id, child_id, err, now)
+  local parent = job_key(parent_id)
+  local f = redis.call('HMGET', parent, 'state', 'queue')
+  if f[1] ~= 'waiting-children' then return end
+  local reason = 'child ' .. child_id .. ' failed: ' .. string.sub(err or '', 1, 400)
+  redis.call('HSET', parent, 'error', reason, 'finished_at', now)
+  redis.call('HDEL', parent, 'flow_payload')
+  set_state(parent, parent_id, 'failed', now)
+  local stats = stats_key(f[2], math.floor(now / 60000))
+  if redis.call('HINCRBY', stats, 'failed', 1) == 1 then redis.call('EXPIRE', stats, 172800) end
+  flow_child_ended(parent, parent_id, 'failed', reason, now)
+end
+
+-- A job ended for good (outcome completed|failed|removed; value = result JSON or error): when it is a flow
+-- child, settle it in its parent exactly once and queue the parent when it was the last one pending.
+-- A failed child without either option keeps its parent waiting (BullMQ's default), until it is retried.
+flow_child_ended = function(job, job_id, outcome, value, now)
+  local f = redis.call('HMGET', job, 'parent', 'fpf', 'ido')
+  local parent_id = f[1]
+  if not parent_id or parent_id == '' then return end
+  if outcome == 'failed' and f[2] ~= '1' and f[3] ~= '1' then return end
+  if redis.call('SREM', flow_key(parent_id, 'pending'), job_id) == 0 then return end
+  if outcome == 'completed' then
+    redis.call('HSET', flow_key(parent_id, 'results'), job_id, value)
+  elseif outcome == 'failed' and f[3] == '1' then
+    redis.call('HSET', flow_key(parent_id, 'ignored'), job_id, value)
+  elseif outcome == 'failed' then
+    flow_fail_parent(parent_id, job_id, value, now)
+    return
+  end
+  if redis.call('SCARD', flow_key(parent_id, 'pending')) == 0 then flow_release(parent_id, now) end
+end
+
+-- Removing a parent removes the children it still waits for, recursively; a running child is detached.
+-- SMEMBERS is bounded: jobs/flows.py refuses a flow of more than MAX_FLOW_JOBS jobs.
+local function flow_remove_pending(job_id)
+  for _, child_id in ipairs(redis.call('SMEMBERS', flow_key(job_id, 'pending'))) do
+    local child = job_key(child_id)
+    local c = redis.call('HMGET', child, 'state', 'rid', 'mq')
+    if c[1] == 'active' then
+      redis.call('HSET', child, 'parent', '')
+    elseif c[1] then
+      flow_remove_pending(child_id)
+      if c[2] and c[3] then
+        redis.call('HDEL', c[3] .. '.msgs', c[2])
+        redis.call('HDEL', c[3] .. '.DQ.msgs', c[2])
+        redis.call('ZREM', c[3] .. '.XQ', c[2])
+        redis.call('HDEL', c[3] .. '.XQ.msgs', c[2])
+      end
+      delete_job(child_id)
+    end
+  end
 end

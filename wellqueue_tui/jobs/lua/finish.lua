@@ -4,7 +4,7 @@
 -- KEYS[6] delay list {ns}:{q}.DQ         KEYS[7] hash {ns}:{q}.DQ.msgs
 -- ARGV[1] key prefix (per-minute counters {prefix}:stats:{queue}:{minute} are built from it: completed,
 --       duration_ms_sum, failed (permanently), retried (attempts that failed and will run again))
--- ARGV[2..17]: outcome (completed|retry|failed|requeued|ack), rid, job_id, queue, duration_ms, error, traceback,
+-- ARGV[2..17]: outcome (completed|retry|failed|requeued|held|ack), rid, job_id, queue, duration_ms, error, traceback,
 --       result_json, worker, keep_completed, keep_completed_age_ms, keep_failed, keep_failed_age_ms,
 --       retry_rid, retry_payload, retry_eta_ms
 -- Returns 1 when the registry changed, 0 otherwise.
@@ -36,6 +36,17 @@ if outcome == 'requeued' then
   return 1
 end
 
+if outcome == 'held' then
+  -- not run (its destination's breaker is open): scheduled again, no attempt spent, no failure counted
+  if owned and state ~= 'completed' then
+    redis.call('HSET', KEYS[7], retry_rid, retry_payload)
+    redis.call('RPUSH', KEYS[6], retry_rid)
+    redis.call('HSET', job, 'rid', retry_rid, 'run_at', retry_eta, 'held', err)
+    set_state(job, job_id, 'delayed', tonumber(retry_eta))
+  end
+  return 1
+end
+
 local minute = math.floor(now / 60000)
 local stats = stats_key(queue, minute)
 
@@ -60,6 +71,7 @@ if outcome == 'completed' then
   redis.call('HINCRBY', stats, 'completed', 1)
   redis.call('HINCRBY', stats, 'duration_ms_sum', duration)
   redis.call('EXPIRE', stats, 172800)
+  flow_child_ended(job, job_id, 'completed', result, now)  -- flows: settle in the parent (common.lua)
   trim_state(queue, 'completed', keep_c, keep_c_age, now, nil, nil)
   return 1
 end
@@ -86,5 +98,6 @@ redis.call('HSET', job, 'finished_at', now, 'duration_ms', duration)
 set_state(job, job_id, 'failed', now)
 redis.call('HINCRBY', stats, 'failed', 1)
 redis.call('EXPIRE', stats, 172800)
+flow_child_ended(job, job_id, 'failed', err, now)  -- flows: settle in the parent (common.lua)
 trim_state(queue, 'failed', keep_f, keep_f_age, now, KEYS[4], KEYS[5])
 return 1

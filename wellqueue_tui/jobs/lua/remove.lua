@@ -17,5 +17,8 @@ if rid then
   redis.call('ZREM', KEYS[4], rid)
   redis.call('HDEL', KEYS[5], rid)
 end
+-- flows: a removed child no longer holds its parent back; a removed parent takes its pending children along
+flow_child_ended(KEYS[1], job_id, 'removed', '', now_ms())
+flow_remove_pending(job_id)
 delete_job(job_id)
 return 1

@@ -2,6 +2,7 @@
 -- (mode 'graceful', ids given) or reaped from a dead worker (mode 'dead', the whole acks set).
 -- KEYS[1] acks set {ns}:__acks__.{broker}.{q}   KEYS[2] payload hash {ns}:{q}.msgs   KEYS[3] list {ns}:{q}
 -- KEYS[4] zset {ns}:{q}.PQ   KEYS[5] dead letters {ns}:{q}.XQ   KEYS[6] hash {ns}:{q}.XQ.msgs
+-- KEYS[7] wake-up marker of KEYS[3]: zset {ns}:{q}.wake or {ns}:{q}.DQ.wake
 -- ARGV[1] key prefix (job hashes {prefix}:job:{id} of the payloads' message ids are built from it)
 -- ARGV[2..]: mode, redelivery_limit, is_delay_queue (1|0), rid...
 -- Returns {requeued, failed}.
@@ -34,6 +35,7 @@ for _, rid in ipairs(rids) do
         ' times while running this job (killed, out of memory or crashed); not retried again',
         'finished_at', now)
       set_state(job, job_id, 'failed', now)
+      flow_child_ended(job, job_id, 'failed', 'worker process died while running this job', now)  -- flows
       failed = failed + 1
     else
       local priority = known and not is_dq and redis.call('HGET', job, 'priority') or ''
@@ -58,4 +60,5 @@ for _, rid in ipairs(rids) do
   end
 end
 if mode == 'dead' then redis.call('DEL', KEYS[1]) end
+if requeued > 0 then redis.call('ZADD', KEYS[7], 'NX', 0, '0') end
 return {requeued, failed}

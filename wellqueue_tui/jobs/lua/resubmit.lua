@@ -2,6 +2,7 @@
 -- The generation counter makes any older copy (a dead letter, a delayed copy a worker holds) stale.
 -- KEYS[1] job hash {prefix}:job:{id}   KEYS[2] ready list {ns}:{q}   KEYS[3] zset {ns}:{q}.PQ   KEYS[4] hash {ns}:{q}.msgs
 -- KEYS[5] dead letters {ns}:{q}.XQ   KEYS[6] hash {ns}:{q}.XQ.msgs   KEYS[7] hash {ns}:{q}.DQ.msgs   KEYS[8] {ns}:{q}.PQ.seq
+-- KEYS[9] wake-up marker zset {ns}:{q}.wake
 -- ARGV[1] key prefix
 -- ARGV[2..7]: job_id, expected_state (failed|delayed), expected_gen, new_rid, new_payload, org scope ('' = any)
 -- Returns 1 done, 0 not in the expected state any more (someone else acted), -2 not found / out of scope.
@@ -31,4 +32,5 @@ else
   redis.call('RPUSH', KEYS[2], new_rid)
   set_state(job, job_id, 'waiting', now)
 end
+redis.call('ZADD', KEYS[9], 'NX', 0, '0')
 return 1

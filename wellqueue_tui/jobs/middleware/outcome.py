@@ -9,7 +9,8 @@ from typing import Literal
 from dramatiq.message import Message
 
 #: `ack`: acknowledged without touching the registry (e.g. a delayed copy moved to its ready queue).
-OutcomeKind = Literal["completed", "retry", "failed", "requeued", "ack"]
+#: `held`: not run, scheduled again later without spending an attempt (its destination's breaker is open).
+OutcomeKind = Literal["completed", "retry", "failed", "requeued", "held", "ack"]
 _ATTRIBUTE = "_wq_outcome"
 
 
@@ -23,7 +24,7 @@ class Outcome:
     error: str = ""
     traceback: str = ""
     result: str = ""  # JSON, size-capped; "" for none
-    retry: Message | None = None  # the delayed copy to schedule, for kind "retry"
+    retry: Message | None = None  # the delayed copy to schedule, for kinds "retry" and "held"
 
 
 def record_outcome(message, outcome: Outcome) -> None:

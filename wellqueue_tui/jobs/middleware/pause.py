@@ -11,6 +11,7 @@ import redis
 from dramatiq.common import q_name
 from dramatiq.middleware import Middleware, SkipMessage
 
+from ..destinations import read_holds
 from .outcome import Outcome, record_outcome
 
 #: Workers on every host notice a queue being paused or resumed within this long.
@@ -18,8 +19,8 @@ PAUSE_POLL_S = 1.0
 
 
 class PauseGate(Middleware):
-    """Polls the schema's paused set into `broker.paused_queues` (and the probe offers into
-    `broker.probe_queues`) and skips messages of paused queues, except a marked probe."""
+    """Polls the schema's paused set into `broker.paused_queues` (the probe offers into `broker.probe_queues`,
+    the destination holds into `broker.held_destinations`) and skips messages of paused queues, except a marked probe."""
 
     def __init__(self, poll_s: float = PAUSE_POLL_S) -> None:
         self.poll_s = poll_s
@@ -39,9 +40,11 @@ class PauseGate(Middleware):
 
     def refresh(self, broker) -> None:
         with broker.client.pipeline(transaction=False) as pipe:
-            paused, probes = pipe.smembers(broker.keys.paused).hkeys(broker.keys.breaker_probes).execute()
+            pipe.smembers(broker.keys.paused).hkeys(broker.keys.breaker_probes).hgetall(broker.keys.destination_holds)
+            paused, probes, holds = pipe.execute()
         broker.paused_queues = frozenset(q.decode("utf-8", "replace") for q in paused)
         broker.probe_queues = frozenset(q.decode("utf-8", "replace") for q in probes)
+        broker.held_destinations = read_holds(holds)
 
     def _watch(self, broker) -> None:
         while not self._stop.wait(self.poll_s):
@@ -56,7 +59,15 @@ class PauseGate(Middleware):
         record_outcome(message, Outcome("requeued"))
         keys = broker.keys.queue(queue)
         broker.registry_scripts.requeue(
-            keys=[keys.acks(broker.broker_id), keys.msgs, keys.ready, keys.prioritized, keys.dead, keys.dead_msgs],
+            keys=[
+                keys.acks(broker.broker_id),
+                keys.msgs,
+                keys.ready,
+                keys.prioritized,
+                keys.dead,
+                keys.dead_msgs,
+                keys.wake,
+            ],
             args=["graceful", 0, 0, message.options["redis_message_id"]],
         )
         raise SkipMessage("queue paused; handed back")

@@ -279,6 +279,12 @@ def _opener(addresses: tuple[str, ...]) -> urllib.request.OpenerDirector:
     )
 
 
+def destination_host(payload: dict) -> str | None:
+    """The host a raw webhook payload posts to (its per-destination circuit breaker's key)."""
+    url = payload.get("url")
+    return urlsplit(url).hostname if isinstance(url, str) else None
+
+
 KIND = JobKind(
     name="deliver_webhook",
     queue="webhooks",
@@ -288,4 +294,5 @@ KIND = JobKind(
     backoff_ms=2000,
     timeout_ms=60_000,
     example={"url": "https://hooks.example.com/wellflow", "event": "well.validated", "data": {"wellId": "WELL-1250"}},
+    destination_of=destination_host,
 )
