@@ -11,8 +11,9 @@ from wellqueue_tui.auth.identity import Identity, Role
 from wellqueue_tui.auth.permissions import PermissionDenied
 from wellqueue_tui.jobs.bulk import retry_matches
 from wellqueue_tui.jobs.keys import DEFAULT_KEYS as KEYS
+from wellqueue_tui.jobs.models import STATES
 from wellqueue_tui.jobs.registry import Registry
-from wellqueue_tui.jobs.search import scan
+from wellqueue_tui.jobs.search import SEARCH_ORDER, scan
 from wellqueue_tui.jobs.search_query import matches, parse_query
 from wellqueue_tui.session import OperatorSession
 
@@ -114,6 +115,10 @@ def expected(registry: Registry, text: str, org: str | None = None) -> set[str]:
 )
 def test_the_scan_finds_what_the_predicate_says_across_queues_and_states(planted: Registry, text: str):
     assert found(planted, text) == expected(planted, text)
+
+
+def test_the_walk_order_names_every_state():
+    assert sorted(SEARCH_ORDER) == sorted(STATES)
 
 
 def test_each_qualifier_narrows(planted: Registry):

@@ -28,6 +28,7 @@ SEARCH_ORDER = (
     JobState.ACTIVE,
     JobState.WAITING,
     JobState.PRIORITIZED,
+    JobState.WAITING_CHILDREN,
     JobState.COMPLETED,
 )
 #: Matches a search keeps at most; past it the scan stops and says so (narrow the query).
