@@ -39,6 +39,7 @@ from .screens.base import ConsoleScreen
 from .screens.command import CommandScreen
 from .screens.command_line import Command
 from .screens.confirm import ConfirmScreen
+from .screens.failures import FailuresScreen
 from .screens.fix_and_rerun import new_job
 from .screens.help import HelpScreen
 from .screens.job import JobScreen
@@ -186,6 +187,8 @@ class ScreenCommands(ListedCommands):
             yield "Alerts", app.open_alerts, "Alert rules, what fires now, history; mute"
         if offers(app.source, "timeline"):
             yield "Timeline", app.open_timeline, "What happened lately, newest first; copy a summary"
+        if offers(app.source, "failure_groups"):
+            yield "Failures", app.open_failures, "Failed jobs of every queue grouped by cause; retry a whole group"
 
 
 class WellQueueApp(App[None]):
@@ -214,6 +217,7 @@ class WellQueueApp(App[None]):
         Binding("colon", "command_mode", "Command line", key_display=":", priority=True, show=False),
         Binding("exclamation_mark", "open_alerts", "Alerts", key_display="!", show=False),
         Binding("T", "open_timeline", "Timeline", show=False),
+        Binding("f", "open_failures", "Failures", show=False),
     ]
 
     #: None while the source answers; otherwise what went wrong (shown in the banner).
@@ -397,6 +401,7 @@ class WellQueueApp(App[None]):
                 ("workers", "workers"),
                 ("schedules", "schedules"),
                 ("audit", "audit_entries"),
+                ("failures", "failure_groups"),
             )
             if offers(self.source, call)
         )
@@ -419,7 +424,12 @@ class WellQueueApp(App[None]):
         elif command.name == "new":
             new_job(self, command.argument)
         else:
-            {"workers": self.open_workers, "schedules": self.open_schedules, "audit": self.open_audit}[command.name]()
+            {
+                "workers": self.open_workers,
+                "schedules": self.open_schedules,
+                "audit": self.open_audit,
+                "failures": self.open_failures,
+            }[command.name]()
 
     def open_alerts(self) -> None:
         if offers(self.source, "alert_rules"):
@@ -431,7 +441,9 @@ class WellQueueApp(App[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """The Alerts and Timeline keys exist only for a source that can fill those screens."""
-        needs = {"open_alerts": "alert_rules", "open_timeline": "timeline"}.get(action)
+        needs = {"open_alerts": "alert_rules", "open_timeline": "timeline", "open_failures": "failure_groups"}.get(
+            action
+        )
         return offers(self.source, needs) if needs else True
 
     def action_open_alerts(self) -> None:
@@ -439,6 +451,13 @@ class WellQueueApp(App[None]):
 
     def action_open_timeline(self) -> None:
         self.open_timeline()
+
+    def open_failures(self) -> None:
+        if offers(self.source, "failure_groups") and not isinstance(self.screen, FailuresScreen):
+            self.push_screen(FailuresScreen())
+
+    def action_open_failures(self) -> None:
+        self.open_failures()
 
     def action_help(self) -> None:
         screen = self.screen

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from .health.queue_health import QueueHealth
     from .health.timeline import TimelineEvent
     from .jobs.actions import ActionResult
+    from .jobs.failure_groups import FailureGroup, Progress
     from .jobs.models import JobDetail, JobPage, JobSummary, MinuteStats, QueueCounts
     from .jobs.queue_config import QueueConfig
     from .jobs.search import SearchProgress
@@ -125,6 +126,19 @@ class EditSource(ConsoleSource, Protocol):
     def example_payload(self, queue: str) -> dict: ...
     def retry_with_data(self, job_id: str, queue: str, data: object) -> ActionResult: ...
     def submit_job(self, queue: str, data: object) -> ActionResult: ...
+
+
+@runtime_checkable
+class FailureSource(ConsoleSource, Protocol):
+    """The optional failure-group calls: failed jobs of every queue grouped by error signature, a group's jobs,
+    and retry all / remove all of a group (in batches, `progress(done, total)` after each)."""
+
+    def failure_groups(self, limit: int = 200) -> list[FailureGroup]: ...
+    def failure_group(self, group_id: str) -> FailureGroup | None: ...
+    def failure_group_jobs(self, group_id: str, offset: int = 0, limit: int = 50) -> JobPage: ...
+
+    def retry_failure_group(self, group_id: str, progress: Progress | None = None) -> ActionResult: ...
+    def remove_failure_group(self, group_id: str, progress: Progress | None = None) -> ActionResult: ...
 
 
 @runtime_checkable

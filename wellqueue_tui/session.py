@@ -27,6 +27,7 @@ from .health.queue_health import QueueHealth, read_health
 from .health.timeline import TimelineEvent, read_timeline
 from .jobs import actions, bulk, edit
 from .jobs.actions import ActionError, ActionResult
+from .jobs.failure_groups import FailureGroup, FailureGroups, Progress, group_jobs, remove_group, retry_group
 from .jobs.flows import FlowJob, FlowSpec
 from .jobs.key_types import name_wrong_type
 from .jobs.kind import JobKind, all_kinds
@@ -388,6 +389,50 @@ class OperatorSession:
         if self.org:
             raise ActionError(f"pausing or resuming {queue} affects every organization; ask an unscoped operator")
         return action(self.registry, queue)
+
+    # -- failure groups (every queue) -------------------------------------------------------------
+    def _unscoped_failures(self, action: Action) -> None:
+        """Groups count every organization's failures: a token with an org is refused them (as metrics are)."""
+        if self.org:
+            self._refuse(
+                action, "failure groups", "failure groups cover every organization; use a token without an org"
+            )
+
+    @naming_wrong_keys
+    def failure_groups(self, limit: int = 200) -> list[FailureGroup]:
+        """The largest failure groups across every queue, largest first."""
+        if self.org:
+            raise PermissionDenied(
+                self.identity, Action.VIEW, "failure groups cover every organization; use a token without an org"
+            )
+        return FailureGroups(self.registry.client, self.registry.keys).groups(limit)
+
+    @naming_wrong_keys
+    def failure_group(self, group_id: str) -> FailureGroup | None:
+        """One group as it is now (its exact count, for a preview), or None when it emptied."""
+        return None if self.org else FailureGroups(self.registry.client, self.registry.keys).group(group_id)
+
+    @naming_wrong_keys
+    def failure_group_jobs(self, group_id: str, offset: int = 0, limit: int = 50) -> JobPage:
+        if self.org:
+            return JobPage("", "failed", 0, offset, [])
+        return group_jobs(self.registry, group_id, offset, limit)
+
+    def retry_failure_group(self, group_id: str, progress: Progress | None = None) -> ActionResult:
+        """Queue every failed job of the group again, in batches; one audit entry with the count."""
+        self._unscoped_failures(Action.RETRY_ALL)
+        return self.perform(
+            Action.RETRY_ALL,
+            f"failure group {group_id}",
+            lambda: retry_group(self.registry, group_id, progress=progress),
+        )
+
+    def remove_failure_group(self, group_id: str, progress: Progress | None = None) -> ActionResult:
+        """Remove every failed job of the group, in batches; one audit entry with the count."""
+        self._unscoped_failures(Action.REMOVE)
+        return self.perform(
+            Action.REMOVE, f"failure group {group_id}", lambda: remove_group(self.registry, group_id, progress=progress)
+        )
 
     # -- workers and schedules ------------------------------------------------------------------
     def scale_workers(self, target: str, group: str, delta: int) -> ActionResult:

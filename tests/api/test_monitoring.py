@@ -108,3 +108,36 @@ def test_every_route_of_the_app_is_documented(api):
     routes = {(r.method, r.resource.canonical) for r in app.router.routes() if r.method != "HEAD"}
     documented = {(e.method, e.path) for e in endpoints()}
     assert routes == documented
+
+
+def test_failure_groups(api):
+    from wellqueue_tui.jobs.scripts import LUA_DIR
+    from wellqueue_tui.jobs.signature import failure_group_args
+
+    admin = api.as_role(Role.ADMIN)
+    ids = [admin.enqueue("data-validation", {**READING, "wellId": f"WELL-TX-{n:04}"}) for n in range(3)]
+    probe = (
+        (LUA_DIR / "common.lua").read_text()
+        + """
+for i = 2, #ARGV, 5 do
+  local job = job_key(ARGV[i])
+  set_state(job, ARGV[i], 'failed', 1)
+  join_failure_group(job, ARGV[i], 'data-validation', 1750000000000, ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4])
+end"""
+    )
+    args = []
+    for n, job_id in enumerate(ids):
+        error = f"ValueError: well WELL-TX-{n:04} has no lease LEASE-{n}"
+        args += [job_id, *failure_group_args(error, {**READING, "wellId": f"WELL-TX-{n:04}"}), error]
+    api.client.eval(probe, 0, KEYS.prefix, *args)
+    reply = admin.get("/api/jobs/failures")
+    assert reply.status == 200
+    [group] = reply.json["groups"]
+    assert (group["signature"], group["count"], group["queues"]) == (
+        "ValueError: well <id> has no lease <id>",
+        3,
+        {"data-validation": 3},
+    )
+    assert group["topValues"]["county"] == [[READING["location"]["county"], 3]] and len(group["hourly"]) == 24
+    assert api.as_role(Role.MANAGER).get("/api/jobs/failures").status == 200
+    assert api.as_role(Role.ADMIN, org="permian-ops").get("/api/jobs/failures").status == 403

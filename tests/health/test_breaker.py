@@ -34,15 +34,20 @@ class FlakyReceiver(BaseHTTPRequestHandler):
         pass
 
 
-@pytest.fixture
-def receiver() -> Iterator[ThreadingHTTPServer]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), FlakyReceiver)
-    server.lock, server.requests, server.status = threading.Lock(), 0, 500
+def serve(host: str, status: int) -> Iterator[ThreadingHTTPServer]:
+    """A real receiver on loopback answering `status` (changed through `server.status`), counting requests."""
+    server = ThreadingHTTPServer((host, 0), FlakyReceiver)
+    server.lock, server.requests, server.status = threading.Lock(), 0, status
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield server
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture
+def receiver() -> Iterator[ThreadingHTTPServer]:
+    yield from serve("127.0.0.1", 500)
 
 
 def requests(receiver) -> int:
@@ -152,13 +157,7 @@ def test_a_probe_retried_back_into_the_queue_counts_as_failed(broker) -> None:
 @pytest.fixture
 def second_receiver() -> Iterator[ThreadingHTTPServer]:
     """Another host: 127.0.0.2 is loopback too, and a destination of its own."""
-    server = ThreadingHTTPServer(("127.0.0.2", 0), FlakyReceiver)
-    server.lock, server.requests, server.status = threading.Lock(), 0, 200
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
+    yield from serve("127.0.0.2", 200)
 
 
 def send_to(broker, server, count: int) -> list[str]:

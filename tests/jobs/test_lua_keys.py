@@ -38,6 +38,11 @@ SCHEMA_NAMES = {
     TEMPLATE.state("{queue}", "{state}", "{org}"),
     TEMPLATE.stats("{queue}", "{minute}"),
     TEMPLATE.fetch_batch("{token}"),
+    TEMPLATE.failure_groups,
+    TEMPLATE.failure_group("{group}"),
+    TEMPLATE.failure_group_jobs("{group}"),
+    TEMPLATE.failure_group_hours("{group}"),
+    TEMPLATE.failure_group_values("{group}", "{field}"),
     TEMPLATE.acks_prefix("{broker}") + "{q}",
     TEMPLATE.acks_stem,
     TEMPLATE.queue_limits("{q}"),
@@ -116,7 +121,8 @@ def test_the_lua_helper_builds_the_schemas_names(redis_client):
         + """
 return {job_key('j:1'), tomb_key('j:1'), stats_key('mail', 29000000), state_key('mail', nil, 'failed'),
         state_key('mail', 'acme', 'active'), flow_key('j:1', 'children'), flow_key('j:1', 'pending'),
-        flow_key('j:1', 'results'), flow_key('j:1', 'ignored')}"""
+        flow_key('j:1', 'results'), flow_key('j:1', 'ignored'), registry_key('failures'), failure_key('g1'),
+        failure_key('g1', 'jobs'), failure_key('g1', 'hours'), failure_key('g1', 'values', 'wellId')}"""
     )
     names = [n.decode() for n in redis_client.eval(probe, 0, prefix)]
     assert names == [
@@ -129,4 +135,9 @@ return {job_key('j:1'), tomb_key('j:1'), stats_key('mail', 29000000), state_key(
         schema.job_pending("j:1"),
         schema.job_results("j:1"),
         schema.job_ignored("j:1"),
+        schema.failure_groups,
+        schema.failure_group("g1"),
+        schema.failure_group_jobs("g1"),
+        schema.failure_group_hours("g1"),
+        schema.failure_group_values("g1", "wellId"),
     ]

@@ -11,7 +11,9 @@ import sys
 from dramatiq.message import Message
 
 from wellqueue_tui.jobs import enqueue
+from wellqueue_tui.jobs.failure_groups import FailureGroups
 from wellqueue_tui.jobs.reaper import reap_dead_workers
+from wellqueue_tui.jobs.signature import signature
 
 from .conftest import SAMPLE_DIR, running_worker, state_of, wait_for
 
@@ -97,3 +99,6 @@ def test_undecodable_and_unknown_actor_messages_fail_with_a_reason(broker, regis
     assert "undecodable message" in poison.summary.error
     assert poison.summary.data == {"raw": "{not json"}
     assert broker.client.zcard(f"{ns}:samples.XQ") == 2  # both dead-lettered, none stranded in acks
+    # both failed for good: each filed under its cause (the nack's error, the poison's reason)
+    groups = {group.signature: group.count for group in FailureGroups(broker.client, broker.keys).groups()}
+    assert groups == {signature(registry.get_job("ghost-1").summary.error): 1, signature(poison.summary.error): 1}

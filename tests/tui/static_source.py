@@ -13,8 +13,9 @@ from typing import Any
 
 from wellqueue_tui.auth.audit import AuditEntry
 from wellqueue_tui.auth.identity import LOCAL_DEV, Identity
-from wellqueue_tui.auth.permissions import Action, allowed, check
+from wellqueue_tui.auth.permissions import Action, PermissionDenied, allowed, check
 from wellqueue_tui.jobs.actions import BATCH, CLEANABLE, ActionError, ActionResult
+from wellqueue_tui.jobs.failure_groups import FailureGroup, Progress
 from wellqueue_tui.jobs.kind import all_kinds
 from wellqueue_tui.jobs.limits import (
     CONFIG,
@@ -42,6 +43,7 @@ from wellqueue_tui.jobs.queue_config import QueueConfig, queue_config
 from wellqueue_tui.jobs.registry import ASCENDING_STATES
 from wellqueue_tui.jobs.search import SEARCH_ORDER, SearchMatch, SearchProgress
 from wellqueue_tui.jobs.search_query import SearchQuery, matches
+from wellqueue_tui.jobs.signature import GROUP_FIELDS, group_fields, group_id, signature
 from wellqueue_tui.settings import get_settings
 from wellqueue_tui.workers.schedules import (
     Schedule,
@@ -286,6 +288,75 @@ class StaticSource:
         self._known(queue)
         self.paused.discard(queue)
         return ActionResult("resume", queue, 1, f"{queue} resumed")
+
+    # Failure groups: computed from the failed jobs on each call, as the finish script files them
+
+    def failure_groups(self, limit: int = 200) -> list[FailureGroup]:
+        if self.identity.org:
+            raise PermissionDenied(
+                self.identity, Action.VIEW, "failure groups cover every organization; use a token without an org"
+            )
+        members: dict[str, list[JobSummary]] = {}
+        for job in self.jobs.values():
+            if job.summary.state == JobState.FAILED:
+                members.setdefault(group_id(signature(job.summary.error or "")), []).append(job.summary)
+        groups = [_failure_group(gid, jobs) for gid, jobs in members.items()]
+        return sorted(groups, key=lambda group: (-group.count, group.id))[: max(limit, 0)]
+
+    def failure_group(self, group_id: str) -> FailureGroup | None:
+        if self.identity.org:
+            return None
+        return next((group for group in self.failure_groups(10**9) if group.id == group_id), None)
+
+    def failure_group_jobs(self, group_id: str, offset: int = 0, limit: int = 50) -> JobPage:
+        members = [] if self.identity.org else self._group_members(group_id)
+        return JobPage("", "failed", len(members), offset, members[offset : offset + max(limit, 0)])
+
+    def retry_failure_group(self, group_id: str, progress: Progress | None = None) -> ActionResult:
+        self._unscoped_failures(Action.RETRY_ALL)
+        members = self._group_members(group_id)
+        for summary in members:
+            self._resubmit(self.jobs[summary.id])
+        if progress is not None:
+            progress(len(members), len(members))
+        text = members[0].error if members else ""
+        return ActionResult(
+            "retry_group",
+            group_id,
+            len(members),
+            f"{len(members)} of {len(members)} failed jobs queued again: {signature(text or '') if members else '(group gone)'}",
+        )
+
+    def remove_failure_group(self, group_id: str, progress: Progress | None = None) -> ActionResult:
+        self._unscoped_failures(Action.REMOVE)
+        members = self._group_members(group_id)
+        for summary in members:
+            del self.jobs[summary.id]
+        if progress is not None:
+            progress(len(members), len(members))
+        text = members[0].error if members else ""
+        return ActionResult(
+            "remove_group",
+            group_id,
+            len(members),
+            f"{len(members)} of {len(members)} failed jobs removed: {signature(text or '') if members else '(group gone)'}",
+        )
+
+    def _unscoped_failures(self, action: Action) -> None:
+        self._check(action)
+        if self.identity.org:
+            raise PermissionDenied(
+                self.identity, action, "failure groups cover every organization; use a token without an org"
+            )
+
+    def _group_members(self, gid: str) -> list[JobSummary]:
+        """The group's failed jobs, the latest to fail first (ties: by id, descending, as a Redis ZREVRANGE)."""
+        members = [
+            job.summary
+            for job in self.jobs.values()
+            if job.summary.state == JobState.FAILED and group_id(signature(job.summary.error or "")) == gid
+        ]
+        return sorted(members, key=lambda job: (job.finished_at or 0.0, job.id), reverse=True)
 
     # Queue settings: the same hash fields the limit store writes, read through the product's own parser
 
@@ -608,6 +679,36 @@ class StaticOperationsSource(StaticSource):
         if queue not in self.queues:
             self.queues.append(queue)
         return JobDetail(summary=summary, options={}, delayed_until=None, worker=None, traceback=None, result=None)
+
+
+def _failure_group(gid: str, members: list[JobSummary]) -> FailureGroup:
+    """A group as the finish script keeps it: counts per queue and hour, top values per field (ZREVRANGE order)."""
+    latest = max(members, key=lambda job: (job.finished_at or 0.0, job.id))
+    queues: dict[str, int] = {}
+    hourly: dict[int, int] = {}
+    values: dict[str, dict[str, int]] = {}
+    for job in members:
+        queues[job.queue] = queues.get(job.queue, 0) + 1
+        hour = int((job.finished_at or 0.0) // 3600)
+        hourly[hour] = hourly.get(hour, 0) + 1
+        for name, value in group_fields(job.data).items():
+            values.setdefault(name, {})[value] = values.setdefault(name, {}).get(value, 0) + 1
+    seen = [job.finished_at for job in members if job.finished_at is not None]
+    return FailureGroup(
+        id=gid,
+        signature=signature(latest.error or ""),
+        count=len(members),
+        first_seen=min(seen) if seen else None,
+        last_seen=max(seen) if seen else None,
+        error=(latest.error or "")[:500],
+        queues=dict(sorted(queues.items(), key=lambda item: (-item[1], item[0]))),
+        hourly=hourly,
+        top_values={
+            name: sorted(values[name].items(), key=lambda item: (item[1], item[0]), reverse=True)[:3]
+            for name, _path in GROUP_FIELDS
+            if name in values
+        },
+    )
 
 
 def _slot(worker: WorkerInfo) -> int:

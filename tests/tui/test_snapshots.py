@@ -208,6 +208,36 @@ def test_narrow_search(snap_compare):
     assert snap_compare(app(), terminal_size=NARROW, run_before=searched)
 
 
+def failures_app() -> WellQueueApp:
+    from .test_failures import failure_source
+
+    return WellQueueApp(failure_source(), refresh_interval=3600, clock=lambda: NOW)
+
+
+def test_failures(snap_compare):
+    async def groups(pilot):
+        await settle(pilot)
+        await press(pilot, "f")
+
+    assert snap_compare(failures_app(), terminal_size=SIZE, run_before=groups)
+
+
+def test_failure_group(snap_compare):
+    async def group(pilot):
+        await settle(pilot)
+        await press(pilot, "f", "enter")
+
+    assert snap_compare(failures_app(), terminal_size=SIZE, run_before=group)
+
+
+def test_failure_group_retry_preview(snap_compare):
+    async def preview(pilot):
+        await settle(pilot)
+        await press(pilot, "f", "enter", "R")
+
+    assert snap_compare(failures_app(), terminal_size=SIZE, run_before=preview)
+
+
 def limited_app() -> WellQueueApp:
     """The sample jobs with limits on webhooks: 10/s set live, at most 4 in flight."""
     source = sample_source()

@@ -15,6 +15,7 @@ from wellqueue_tui.auth.identity import LOCAL_DEV, Identity, Role
 from wellqueue_tui.auth.permissions import PermissionDenied
 from wellqueue_tui.console_data import (
     ConsoleSource,
+    FailureSource,
     HealthSource,
     OperationsSource,
     QueueSettingsSource,
@@ -28,6 +29,7 @@ from wellqueue_tui.jobs.kind import all_kinds
 from wellqueue_tui.jobs.models import QueueLimits, RateLimit
 from wellqueue_tui.jobs.registry import Registry
 from wellqueue_tui.jobs.search_query import parse_query
+from wellqueue_tui.jobs.signature import group_id, signature
 from wellqueue_tui.session import OperatorSession
 from wellqueue_tui.settings import Settings
 from wellqueue_tui.workers.schedules import ScheduleStore, default_schedules
@@ -491,6 +493,58 @@ def test_a_pause_shows_on_the_timeline(world):
     assert world.source.timeline(3600, "webhooks") == [
         e for e in world.source.timeline(3600, "webhooks") if e.queue != QUEUE
     ]
+
+
+# Failure groups (every queue, by error signature)
+
+F1_SIGNATURE = "PermanentJobError: n=<n> can never work"
+F1_GROUP = group_id(signature("PermanentJobError: n=2 can never work"))
+
+
+def test_both_back_ends_offer_the_failure_group_calls(world):
+    assert isinstance(world.source, FailureSource)
+
+
+def test_failure_groups_and_their_jobs(world):
+    [group] = world.source.failure_groups()
+    assert (group.id, group.signature, group.count, group.queues) == (F1_GROUP, F1_SIGNATURE, 1, {QUEUE: 1})
+    assert "n=2 can never work" in group.error and group.first_seen == group.last_seen is not None
+    assert group.top_values == {} and sum(group.hourly.values()) == 1
+    assert world.source.failure_group(F1_GROUP) == group
+    page = world.source.failure_group_jobs(F1_GROUP)
+    assert (page.total, [job.id for job in page.jobs], page.jobs[0].state) == (1, ["f1"], "failed")
+    assert world.source.failure_group("nope") is None and world.source.failure_group_jobs("nope").total == 0
+    assert world.source.failure_groups(0) == []
+
+
+def test_retry_a_failure_group(world):
+    seen: list[tuple[int, int]] = []
+    result = world.source.retry_failure_group(F1_GROUP, progress=lambda done, total: seen.append((done, total)))
+    assert result.count == 1 and seen[-1] == (1, 1)
+    assert world.source.get_job("f1").summary.state == "waiting"
+    assert world.source.failure_groups() == [] and world.source.failure_group(F1_GROUP) is None
+    assert world.source.retry_failure_group(F1_GROUP).count == 0
+
+
+def test_remove_a_failure_group(world):
+    assert world.source.remove_failure_group(F1_GROUP).count == 1
+    assert world.source.get_job("f1") is None and world.source.failure_groups() == []
+
+
+def test_failure_groups_are_refused_to_a_manager_acting_and_to_a_token_with_an_org(world):
+    manager = world.as_role(MANAGER)
+    assert [group.id for group in manager.failure_groups()] == [F1_GROUP]  # reading is allowed
+    with pytest.raises(PermissionDenied, match="retry_all needs"):
+        manager.retry_failure_group(F1_GROUP)
+    with pytest.raises(PermissionDenied, match="remove needs"):
+        world.as_role(Identity("olga", Role.OPERATOR)).remove_failure_group(F1_GROUP)
+    scoped = world.as_role(Identity("ann", Role.ADMIN, org="permian-ops"))
+    with pytest.raises(PermissionDenied, match="every organization"):
+        scoped.failure_groups()
+    with pytest.raises(PermissionDenied, match="every organization"):
+        scoped.retry_failure_group(F1_GROUP)
+    assert scoped.failure_group(F1_GROUP) is None and scoped.failure_group_jobs(F1_GROUP).total == 0
+    assert world.source.failure_group(F1_GROUP).count == 1
 
 
 # Queue settings: limits and the info panel

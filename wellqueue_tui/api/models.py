@@ -317,3 +317,23 @@ class HealthOut(BaseModel):
     redis: bool
     workers: bool = Field(description="at least one worker process is running")
     scheduler: bool = Field(description="a scheduler holds the leader lease")
+
+
+class FailureGroupOut(BaseModel):
+    """Failed jobs of every queue with one error signature (see the README's "Failure groups")."""
+
+    id: str = Field(description="the group id (`wellqueue failures retry ID`)")
+    signature: str = Field(description="exception type and message with ids, numbers, hosts… replaced")
+    count: int = Field(description="failed jobs in the group now")
+    firstSeen: float | None = Field(description="epoch seconds")
+    lastSeen: float | None = Field(description="epoch seconds")
+    error: str = Field(description="the latest member's error as written")
+    queues: dict[str, int]
+    hourly: list[int] = Field(description="jobs filed per hour over the last 24 hours, oldest first")
+    topValues: dict[str, list[tuple[str, int]]] = Field(
+        description="the most frequent values of wellId, organizationId, county and the url's host, with counts"
+    )
+
+
+class FailuresOut(BaseModel):
+    groups: list[FailureGroupOut]

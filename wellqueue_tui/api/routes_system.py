@@ -17,7 +17,7 @@ from ..jobs.keys import KeySchema
 from ..workers.prometheus import MetricsSnapshot, describe
 from ..workers.worker_records import ALIVE_WITHIN_S, WorkerRecords, WorkerState
 from .endpoints import Endpoint
-from .models import HealthOut, QueueStats, StatsOut
+from .models import FailureGroupOut, FailuresOut, HealthOut, QueueStats, StatsOut
 from .responses import reply
 from .services import services_of
 from .stats import read_health_out, read_queue_stats
@@ -88,6 +88,29 @@ async def queue_stats(request: web.Request) -> web.Response:
     return reply(await services.operate(request, work))
 
 
+async def failures(request: web.Request) -> web.Response:
+    def work(session) -> FailuresOut:
+        now = session.server_time()
+        return FailuresOut(
+            groups=[
+                FailureGroupOut(
+                    id=group.id,
+                    signature=group.signature,
+                    count=group.count,
+                    firstSeen=group.first_seen,
+                    lastSeen=group.last_seen,
+                    error=group.error,
+                    queues=group.queues,
+                    hourly=group.trend(now),
+                    topValues=group.top_values,
+                )
+                for group in session.failure_groups()
+            ]
+        )
+
+    return reply(await services_of(request).operate(request, work))
+
+
 async def openapi(request: web.Request) -> web.Response:
     from .openapi import openapi_document
 
@@ -129,6 +152,15 @@ ENDPOINTS = [
         "queues",
         response=QueueStats,
         errors=(404,),
+    ),
+    Endpoint(
+        "GET",
+        "/api/jobs/failures",
+        failures,
+        "Failed jobs of every queue grouped by error signature, largest group first (not for org-scoped tokens)",
+        "monitoring",
+        response=FailuresOut,
+        errors=(403,),
     ),
     Endpoint("GET", "/api/jobs/openapi.json", openapi, "This API described in OpenAPI 3.1", "monitoring", public=True),
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from . import console, fleet, health, jobs, limits, schedules, tokens
+from . import console, failures, fleet, health, jobs, limits, schedules, tokens
 
 DESCRIPTION = "`wellqueue`: the console with its workers, `--workers-only` for servers, and the operator subcommands."
 
@@ -35,5 +35,6 @@ def build_parser() -> argparse.ArgumentParser:
     schedules.add_commands(sub)
     tokens.add_commands(sub)
     health.add_commands(sub)
+    failures.add_commands(sub)
     limits.add_commands(sub)
     return parser

@@ -31,11 +31,13 @@ from .destinations import DestinationHold
 from .keys import KeySchema
 from .kind import JobKind
 from .middleware import Attempts, DestinationGate, Heartbeat, JobContexts, Outcome, PauseGate, outcome_of
+from .middleware.outcome import failure_group_of
 from .options import DEFAULT_KEEP_COMPLETED, DEFAULT_KEEP_FAILED
 from .probe_gate import claim_probe, record_probe
 from .reconcile import RECONCILE_INTERVAL_S, HeldMessages
 from .replication import NO_WAIT, ReplicationTimeout, ReplicaWait, call_and_wait
 from .scripts import RegistryScripts
+from .signature import failure_group_args
 
 #: A job that killed its worker this many times is failed instead of redelivered again.
 REDELIVERY_LIMIT = 5
@@ -336,7 +338,7 @@ class WellQueueConsumer(_RedisConsumer):
                 self.registry_keys.job(poison_id),
                 self.registry_keys.queues,
             ],
-            args=[rid, self.canonical, reason, excerpt],
+            args=[rid, self.canonical, reason, excerpt, *failure_group_args(reason, None)],
         )
 
     def reconcile(self) -> None:
@@ -406,6 +408,7 @@ class WellQueueConsumer(_RedisConsumer):
                     retry.options["redis_message_id"] if retry else "",
                     retry.encode() if retry else "",
                     retry.options["eta"] if retry else "",
+                    *failure_group_of(message, outcome),
                 ],
             )
         except (redis.ConnectionError, redis.TimeoutError) as exc:  # both: Dramatiq retries only its own

@@ -165,6 +165,28 @@ class KeySchema:
         """Zset of the queue's backlog size over time (member "{ms}:{size}", score ms), for arrival rates."""
         return self._k("health", "backlog", queue)
 
+    # -- failure groups (lua/common.lua files failed jobs; jobs/failure_groups.py reads them) -------
+    @property
+    def failure_groups(self) -> str:
+        """Zset group id -> how many failed jobs the group holds."""
+        return self._k("failures")
+
+    def failure_group(self, group: str) -> str:
+        """Hash: signature, count, first_seen, last_seen, error (latest), q:{queue} counts, f:{field} markers."""
+        return self._k("failure", group)
+
+    def failure_group_jobs(self, group: str) -> str:
+        """Zset of the group's failed job ids (score: when each failed, ms)."""
+        return self._k("failure", group, "jobs")
+
+    def failure_group_hours(self, group: str) -> str:
+        """Hash hour (ms // 3,600,000) -> failures filed that hour, the newest 48 hours."""
+        return self._k("failure", group, "hours")
+
+    def failure_group_values(self, group: str, field: str) -> str:
+        """Zset value -> failed jobs of the group with that value of payload field `field` (bounded)."""
+        return self._k("failure", group, "values", field)
+
     # -- names per job, queue, worker ---------------------------------------------------------
     def job(self, job_id: str) -> str:
         return self._k("job", job_id)

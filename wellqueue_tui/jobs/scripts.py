@@ -31,6 +31,7 @@ SCRIPT_NAMES = (
     "heartbeat",
     "poison",
     "reconcile",
+    "failure_groups",
 )
 
 
@@ -75,6 +76,7 @@ class RegistryScripts:
     reconcile: PrefixedScript
     search: PrefixedScript
     edit_data: PrefixedScript
+    failure_groups: PrefixedScript
 
     def __init__(self, client: redis.Redis, keys: KeySchema) -> None:
         self.keys = keys

@@ -28,6 +28,7 @@ COMMANDS = (
     CommandSpec("workers", "", "worker processes on every host"),
     CommandSpec("schedules", "", "cron schedules"),
     CommandSpec("audit", "", "who did what"),
+    CommandSpec("failures", "", "failed jobs of every queue grouped by cause"),
 )
 
 

@@ -4,7 +4,9 @@
 -- jobs/keys.py does: {prefix}:job:{id} (hash), {prefix}:job:{id}:log (list), {prefix}:tomb:{id} (string),
 -- {prefix}:q:{queue}:{state} (zset), {prefix}:org:{org}:q:{queue}:{state} (zset, tenant index),
 -- {prefix}:stats:{queue}:{minute} (hash); flows add {prefix}:job:{id}:children, :pending (sets), :results and
--- :ignored (hashes) beside a parent's record.
+-- :ignored (hashes) beside a parent's record; failure groups (below): {prefix}:failures (zset group -> count),
+-- {prefix}:failure:{group} (hash), {prefix}:failure:{group}:jobs (zset), {prefix}:failure:{group}:hours (hash),
+-- {prefix}:failure:{group}:values:{field} (zset).
 local PREFIX = ARGV[1]
 
 local function registry_key(...)
@@ -25,11 +27,83 @@ local function now_ms()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
+-- Failure groups: every job failed for good is filed under its error signature (group id, signature and the
+-- payload fields operators filter on come from the worker: jobs/signature.py). A job leaves its group whenever
+-- it leaves `failed` (retried, removed, trimmed), in set_state. Per group: hash {prefix}:failure:{group}
+-- (signature, count, first_seen, last_seen, error, q:{queue} counts, f:{field} markers), its member ids
+-- (zset, score = failed at), failures per hour (hash, newest 48 hours) and the most frequent values of each field
+-- (zset, newest FAILURE_VALUES_KEPT values kept); {prefix}:failures ranks groups by count.
+local FAILURE_VALUES_KEPT = 50
+local FAILURE_HOURS_KEPT = 48
+
+local function failure_key(group, ...) return registry_key('failure', group, ...) end
+
+local function leave_failure_group(job, job_id)
+  local f = redis.call('HMGET', job, 'fgroup', 'fgroup_fields', 'queue')
+  local group_id, fields_json, queue = f[1], f[2], f[3]
+  if not group_id or group_id == '' then return end
+  redis.call('HDEL', job, 'fgroup', 'fgroup_fields')
+  if redis.call('ZREM', failure_key(group_id, 'jobs'), job_id) == 0 then return end
+  local group = failure_key(group_id)
+  local left = redis.call('HINCRBY', group, 'count', -1)
+  if left <= 0 then
+    for _, field in ipairs(redis.call('HKEYS', group)) do
+      if string.sub(field, 1, 2) == 'f:' then redis.call('DEL', failure_key(group_id, 'values', string.sub(field, 3))) end
+    end
+    redis.call('DEL', group, failure_key(group_id, 'jobs'), failure_key(group_id, 'hours'))
+    redis.call('ZREM', registry_key('failures'), group_id)
+    return
+  end
+  redis.call('ZADD', registry_key('failures'), left, group_id)
+  if queue and redis.call('HINCRBY', group, 'q:' .. queue, -1) <= 0 then redis.call('HDEL', group, 'q:' .. queue) end
+  local ok, fields = pcall(cjson.decode, fields_json or '')
+  if not ok or type(fields) ~= 'table' then return end
+  for name, value in pairs(fields) do
+    local values = failure_key(group_id, 'values', name)
+    if type(value) == 'string' and redis.call('ZSCORE', values, value) then
+      if tonumber(redis.call('ZINCRBY', values, -1, value)) <= 0 then redis.call('ZREM', values, value) end
+    end
+  end
+end
+
+local function join_failure_group(job, job_id, queue, now, group_id, signature, fields_json, err)
+  if not group_id or group_id == '' then return end
+  leave_failure_group(job, job_id)
+  local group = failure_key(group_id)
+  if redis.call('ZADD', failure_key(group_id, 'jobs'), now, job_id) == 0 then return end
+  local count = redis.call('HINCRBY', group, 'count', 1)
+  if count == 1 then redis.call('HSET', group, 'signature', signature, 'first_seen', now) end
+  redis.call('HSET', group, 'last_seen', now, 'error', string.sub(err or '', 1, 500))
+  redis.call('HINCRBY', group, 'q:' .. queue, 1)
+  redis.call('ZADD', registry_key('failures'), count, group_id)
+  local hours = failure_key(group_id, 'hours')
+  local hour = math.floor(now / 3600000)
+  if redis.call('HINCRBY', hours, hour, 1) == 1 then
+    for _, old in ipairs(redis.call('HKEYS', hours)) do
+      if tonumber(old) <= hour - FAILURE_HOURS_KEPT then redis.call('HDEL', hours, old) end
+    end
+  end
+  local ok, fields = pcall(cjson.decode, fields_json or '')
+  if ok and type(fields) == 'table' then
+    for name, value in pairs(fields) do
+      if type(name) == 'string' and type(value) == 'string' then
+        local values = failure_key(group_id, 'values', name)
+        redis.call('ZINCRBY', values, 1, value)
+        redis.call('HSET', group, 'f:' .. name, 1)
+        local excess = redis.call('ZCARD', values) - FAILURE_VALUES_KEPT
+        if excess > 0 then redis.call('ZREMRANGEBYRANK', values, 0, excess - 1) end
+      end
+    end
+  end
+  redis.call('HSET', job, 'fgroup', group_id, 'fgroup_fields', fields_json or '')
+end
+
 -- Move a job to new_state (nil: out of every state set) and keep the tenant index in step.
 local function set_state(job, job_id, new_state, score)
   local f = redis.call('HMGET', job, 'queue', 'org', 'state')
   local queue, org, old = f[1], f[2], f[3]
   if org == '' then org = false end
+  if old == 'failed' and new_state ~= 'failed' then leave_failure_group(job, job_id) end
   if old then
     redis.call('ZREM', state_key(queue, nil, old), job_id)
     if org then redis.call('ZREM', state_key(queue, org, old), job_id) end

@@ -42,6 +42,7 @@ end
 -- A record waiting for a message that neither payload hash holds is the half-state of an enqueue that failed
 -- part-way (before these checks): the same-id retry repairs it as a new job instead of reporting success.
 local function phantom()
+  if held[2] ~= queue then return false end  -- the id is taken in another queue: not ours to repair
   if old_state ~= 'waiting' and old_state ~= 'prioritized' and old_state ~= 'delayed' then return false end
   local rid_held = redis.call('HGET', KEYS[3], 'rid')
   return not rid_held or (redis.call('HEXISTS', KEYS[2], rid_held) == 0 and redis.call('HEXISTS', KEYS[8], rid_held) == 0)

@@ -7,11 +7,13 @@
 -- ARGV[2..17]: outcome (completed|retry|failed|requeued|held|ack), rid, job_id, queue, duration_ms, error, traceback,
 --       result_json, worker, keep_completed, keep_completed_age_ms, keep_failed, keep_failed_age_ms,
 --       retry_rid, retry_payload, retry_eta_ms
+-- ARGV[18..20]: failure group of a job failed for good: group id, signature, payload fields JSON ('' = none)
 -- Returns 1 when the registry changed, 0 otherwise.
 local outcome, rid, job_id, queue = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local duration, err, tb, result, worker = tonumber(ARGV[6]), ARGV[7], ARGV[8], ARGV[9], ARGV[10]
 local keep_c, keep_c_age, keep_f, keep_f_age = tonumber(ARGV[11]), tonumber(ARGV[12]), tonumber(ARGV[13]), tonumber(ARGV[14])
 local retry_rid, retry_payload, retry_eta = ARGV[15], ARGV[16], ARGV[17]
+local failure_group, failure_signature, failure_fields = ARGV[18], ARGV[19], ARGV[20]
 local now = now_ms()
 
 local owned = redis.call('SREM', KEYS[1], rid) == 1
@@ -96,6 +98,8 @@ end
 -- failed permanently: kept for triage (dead letter)
 redis.call('HSET', job, 'finished_at', now, 'duration_ms', duration)
 set_state(job, job_id, 'failed', now)
+-- failure groups (common.lua): filed under its signature, counted per hour and per payload field value
+join_failure_group(job, job_id, queue, now, failure_group, failure_signature, failure_fields, err)
 redis.call('HINCRBY', stats, 'failed', 1)
 redis.call('EXPIRE', stats, 172800)
 flow_child_ended(job, job_id, 'failed', err, now)  -- flows: settle in the parent (common.lua)

@@ -3,6 +3,7 @@
 -- KEYS[5] job hash {prefix}:job:{id} (id poison:{rid})   KEYS[6] set {prefix}:queues
 -- ARGV[1] key prefix
 -- ARGV[2..5]: rid, queue, reason, raw payload excerpt
+-- ARGV[6..8]: failure group of the reason: group id, signature, payload fields JSON
 local now = now_ms()
 local rid, queue, reason, raw = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 redis.call('SREM', KEYS[1], rid)
@@ -17,5 +18,6 @@ redis.call('HSET', KEYS[5], 'id', job_id, 'queue', queue, 'kind', '(undecodable)
   'options', '{}', 'max_attempts', 1, 'attempts', 1, 'priority', '', 'org', '', 'created_at', now, 'finished_at', now,
   'error', reason, 'rid', rid, 'progress', 0, 'gen', 0)
 set_state(KEYS[5], job_id, 'failed', now)
+join_failure_group(KEYS[5], job_id, queue, now, ARGV[6], ARGV[7], ARGV[8], reason)
 redis.call('SADD', KEYS[6], queue)
 return 1

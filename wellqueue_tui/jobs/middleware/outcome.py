@@ -8,6 +8,8 @@ from typing import Literal
 
 from dramatiq.message import Message
 
+from ..signature import failure_group_args
+
 #: `ack`: acknowledged without touching the registry (e.g. a delayed copy moved to its ready queue).
 #: `held`: not run, scheduled again later without spending an attempt (its destination's breaker is open).
 OutcomeKind = Literal["completed", "retry", "failed", "requeued", "held", "ack"]
@@ -39,3 +41,12 @@ def outcome_of(message) -> Outcome | None:
 def storable(text: str) -> str:
     """Text Redis can take: lone surrogates (from undecodable bytes) become visible backslash escapes."""
     return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def failure_group_of(message, outcome: Outcome) -> list[str]:
+    """The finish script's failure-group arguments (group id, signature, payload fields JSON): for a job failed
+    for good, filed by its error's signature; three empty strings for every other outcome."""
+    if outcome.kind != "failed":
+        return ["", "", ""]
+    args = getattr(message, "args", ())
+    return failure_group_args(outcome.error, args[0] if args else None)
