@@ -40,12 +40,14 @@ from .screens.command import CommandScreen
 from .screens.command_line import Command
 from .screens.confirm import ConfirmScreen
 from .screens.failures import FailuresScreen
+from .screens.fix_and_rerun import new_job
 from .screens.help import HelpScreen
 from .screens.job import JobScreen
 from .screens.operator_actions import OperatorActions, jobs_phrase
 from .screens.overview import OverviewScreen
 from .screens.queue import QueueScreen
 from .screens.schedules import SchedulesScreen
+from .screens.search import SearchScreen
 from .screens.timeline import TimelineScreen
 from .screens.workers import WorkersScreen
 from .widgets.status_bars import scheduler_summary
@@ -204,6 +206,7 @@ class WellQueueApp(App[None]):
             "dialogs.tcss",
             "health.tcss",
             "limits.tcss",
+            "search.tcss",
         )
     ]
     COMMANDS = App.COMMANDS | {QueueCommands, ScreenCommands}
@@ -374,6 +377,10 @@ class WellQueueApp(App[None]):
     def open_workers(self) -> None:
         self.push_screen(WorkersScreen())
 
+    def open_search(self, query: str = "") -> None:
+        if offers(self.source, "search"):
+            self.push_screen(SearchScreen(query))
+
     def open_schedules(self) -> None:
         self.push_screen(SchedulesScreen())
 
@@ -384,13 +391,13 @@ class WellQueueApp(App[None]):
     # The `:` command line
 
     def command_names(self) -> set[str]:
-        """The `:` commands that can run here: search needs a queue screen, the rest what the source offers."""
+        """The `:` commands that can run here: those the source offers."""
         names = {"q", "job"}
-        if isinstance(self.screen, QueueScreen):
-            names.add("search")
         names.update(
             name
             for name, call in (
+                ("search", "search"),
+                ("new", "submit_job"),
                 ("workers", "workers"),
                 ("schedules", "schedules"),
                 ("audit", "audit_entries"),
@@ -412,8 +419,10 @@ class WellQueueApp(App[None]):
             self.open_queue(command.argument)
         elif command.name == "job":
             self.open_job(command.argument)
-        elif command.name == "search" and isinstance(self.screen, QueueScreen):
-            self.screen.apply_filter(command.argument)
+        elif command.name == "search":
+            self.open_search(command.argument)
+        elif command.name == "new":
+            new_job(self, command.argument)
         else:
             {
                 "workers": self.open_workers,

@@ -44,6 +44,7 @@ def build_session(settings: Settings, identity: Identity, url: str) -> OperatorS
         Registry(client, KeySchema.from_settings(settings)),
         identity,
         enqueue_fn=functools.partial(enqueue, broker=broker),
+        kinds=broker.kinds,
     )
 
 

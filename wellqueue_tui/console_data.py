@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
@@ -22,6 +23,8 @@ if TYPE_CHECKING:
     from .jobs.failure_groups import FailureGroup, Progress
     from .jobs.models import JobDetail, JobPage, JobSummary, MinuteStats, QueueCounts
     from .jobs.queue_config import QueueConfig
+    from .jobs.search import SearchProgress
+    from .jobs.search_query import SearchQuery
     from .workers.schedules import ScheduleStatus
     from .workers.worker_records import WorkerInfo
 
@@ -94,6 +97,35 @@ class HealthSource(ConsoleSource, Protocol):
     def unmute_alert(self, name: str) -> ActionResult: ...
     def update_alert(self, name: str, changes: dict) -> ActionResult: ...
     def remove_alert(self, name: str) -> ActionResult: ...
+
+
+@runtime_checkable
+class SearchSource(ConsoleSource, Protocol):
+    """The optional search over every queue and state, and the bulk actions on all of its matches.
+
+    `search` yields progress step by step (stop iterating to cancel); the bulk calls take the matched ids and
+    the query text (for the audit entry) and call `progress(handled, asked)` after each batch, stopping early
+    when it returns False."""
+
+    def search(self, query: SearchQuery, show: int = 200) -> Iterator[SearchProgress]: ...
+    def retry_matches(
+        self, job_ids: list[str], query: str, progress: Callable[[int, int], bool] | None = None
+    ) -> ActionResult: ...
+    def remove_matches(
+        self, job_ids: list[str], query: str, progress: Callable[[int, int], bool] | None = None
+    ) -> ActionResult: ...
+
+
+@runtime_checkable
+class EditSource(ConsoleSource, Protocol):
+    """The optional fix-and-re-run calls: check a payload against its queue's job kind (no Redis), retry a
+    failed job with a corrected payload (the old one kept in its history), enqueue a new job (from a kind's
+    example payload, or a copy of a job's)."""
+
+    def check_payload(self, queue: str, data: object) -> list[str]: ...
+    def example_payload(self, queue: str) -> dict: ...
+    def retry_with_data(self, job_id: str, queue: str, data: object) -> ActionResult: ...
+    def submit_job(self, queue: str, data: object) -> ActionResult: ...
 
 
 @runtime_checkable

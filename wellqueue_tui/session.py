@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import ParamSpec, TypeVar
 
@@ -25,16 +25,19 @@ from .health.breaker import BreakerStore
 from .health.breaker_state import BreakerState
 from .health.queue_health import QueueHealth, read_health
 from .health.timeline import TimelineEvent, read_timeline
-from .jobs import actions
+from .jobs import actions, bulk, edit
 from .jobs.actions import ActionError, ActionResult
 from .jobs.failure_groups import FailureGroup, FailureGroups, Progress, group_jobs, remove_group, retry_group
 from .jobs.flows import FlowJob, FlowSpec
 from .jobs.key_types import name_wrong_type
-from .jobs.kind import all_kinds
+from .jobs.kind import JobKind, all_kinds
 from .jobs.limits import LimitChange, LimitError, LimitStore
 from .jobs.models import JobDetail, JobPage, JobSummary, MinuteStats, QueueCounts, QueueLimits, newest_failure_first
 from .jobs.queue_config import QueueConfig, queue_config
 from .jobs.registry import Registry
+from .jobs.search import SearchProgress, scan
+from .jobs.search_query import SearchQuery
+from .jobs.submission import find_kind
 from .sanitize import safe_str
 from .settings import get_settings
 from .workers.scheduler import run_schedule_now
@@ -67,9 +70,15 @@ def naming_wrong_keys(method: Callable[P, R]) -> Callable[P, R]:
 
 class OperatorSession:
     def __init__(
-        self, registry: Registry, identity: Identity, audit: AuditLog | None = None, enqueue_fn: EnqueueFn | None = None
+        self,
+        registry: Registry,
+        identity: Identity,
+        audit: AuditLog | None = None,
+        enqueue_fn: EnqueueFn | None = None,
+        kinds: dict[str, JobKind] | None = None,
     ) -> None:
         self.registry = registry
+        self._kinds = kinds  # queue -> kind, for checking edited payloads; None: the built-in pack
         self.identity = identity
         # Every store of this session is built here, once, from the registry's key schema.
         self.audit = audit or AuditLog(registry.client, registry.keys.audit)
@@ -135,6 +144,12 @@ class OperatorSession:
             for job in self.registry.list_jobs(queue, "failed", 0, limit, org=self.org).jobs
         ]
         return sorted(failed, key=newest_failure_first)[:limit]
+
+    @naming_wrong_keys
+    def search(self, query: SearchQuery, show: int = 200) -> Iterator[SearchProgress]:
+        """Every job of this identity's organization (all of them when unscoped) that fits `query`, found
+        step by step across queues and states; stop iterating to cancel."""
+        return scan(self.registry, query, org=self.org, show=show)
 
     @naming_wrong_keys
     def workers(self) -> list[WorkerInfo]:
@@ -259,6 +274,68 @@ class OperatorSession:
         return self.perform(
             Action.REMOVE, ",".join(job_ids)[:200], lambda: actions.remove_jobs(self.registry, job_ids, org=self.org)
         )
+
+    def retry_matches(self, job_ids: list[str], query: str, progress: bulk.Progress | None = None) -> ActionResult:
+        """Retry every failed job of a search's matches, in batches; one audit entry with the count."""
+        target = f"search: {query}"[:200]
+        return self.perform(
+            Action.RETRY_ALL,
+            target,
+            lambda: bulk.retry_matches(self.registry, job_ids, target, org=self.org, progress=progress),
+        )
+
+    def remove_matches(self, job_ids: list[str], query: str, progress: bulk.Progress | None = None) -> ActionResult:
+        """Remove every job of a search's matches that is not running, in batches; one audit entry."""
+        target = f"search: {query}"[:200]
+        return self.perform(
+            Action.REMOVE,
+            target,
+            lambda: bulk.remove_matches(self.registry, job_ids, target, org=self.org, progress=progress),
+        )
+
+    # -- fix and re-run --------------------------------------------------------------------------
+    @property
+    def kinds(self) -> dict[str, JobKind]:
+        if self._kinds is None:
+            self._kinds = all_kinds()
+        return self._kinds
+
+    def check_payload(self, queue: str, data: object) -> list[str]:
+        """What `queue`'s job kind refuses in `data` (none: it would be accepted). Does not touch Redis."""
+        try:
+            kind = find_kind(queue, self.kinds)
+        except ValueError as exc:
+            return [str(exc)]
+        return edit.payload_problems(kind, data)
+
+    def retry_with_data(self, job_id: str, queue: str, data: object) -> ActionResult:
+        """Retry failed job `job_id` with a corrected payload (checked first); the old one stays in its history."""
+
+        def run() -> ActionResult:
+            problems = self.check_payload(queue, data)
+            if problems:
+                raise ActionError(f"the edited payload is not valid for {queue}: {'; '.join(problems)}")
+            return edit.retry_with_data(self.registry, job_id, data, by=self.identity.sub, org=self.org)
+
+        return self.perform(Action.RETRY, job_id, run, lambda: self._job_org(job_id))
+
+    def example_payload(self, queue: str) -> dict:
+        """A valid payload of `queue`'s kind to start a new job from ({} when the kind has none)."""
+        try:
+            return dict(find_kind(queue, self.kinds).example or {})
+        except ValueError:
+            return {}
+
+    def submit_job(self, queue: str, data: object) -> ActionResult:
+        """Enqueue a new job (new id) on `queue` with `data`: a new job, a duplicate, a re-run of a completed
+        one. Checked by the kind's model first; OPERATOR and up; one audit entry."""
+        problems = self.check_payload(queue, data)
+        if problems:
+            raise ActionError(f"the payload is not valid for {queue}: {'; '.join(problems)}")
+        if self.enqueue_fn is None:
+            raise ActionError("this console cannot enqueue jobs (no broker); use `wellqueue enqueue`")
+        enqueue_fn = self.enqueue_fn
+        return self.enqueue_job(queue, data, lambda: (enqueue_fn(queue, data), True))
 
     def clean_jobs(self, queue: str, state: str, older_than_ms: int, limit: int = 1000) -> ActionResult:
         return self.perform(

@@ -21,6 +21,7 @@ from .console_data import ConsoleSource
 from .jobs import enqueue
 from .jobs.broker import build_broker
 from .jobs.keys import KeySchema
+from .jobs.kind import all_kinds
 from .jobs.registry import Registry
 from .screens.signin import SignInScreen
 from .session import OperatorSession
@@ -48,7 +49,9 @@ class WebConsoleApp(WellQueueApp):
     def signed_in(self, claims: TokenClaims | None) -> None:
         if claims is None:
             return
-        self.source = OperatorSession(self.registry, claims.identity, enqueue_fn=self.enqueue_fn)
+        self.source = OperatorSession(
+            self.registry, claims.identity, enqueue_fn=self.enqueue_fn, kinds=all_kinds(self.settings.kind_modules)
+        )
         self.expires_at = float(claims.exp)
         WellQueueApp.on_mount(self)
         self.set_interval(EXPIRY_CHECK_S, self.check_expiry)

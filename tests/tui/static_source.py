@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
@@ -14,7 +14,7 @@ from typing import Any
 from wellqueue_tui.auth.audit import AuditEntry
 from wellqueue_tui.auth.identity import LOCAL_DEV, Identity
 from wellqueue_tui.auth.permissions import Action, PermissionDenied, allowed, check
-from wellqueue_tui.jobs.actions import CLEANABLE, ActionError, ActionResult
+from wellqueue_tui.jobs.actions import BATCH, CLEANABLE, ActionError, ActionResult
 from wellqueue_tui.jobs.failure_groups import FailureGroup, Progress
 from wellqueue_tui.jobs.kind import all_kinds
 from wellqueue_tui.jobs.limits import (
@@ -33,6 +33,7 @@ from wellqueue_tui.jobs.models import (
     JobState,
     JobSummary,
     MinuteStats,
+    PayloadChange,
     QueueCounts,
     QueueLimits,
     count_field,
@@ -40,6 +41,8 @@ from wellqueue_tui.jobs.models import (
 )
 from wellqueue_tui.jobs.queue_config import QueueConfig, queue_config
 from wellqueue_tui.jobs.registry import ASCENDING_STATES
+from wellqueue_tui.jobs.search import SEARCH_ORDER, SearchMatch, SearchProgress
+from wellqueue_tui.jobs.search_query import SearchQuery, matches
 from wellqueue_tui.jobs.signature import GROUP_FIELDS, group_fields, group_id, signature
 from wellqueue_tui.settings import get_settings
 from wellqueue_tui.workers.schedules import (
@@ -80,6 +83,7 @@ class StaticSource:
         self.queues: list[str] = list(dict.fromkeys([*queues, *(job.summary.queue for job in self.jobs.values())]))
         self.paused: set[str] = set(paused)
         self.stats = dict(throughput or {})
+        self.kinds: dict[str, Any] | None = None  # job kinds checking payloads; None: the built-in pack
         self.limit_fields: dict[str, dict[str, int]] = {}  # queue -> its limit hash, as Redis would hold it
 
     # Reads
@@ -107,6 +111,99 @@ class StaticSource:
 
     def get_job(self, job_id: str) -> JobDetail | None:
         return self.jobs.get(job_id)
+
+    # Fix and re-run: payloads checked by the real job kinds (the WellFlow pack unless a test sets `kinds`)
+
+    def check_payload(self, queue: str, data: object) -> list[str]:
+        from wellqueue_tui.jobs.edit import payload_problems
+        from wellqueue_tui.jobs.kind import all_kinds
+
+        kinds = self.kinds if self.kinds is not None else all_kinds()
+        if queue not in kinds:
+            return [f"unknown queue {queue!r}; known queues: {', '.join(sorted(kinds))}"]
+        return payload_problems(kinds[queue], data)
+
+    def example_payload(self, queue: str) -> dict:
+        from wellqueue_tui.jobs.kind import all_kinds
+
+        kinds = self.kinds if self.kinds is not None else all_kinds()
+        kind = kinds.get(queue)
+        return dict(kind.example or {}) if kind is not None else {}
+
+    def retry_with_data(self, job_id: str, queue: str, data: object) -> ActionResult:
+        self._check(Action.RETRY)
+        problems = self.check_payload(queue, data)
+        if problems:
+            raise ActionError(f"the edited payload is not valid for {queue}: {'; '.join(problems)}")
+        job = self._job_in(job_id, "edited", JobState.FAILED)
+        change = PayloadChange(self.now, self.identity.sub, json.dumps(job.summary.data, sort_keys=True))
+        assert isinstance(data, dict)
+        edited = dataclasses.replace(job.summary, data=data)
+        self._resubmit(dataclasses.replace(job, summary=edited, history=[*job.history, change]))
+        return ActionResult("retry_edited", job_id, 1, f"job {job_id} queued again with the edited payload")
+
+    def submit_job(self, queue: str, data: object) -> ActionResult:
+        self._check(Action.ENQUEUE)
+        problems = self.check_payload(queue, data)
+        if problems:
+            raise ActionError(f"the payload is not valid for {queue}: {'; '.join(problems)}")
+        assert isinstance(data, dict)
+        template = next(job for job in self.jobs.values() if job.summary.queue == queue)
+        job_id = f"{queue}-new-{len(self.jobs)}"
+        summary = dataclasses.replace(
+            template.summary,
+            id=job_id,
+            state=str(JobState.WAITING),
+            data=data,
+            priority=None,
+            attempts=0,
+            progress=0.0,
+            created_at=self.now,
+            started_at=None,
+            finished_at=None,
+            duration_ms=None,
+            error=None,
+        )
+        self.jobs[job_id] = JobDetail(summary, {}, None, None, None, None)
+        return ActionResult("enqueue", job_id, 1, f"job {job_id} enqueued on {queue}")
+
+    def search(self, query: SearchQuery, show: int = 200) -> Iterator[SearchProgress]:
+        """The core's walk in one step: the chosen sets in queue and state order, each in its page order."""
+        queues = list(query.queues) or sorted(self.queues)
+        states = sorted(query.states or [str(state) for state in STATES], key=lambda s: SEARCH_ORDER.index(JobState(s)))
+        org = self.identity.org
+        walked = [
+            job
+            for state in states
+            for queue in queues
+            for job in self._state_set(queue, state)
+            if org is None or job.org == org
+        ]
+        yield SearchProgress(0, len(walked), sets=len(queues) * len(states))
+        hits = [job for job in walked if matches(query, job, self.now)]
+        found = tuple(SearchMatch(job.id, job.queue, job.state) for job in hits)
+        yield SearchProgress(len(walked), len(walked), found, tuple(hits[:show]), sets=len(queues) * len(states))
+        yield SearchProgress(len(walked), len(walked), done=True, sets=len(queues) * len(states))
+
+    def retry_matches(
+        self, job_ids: list[str], query: str, progress: Callable[[int, int], bool] | None = None
+    ) -> ActionResult:
+        self._check(Action.RETRY_ALL)
+        done = self._batched(
+            job_ids, lambda job_id: self._resubmit(self._job_in(job_id, "", JobState.FAILED)), progress
+        )
+        return ActionResult(
+            "retry_matches", f"search: {query}", done, f"{done} of {len(job_ids)} matching jobs queued again"
+        )
+
+    def remove_matches(
+        self, job_ids: list[str], query: str, progress: Callable[[int, int], bool] | None = None
+    ) -> ActionResult:
+        self._check(Action.REMOVE)
+        done = self._batched(job_ids, self._remove, progress)
+        return ActionResult(
+            "remove_matches", f"search: {query}", done, f"{done} of {len(job_ids)} matching jobs removed"
+        )
 
     def throughput(self, queue: str, minutes: int = 60) -> list[MinuteStats]:
         first = int(self.now // 60) - minutes + 1
@@ -313,6 +410,23 @@ class StaticSource:
             except ActionError:
                 continue
             done += 1
+        return done
+
+    def _batched(
+        self, job_ids: list[str], act: Callable[[str], object], progress: Callable[[int, int], bool] | None
+    ) -> int:
+        """A bulk action on matches, in the core's batches: progress after each, stopping when told to."""
+        done = 0
+        for start in range(0, len(job_ids), BATCH):
+            for job_id in job_ids[start : start + BATCH]:
+                try:
+                    act(job_id)
+                except ActionError:
+                    continue
+                done += 1
+            handled = min(start + BATCH, len(job_ids))
+            if progress is not None and not progress(handled, len(job_ids)) and handled < len(job_ids):
+                break
         return done
 
     def _in_queue(self, queue: str) -> list[JobDetail]:

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
+from textual.widgets import TextArea
+
 from wellqueue_tui.app import WellQueueApp
 from wellqueue_tui.screens.queue import QueueScreen
 
 from .conftest import SIZE, press, settle
+from .fix_data import FIXED, fix_source
 from .sample_data import NOW, sample_source
 from .static_source import StaticOperationsSource
 from .test_workers_schedules_audit import sample_workers
@@ -142,6 +147,65 @@ def test_narrow_queue_failed_jobs(snap_compare):
         await settle(pilot)
 
     assert snap_compare(app(), terminal_size=NARROW, run_before=failed_page)
+
+
+async def searched(pilot):
+    await settle(pilot)
+    await press(pilot, "slash")
+    await pilot.press(*"error:timeout state:failed")
+    await press(pilot, "enter")
+
+
+def test_search_across_queues(snap_compare):
+    assert snap_compare(app(), terminal_size=SIZE, run_before=searched)
+
+
+def test_search_query_error(snap_compare):
+    async def mistyped(pilot):
+        await settle(pilot)
+        await press(pilot, "slash")
+        await pilot.press(*"eror:timeout")
+        await press(pilot, "enter")
+
+    assert snap_compare(app(), terminal_size=SIZE, run_before=mistyped)
+
+
+def test_bulk_retry_preview(snap_compare):
+    async def previewing(pilot):
+        await searched(pilot)
+        await press(pilot, "r")
+
+    assert snap_compare(app(), terminal_size=SIZE, run_before=previewing)
+
+
+def fix_app() -> WellQueueApp:
+    return WellQueueApp(fix_source(), refresh_interval=3600, clock=lambda: NOW)
+
+
+async def editing_refused(pilot):
+    await settle(pilot)
+    pilot.app.open_job("wh-broken")
+    await settle(pilot)
+    await press(pilot, "e")
+    pilot.app.screen.query_one(TextArea).cursor_blink = False
+    await press(pilot, "ctrl+s")
+
+
+def test_payload_editor_with_the_kinds_refusals(snap_compare):
+    assert snap_compare(fix_app(), terminal_size=SIZE, run_before=editing_refused)
+
+
+def test_payload_diff_before_retry(snap_compare):
+    async def diffing(pilot):
+        await editing_refused(pilot)
+        pilot.app.screen.query_one(TextArea).text = json.dumps(FIXED)
+        await press(pilot, "ctrl+s")
+
+    assert snap_compare(fix_app(), terminal_size=SIZE, run_before=diffing)
+
+
+def test_narrow_search(snap_compare):
+    assert snap_compare(app(), terminal_size=NARROW, run_before=searched)
 
 
 def failures_app() -> WellQueueApp:

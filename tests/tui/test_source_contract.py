@@ -19,6 +19,7 @@ from wellqueue_tui.console_data import (
     HealthSource,
     OperationsSource,
     QueueSettingsSource,
+    SearchSource,
 )
 from wellqueue_tui.health.alert_rules import AlertRuleError, AlertStore, default_rules
 from wellqueue_tui.jobs import enqueue
@@ -27,6 +28,7 @@ from wellqueue_tui.jobs.keys import DEFAULT_KEYS as KEYS
 from wellqueue_tui.jobs.kind import all_kinds
 from wellqueue_tui.jobs.models import QueueLimits, RateLimit
 from wellqueue_tui.jobs.registry import Registry
+from wellqueue_tui.jobs.search_query import parse_query
 from wellqueue_tui.jobs.signature import group_id, signature
 from wellqueue_tui.session import OperatorSession
 from wellqueue_tui.settings import Settings
@@ -129,6 +131,8 @@ def static_world() -> World:
         rules=default_rules(),
     )
 
+    shared.kinds = {SAMPLE_KIND.queue: SAMPLE_KIND}
+
     def as_role(identity: Identity) -> StaticHealthSource:
         other = StaticHealthSource([], now=NOW)  # the same data (shared, not copied), another identity
         other.__dict__.update(shared.__dict__)
@@ -162,7 +166,7 @@ def redis_world(redis_client, redis_url, tmp_path) -> Iterator[World]:
         client.set(KEYS.leader, LEADER)
 
         def as_role(identity: Identity) -> OperatorSession:
-            return OperatorSession(registry, identity, enqueue_fn=partial(enqueue, broker=broker))
+            return OperatorSession(registry, identity, enqueue_fn=partial(enqueue, broker=broker), kinds=broker.kinds)
 
         yield World(as_role(LOCAL_DEV), as_role)
 
@@ -255,6 +259,50 @@ def test_bulk_actions_count_what_they_did(world):
         "completed": 0,
         "failed": 0,
     }
+
+
+def found(source, text: str) -> list[tuple[str, str, str]]:
+    steps = list(source.search(parse_query(text)))
+    assert steps[-1].done and steps[-1].scanned == steps[-1].total
+    return sorted((m.id, m.queue, m.state) for step in steps for m in step.matches)
+
+
+@pytest.mark.parametrize("text", ["", "state:waiting,delayed", "error:never", "w2", "kind:sample", "age:<1h"])
+def test_search_finds_the_same_jobs(world, text: str):
+    expected = {
+        "": len(JOBS),
+        "state:waiting,delayed": 5,
+        "error:never": 1,
+        "w2": 1,
+        "kind:sample": len(JOBS),
+        "age:<1h": len(JOBS),
+    }
+    assert isinstance(world.source, SearchSource)
+    assert len(found(world.source, text)) == expected[text]
+
+
+def test_bulk_actions_on_matches_count_and_stop_when_told(world):
+    source = world.source
+    matched = [job_id for job_id, _queue, _state in found(source, "")]
+    assert source.retry_matches(matched, "").count == 1  # only f1 is failed
+    removed = source.remove_matches(["c1", "w1", "nope"], "c1 w1", lambda done, asked: True)
+    assert removed.count == 2 and source.get_job("c1") is None
+    with pytest.raises(PermissionDenied):
+        world.as_role(MANAGER).retry_matches(["f1"], "")
+
+
+def test_payload_checks_and_new_jobs(world):
+    source = world.source
+    assert source.check_payload(QUEUE, {"n": 1}) == []
+    assert source.check_payload(QUEUE, {"n": "x"}) == [
+        "n: Input should be a valid integer, unable to parse string as an integer"
+    ]
+    assert source.example_payload(QUEUE) == {}
+    with pytest.raises(ActionError, match="not valid"):
+        source.retry_with_data("f1", QUEUE, {"n": "x"})
+    assert source.retry_with_data("f1", QUEUE, {"n": 9}).count == 1
+    detail = source.get_job("f1")
+    assert detail.summary.data == {"n": 9} and len(detail.history) == 1
 
 
 def test_retry_all_failed(world):

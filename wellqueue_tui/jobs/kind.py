@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel
@@ -34,6 +34,9 @@ class JobKind:
     priority_of: Callable[[Any], int | None] | None = None
     # the payload field naming the tenant, copied into the message as `wq_org` (None: no tenant)
     tenant_field: str | None = "organizationId"
+    # a valid payload to start from when an operator adds a job of this kind in the console (None: `{}`);
+    # left out of the hash, so kinds stay usable as cache keys (the OpenAPI document)
+    example: dict | None = field(default=None, hash=False, compare=False)
     # the outside service a raw payload calls (e.g. a webhook's host), for per-destination circuit breakers
     destination_of: Callable[[dict], str | None] | None = None
 

@@ -133,6 +133,15 @@ class AttemptRecord:
 
 
 @dataclass(frozen=True)
+class PayloadChange:
+    """A payload an operator replaced (fix and re-run): when, by whom, and the payload as it was (raw JSON)."""
+
+    at: float  # epoch seconds (Redis server time)
+    by: str
+    data: str
+
+
+@dataclass(frozen=True)
 class FlowNode:
     """One child in a flow parent's tree, as the job detail shows it (state `removed` when it is gone)."""
 
@@ -156,6 +165,7 @@ class JobDetail:
     attempt_errors: list[AttemptRecord] = field(default_factory=list)
     redeliveries: int = 0
     problems: list[str] = field(default_factory=list)  # fields found malformed in Redis
+    history: list[PayloadChange] = field(default_factory=list)  # payloads replaced by operators, oldest first
     parent: str | None = None  # a flow child's parent job id
     children: tuple[FlowNode, ...] = ()  # a flow parent's children, with theirs (at most MAX_TREE_NODES)
 

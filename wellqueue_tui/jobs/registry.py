@@ -22,6 +22,7 @@ from .models import (
     JobState,
     JobSummary,
     MinuteStats,
+    PayloadChange,
     QueueCounts,
     QueueLimits,
     count_field,
@@ -58,6 +59,7 @@ DETAIL_FIELDS = (
     "duplicate_runs",
     "enqueued_at",
     "parent",
+    "history",
 )
 STATE_NAMES = {str(s) for s in STATES}
 #: Most children a job detail reads of a flow (the tree's first levels, breadth first).
@@ -285,6 +287,7 @@ class Registry:
             attempt_errors=_attempts(_json(f["attempt_errors"], [], "attempt_errors", problems), problems),
             redeliveries=_number(f["redeliveries"], int) or 0,
             problems=problems,
+            history=_history(_json(f["history"], [], "history", problems), problems),
             parent=_text(f["parent"]) or None,
             children=self.flow_tree(children) if isinstance(children, list) and children else (),
         )
@@ -343,6 +346,16 @@ def _attempts(raw: list, problems: list[str]) -> list[AttemptRecord]:
         except (TypeError, ValueError, OverflowError):
             problems.append("attempt_errors holds a malformed entry")
     return records
+
+
+def _history(raw: list, problems: list[str]) -> list[PayloadChange]:
+    changes = []
+    for item in raw:
+        try:
+            changes.append(PayloadChange(float(item["at"]) / 1000, str(item["by"]), str(item["data"])))
+        except (TypeError, ValueError, KeyError, OverflowError):
+            problems.append("history holds a malformed entry")
+    return changes
 
 
 def _state(state: str) -> str:

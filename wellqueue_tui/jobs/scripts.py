@@ -15,7 +15,11 @@ from .keys import KeySchema
 
 LUA_DIR = Path(__file__).parent / "lua"
 #: Registry scripts added by features (flows: flow.lua), kept apart so each addition merges as its own line.
-FEATURE_SCRIPTS: tuple[str, ...] = ("flow",)
+FEATURE_SCRIPTS: tuple[str, ...] = (
+    "flow",
+    "search",
+    "edit_data",
+)
 SCRIPT_NAMES = (
     "enqueue",
     "fetch",
@@ -70,6 +74,8 @@ class RegistryScripts:
     poison: PrefixedScript
     flow: PrefixedScript
     reconcile: PrefixedScript
+    search: PrefixedScript
+    edit_data: PrefixedScript
     failure_groups: PrefixedScript
 
     def __init__(self, client: redis.Redis, keys: KeySchema) -> None:

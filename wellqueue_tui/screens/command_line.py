@@ -23,7 +23,8 @@ class CommandSpec:
 COMMANDS = (
     CommandSpec("q", "QUEUE", "open a queue", ("queue",)),
     CommandSpec("job", "ID", "open a job by its id"),
-    CommandSpec("search", "TEXT", "filter this queue's jobs (as /)"),
+    CommandSpec("new", "QUEUE", "add a job to a queue (starts from a valid example)"),
+    CommandSpec("search", "TEXT", "search every queue (error:… well:… state:… as / does)"),
     CommandSpec("workers", "", "worker processes on every host"),
     CommandSpec("schedules", "", "cron schedules"),
     CommandSpec("audit", "", "who did what"),
@@ -61,7 +62,7 @@ def parse(line: str, queues: list[str], available: set[str]) -> Command:
         raise CommandError(f"{spec.name} needs a {spec.argument.lower()}: {spec.name} {spec.argument}")
     if not spec.argument and argument:
         raise CommandError(f"{spec.name} takes nothing after it")
-    if spec.name == "q" and argument not in queues:
+    if spec.argument == "QUEUE" and argument not in queues:
         close = [queue for queue in queues if queue.startswith(argument)]
         if len(close) == 1:
             argument = close[0]  # an unambiguous start is enough, as with Tab
@@ -78,7 +79,7 @@ def candidates(line: str, queues: list[str], available: set[str]) -> list[str]:
         names = [spec.name for spec in COMMANDS if spec.name in available]
         return [name for name in names if name.startswith(word)]
     spec = spec_named(word, available)
-    if spec is not None and spec.name == "q":
+    if spec is not None and spec.argument == "QUEUE":
         return [queue for queue in queues if queue.startswith(rest.strip())]
     return []
 

@@ -10,6 +10,7 @@ from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.widgets import Footer, ProgressBar, Static
 
+from ..console_data import offers
 from ..jobs.models import JobDetail, JobState
 from ..sanitize import redact, safe_json, safe_str, safe_text
 from ..widgets.flow_tree import flow_text
@@ -17,6 +18,7 @@ from ..widgets.job_options import displayed_options
 from ..widgets.state_timeline import StateTimeline
 from .base import ConsoleScreen
 from .clipboard import copy_incident, copy_job_id
+from .fix_and_rerun import edit_and_retry, history_text, new_from
 
 #: Characters each section may show: together they stay near the 64 KiB a detail view can render quickly.
 SECTION_LIMITS = {"payload": 32768, "error": 4096, "traceback": 16384, "logs": 16384, "result": 4096, "options": 4096}
@@ -63,6 +65,8 @@ class JobScreen(ConsoleScreen):
         Binding("r", "retry", "Retry"),
         Binding("P", "promote", "Promote"),
         Binding("d", "remove", "Remove"),
+        Binding("e", "edit_retry", "Fix & retry"),
+        Binding("n", "new_from", "New job from this one", show=False),
         Binding("y", "copy_id", "Copy id"),
         Binding("Y", "copy_incident", "Copy summary"),
         Binding("j", "scroll(1)", "Scroll down", show=False),
@@ -70,7 +74,13 @@ class JobScreen(ConsoleScreen):
         Binding("g", "edge(False)", "Top", show=False),
         Binding("G", "edge(True)", "Bottom", show=False),
     ]
-    GATED_ACTIONS = {"retry": "retry", "promote": "promote", "remove": "remove"}
+    GATED_ACTIONS = {
+        "retry": "retry",
+        "promote": "promote",
+        "remove": "remove",
+        "edit_retry": "retry",
+        "new_from": "enqueue",
+    }
 
     class Loaded(Message):
         def __init__(self, detail: JobDetail | None) -> None:
@@ -89,7 +99,7 @@ class JobScreen(ConsoleScreen):
         yield ProgressBar(total=100, show_eta=False, classes="job-progress")
         with VerticalScroll(classes="job-body"):
             yield StateTimeline(classes="job-section", id="section-timeline")
-            for name in ("error", "traceback", "flow", "payload", "logs", "result", "options", "problems"):
+            for name in ("error", "traceback", "flow", "payload", "history", "logs", "result", "options", "problems"):
                 yield Static(classes="job-section", id=f"section-{name}")
         yield Footer(compact=True)
 
@@ -146,6 +156,7 @@ class JobScreen(ConsoleScreen):
             else None,
             "flow": flow_text(detail.parent, detail.children),
             "payload": safe_json(redact(job.data), SECTION_LIMITS["payload"]),
+            "history": history_text(detail),
             "logs": logs_text(detail.logs) if detail.logs else None,
             "result": safe_json(redact(detail.result), SECTION_LIMITS["result"]) if detail.result is not None else None,
             "options": safe_json(redact(displayed_options(detail)), SECTION_LIMITS["options"]),
@@ -184,6 +195,20 @@ class JobScreen(ConsoleScreen):
 
     def action_retry(self) -> None:
         self.console.operator.retry([self.job_id])
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Edit and new-job keys exist only for a source that can check payloads and enqueue."""
+        if action in ("edit_retry", "new_from") and not offers(self.console.source, "retry_with_data"):
+            return False
+        return super().check_action(action, parameters)
+
+    def action_edit_retry(self) -> None:
+        if self.detail is not None:
+            edit_and_retry(self.console, self.detail)
+
+    def action_new_from(self) -> None:
+        if self.detail is not None:
+            new_from(self.console, self.detail)
 
     def action_promote(self) -> None:
         self.console.operator.promote([self.job_id])

@@ -21,7 +21,12 @@ from ..widgets.worker_table import state_styles
 from .base import ConsoleScreen
 
 #: Keys that open a screen only a source with the matching optional call can fill (hidden otherwise).
-SCREEN_CALLS = {"open_workers": "workers", "open_schedules": "schedules", "open_audit": "audit_entries"}
+SCREEN_CALLS = {
+    "open_workers": "workers",
+    "open_schedules": "schedules",
+    "open_audit": "audit_entries",
+    "search": "search",
+}
 
 #: Failed jobs the lower half lists, newest first across every queue.
 RECENT_FAILURES = 8
@@ -45,6 +50,8 @@ class OverviewScreen(ConsoleScreen):
         Binding("w", "open_workers", "Workers", show=False),
         Binding("S", "open_schedules", "Schedules", show=False),
         Binding("A", "open_audit", "Audit log", show=False),
+        # priority: opens the search as the key arrives, so the keys typed after it land in its query line
+        Binding("slash", "search", "Search", key_display="/", priority=True),
     ]
     GATED_ACTIONS = {"retry_all": "retry_all", "clean": "clean", "drain": "drain", "open_audit": "view_audit"}
 
@@ -188,6 +195,9 @@ class OverviewScreen(ConsoleScreen):
         if call is not None and not offers(self.console.source, call):
             return False
         return super().check_action(action, parameters)
+
+    def action_search(self) -> None:
+        self.console.open_search()
 
     def action_open_workers(self) -> None:
         self.console.open_workers()

@@ -83,6 +83,9 @@ ERROR = Column(
     "error", "error", None, lambda job: error_line(job.error), lambda job, now, width: error_cell(job, width)
 )
 
+QUEUE = Column("queue", "queue", 16, lambda job: job.queue, lambda job, now, width: safe_text(job.queue, 200))
+STATE = Column("state", "state", 11, lambda job: job.state, lambda job, now, width: Text(job.state))
+
 #: The columns after the selection mark, each with how rows sort on it.
 COLUMNS = (ID, KEY, PRIORITY, ATTEMPTS, AGE, DURATION, PROGRESS)
 #: Failed jobs trade the progress bar for their error; delayed jobs say whether a retry or a schedule holds them.
@@ -96,13 +99,18 @@ MIN_ERROR_WIDTH = 16
 CELL_PADDING = 2
 
 
+#: A search's matches come from every queue and state: each row says where it is, and its error.
+SEARCH_COLUMNS = (ID, QUEUE, STATE, KEY, AGE, ERROR)
+
+
 def columns_for(state: str) -> tuple[Column, ...]:
     return STATE_COLUMNS.get(state, COLUMNS)  # type: ignore[call-overload]
 
 
 def error_width(columns: tuple[Column, ...], table_width: int) -> int:
     """What the fixed columns (and the selection mark and scrollbar) leave for the error."""
-    fixed = sum(column.width or 0 for column in columns) + 1 + CELL_PADDING * (len(columns) + 1) + 2
+    fixed = sum(column.width or 0 for column in columns if column.key != ERROR.key)
+    fixed += 1 + CELL_PADDING * (len(columns) + 1) + 2
     return max(MIN_ERROR_WIDTH, table_width - fixed)
 
 

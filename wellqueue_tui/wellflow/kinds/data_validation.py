@@ -724,4 +724,14 @@ KIND = JobKind(
     max_attempts=3,
     backoff_ms=2000,
     timeout_ms=5 * 60_000,
+    example={
+        "wellId": "WELL-1250",
+        "leaseId": "LEASE-211",
+        "operatorId": "OP-9",
+        "location": {"latitude": 32.1648, "longitude": -97.8655, "county": "Howard", "state": "TX"},
+        "production": {"oil": 518, "gas": 1854, "water": 21},
+        "validationType": "production_data",
+        "includeHistorical": False,
+        "notifyOnFailure": True,
+    },
 )

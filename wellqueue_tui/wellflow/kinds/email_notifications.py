@@ -363,4 +363,13 @@ KIND = JobKind(
     backoff_ms=2000,
     timeout_ms=2 * 60_000,
     priority_of=job_priority,
+    example={
+        "notificationId": "NOTIF-1",
+        "type": "report_ready",
+        "message": "Safety inspection overdue",
+        "recipients": ["safety@wellflow.com"],
+        "priority": "medium",
+        "wellId": "WELL-5012",
+        "organizationId": "ORG-4",
+    },
 )

@@ -232,4 +232,14 @@ KIND = JobKind(
     backoff_ms=2000,
     timeout_ms=15 * 60_000,
     priority_of=job_priority,
+    example={
+        "reportId": "RPT-1",
+        "reportType": "environmental_quarterly",
+        "organizationId": "ORG-8",
+        "dateRange": {"start": "2025-09-01T00:00:00.000Z", "end": "2025-09-30T23:59:59.000Z"},
+        "format": "pdf",
+        "includeCharts": True,
+        "recipients": ["manager@wellflow.com"],
+        "priority": "medium",
+    },
 )

@@ -293,5 +293,6 @@ KIND = JobKind(
     max_attempts=5,
     backoff_ms=2000,
     timeout_ms=60_000,
+    example={"url": "https://hooks.example.com/wellflow", "event": "well.validated", "data": {"wellId": "WELL-1250"}},
     destination_of=destination_host,
 )
