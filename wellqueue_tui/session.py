@@ -270,6 +270,14 @@ class OperatorSession:
             lambda: self._job_org(job_id),
         )
 
+    def cancel_job(self, job_id: str) -> ActionResult:
+        return self.perform(
+            Action.CANCEL,
+            job_id,
+            lambda: actions.cancel_job(self.registry, job_id, self.identity.sub, org=self.org),
+            lambda: self._job_org(job_id),
+        )
+
     def remove_jobs(self, job_ids: list[str]) -> ActionResult:
         return self.perform(
             Action.REMOVE, ",".join(job_ids)[:200], lambda: actions.remove_jobs(self.registry, job_ids, org=self.org)

@@ -135,6 +135,7 @@ class Settings(BaseSettings):
     worker_processes: int = Field(default=1, ge=1, le=64)
     grace_seconds: float = Field(default=30.0, gt=0)
     heartbeat_timeout_ms: int = Field(default=15_000, ge=1000)
+    cancel_grace_seconds: float = Field(default=10.0, gt=0, le=3600)  # a cancelled job that goes on is then stopped
     reaper_interval_s: float = Field(default=5.0, gt=0)
     console_bell: bool = True  # WELLQUEUE_CONSOLE_BELL: the console rings the terminal bell when an alert fires
 

@@ -64,6 +64,7 @@ CASES: dict[str, Case] = {
     ),
     "retry": Case("POST", f"{Q}/jobs/{{failed}}/retry", Role.OPERATOR, audited="retry"),
     "promote": Case("POST", f"{Q}/jobs/{{delayed}}/promote", Role.OPERATOR, audited="promote"),
+    "cancel": Case("POST", f"{Q}/jobs/{{waiting}}/cancel", Role.OPERATOR, ok=409),  # permitted; not running
     "retry failed": Case("POST", f"{Q}/retry-failed", Role.OPERATOR, audited="retry_all"),
     "pause": Case("POST", f"{Q}/pause", Role.OPERATOR, audited="pause"),
     "resume": Case("POST", f"{Q}/resume", Role.OPERATOR, audited="resume"),

@@ -40,6 +40,7 @@ EXPECTED: dict[Action, set[Role]] = {
     Action.ALERT_UNMUTE: {O, A},
     Action.BREAKER_CONFIGURE: {A},
     Action.LIMIT: {O, A},
+    Action.CANCEL: {O, A},
 }
 
 
@@ -50,6 +51,7 @@ def test_expected_table_covers_every_action() -> None:
         "schedule_add", "schedule_update", "schedule_remove", "schedule_pause", "schedule_resume",
         "scale_workers", "restart_worker", "view_audit", "issue_token", "enqueue", "demo", "redis_stop",
         "alert_add", "alert_update", "alert_remove", "alert_mute", "alert_unmute", "breaker_configure", "limit",
+        "cancel",
     ]  # fmt: skip
 
 

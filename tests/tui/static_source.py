@@ -80,6 +80,7 @@ class StaticSource:
         self.identity = identity
         self.now = now
         self.jobs: dict[str, JobDetail] = {job.summary.id: job for job in jobs}
+        self.cancel_requests: dict[str, str] = {}  # job id -> who asked (a worker would stop it)
         self.queues: list[str] = list(dict.fromkeys([*queues, *(job.summary.queue for job in self.jobs.values())]))
         self.paused: set[str] = set(paused)
         self.stats = dict(throughput or {})
@@ -240,6 +241,18 @@ class StaticSource:
         self._check(Action.REMOVE)
         self._remove(job_id)
         return ActionResult("remove", job_id, 1, f"job {job_id} removed")
+
+    def cancel_job(self, job_id: str) -> ActionResult:
+        self._check(Action.CANCEL)
+        job = self.jobs.get(job_id)
+        if job is None:
+            raise ActionError(f"job {job_id!r} not found")
+        if job.summary.state != JobState.ACTIVE:
+            raise ActionError(f"job {job_id!r} is not running (it is {job.summary.state}); remove it instead")
+        self.cancel_requests[job_id] = self.identity.sub
+        return ActionResult(
+            "cancel", job_id, 1, f"job {job_id} cancelled: it stops at its next check or after the grace"
+        )
 
     def remove_jobs(self, job_ids: list[str]) -> ActionResult:
         done = self._each(Action.REMOVE, job_ids, self._remove)

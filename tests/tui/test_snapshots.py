@@ -73,6 +73,16 @@ def test_confirm_remove(snap_compare):
     assert snap_compare(app(), terminal_size=SIZE, run_before=asking)
 
 
+def test_confirm_cancel_running_job(snap_compare):
+    async def asking(pilot):
+        await settle(pilot)
+        pilot.app.open_job("dv-a1")
+        await settle(pilot)
+        await press(pilot, "x")
+
+    assert snap_compare(app(), terminal_size=SIZE, run_before=asking)
+
+
 def test_help(snap_compare):
     async def help_on_queue(pilot):
         await settle(pilot)

@@ -318,6 +318,13 @@ def test_remove(world):
     assert counts(world.source)["waiting"] == 2
 
 
+def test_only_a_running_job_can_be_cancelled(world):
+    with pytest.raises(ActionError, match="is not running \\(it is waiting\\); remove it instead"):
+        world.source.cancel_job("w1")
+    with pytest.raises(ActionError, match="not found"):
+        world.source.cancel_job("nope")
+
+
 def test_promote(world):
     assert world.source.promote_job("d2").count == 1
     assert world.source.get_job("d2").summary.state == "waiting"
@@ -374,6 +381,7 @@ REFUSED = {
     "run_schedule": lambda source: source.run_schedule_now("compliance-report"),
     "scale_workers": lambda source: source.scale_workers("h1", "samples", 1),
     "limit": lambda source: source.set_queue_limit(QUEUE, "1/s"),
+    "cancel": lambda source: source.cancel_job("w1"),
 }
 
 

@@ -248,6 +248,16 @@ ENDPOINTS = [
     ),
     Endpoint(
         "POST",
+        JOB + "/cancel",
+        job_action(Action.CANCEL, lambda s: s.cancel_job),
+        "Cancel a running job: it stops at its next check or after the grace period and fails as cancelled",
+        "jobs",
+        response=ActionOut,
+        action=Action.CANCEL,
+        errors=(404, 409),
+    ),
+    Endpoint(
+        "POST",
         JOB + "/promote",
         job_action(Action.PROMOTE, lambda s: s.promote_job),
         "Run a delayed job now",

@@ -37,6 +37,7 @@ class Action(StrEnum):
     ALERT_UNMUTE = "alert_unmute"
     BREAKER_CONFIGURE = "breaker_configure"
     LIMIT = "limit"
+    CANCEL = "cancel"
 
 
 #: Weakest first: each role may do everything the roles before it may.
@@ -76,6 +77,7 @@ MINIMUM_ROLE: dict[Action, Role] = {
     Action.ALERT_UNMUTE: Role.OPERATOR,
     Action.BREAKER_CONFIGURE: Role.ADMIN,
     Action.LIMIT: Role.OPERATOR,  # throttling a queue (or lifting it) during an incident is day-to-day work
+    Action.CANCEL: Role.OPERATOR,  # stopping a runaway job is recovery too
 }
 
 

@@ -1,5 +1,5 @@
 """The job and queue commands: enqueue, read counts, stats, pages and one job, and act on them through the
-operator session (permission table and audit) — retry, remove, promote, clean, drain, pause, resume, demo."""
+operator session (permission table and audit) — retry, remove, promote, cancel, clean, drain, pause, resume, demo."""
 
 from __future__ import annotations
 
@@ -311,6 +311,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     for name, method, help_text in [
         ("remove", "remove_job", "delete a job that is not running"),
         ("promote", "promote_job", "run a delayed job now"),
+        ("cancel", "cancel_job", "cancel a running job (it fails as cancelled by you)"),
     ]:
         p = sub.add_parser(name, help=help_text)
         p.add_argument("id")

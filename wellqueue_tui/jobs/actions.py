@@ -9,9 +9,10 @@ from uuid import uuid4
 
 from dramatiq.message import Message
 
-from ..connection import reply_texts
+from ..connection import reply_text, reply_texts
 from ..sanitize import safe_str
 from ..settings import get_settings
+from .cancellation import REQUEST_TTL_S
 from .models import JobState
 from .registry import Registry, _state
 from .replication import ReplicaWait
@@ -207,6 +208,19 @@ def remove_job(reg: Registry, job_id: str, *, org: str | None = None) -> ActionR
     if code == 0:
         raise ActionError(f"job {job_id!r} is running; wait for it to finish (or fail) before removing it")
     return ActionResult("remove", job_id, 1, f"job {job_id} removed")
+
+
+def cancel_job(reg: Registry, job_id: str, by: str, *, org: str | None = None) -> ActionResult:
+    """Ask the worker running `job_id` to cancel it (jobs/cancellation.py); only a running job can be."""
+    raw_state, raw_owner = reg.client.hmget(reg.keys.job(job_id), "state", "org")
+    state = reply_text(raw_state, "replace") if raw_state is not None else None
+    owner = reply_text(raw_owner, "replace") if raw_owner is not None else None
+    if state is None or (org is not None and owner != org):
+        raise ActionError(f"job {job_id!r} not found")
+    if state != JobState.ACTIVE:
+        raise ActionError(f"job {job_id!r} is not running (it is {state}); remove it instead")
+    reg.client.set(reg.keys.cancel_request(job_id), by, ex=REQUEST_TTL_S)
+    return ActionResult("cancel", job_id, 1, f"job {job_id} cancelled: it stops at its next check or after the grace")
 
 
 def remove_jobs(reg: Registry, job_ids: list[str], *, org: str | None = None) -> ActionResult:

@@ -492,7 +492,7 @@ def build_broker(
             CurrentMessage(),
             PauseGate(),
             DestinationGate(),
-            Heartbeat(settings.heartbeat_timeout_ms),
+            Heartbeat(settings.heartbeat_timeout_ms, settings.cancel_grace_seconds),
             Attempts(),
             JobContexts(settings),
         ],

@@ -6,6 +6,7 @@ from contextvars import ContextVar
 from typing import Any, Protocol
 
 from ..settings import Settings
+from .cancellation import JobCancelled, cancelled_by
 
 
 class JobSink(Protocol):
@@ -47,6 +48,17 @@ class JobContext:
     def log(self, line: str) -> None:
         """Append one line to the job's log."""
         self._sink.log(self.job_id, str(line))
+
+    @property
+    def cancelled(self) -> bool:
+        """Whether an operator asked to cancel this job (seen within a heartbeat of the request)."""
+        return cancelled_by(self.job_id) is not None
+
+    def check_cancelled(self) -> None:
+        """Stop here if the job was cancelled: call it between steps of a long job."""
+        by = cancelled_by(self.job_id)
+        if by is not None:
+            raise JobCancelled(f"cancelled by {by}")
 
     def enqueue(self, queue_or_kind: str, payload: dict, **options: Any) -> str:
         """Submit a follow-up job (same validation and options as `jobs.enqueue`)."""

@@ -222,6 +222,10 @@ class KeySchema:
     def stats(self, queue: str, minute: int | str) -> str:
         return self._k("stats", queue, minute)
 
+    def cancel_request(self, job_id: str) -> str:
+        """String: who asked to cancel the running job (jobs/cancellation.py), with a TTL."""
+        return self._k("cancel", job_id)
+
     def worker(self, worker_id: str) -> str:
         return self._k("worker", worker_id)
 

@@ -65,6 +65,7 @@ class JobScreen(ConsoleScreen):
         Binding("r", "retry", "Retry"),
         Binding("P", "promote", "Promote"),
         Binding("d", "remove", "Remove"),
+        Binding("x", "cancel_job", "Cancel running"),
         Binding("e", "edit_retry", "Fix & retry"),
         Binding("n", "new_from", "New job from this one", show=False),
         Binding("y", "copy_id", "Copy id"),
@@ -212,6 +213,12 @@ class JobScreen(ConsoleScreen):
 
     def action_promote(self) -> None:
         self.console.operator.promote([self.job_id])
+
+    def action_cancel_job(self) -> None:
+        if self.detail is None or self.detail.summary.state != "active":
+            self.notify("Only a running job can be cancelled; remove a waiting one with d.", markup=False)
+            return
+        self.console.operator.cancel(self.job_id, after=self.refresh_data)
 
     def action_remove(self) -> None:
         if self.detail is None:

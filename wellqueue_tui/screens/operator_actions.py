@@ -87,6 +87,18 @@ class OperatorActions:
             question, "Remove", partial(self._on_jobs, job_ids, self.source.remove_job, self.source.remove_jobs, after)
         )
 
+    def cancel(self, job_id: str, after: Callable[[], object] | None = None) -> None:
+        if not self.permitted(Action.CANCEL):
+            return
+        question = Text.assemble(
+            "Cancel running job ",
+            _name(job_id),
+            "? It stops at its next check, or is stopped after the grace period, and fails as cancelled by you.",
+        )
+        self._confirm(
+            question, "Cancel job", partial(self.console.perform, partial(self.source.cancel_job, job_id), after)
+        )
+
     def _on_jobs(
         self,
         job_ids: list[str],

@@ -15,6 +15,7 @@ from dramatiq.middleware import Middleware
 from dramatiq.middleware.time_limit import TimeLimitExceeded
 from pydantic import ValidationError
 
+from .. import cancellation
 from ..kind import PermanentJobError
 from ..options import Backoff
 from .heartbeat import process_label
@@ -46,7 +47,7 @@ class Attempts(Middleware):
         max_attempts = message.options.get("wq_attempts", 1)
         error = storable(_describe(exception, message))
         trace = storable("".join(traceback.format_exception(exception))[-20_000:])
-        permanent = isinstance(exception, (PermanentJobError, ValidationError))
+        permanent = isinstance(exception, (PermanentJobError, ValidationError, cancellation.JobCancelled))
         if permanent or attempt >= max_attempts:
             message.fail()
             record_outcome(message, Outcome("failed", duration_ms, self.worker, error, trace))
@@ -60,6 +61,8 @@ class Attempts(Middleware):
 
 
 def _describe(exception: BaseException, message) -> str:
+    if isinstance(exception, cancellation.JobCancelled) and not str(exception):  # stopped hard after the grace
+        return cancellation.describe(message.message_id) + " (stopped after the grace period)"
     if isinstance(exception, TimeLimitExceeded):
         limit = message.options.get("time_limit")
         return f"TimeLimitExceeded: stopped after its timeout of {limit} ms" if limit else "TimeLimitExceeded"

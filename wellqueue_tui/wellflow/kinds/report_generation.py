@@ -157,14 +157,17 @@ def process(payload: ReportPayload, ctx: JobContext) -> dict:
     data = fetch_report_data(payload.reportType, store, start, end, scope)
     ctx.log("query: done")
     ctx.progress(35)
+    ctx.check_cancelled()  # between steps: an operator's cancel stops the report here
 
     table = build_table(payload.reportType, data, start, end, scope)
     ctx.log(f"build: {len(table.rows)} row(s)" if table.rows else f"build: {table.empty_message}")
     ctx.progress(60)
+    ctx.check_cancelled()
 
     path = _write_atomically(payload, ctx, table)
     ctx.log(f"write: {path}")
     ctx.progress(85)
+    ctx.check_cancelled()  # before anyone is told the report is ready
 
     title = TITLES[payload.reportType]
     for index, recipient in enumerate(payload.recipients):
