@@ -52,6 +52,7 @@ async def settle(pilot: Pilot) -> None:
         with contextlib.suppress(WorkerCancelled):  # a newer load superseded it: wait for that one instead
             await app.workers.wait_for_complete()
         await pilot.pause()
+    await pilot.pause(0.05)  # a refresh lays out what the results changed (column widths follow a resize)
     await pilot.pause()
 
 

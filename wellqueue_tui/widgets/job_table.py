@@ -171,7 +171,8 @@ class JobTable(DataTable):
             jobs = sorted(jobs, key=self.columns_shown[self.sort_column].sort_key)
         self.jobs = jobs
         self.clear()
-        width = error_width(self.columns_shown, self.size.width)
+        # before its first layout the table has no width yet: the screen's is the best guess (on_resize corrects)
+        width = error_width(self.columns_shown, self.size.width or self.app.size.width)
         for job in jobs:
             self.add_row(*row_cells(job, now, job.id in selected, self.columns_shown, width), key=job.id)
         ids = [job.id for job in jobs]
