@@ -48,14 +48,18 @@ FLOW = step(
 TENANT = {"adminEmail": "admin@example.com", "adminName": "Jo Admin", "tier": "starter"}
 
 
-def kill_the_worker_running(registry: Registry, job_id: str) -> int:
-    """SIGKILL the worker process that runs `job_id`, once the job shows as active; returns its pid."""
-    job = wait_for(
-        lambda: (j := registry.get_job(job_id)) and j.summary.state == "active" and j.worker and j,
-        timeout=PATIENCE_S,
-        interval=0.05,
-    )
-    pid = int(job.worker.split(":")[1])  # the worker label is {host}:{pid}:{broker id}
+def kill_the_worker_running(registry: Registry, job_id: str, killed: tuple[int, ...] = ()) -> int:
+    """SIGKILL the worker process that runs `job_id`, once the job shows as active in a process not killed
+    already (a job held by a killed process still shows its dead worker until the reaper requeues it)."""
+
+    def running_in_a_live_worker():
+        job = registry.get_job(job_id)
+        if job is None or job.summary.state != "active" or not job.worker:
+            return None
+        pid = int(job.worker.split(":")[1])  # the worker label is {host}:{pid}:{broker id}
+        return pid if pid not in killed else None
+
+    pid = wait_for(running_in_a_live_worker, timeout=PATIENCE_S, interval=0.05)
     os.kill(pid, signal.SIGKILL)
     return pid
 
@@ -111,7 +115,8 @@ def test_flows_complete_exactly_once_after_their_children_when_workers_are_kille
         heartbeat_interval_s=0.5,
     )
     with ReaperLoop(redis_url, timeout_ms=2000, interval_s=0.5) as reaper, RunningSupervisor(supervisor) as running:
-        killed = [kill_the_worker_running(registry, "leaf-a1"), kill_the_worker_running(registry, "mid-b")]
+        first = kill_the_worker_running(registry, "leaf-a1")
+        killed = [first, kill_the_worker_running(registry, "mid-b", killed=(first,))]
         roots = ["root", *onboardings]
         done = settle(
             lambda: all(registry.get_job(r).summary.state in ("completed", "failed") for r in roots),
