@@ -95,6 +95,31 @@ def test_graceful_stop_then_restart_keeps_data_written_just_before(tmp_path: Pat
 
 
 @pytest.mark.integration
+def test_stop_asks_again_while_redis_refuses_to_shut_down(tmp_path: Path) -> None:
+    """Redis refuses SHUTDOWN (and SIGTERM) while it cannot persist, e.g. a replica writing its first AOF just
+    after its sync; here a directory stands where its RDB file goes, for a moment. stop() keeps asking until
+    Redis exits."""
+    server = start_redis(tmp_path, port=0, appendonly=False, extra_config={"save": "3600 1"})
+    try:
+        client = redis.Redis.from_url(server.url)
+        client.set("k", "v")
+        in_the_way = tmp_path / "dump.rdb"
+        in_the_way.mkdir()  # the RDB save SHUTDOWN does first now fails: Redis stays up
+        with pytest.raises(redis.ResponseError):
+            client.shutdown()
+        stopping = threading.Thread(target=server.stop)
+        stopping.start()
+        time.sleep(1.0)  # refused at least once more meanwhile
+        assert server.is_alive()
+        in_the_way.rmdir()
+        stopping.join(timeout=60)
+        assert not stopping.is_alive() and not server.is_alive()
+        assert in_the_way.is_file(), "it exited by a graceful SHUTDOWN that saved"
+    finally:
+        if server.is_alive():
+            server.kill()
+
+
 def test_start_failure_reports_the_log_tail(tmp_path: Path) -> None:
     with pytest.raises(RedisStartError, match=r"(?s)exited with code.*not-a-directive"):
         start_redis(tmp_path, port=0, extra_config={"not-a-directive": "1"})

@@ -24,6 +24,7 @@ import redis
 
 START_TIMEOUT_S = 10.0
 STOP_TIMEOUT_S = 10.0
+SHUTDOWN_RETRY_S = 0.5  # how long to wait for an exit before asking again
 PORT_ATTEMPTS = 5
 
 #: sun_path holds 108 bytes on Linux and 104 on macOS, including the terminating NUL.
@@ -96,21 +97,24 @@ class RedisProcess:
         return self._popen.poll() is None
 
     def stop(self) -> None:
-        """Shut down gracefully: SHUTDOWN fsyncs the AOF before exiting (SIGTERM as a fallback)."""
-        if not self.is_alive():
-            return
-        try:
-            with _client(self.url) as client:
-                client.shutdown()
-        except redis.RedisError:
-            self._popen.send_signal(signal.SIGTERM)
-        try:
-            self._popen.wait(timeout=STOP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            raise RedisStartError(
-                f"redis-server (pid {self.pid}) did not exit within {STOP_TIMEOUT_S:.0f} s of SHUTDOWN; "
-                f"see {self.log_file}"
-            ) from None
+        """Shut down gracefully: SHUTDOWN fsyncs the AOF before exiting (SIGTERM as a fallback). Redis refuses
+        both while it writes its first AOF (a replica just after its sync, for a few milliseconds), so ask again
+        until it exits or STOP_TIMEOUT_S has passed."""
+        deadline = time.monotonic() + STOP_TIMEOUT_S
+        while self.is_alive():
+            try:
+                with _client(self.url) as client:
+                    client.shutdown()
+            except redis.RedisError:
+                self._popen.send_signal(signal.SIGTERM)
+            try:
+                self._popen.wait(timeout=max(min(SHUTDOWN_RETRY_S, deadline - time.monotonic()), 0.01))
+            except subprocess.TimeoutExpired:
+                if time.monotonic() >= deadline:
+                    raise RedisStartError(
+                        f"redis-server (pid {self.pid}) did not exit within {STOP_TIMEOUT_S:.0f} s of SHUTDOWN; "
+                        f"see {self.log_file}"
+                    ) from None
 
     def kill(self) -> None:
         """SIGKILL the server, as a crash would (fault-injection tests)."""
