@@ -327,8 +327,12 @@ def test_failover_to_the_other_scheduler_fires_each_occurrence_once(redis_client
         f"scheduler takeover after {took:.2f} s (lease ttl {lease.ttl_ms} ms, renew every {lease.renew_interval_ms} ms)"
     )
     wait_for(lambda: sum(tag == "second" for tag, _, _ in calls) >= 2, PATIENCE_S)
-
+    second.stop(release=False)  # no more fires; one already called may still be writing its job
+    wait_for(
+        lambda: len(IdempotentEnqueue(redis_client).created()) >= len({job_id for _, job_id, _ in calls}), PATIENCE_S
+    )
     ids = [job_id for _, job_id, _ in calls]
+
     assert len(set(ids)) == len(ids)
     assert sorted(IdempotentEnqueue(redis_client).created()) == sorted(
         ids
