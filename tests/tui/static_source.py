@@ -326,33 +326,36 @@ class StaticSource:
         return JobPage("", "failed", len(members), offset, members[offset : offset + max(limit, 0)])
 
     def retry_failure_group(self, group_id: str, progress: Progress | None = None) -> ActionResult:
-        self._unscoped_failures(Action.RETRY_ALL)
-        members = self._group_members(group_id)
-        for summary in members:
-            self._resubmit(self.jobs[summary.id])
-        if progress is not None:
-            progress(len(members), len(members))
-        text = members[0].error if members else ""
-        return ActionResult(
-            "retry_group",
+        return self._act_on_group(
             group_id,
-            len(members),
-            f"{len(members)} of {len(members)} failed jobs queued again: {signature(text or '') if members else '(group gone)'}",
+            Action.RETRY_ALL,
+            "retry_group",
+            "queued again",
+            lambda job_id: self._resubmit(self.jobs[job_id]),
+            progress,
         )
 
     def remove_failure_group(self, group_id: str, progress: Progress | None = None) -> ActionResult:
-        self._unscoped_failures(Action.REMOVE)
+        return self._act_on_group(group_id, Action.REMOVE, "remove_group", "removed", self.jobs.pop, progress)
+
+    def _act_on_group(
+        self,
+        group_id: str,
+        action: Action,
+        name: str,
+        done: str,
+        act: Callable[[str], object],
+        progress: Progress | None,
+    ) -> ActionResult:
+        self._unscoped_failures(action)
         members = self._group_members(group_id)
         for summary in members:
-            del self.jobs[summary.id]
+            act(summary.id)
         if progress is not None:
             progress(len(members), len(members))
-        text = members[0].error if members else ""
+        what = signature(members[0].error or "") if members else "(group gone)"
         return ActionResult(
-            "remove_group",
-            group_id,
-            len(members),
-            f"{len(members)} of {len(members)} failed jobs removed: {signature(text or '') if members else '(group gone)'}",
+            name, group_id, len(members), f"{len(members)} of {len(members)} failed jobs {done}: {what}"
         )
 
     def _unscoped_failures(self, action: Action) -> None:

@@ -14,6 +14,7 @@ from ..jobs.models import JobState, JobSummary
 from ..sanitize import safe_text
 from . import formats
 from .job_errors import delay_reason_cell, error_cell, error_line, waits_for_retry
+from .keyed_table import add_fitted_rows
 
 #: Payload fields that name what a job is about, in order of preference (the "key" column).
 KEY_FIELDS = ("wellId", "reportType", "type", "template", "event", "to", "url", "name")
@@ -173,8 +174,9 @@ class JobTable(DataTable):
         self.clear()
         # before its first layout the table has no width yet: the screen's is the best guess (on_resize corrects)
         width = error_width(self.columns_shown, self.size.width or self.app.size.width)
-        for job in jobs:
-            self.add_row(*row_cells(job, now, job.id in selected, self.columns_shown, width), key=job.id)
+        add_fitted_rows(
+            self, ((job.id, row_cells(job, now, job.id in selected, self.columns_shown, width)) for job in jobs)
+        )
         ids = [job.id for job in jobs]
         row = ids.index(keep_id) if keep_id in ids else min(max(keep_row, 0), len(ids) - 1)
         if ids:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import abstractmethod
+from collections.abc import Iterable, Sequence
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -11,6 +12,20 @@ from textual.widgets import DataTable
 
 #: One table column: its key, its header label, and its width (None: as wide as its widest cell).
 Column = tuple[str, str, int | None]
+
+
+def add_fitted_rows(table: DataTable, rows: Iterable[tuple[str, Sequence[Text]]]) -> None:
+    """Add rows keyed by id, widening the as-wide-as-their-widest-cell columns at once.
+
+    A DataTable measures new rows only when it next idles, and a frame drawn before that caches each cell at the
+    old width (its cell cache is not keyed by width): on a busy machine a column stayed cut to its header's width
+    ("Timeo" for a whole error) until the next change. Measured here, every frame draws the final widths."""
+    columns = list(table.columns.values())
+    for key, cells in rows:
+        for column, cell in zip(columns, cells, strict=False):
+            if column.auto_width:
+                column.content_width = max(column.content_width, cell.cell_len)
+        table.add_row(*cells, key=key)
 
 
 class KeyedTable(DataTable):
@@ -44,8 +59,7 @@ class KeyedTable(DataTable):
         """Replace every row; the cursor goes back to the key it was on, else stays at its position."""
         keep_key, keep_row = self.highlighted_key, self.cursor_row
         self.clear()
-        for key, cells in rows:
-            self.add_row(*cells, key=key)
+        add_fitted_rows(self, rows)
         self.keys = [key for key, _ in rows]
         if self.keys:
             row = self.keys.index(keep_key) if keep_key in self.keys else min(max(keep_row, 0), len(self.keys) - 1)

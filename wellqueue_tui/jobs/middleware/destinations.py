@@ -32,10 +32,12 @@ class DestinationGate(Middleware):
         queue = q_name(message.queue_name)
         destination = _destination(broker, queue, message)
         setattr(message, _ATTRIBUTE, destination)
-        hold = broker.held_destinations.get(hold_field(queue, destination)) if destination else None
-        if hold is None or destination is None:
+        if destination is None:
             return
         field = hold_field(queue, destination)
+        hold = broker.held_destinations.get(field)
+        if hold is None:
+            return
         if field in broker.probe_queues and claim_probe(broker.client, broker.keys, field):
             record_probe(broker.client, broker.keys, field, message.message_id)
             return
