@@ -177,3 +177,13 @@ def test_delayed_and_prioritized_children_and_a_prioritized_parent(broker, regis
         wait_for(lambda: state_of(registry, "parent") == "completed")
     parent = registry.get_job("parent")
     assert set(parent.result["children"]) == {"later", "urgent"} and parent.summary.priority == 3
+
+
+def test_flow_scripts_wake_the_queues_they_make_jobs_ready_in(broker, registry):
+    steps, samples = broker.keys.queue("steps"), broker.keys.queue("samples")
+    enqueue_flow(step("top", {"queue": "samples", "data": {"n": 8}, "opts": {"jobId": "leaf"}}), broker=broker)
+    assert broker.client.zcard(samples.wake) == 1  # the child is ready at once
+    assert not broker.client.exists(steps.wake)  # its parent waits for it
+    with running_worker(broker, queues=("samples",)):
+        wait_for(lambda: state_of(registry, "top") == "waiting")
+    assert broker.client.zcard(steps.wake) == 1  # the child's finish released the parent and woke its queue

@@ -20,12 +20,13 @@ def idle_worker(broker, queue: str = "samples") -> Iterator[dramatiq.Worker]:
     broker.emit_after("process_boot")
     worker = dramatiq.Worker(broker, queues={queue}, worker_threads=1, worker_timeout=4000)
     worker.start()
+    keys = broker.keys.queue(queue)
     try:
-        wait_for(lambda: getattr(worker.consumers[queue], "consumer", None) is not None)
-        consumer = worker.consumers[queue].consumer
-        marker = broker.keys.queue(queue).wake
-        # idle: it has fetched nothing several times over and no marker is waiting to be taken
-        wait_for(lambda: consumer.misses >= 3 and not broker.client.exists(marker))
+        for name, marker in ((queue, keys.wake), (f"{queue}.DQ", keys.delayed_wake)):
+            wait_for(lambda name=name: getattr(worker.consumers[name], "consumer", None) is not None)
+            consumer = worker.consumers[name].consumer
+            # idle: it has fetched nothing several times over and no marker is waiting to be taken
+            wait_for(lambda consumer=consumer, marker=marker: consumer.misses >= 3 and not broker.client.exists(marker))
         yield worker
     finally:
         worker.stop(timeout=10_000)
@@ -59,3 +60,12 @@ def test_every_script_that_makes_a_job_ready_sets_its_queues_marker(broker, regi
     enqueue("samples", {"n": 4}, broker=broker)
     enqueue("samples", {"n": 5}, broker=broker)
     assert broker.client.zcard(keys.wake) == 1  # one marker however many jobs: a flag, not a count
+
+
+def test_a_retry_wakes_the_idle_delay_queue_consumer_that_holds_it_until_due(broker, registry):
+    with idle_worker(broker) as worker:
+        delay_consumer = worker.consumers["samples.DQ"].consumer
+        before = delay_consumer.wakeups
+        job_id = enqueue("samples", {"n": 6, "fail_times": 1}, broker=broker)
+        wait_for(lambda: state_of(registry, job_id) == "completed")
+        assert delay_consumer.wakeups > before  # the finish script's marker, not the 4 s backoff

@@ -11,8 +11,9 @@ import sys
 from dramatiq.message import Message
 
 from wellqueue_tui.jobs import enqueue
+from wellqueue_tui.jobs.broker import REDELIVERY_LIMIT
 from wellqueue_tui.jobs.failure_groups import FailureGroups
-from wellqueue_tui.jobs.reaper import reap_dead_workers
+from wellqueue_tui.jobs.reaper import REPEATED_DEATHS, reap_dead_workers
 from wellqueue_tui.jobs.signature import signature
 
 from .conftest import SAMPLE_DIR, running_worker, state_of, wait_for
@@ -102,3 +103,23 @@ def test_undecodable_and_unknown_actor_messages_fail_with_a_reason(broker, regis
     # both failed for good: each filed under its cause (the nack's error, the poison's reason)
     groups = {group.signature: group.count for group in FailureGroups(broker.client, broker.keys).groups()}
     assert groups == {signature(registry.get_job("ghost-1").summary.error): 1, signature(poison.summary.error): 1}
+
+
+def test_a_job_that_keeps_killing_its_worker_fails_into_one_failure_group(broker, registry):
+    """The sixth death fails the job for good; triage finds it grouped under its cause, counted by organization."""
+    job_id = enqueue("samples", {"n": 1, "organizationId": "org-permian"}, broker=broker)
+    queue = broker.keys.queue("samples")
+    rid = broker.client.lpop(queue.ready)  # taken by a worker "ghost" that then died, as five before it
+    broker.client.sadd(f"{broker.keys.acks_prefix('ghost')}samples", rid)
+    broker.client.hset(broker.keys.job(job_id), "redeliveries", REDELIVERY_LIMIT)
+    broker.client.zadd(broker.keys.brokers, {"ghost": 0})
+
+    report = reap_dead_workers(broker.client, broker.keys, timeout_ms=1000)
+
+    assert (report.dead_workers, report.requeued, report.failed) == (1, 0, 1)
+    failed = registry.get_job(job_id).summary
+    assert failed.state == "failed"
+    assert failed.error == REPEATED_DEATHS.format(n=REDELIVERY_LIMIT + 1)
+    (group,) = FailureGroups(broker.client, broker.keys).groups()
+    assert (group.signature, group.count, group.queues) == (signature(failed.error), 1, {"samples": 1})
+    assert group.top_values["organizationId"] == [("org-permian", 1)]

@@ -6,6 +6,7 @@ KEYS) and requeued atomically; jobs that keep killing their worker are failed af
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 
@@ -15,6 +16,12 @@ from ..connection import reply_texts
 from .broker import REDELIVERY_LIMIT
 from .keys import KeySchema
 from .scripts import RegistryScripts
+from .signature import failure_group_args, group_fields
+
+#: The error of a job that kept killing its worker ({n}: how many times); such jobs form one failure group.
+REPEATED_DEATHS = (
+    "worker process died {n} times while running this job (killed, out of memory or crashed); not retried again"
+)
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +55,14 @@ def reap_dead_workers(client: redis.Redis, keys: KeySchema, timeout_ms: int = 15
                     queue.dead_msgs,
                     queue.delayed_wake if is_dq else queue.wake,
                 ],
-                args=["dead", REDELIVERY_LIMIT, int(is_dq)],
+                args=[
+                    "dead",
+                    REDELIVERY_LIMIT,
+                    int(is_dq),
+                    REPEATED_DEATHS,
+                    *failure_group_args(REPEATED_DEATHS.format(n=REDELIVERY_LIMIT + 1), None)[:2],
+                    "{}" if is_dq else _payload_fields(client, acks_key, queue.msgs),
+                ],
             )
             requeued += back
             failed += gave_up
@@ -62,3 +76,18 @@ def reap_dead_workers(client: redis.Redis, keys: KeySchema, timeout_ms: int = 15
             failed,
         )
     return ReapReport(len(dead), requeued, failed)
+
+
+def _payload_fields(client: redis.Redis, acks_key: bytes, payloads_key: str) -> str:
+    """JSON {rid: payload fields JSON} of a dead worker's unacked jobs, for the group of those that fail for good
+    (a dead worker's acks set no longer changes; an unreadable message counts no field)."""
+    rids = reply_texts(client.smembers(acks_key))
+    fields: dict[str, str] = {}
+    for rid, raw in zip(rids, client.hmget(payloads_key, rids) if rids else [], strict=True):
+        try:
+            args = json.loads(raw)["args"] if raw else None
+        except (ValueError, KeyError, TypeError):
+            continue
+        if isinstance(args, list) and args:
+            fields[rid] = json.dumps(group_fields(args[0]), sort_keys=True)
+    return json.dumps(fields)

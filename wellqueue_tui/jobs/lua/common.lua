@@ -22,6 +22,10 @@ local function state_key(queue, org, state)
   return registry_key('q', queue, state)
 end
 
+-- Wake an idle consumer of a ready list ({ns}:{q}, for its priority zset too) or a delay list ({ns}:{q}.DQ): its
+-- marker is the list's name + '.wake' (QueueKeys.wake / delayed_wake), a one-member zset the consumer BZPOPMINs.
+local function wake(list) redis.call('ZADD', list .. '.wake', 'NX', 0, '0') end
+
 local function now_ms()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -175,6 +179,7 @@ local function flow_release(parent_id, now)
     redis.call('RPUSH', mq, rid)
     set_state(parent, parent_id, 'waiting', now)
   end
+  wake(mq)
 end
 
 local flow_child_ended

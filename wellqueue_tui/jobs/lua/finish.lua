@@ -43,6 +43,7 @@ if outcome == 'held' then
   if owned and state ~= 'completed' then
     redis.call('HSET', KEYS[7], retry_rid, retry_payload)
     redis.call('RPUSH', KEYS[6], retry_rid)
+    wake(KEYS[6])
     redis.call('HSET', job, 'rid', retry_rid, 'run_at', retry_eta, 'held', err)
     set_state(job, job_id, 'delayed', tonumber(retry_eta))
   end
@@ -89,6 +90,7 @@ if outcome == 'retry' then
   if owned then
     redis.call('HSET', KEYS[7], retry_rid, retry_payload)
     redis.call('RPUSH', KEYS[6], retry_rid)
+    wake(KEYS[6])
     redis.call('HSET', job, 'rid', retry_rid, 'run_at', retry_eta)
     set_state(job, job_id, 'delayed', tonumber(retry_eta))
   end

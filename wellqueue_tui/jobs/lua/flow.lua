@@ -37,15 +37,18 @@ for _, n in ipairs(nodes) do
     redis.call('HSET', n.mq .. '.DQ.msgs', n.rid, n.payload)
     redis.call('RPUSH', n.mq .. '.DQ', n.rid)
     set_state(job, n.id, 'delayed', tonumber(n.eta))
+    wake(n.mq .. '.DQ')
   elseif n.state == 'prioritized' then
     local score = tonumber(n.priority) * 4294967296 + (redis.call('INCR', n.mq .. '.PQ.seq') % 4294967296)
     redis.call('HSET', n.mq .. '.msgs', n.rid, n.payload)
     redis.call('ZADD', n.mq .. '.PQ', score, n.rid)
     set_state(job, n.id, 'prioritized', score)
+    wake(n.mq)
   else
     redis.call('HSET', n.mq .. '.msgs', n.rid, n.payload)
     redis.call('RPUSH', n.mq, n.rid)
     set_state(job, n.id, 'waiting', now)
+    wake(n.mq)
   end
 end
 return {1, nodes[1].id}

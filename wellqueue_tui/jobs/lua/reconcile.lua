@@ -52,4 +52,5 @@ for _, rid in ipairs(redis.call('SMEMBERS', KEYS[1])) do
     end
   end
 end
+if requeued > 0 then wake(KEYS[3]) end
 return {requeued, dropped}

@@ -4,12 +4,16 @@
 -- KEYS[4] zset {ns}:{q}.PQ   KEYS[5] dead letters {ns}:{q}.XQ   KEYS[6] hash {ns}:{q}.XQ.msgs
 -- KEYS[7] wake-up marker of KEYS[3]: zset {ns}:{q}.wake or {ns}:{q}.DQ.wake
 -- ARGV[1] key prefix (job hashes {prefix}:job:{id} of the payloads' message ids are built from it)
--- ARGV[2..]: mode, redelivery_limit, is_delay_queue (1|0), rid...
+-- ARGV[2..4]: mode, redelivery_limit, is_delay_queue (1|0)
+-- ARGV[5..]: graceful: rid...; dead: ARGV[5..8] the error of a job failed for repeated deaths ('{n}' stands for
+-- the count), its failure group id and signature, JSON {rid: payload fields JSON} of the acks set's jobs.
 -- Returns {requeued, failed}.
 local mode, limit, is_dq = ARGV[2], tonumber(ARGV[3]), ARGV[4] == '1'
-local rids = {}
+local rids, group_fields = {}, {}
 if mode == 'dead' then
   rids = redis.call('SMEMBERS', KEYS[1])
+  local ok, decoded = pcall(cjson.decode, ARGV[8] or '')
+  if ok and type(decoded) == 'table' then group_fields = decoded end
 else
   for i = 5, #ARGV do rids[#rids + 1] = ARGV[i] end
 end
@@ -31,10 +35,12 @@ for _, rid in ipairs(rids) do
       redis.call('ZADD', KEYS[5], now, rid)
       redis.call('HSET', KEYS[6], rid, payload)
       redis.call('HDEL', KEYS[2], rid)
-      redis.call('HSET', job, 'error', 'worker process died ' .. redeliveries ..
-        ' times while running this job (killed, out of memory or crashed); not retried again',
-        'finished_at', now)
+      local reason = string.gsub(ARGV[5], '{n}', tostring(redeliveries))
+      redis.call('HSET', job, 'error', reason, 'finished_at', now)
       set_state(job, job_id, 'failed', now)
+      local fields = group_fields[rid]
+      join_failure_group(job, job_id, redis.call('HGET', job, 'queue'), now, ARGV[6], ARGV[7],
+        type(fields) == 'string' and fields or '', reason)
       flow_child_ended(job, job_id, 'failed', 'worker process died while running this job', now)  -- flows
       failed = failed + 1
     else
