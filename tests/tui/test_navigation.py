@@ -181,12 +181,26 @@ async def test_enter_opens_the_job_and_escape_returns(source, make_app):
         assert app.screen.job_id == "dv-f1"
         heading = str(app.screen.query_one(".job-heading", Static).render())
         assert "FAILED" in heading and "data-validation" in heading
-        error = str(app.screen.query_one("#section-error", Static).render())
-        assert "oil volume must not be negative" in error
+        error = app.screen.query_one("#section-error", Static)
+        assert error.border_title == "error" and "oil volume must not be negative" in str(error.render())
         timeline = str(app.screen.query_one("#section-timeline", Static).render())
         assert "attempt 3" in timeline and "2h ago" in timeline
         await press(pilot, "escape")
         assert isinstance(app.screen, QueueScreen)
+
+
+async def test_a_completed_job_shows_its_earlier_failure_as_such(source, make_app):
+    failed_once = source.jobs["dv-f1"]
+    done = dataclasses.replace(failed_once.summary, state="completed", finished_at=source.now)
+    source.jobs["dv-f1"] = dataclasses.replace(failed_once, summary=done)
+    app = make_app(source)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.open_job("dv-f1")
+        await settle(pilot)
+        error = app.screen.query_one("#section-error", Static)
+        assert error.border_title == "earlier attempt failed"
+        assert "oil volume must not be negative" in str(error.render())
 
 
 async def test_missing_job_says_so(source, make_app):

@@ -150,8 +150,13 @@ class JobScreen(ConsoleScreen):
         self.query_one(ProgressBar).update(progress=job.progress)
         self.query_one(ProgressBar).display = True
         self.query_one(StateTimeline).display = True
+        failed = job.state == JobState.FAILED
+        error_style = "red" if failed else "yellow"  # else an earlier attempt's: retried, running again or done
+        self.query_one("#section-error", Static).border_title = "error" if failed else "earlier attempt failed"
         sections: dict[str, Text | None] = {
-            "error": safe_text(job.error, SECTION_LIMITS["error"], multiline=True, style="red") if job.error else None,
+            "error": safe_text(job.error, SECTION_LIMITS["error"], multiline=True, style=error_style)
+            if job.error
+            else None,
             "traceback": safe_text(detail.traceback, SECTION_LIMITS["traceback"], multiline=True)
             if detail.traceback
             else None,
