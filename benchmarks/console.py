@@ -7,7 +7,7 @@
 
     .venv/bin/python benchmarks/console.py [--jobs 1000000] [--burst 3000]
 
-Private redis-server in a temp dir (AOF everysec), stopped at the end."""
+Private redis-server in a temp dir (AOF `appendfsync always`, as the embedded Redis runs it), stopped at the end."""
 
 from __future__ import annotations
 

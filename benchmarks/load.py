@@ -4,7 +4,7 @@ rate, backlog (max and mean), drain time, lost jobs, worker RSS and Redis memory
 
     .venv/bin/python benchmarks/load.py [--rate 400] [--seconds 60] [--processes 2] [--threads 4]
 
-Runs against one private redis-server (AOF everysec, as in production), started in a temp dir on a random
+Runs against one private redis-server (AOF `appendfsync always`, as the embedded Redis runs it), started in a temp dir on a random
 port and stopped at the end. Targets from reliability.md: backlog < 100, RSS growth < 10 MiB, 0 lost."""
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ def main() -> None:
             server.stop()
     summary = figures.summary()
     print(
-        f"{args.rate} jobs/s for {args.seconds} s, {args.processes} process(es) x {args.threads} threads, AOF everysec"
+        f"{args.rate} jobs/s for {args.seconds} s, {args.processes} process(es) x {args.threads} threads, AOF appendfsync always"
     )
     width = max(len(name) for name in summary)
     for name, value in summary.items():

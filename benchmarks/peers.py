@@ -5,7 +5,7 @@
 
 Needs the `bench` extra (`pip install -e '.[bench]'`, for RQ). BullMQ is installed with npm (with ioredis) into a temp dir for the
 run; without node/npm its rows are skipped with a message. Every system runs in fresh subprocesses
-(benchmarks/peers_python.py, benchmarks/peers_bullmq.cjs) against one redis-server (AOF everysec) started in a temp
+(benchmarks/peers_python.py, benchmarks/peers_bullmq.cjs) against one redis-server (AOF `appendfsync always`, as the embedded Redis runs it) started in a temp
 dir on a random port; Redis is emptied between systems. With --rounds > 1 the systems take turns in a rotating
 order each round and each figure is the median of the rounds.
 
@@ -314,7 +314,7 @@ def main() -> None:
     console_mib = None if args.skip_console else console_idle_rss()
     print(
         f"\n{args.jobs} no-op jobs a run (RQ {args.rq_jobs}), {args.rounds} round(s), medians; one redis-server, AOF "
-        "everysec; Redis emptied between systems"
+        "appendfsync always; Redis emptied between systems"
     )
     bench.print_tables(systems, console_mib)
 

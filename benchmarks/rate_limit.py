@@ -5,7 +5,7 @@ seen in any 1-second window, per limit.
     .venv/bin/python benchmarks/rate_limit.py [--seconds 10] [--processes 2] [--threads 4]
 
 Each limit gets `limit × seconds` no-op jobs, all ready before the workers start; the workers run in fresh
-subprocesses against one private redis-server (AOF everysec), started in a temp dir and stopped at the end."""
+subprocesses against one private redis-server (AOF `appendfsync always`, as the embedded Redis runs it), started in a temp dir and stopped at the end."""
 
 from __future__ import annotations
 

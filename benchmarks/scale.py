@@ -4,7 +4,7 @@ whose rate is printed too.
 
     .venv/bin/python benchmarks/scale.py [--sizes 10000,100000,1000000]
 
-Runs against a private redis-server (AOF everysec) in a temp dir, stopped at the end."""
+Runs against a private redis-server (AOF `appendfsync always`, as the embedded Redis runs it) in a temp dir, stopped at the end."""
 
 from __future__ import annotations
 

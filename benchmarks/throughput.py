@@ -3,7 +3,7 @@ same worker process count and threads, in one run. Prints jobs/s for enqueue and
 
     .venv/bin/python benchmarks/throughput.py [--jobs 20000] [--threads 8] [--processes 1]
 
-Each side runs in fresh subprocesses against one private redis-server (AOF everysec, as in production),
+Each side runs in fresh subprocesses against one private redis-server (AOF `appendfsync always`, as the embedded Redis runs it),
 started in a temp dir on a random port and stopped at the end."""
 
 from __future__ import annotations
@@ -139,7 +139,7 @@ def main() -> None:
         finally:
             server.stop()
     bare, wq = results["bare"], results["wellqueue"]
-    print(f"{args.jobs} no-op jobs, {args.processes} process(es) x {args.threads} threads, AOF everysec")
+    print(f"{args.jobs} no-op jobs, {args.processes} process(es) x {args.threads} threads, AOF appendfsync always")
     print(f"{'':12}{'enqueue/s':>12}{'process/s':>12}")
     for mode, r in results.items():
         print(f"{mode:12}{r['enqueue_per_s']:>12.0f}{r['process_per_s']:>12.0f}")

@@ -1,8 +1,9 @@
 """R2 Redis restart (reliability.md §5): redis-server SIGKILLed halfway through the work and back 2 s later
-(AOF everysec) loses no acknowledged enqueue; enqueues during the outage fail with a typed error, the
-workers resume on their own, and whatever ran twice shows it. How fast enqueues fail and workers resume, and
-how many jobs ran twice (the work of the last second before the kill, which AOF everysec may lose), depend
-on the machine: printed, not asserted.
+(AOF as the embedded Redis runs it, `appendfsync always`) loses no acknowledged enqueue; enqueues during the
+outage fail with a typed error, the workers resume on their own, and whatever ran twice shows it. How fast
+enqueues fail and workers resume, and how many jobs ran twice (those in flight at the kill), depend on the
+machine: printed, not asserted. Under `everysec` this test once lost an enqueue acknowledged just before the
+kill (Redis postpones the AOF write while a slow fsync runs, and still replies): see README "Guarantees".
 
 The typed error is redis-py's `redis.exceptions.ConnectionError` (a `redis.RedisError`): `enqueue()` does
 not wrap Redis failures in `EnqueueError`, which stays reserved for jobs that are invalid."""
