@@ -17,7 +17,7 @@ import redis
 # The package is not necessarily pip-installed into the venv; tests import it from the checkout.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from wellqueue_tui.redis_server import RedisNotAvailable, RedisProcess, start_redis
+from wellqueue_tui.redis_server import RedisNotAvailable, RedisProcess, start_redis, stop_embedded
 
 #: Tests that ask for any of these need the real server, so they get the `integration` marker.
 REAL_REDIS_FIXTURES = frozenset({"redis_server", "redis_url", "redis_client"})
@@ -38,6 +38,19 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
     arguments = {name: pyfuncitem.funcargs[name] for name in pyfuncitem._fixtureinfo.argnames}
     asyncio.run(pyfuncitem.obj(**arguments))
     return True
+
+
+@pytest.fixture(scope="session", autouse=True)
+def private_environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """No test reaches the user's data dir or a Redis named in the shell: the default data dir is a session temp
+    dir (an embedded Redis a test starts there is stopped at the end) and REDIS_URL is unset unless a test sets it."""
+    data_dir = tmp_path_factory.mktemp("data")
+    with pytest.MonkeyPatch.context() as env:
+        for name in ("REDIS_URL", "WELLQUEUE_REDIS_URL", "WELLQUEUE_TOKEN"):
+            env.delenv(name, raising=False)
+        env.setenv("WELLQUEUE_DATA_DIR", str(data_dir))
+        yield data_dir
+    stop_embedded(data_dir)
 
 
 @pytest.fixture(scope="session")
