@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 
 from rich.text import Text
 from textual.binding import Binding
+from textual.render import measure
 from textual.widgets import DataTable
 
 #: One table column: its key, its header label, and its width (None: as wide as its widest cell).
@@ -20,11 +21,11 @@ def add_fitted_rows(table: DataTable, rows: Iterable[tuple[str, Sequence[Text]]]
     A DataTable measures new rows only when it next idles, and a frame drawn before that caches each cell at the
     old width (its cell cache is not keyed by width): on a busy machine a column stayed cut to its header's width
     ("Timeo" for a whole error) until the next change. Measured here, every frame draws the final widths."""
-    columns = list(table.columns.values())
+    columns, console = list(table.columns.values()), table.app.console
     for key, cells in rows:
         for column, cell in zip(columns, cells, strict=False):
-            if column.auto_width:
-                column.content_width = max(column.content_width, cell.cell_len)
+            if column.auto_width:  # as DataTable measures a cell
+                column.content_width = max(column.content_width, measure(console, cell, 1))
         table.add_row(*cells, key=key)
 
 
