@@ -149,7 +149,7 @@ class StaticSource:
         if problems:
             raise ActionError(f"the payload is not valid for {queue}: {'; '.join(problems)}")
         assert isinstance(data, dict)
-        template = next(job for job in self.jobs.values() if job.summary.queue == queue)
+        template = next(job for job in self._all_jobs() if job.summary.queue == queue)
         job_id = f"{queue}-new-{len(self.jobs)}"
         summary = dataclasses.replace(
             template.summary,
@@ -310,7 +310,7 @@ class StaticSource:
                 self.identity, Action.VIEW, "failure groups cover every organization; use a token without an org"
             )
         members: dict[str, list[JobSummary]] = {}
-        for job in self.jobs.values():
+        for job in self._all_jobs():
             if job.summary.state == JobState.FAILED:
                 members.setdefault(group_id(signature(job.summary.error or "")), []).append(job.summary)
         groups = [_failure_group(gid, jobs) for gid, jobs in members.items()]
@@ -365,11 +365,16 @@ class StaticSource:
                 self.identity, action, "failure groups cover every organization; use a token without an org"
             )
 
+    def _all_jobs(self) -> list[JobDetail]:
+        """A snapshot of every job: the console reads in threads while actions add and remove jobs (Redis
+        isolates those in the product; iterating the live dict here can fail with "changed size")."""
+        return list(self.jobs.values())
+
     def _group_members(self, gid: str) -> list[JobSummary]:
         """The group's failed jobs, the latest to fail first (ties: by id, descending, as a Redis ZREVRANGE)."""
         members = [
             job.summary
-            for job in self.jobs.values()
+            for job in self._all_jobs()
             if job.summary.state == JobState.FAILED and group_id(signature(job.summary.error or "")) == gid
         ]
         return sorted(members, key=lambda job: (job.finished_at or 0.0, job.id), reverse=True)
@@ -446,7 +451,7 @@ class StaticSource:
         return done
 
     def _in_queue(self, queue: str) -> list[JobDetail]:
-        return [job for job in self.jobs.values() if job.summary.queue == queue]
+        return [job for job in self._all_jobs() if job.summary.queue == queue]
 
     def _state_set(self, queue: str, state: str) -> list[JobSummary]:
         """One state set in the registry's page order: next to run first, else newest first."""

@@ -553,41 +553,45 @@ async def test_the_screens_over_the_real_session(redis_client, redis_url, tmp_pa
     client = broker.client
     store = ScheduleStore(client, KEYS)
     defaults = store.install_defaults()
-    now = float(client.time()[0])
-    records = [
-        WorkerRecord(
-            "h1:10:data-validation:0",
-            "h1:10",
-            "h1",
-            "data-validation",
-            ("data-validation",),
-            3,
-            WorkerState.RUNNING,
-            4321,
-            now - 90,
-            0,
-            None,
-            64 * MIB,
-            0,
-        ),
-        WorkerRecord(
-            "h1:10:webhooks:0",
-            "h1:10",
-            "h1",
-            "webhooks",
-            ("webhooks",),
-            5,
-            WorkerState.CRASH_LOOP,
-            None,
-            None,
-            6,
-            1,
-            None,
-            0,
-            "OSError: " + HOSTILE["osc52"],
-        ),
-    ]
-    WorkerRecords(client, KEYS).publish(records)
+
+    def live_records() -> list[WorkerRecord]:
+        """The processes of a supervisor that is alive now (started 90 s ago, one crash-looping)."""
+        now = float(client.time()[0])
+        return [
+            WorkerRecord(
+                "h1:10:data-validation:0",
+                "h1:10",
+                "h1",
+                "data-validation",
+                ("data-validation",),
+                3,
+                WorkerState.RUNNING,
+                4321,
+                now - 90,
+                0,
+                None,
+                64 * MIB,
+                0,
+            ),
+            WorkerRecord(
+                "h1:10:webhooks:0",
+                "h1:10",
+                "h1",
+                "webhooks",
+                ("webhooks",),
+                5,
+                WorkerState.CRASH_LOOP,
+                None,
+                None,
+                6,
+                1,
+                None,
+                0,
+                "OSError: " + HOSTILE["osc52"],
+            ),
+        ]
+
+    WorkerRecords(client, KEYS).publish(live_records())
     client.set(KEYS.leader, "h1:10:" + "ab" * 16)
     session = OperatorSession(Registry(client, broker.keys), LOCAL_DEV, enqueue_fn=partial(enqueue, broker=broker))
     assert isinstance(session, OperationsSource)
@@ -619,6 +623,9 @@ async def test_the_screens_over_the_real_session(redis_client, redis_url, tmp_pa
         ]
         await press(pilot, "escape")
 
+        # a live supervisor refreshes its records every ~2 s (requests go only to one seen within 15 s), and a
+        # slow run must not age the "1m" uptime either
+        WorkerRecords(client, KEYS).publish(live_records())
         await open_screen(pilot, "w", WorkersScreen)
         table = app.screen.query_one(WorkerTable)
         assert table.keys == ["h1:10:data-validation:0", "h1:10:webhooks:0"]
